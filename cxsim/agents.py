@@ -1,0 +1,160 @@
+"""Customers: their state as arrays (one entry per customer) and a Mesa agent view.
+
+The state schema is declared once in :data:`STATE`; :class:`Customers` allocates
+one numpy array per entry (structure of arrays, ~150 bytes a customer), which is
+what makes a million customers × 52 weeks take a second. :class:`CustomerAgent`
+is a ``mesa.Agent`` that *views* one customer's entries: use it to inspect a
+customer or tell their story, not to step them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from .barriers import CASH_COSTS, REASONS, build_ledger
+from .journey import STAGES, Stage
+from .randomness import Streams
+
+if TYPE_CHECKING:
+    from .model import CxModel
+    from .scenario import Scenario
+
+NEVER = np.iinfo(np.int32).max
+
+# name: (dtype, initial value, meaning)
+STATE: dict[str, tuple[type, float, str]] = {
+    "segment": (np.int8, 0, "segment index (scenario.population.segments order)"),
+    "village": (np.int32, 0, "village (network community) index"),
+    "stage": (np.int8, Stage.UNAWARE, "journey stage (journey.Stage)"),
+    "visited": (np.uint16, 1, "bit set of stages ever reached"),
+    "t_stage": (np.int32, 0, "step the current stage was entered"),
+    "t_due": (np.int32, NEVER, "step of the next scheduled transition"),
+    "need": (np.float32, 0, "overt need severity 0–1"),
+    "latent_need": (np.float32, 0, "latent need 0–1 (benefit not yet seen)"),
+    "insight": (np.float32, 0, "share of latent need the customer sees 0–1"),
+    "daily_wage": (np.float32, 0, "daily wage or income (currency/day)"),
+    "cash": (np.float32, 0, "cash on hand or credit (currency)"),
+    "distance": (np.float32, 0, "distance to the service point (km)"),
+    "reach": (np.float32, 1, "exposure to outreach relative to average"),
+    "expectation": (np.float32, 0, "expected performance 0–1"),
+    "trust": (np.float32, 0, "trust in the provider 0–1"),
+    "fear": (np.float32, 0, "fear or anxiety 0–1"),
+    "valence": (np.float32, 0, "current feeling −1 (bad) to 1 (good)"),
+    "peak": (np.float32, 0, "most intense feeling so far −1 to 1"),
+    "end": (np.float32, 0, "latest feeling −1 to 1"),
+    "perf_sum": (np.float32, 0, "weighted sum of touchpoint performance"),
+    "perf_weight": (np.float32, 0, "sum of touchpoint weights met"),
+    "satisfaction": (np.float32, np.nan, "satisfaction 0–1 after the outcome"),
+    "loyalty": (np.float32, np.nan, "loyalty 0–1 while a customer"),
+    "recommend": (np.int8, -1, "likelihood to recommend 0–10 (−1 = not asked yet)"),
+    "outcome": (np.int8, -1, "core outcome: 1 good, 0 poor, −1 not yet"),
+    "followed_up": (np.bool_, False, "attended follow-up"),
+    "reason": (np.int8, -1, "binding reason for staying away (barriers.REASONS index)"),
+    "referred": (np.bool_, False, "reached by a recommendation before deciding"),
+    "reports": (np.float32, 0, "good-outcome reports heard from ties"),
+    "referrals_made": (np.int16, 0, "recommendations this customer made"),
+    "decisions": (np.int8, 0, "times the customer has decided"),
+    "aware_budget": (np.float32, 0, "Exp(1) hazard budget to spend before becoming aware"),
+    "aware_hazard": (np.float32, 0, "awareness hazard accumulated"),
+    "screen_at": (np.float32, np.inf, "cumulative screening hazard at which the customer is screened"),
+    "talk_count": (np.int16, 0, "ties talking about the service to this customer"),
+}
+
+
+class Customers:
+    """Structure of arrays holding every customer's state (see :data:`STATE`)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        for name, (dtype, init, _) in STATE.items():
+            setattr(self, name, np.full(n, init, dtype=dtype))
+        self.ledger = np.zeros((n, len(CASH_COSTS)), dtype=np.float32)
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, name).nbytes for name in STATE) + self.ledger.nbytes
+
+    def row(self, i: int) -> dict:
+        """One customer's state as plain Python values."""
+        out = {name: getattr(self, name)[i].item() for name in STATE}
+        out.update({f"cost_{k}": float(v) for k, v in zip(CASH_COSTS, self.ledger[i])})
+        return out
+
+
+def _beta(rng: np.random.Generator, mean: np.ndarray, concentration: float) -> np.ndarray:
+    m = np.clip(mean, 1e-3, 1 - 1e-3)
+    return rng.beta(m * concentration, (1 - m) * concentration).astype(np.float32)
+
+
+def populate(scenario: "Scenario", streams: Streams) -> Customers:
+    """Draw a population from the scenario's segments; each attribute has its own stream."""
+    pop = scenario.population
+    segs = list(pop.segments.values())
+    n = pop.customers
+    c = Customers(n)
+    shares = np.array([s.share for s in segs], dtype=np.float64)
+    cum = np.cumsum(shares / shares.sum())
+    c.segment[:] = np.minimum(np.searchsorted(cum, streams.generator("population:segment").random(n)), len(segs) - 1)
+
+    def seg(attr: str) -> np.ndarray:
+        return np.array([getattr(s, attr) for s in segs], dtype=np.float32)[c.segment]
+
+    def gen(attr: str) -> np.random.Generator:
+        return streams.generator(f"population:{attr}")
+
+    z = gen("daily_wage").standard_normal(n, dtype=np.float32)
+    c.daily_wage[:] = seg("daily_wage") * np.exp(seg("wage_spread") * z)
+    c.cash[:] = c.daily_wage * seg("cash_days") * gen("cash").gamma(2.0, 0.5, n).astype(np.float32)
+    c.distance[:] = seg("distance_km") * gen("distance").gamma(2.0, 0.5, n).astype(np.float32)
+    for attr in ("need", "latent_need", "fear", "trust", "expectation"):
+        getattr(c, attr)[:] = _beta(gen(attr), seg(attr), pop.concentration)
+    companion = (gen("companion").random(n, dtype=np.float32) < seg("companion")).astype(np.float32)
+    works = (gen("works").random(n, dtype=np.float32) < seg("works")).astype(np.float32)
+    c.ledger[:] = build_ledger(scenario.costs, c.distance, c.daily_wage, companion, works)
+    c.reach[:] = seg("reach")
+    c.aware_budget[:] = streams.exponential("awareness", np.arange(n))
+    return c
+
+
+class CustomerAgent(mesa.Agent):
+    """A Mesa agent viewing customer ``index`` of a :class:`~cxsim.model.CxModel`."""
+
+    def __init__(self, model: "CxModel", index: int):
+        super().__init__(model)
+        self.index = int(index)
+
+    @property
+    def state(self) -> dict:
+        return self.model.customers.row(self.index)
+
+    @property
+    def stage(self) -> str:
+        return STAGES[self.model.customers.stage[self.index]]
+
+    @property
+    def segment(self) -> str:
+        return self.model.pars.segment_names[self.model.customers.segment[self.index]]
+
+    @property
+    def reason(self) -> str | None:
+        code = self.model.customers.reason[self.index]
+        return REASONS[code] if code >= 0 else None
+
+    def ledger(self) -> dict[str, float]:
+        """What using the service would cost this customer, by kind, before any intervention."""
+        return {k: float(v) for k, v in zip(CASH_COSTS, self.model.customers.ledger[self.index])}
+
+    def events(self):
+        """This customer's touchpoints and transitions (tracked customers only)."""
+        ev = self.model.events_frame()
+        return ev[ev["customer"] == self.index].reset_index(drop=True)
+
+    def story(self) -> str:
+        from .story import customer_story
+
+        return customer_story(self.model, self.index)
+
+    def step(self) -> None:  # the model steps all customers at once (journey.step)
+        return None

@@ -1,0 +1,201 @@
+"""Command line: a thin layer that turns arguments into scenario overrides and prints tables.
+
+    cxsim list
+    cxsim run aravind --variant aravind_1980s --replicates 5 --out results/aravind
+    cxsim run aravind --intervention free_transport --set interventions.free_transport.subsidy=0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .params import CxError
+
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help: str):
+    """Register a sub-command: decorate ``(add_arguments, run)`` pairs."""
+
+    def wrap(fn):
+        COMMANDS[name] = (help, fn)
+        return fn
+
+    return wrap
+
+
+def parse_value(text: str) -> Any:
+    """'0.5' → 0.5, 'true' → True, '[\"a\"]' → list, anything else → the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise CxError(f"--set {pair!r}: expected path=value, e.g. population.customers=5000")
+        path, value = pair.split("=", 1)
+        out[path.strip()] = parse_value(value.strip())
+    return out
+
+
+def build_scenario(args: argparse.Namespace):
+    """Scenario + variant + interventions + --set + size options, validated once."""
+    from .scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    if getattr(args, "variant", None):
+        sc = sc.variant(args.variant)
+    if getattr(args, "intervention", None):
+        sc = sc.with_interventions(args.intervention)
+    changes = parse_sets(getattr(args, "set", None))
+    for opt, path in (("customers", "population.customers"), ("steps", "steps")):
+        if getattr(args, opt, None) is not None:
+            changes[path] = getattr(args, opt)
+    return sc.with_overrides(changes) if changes else sc
+
+
+def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
+    p.add_argument("--variant", help="a named variant of the scenario (or 'baseline': all interventions off)")
+    p.add_argument("--intervention", "-i", action="append", metavar="NAME", help="switch an intervention on (repeatable)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter, e.g. decision.w_fear=1.5 (repeatable)")
+    p.add_argument("--customers", type=int, help="number of customers")
+    p.add_argument("--steps", type=int, help="number of steps")
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"
+    return str(v)
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    width = max(len(r[0]) for r in rows)
+    for r in rows:
+        print(f"  {r[0]:<{width}}  " + "  ".join(f"{x:>14}" for x in r[1:]))
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    add_scenario_arguments(p)
+    p.add_argument("--seed", type=int, help="seed of the first replicate (default: the scenario's)")
+    p.add_argument("--replicates", type=int, default=1, help="runs with seeds seed, seed+1, … (default 1)")
+    p.add_argument("--out", type=Path, help="folder for summary.json, timeseries.csv and customers.csv")
+
+
+@command("run", "run a scenario and print its outcomes")
+def _run(args: argparse.Namespace) -> int:
+    from .metrics import METRICS, interval
+    from .model import run
+
+    sc = build_scenario(args)
+    if not 1 <= args.replicates <= 10_000:
+        raise CxError(f"--replicates = {args.replicates}: must be in 1 to 10000")
+    seed0 = sc.seed if args.seed is None else args.seed
+    results = []
+    for r in range(args.replicates):
+        results.append(run(sc, seed0 + r))
+        print(f"  run {r + 1}/{args.replicates} (seed {seed0 + r}) done", file=sys.stderr)
+    on = ", ".join(sc.enabled_interventions) or "none"
+    print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
+    summary = _combine([res.summary for res in results])
+    if len(results) == 1:
+        print_table([("metric", "value")] + [(m.label, _fmt(summary[m.name])) for m in METRICS])
+    else:
+        rows = [("metric", "mean", "95% low", "95% high")]
+        for m in METRICS:
+            mean, lo, hi = interval([res.summary[m.name] for res in results])
+            rows.append((m.label, _fmt(mean), _fmt(lo), _fmt(hi)))
+            summary.setdefault("intervals", {})[m.name] = [None if math.isnan(lo) else lo, None if math.isnan(hi) else hi]
+        print_table(rows)
+    reasons = summary["dropout_reasons"]
+    if reasons:
+        print("Why non-users stayed away: " + ", ".join(f"{k} {_fmt(v)}" for k, v in reasons.items()))
+    if args.out:
+        write_outputs(args.out, summary, results)
+        print(f"wrote {args.out}/summary.json, timeseries.csv, customers.csv")
+    return 0
+
+
+def _combine(summaries: list[dict]) -> dict:
+    """One summary from replicates: means of numbers, reasons averaged per run."""
+    if len(summaries) == 1:
+        return dict(summaries[0])
+    out = dict(summaries[0])
+    for key, value in summaries[0].items():
+        if isinstance(value, (int, float)) and key not in ("seed", "customers", "steps"):
+            vals = [s[key] for s in summaries if s[key] is not None]
+            out[key] = sum(vals) / len(vals) if vals else None
+    reasons: dict[str, float] = {}
+    for s in summaries:
+        for k, v in s["dropout_reasons"].items():
+            reasons[k] = reasons.get(k, 0) + v / len(summaries)
+    out["dropout_reasons"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
+    out["seeds"] = [s["seed"] for s in summaries]
+    out["replicates"] = len(summaries)
+    return out
+
+
+def write_outputs(out: Path, summary: dict, results: list) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    ts = pd.concat([res.timeseries.assign(seed=res.seed) for res in results], ignore_index=True)
+    ts.to_csv(out / "timeseries.csv", index=False)
+    customers = pd.concat([res.customers.assign(seed=res.seed) for res in results], ignore_index=True)
+    customers.to_csv(out / "customers.csv", index=False)
+
+
+@command("list", "list the built-in scenarios and their interventions")
+def _list(args: argparse.Namespace) -> int:
+    from .scenario import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        sc = load_scenario(name)
+        print(f"{name:<20} {sc.story.fact or sc.title}")
+        if args.verbose:
+            print(f"{'':<20} interventions: {', '.join(sc.interventions) or '–'}; variants: {', '.join(sc.variants) or '–'}")
+    return 0
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", "-v", action="store_true", help="also list interventions and variants")
+
+
+ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"run": _run_args, "list": _list_args}
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cxsim", description="Agent-based simulation of customer experience.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, _) in COMMANDS.items():
+        ARGUMENTS.get(name, lambda p: None)(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command][1](args)
+    except CxError as err:
+        print(f"cxsim: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cxsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Interventions: what the provider switches on to lower barriers or lift touchpoints.
+
+Each intervention is a small validated class registered under a key. It says
+*when* it acts (``start``/``stop``), *for whom* (``coverage`` of the ``segments``
+it is eligible to), *what it costs* (``cost_per_use``, ``cost_per_step``, plus any
+cash it takes over from customers), and *what it does* through :class:`Effects`.
+The model reads the effects where they belong: cost and fear relief at the
+decision and at access, outreach at awareness, touchpoint fixes at service.
+
+Who is covered is drawn once per customer from the intervention's own random
+stream, so coverage 0 leaves a run identical to the baseline (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import Field, ValidationError
+
+from .barriers import CASH_COSTS
+from .params import CxError, Params, explain, par
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What an intervention changes for a covered customer (all default to no change)."""
+
+    cost_relief: dict[str, float] = field(default_factory=dict)  # cash-cost kind → share the provider pays
+    distance_relief: float = 0.0  # share of travel hassle removed (escorted transport)
+    fear_relief: float = 0.0  # share of fear removed before the decision
+    distrust_relief: float = 0.0  # share of distrust removed before the decision
+    latent_insight: float = 0.0  # share of the hidden (latent) need made visible
+    social_reports: float = 0.0  # extra good-outcome reports the customer hears
+    outreach_boost: float = 0.0  # relative increase of the outreach hazard
+    screening_boost: float = 0.0  # relative increase of the screening hazard
+    follow_up_at_home: bool = False  # follow-up comes to the customer (no trip)
+    touchpoint_reliability: dict[str, float] = field(default_factory=dict)  # touchpoint → reliability floor
+    touchpoint_quality: dict[str, float] = field(default_factory=dict)  # touchpoint → quality added
+    churn_relief: float = 0.0  # share of churn hazard removed
+
+
+class Intervention(Params):
+    """Common fields of every intervention."""
+
+    kind: str = ""
+    enabled: bool = Field(False, description="switched on")
+    start: int = par(0, 0, 100_000, "step", "first step the intervention acts")
+    stop: int = par(100_000, 0, 100_000, "step", "step from which it no longer acts")
+    coverage: float = par(1.0, 0, 1, "fraction", "share of eligible customers it reaches")
+    segments: list[str] = Field(default_factory=list, description="eligible segments (empty = all)")
+    cost_per_use: float = par(0.0, 0, 1e9, "currency", "provider's cost each time a covered customer uses it")
+    cost_per_step: float = par(0.0, 0, 1e12, "currency/step", "provider's running cost per step while active")
+
+    label: ClassVar[str] = ""
+
+    def active(self, step: int) -> bool:
+        return self.enabled and self.start <= step < self.stop
+
+    def effects(self) -> Effects:
+        return Effects()
+
+
+REGISTRY: dict[str, type[Intervention]] = {}
+
+
+def register(key: str, label: str):
+    """Class decorator: make an intervention available under ``key`` in scenario files."""
+
+    def wrap(cls: type[Intervention]) -> type[Intervention]:
+        cls.label = label
+        REGISTRY[key] = cls
+        return cls
+
+    return wrap
+
+
+def intervention_names() -> list[str]:
+    return sorted(REGISTRY)
+
+
+def build_intervention(name: str, spec: Any) -> Intervention:
+    """Validate one intervention spec; its class is ``spec['kind']`` or else its name."""
+    if isinstance(spec, Intervention):
+        return spec
+    spec = dict(spec or {})
+    kind = spec.setdefault("kind", name)
+    if kind not in REGISTRY:
+        raise CxError(f"unknown intervention kind {kind!r} (interventions.{name}): choose from {', '.join(intervention_names())}")
+    cls = REGISTRY[kind]
+    try:
+        return cls.model_validate(spec)
+    except ValidationError as err:
+        raise CxError(explain(err, cls, f"interventions.{name}")) from None
+
+
+class _Subsidy(Intervention):
+    subsidy: float = par(1.0, 0, 1, "fraction", "share of the cost the provider pays")
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def effects(self) -> Effects:
+        return Effects(cost_relief={k: self.subsidy for k in self.kinds})
+
+
+@register("free_transport", "Free transport to hospital and back")
+class FreeTransport(_Subsidy):
+    escort: float = par(0.5, 0, 1, "fraction", "share of travel hassle removed by an escorted ride")
+    kinds = ("transport",)
+
+    def effects(self) -> Effects:
+        return Effects(cost_relief={"transport": self.subsidy}, distance_relief=self.escort)
+
+
+@register("free_food_lodging", "Free food and lodging")
+class FreeFoodLodging(_Subsidy):
+    kinds = ("food", "lodging")
+
+
+@register("free_medicine", "Free medicine")
+class FreeMedicine(_Subsidy):
+    kinds = ("medicine",)
+
+
+@register("wage_compensation", "Compensate lost wages (patient and companion)")
+class WageCompensation(_Subsidy):
+    kinds = ("own_wages", "companion_wages")
+
+
+@register("free_follow_up", "Free follow-up visit in the village")
+class FreeFollowUp(_Subsidy):
+    kinds = ("follow_up",)
+
+    def effects(self) -> Effects:
+        return Effects(cost_relief={"follow_up": self.subsidy}, follow_up_at_home=True)
+
+
+@register("counselling", "Door-to-door counselling")
+class Counselling(Intervention):
+    fear_relief: float = par(0.2, 0, 1, "fraction", "share of fear removed")
+    distrust_relief: float = par(0.1, 0, 1, "fraction", "share of distrust removed")
+    latent_insight: float = par(0.1, 0, 1, "fraction", "share of hidden need made visible")
+
+    def effects(self) -> Effects:
+        return Effects(fear_relief=self.fear_relief, distrust_relief=self.distrust_relief, latent_insight=self.latent_insight)
+
+
+@register("outreach_camps", "More outreach camps")
+class OutreachCamps(Intervention):
+    outreach_boost: float = par(1.0, 0, 20, "×", "relative increase in the outreach hazard")
+    screening_boost: float = par(0.5, 0, 20, "×", "relative increase in the screening hazard")
+
+    def effects(self) -> Effects:
+        return Effects(outreach_boost=self.outreach_boost, screening_boost=self.screening_boost)
+
+
+@register("testimonials", "Patient testimonials at camps")
+class Testimonials(Intervention):
+    reports: float = par(1.0, 0, 10, "reports", "good-outcome reports each customer hears")
+    fear_relief: float = par(0.1, 0, 1, "fraction", "share of fear removed")
+
+    def effects(self) -> Effects:
+        return Effects(social_reports=self.reports, fear_relief=self.fear_relief)
+
+
+@register("fix_touchpoint", "Make touchpoints reliable and better")
+class FixTouchpoint(Intervention):
+    touchpoints: list[str] = Field(default_factory=list, description="touchpoints fixed")
+    reliability: float = par(0.99, 0, 1, "probability", "reliability after the fix (a floor)")
+    quality_gain: float = par(0.0, 0, 1, "0–1", "quality added to each fixed touchpoint")
+
+    def effects(self) -> Effects:
+        return Effects(
+            touchpoint_reliability={t: self.reliability for t in self.touchpoints},
+            touchpoint_quality={t: self.quality_gain for t in self.touchpoints},
+        )
+
+
+@register("retention_program", "Proactive engagement of existing customers")
+class RetentionProgram(Intervention):
+    churn_relief: float = par(0.5, 0, 1, "fraction", "share of churn hazard removed")
+
+    def effects(self) -> Effects:
+        return Effects(churn_relief=self.churn_relief)
+
+
+assert all(k in CASH_COSTS for cls in REGISTRY.values() for k in getattr(cls, "kinds", ()))

@@ -1,0 +1,348 @@
+"""The customer journey: stages, and the order of everything that happens in one step.
+
+Stages (every customer is in exactly one)::
+
+    UNAWARE ─awareness→ AWARE ─consideration→ OFFERED ─decision→ ACCEPTED ─access→ SERVED ─follow-up→ LOYAL
+                                                  │                  │                              │
+                                                  └→ DECLINED        └→ DROPPED                     └→ CHURNED
+                                                       │ (a tie's recommendation: back to OFFERED)
+
+One step (a week by default) runs these phases, in this order, each on the
+customers that are due; a customer can pass several stages in one step when a
+delay is 0:
+
+1. **interventions** – which interventions act this step (``start ≤ t < stop``);
+   outreach rates are refreshed when that set changes.
+2. **awareness** – every unaware customer accumulates the hazard
+   ``outreach · reach + word_of_mouth · share of ties using the service`` and becomes
+   aware once it exceeds their Exp(1) budget. Touchpoints of stage ``awareness``.
+3. **consideration** – aware customers are screened / offered the service at the
+   screening hazard (same budget technique). Touchpoints of ``consideration``.
+4. **decision** – offered customers weigh need against every barrier
+   (:mod:`cxsim.barriers`) under the interventions that cover them; accept, or
+   decline and record the binding reason.
+5. **access** – accepted customers due to travel: those whose cash falls short of
+   the out-of-pocket cost may drop out (reason ``cost``); the rest meet the
+   ``access`` and ``service`` touchpoints and are served. Providers pay the
+   subsidies of the interventions that cover them.
+6. **follow-up** – served customers due for follow-up attend it (always, if it
+   comes to their village); the core outcome is drawn; satisfaction, memory and
+   the 0–10 score to recommend are set; they become LOYAL. Promoters (9–10)
+   recommend to their ties (awareness, less fear, more trust, decliners
+   reconsider); detractors (0–6) warn them.
+7. **loyalty** – loyal customers' loyalty moves toward their satisfaction; they
+   churn at ``churn · (1 − loyalty)``; loyal customers yield repeat value.
+8. **record** – the model's DataCollector records the step's metrics.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import barriers, emotions
+from .barriers import BARRIERS, CASH_COSTS, REASONS, WAGE_KINDS
+
+if TYPE_CHECKING:
+    from .model import CxModel
+
+
+class Stage(IntEnum):
+    UNAWARE = 0
+    AWARE = 1
+    OFFERED = 2
+    ACCEPTED = 3
+    SERVED = 4
+    LOYAL = 5
+    DECLINED = 6
+    DROPPED = 7
+    CHURNED = 8
+
+
+STAGES = tuple(s.name.lower() for s in Stage)
+JOURNEY_PHASES = ("awareness", "consideration", "decision", "access", "service", "follow_up", "loyalty", "referral")
+TALKING = (Stage.ACCEPTED, Stage.SERVED, Stage.LOYAL)
+"""Stages whose customers talk about the service (unless they are detractors)."""
+
+_CASH_MASK = np.array([k not in WAGE_KINDS and k != "follow_up" for k in CASH_COSTS])
+_FOLLOW_UP = CASH_COSTS.index("follow_up")
+_COST = BARRIERS.index("cost")
+
+
+def step(model: "CxModel") -> None:
+    """Advance every customer by one step, in the order documented above."""
+    model.refresh_interventions()
+    awareness(model)
+    consideration(model)
+    decision(model)
+    access(model)
+    follow_up(model)
+    loyalty(model)
+
+
+# -- transitions -----------------------------------------------------------------
+def move(model: "CxModel", ids: np.ndarray, old: Stage, new: Stage) -> None:
+    """Move customers ``ids`` (all in stage ``old``) to stage ``new``."""
+    c = model.customers
+    c.stage[ids] = new
+    c.visited[ids] |= np.uint16(1 << int(new))
+    c.t_stage[ids] = model.t
+    model.counts[old] -= len(ids)
+    model.counts[new] += len(ids)
+
+
+def in_stage(model: "CxModel", stage: Stage) -> np.ndarray:
+    return np.flatnonzero(model.customers.stage == stage)
+
+
+
+
+# -- phases ------------------------------------------------------------------------
+def awareness(model: "CxModel") -> None:
+    c, j = model.customers, model.pars.journey
+    rate = model.net.talk_share(c.talk_count, out=model.scratch)
+    rate *= np.float32(j.word_of_mouth)
+    rate += model.outreach_rate
+    c.aware_hazard += rate
+    ids = np.flatnonzero((c.aware_hazard >= c.aware_budget) & (c.stage == Stage.UNAWARE))
+    become_aware(model, ids)
+
+
+def become_aware(model: "CxModel", ids: np.ndarray) -> None:
+    if len(ids) == 0:
+        return
+    c = model.customers
+    move(model, ids, Stage.UNAWARE, Stage.AWARE)
+    budget = model.streams.exponential("screening", ids)
+    c.screen_at[ids] = model.screen_hazard + budget
+    model.log(ids, "awareness", "became aware")
+    meet_touchpoints(model, ids, "awareness")
+
+
+def consideration(model: "CxModel") -> None:
+    c = model.customers
+    boost = sum(e.screening_boost * iv.coverage for _, iv, e in model.active)  # camps serve the whole catchment
+    model.screen_hazard += model.pars.journey.screening * (1.0 + boost)
+    ids = np.flatnonzero((c.screen_at <= model.screen_hazard) & (c.stage == Stage.AWARE))
+    if len(ids) == 0:
+        return
+    move(model, ids, Stage.AWARE, Stage.OFFERED)
+    model.tally["offered"] += len(ids)
+    model.log(ids, "consideration", "screened and offered the service")
+    meet_touchpoints(model, ids, "consideration")
+
+
+def decision(model: "CxModel") -> None:
+    ids = in_stage(model, Stage.OFFERED)
+    if len(ids) == 0:
+        return
+    c, sc = model.customers, model.pars
+    relief = model.relief(ids, stage="decision")
+    cash = barriers.perceived_cost(sc.decision, c.ledger[ids], relief.cost_share)
+    insight = np.minimum(1.0, c.insight[ids] + relief.insight)
+    need = np.clip(c.need[ids] + c.latent_need[ids] * insight, 0.0, 1.0)
+    terms = barriers.perceived_barriers(
+        sc.decision,
+        cash_cost=cash,
+        daily_wage=c.daily_wage[ids],
+        fear=c.fear[ids] * relief.fear,
+        distance=c.distance[ids] * relief.distance,
+        trust=1.0 - (1.0 - c.trust[ids]) * relief.distrust,
+        perceived_need=need,
+    )
+    p = barriers.accept_probability(barriers.utility(sc.decision, terms, c.reports[ids] + relief.reports))
+    draw = model.streams.uniform("decision", ids, c.decisions[ids])
+    c.decisions[ids] += 1
+    yes = draw < p
+    model.charge_use(ids, relief, "decision")
+    accept(model, ids[yes])
+    decline(model, ids[~yes], terms[~yes])
+
+
+def accept(model: "CxModel", ids: np.ndarray) -> None:
+    if len(ids) == 0:
+        return
+    c = model.customers
+    move(model, ids, Stage.OFFERED, Stage.ACCEPTED)
+    model.tally["accepted"] += len(ids)
+    c.reason[ids] = -1
+    model.schedule("access", model.t + model.pars.journey.access_steps, ids)
+    model.tally["referral_acceptances"] += int(c.referred[ids].sum())
+    model.net.add_talk(c.talk_count, ids, +1)
+    model.log(ids, "decision", "accepted")
+
+
+def decline(model: "CxModel", ids: np.ndarray, terms: np.ndarray) -> None:
+    if len(ids) == 0:
+        return
+    c = model.customers
+    move(model, ids, Stage.OFFERED, Stage.DECLINED)
+    c.reason[ids] = barriers.binding_reason(terms)
+    model.log(ids, "decision", "declined", reasons=c.reason[ids])
+
+
+def access(model: "CxModel") -> None:
+    ids = model.pop_due("access")
+    if len(ids) == 0:
+        return
+    c, j = model.customers, model.pars.journey
+    relief = model.relief(ids, stage="access")
+    cash_needed = (c.ledger[ids][:, _CASH_MASK] * relief.cost_share[:, _CASH_MASK]).sum(axis=1)
+    short = cash_needed > c.cash[ids]
+    drop = short & (model.streams.uniform("shortfall", ids) < j.shortfall_dropout)
+    dropped = ids[drop]
+    if len(dropped):
+        move(model, dropped, Stage.ACCEPTED, Stage.DROPPED)
+        c.reason[dropped] = _COST
+        model.net.add_talk(c.talk_count, dropped, -1)
+        model.log(dropped, "access", "could not raise the cash to travel")
+    served = ids[~drop]
+    if len(served) == 0:
+        return
+    model.charge_use(served, relief.subset(~drop), "access")
+    model.costs["service"] += model.pars.value.service_cost * len(served)
+    meet_touchpoints(model, served, "access")
+    meet_touchpoints(model, served, "service")
+    move(model, served, Stage.ACCEPTED, Stage.SERVED)
+    model.tally["served"] += len(served)
+    model.schedule("follow_up", model.t + j.follow_up_steps, served)
+    model.log(served, "service", "served")
+
+
+def follow_up(model: "CxModel") -> None:
+    ids = model.pop_due("follow_up")
+    if len(ids) == 0:
+        return
+    c, sc = model.customers, model.pars
+    j, e = sc.journey, sc.emotions
+    relief = model.relief(ids, stage="follow_up")
+    attend = relief.at_home | (model.streams.uniform("follow_up", ids) < j.follow_up_attendance)
+    c.followed_up[ids] = attend
+    model.charge_use(ids[attend], relief.subset(attend), "follow_up")
+    meet_touchpoints(model, ids[attend], "follow_up")
+    good = model.streams.uniform("outcome", ids) < j.success + j.follow_up_success * attend
+    c.outcome[ids] = good
+    delta = emotions.feel(c, ids, np.where(good, 1.0, 0.1).astype(np.float32), j.core_weight, e.reactivity)
+    model.log(ids, "follow_up", "outcome", delta=delta, notes=np.where(good, "good outcome", "poor outcome"))
+    model.value_delivered += sc.value.per_good_outcome * float(good.sum())
+    perf = c.perf_sum[ids] / np.maximum(c.perf_weight[ids], 1e-6)
+    c.satisfaction[ids] = emotions.satisfaction(perf, c.expectation[ids], e.gain, e.loss_aversion)
+    score = emotions.recommend_score(c.satisfaction[ids], c.peak[ids], c.end[ids], e.peak_end)
+    c.recommend[ids] = score
+    c.loyalty[ids] = sc.loyalty.initial
+    move(model, ids, Stage.SERVED, Stage.LOYAL)
+    join_cohort(model, ids, +1)
+    model.tally["scored"] += len(ids)
+    model.tally["good_outcomes"] += int(good.sum())
+    model.tally["followed_up"] += int(attend.sum())
+    model.tally["promoters"] += int((score >= 9).sum())
+    model.tally["detractors"] += int((score <= 6).sum())
+    model.satisfaction_sum += float(c.satisfaction[ids].sum())
+    detractors = ids[score <= 6]
+    model.net.add_talk(c.talk_count, detractors, -1)
+    refer(model, ids[score >= 9], positive=True)
+    refer(model, detractors, positive=False)
+
+
+def refer(model: "CxModel", tellers: np.ndarray, positive: bool) -> None:
+    """Promoters recommend the service to their ties; detractors warn them."""
+    if len(tellers) == 0:
+        return
+    c, r = model.customers, model.pars.referral
+    targets = model.net.targets(tellers, model.streams, model.t)
+    slots = tellers.astype(np.int64)[:, None] * targets.shape[1] + np.arange(targets.shape[1])
+    told = model.streams.uniform("tell", slots.ravel(), model.t).reshape(targets.shape) < r.tell
+    heard = targets[told]
+    if len(heard) == 0:
+        return
+    who = np.unique(heard)
+    if positive:
+        model.tally["referrals"] += len(heard)
+        np.add.at(c.referrals_made, np.repeat(tellers, told.sum(axis=1)), 1)
+        np.add.at(c.reports, heard, 1.0)
+        c.fear[who] *= 1.0 - r.fear_relief
+        c.trust[who] = np.minimum(1.0, c.trust[who] + r.trust_gain)
+        undecided = who[c.stage[who] <= Stage.OFFERED]
+        c.referred[undecided] = True
+        become_aware(model, undecided[c.stage[undecided] == Stage.UNAWARE])
+        if model.pars.journey.reconsider:
+            again = who[c.stage[who] == Stage.DECLINED]
+            c.referred[again] = True
+            move(model, again, Stage.DECLINED, Stage.OFFERED)
+            model.tally["reconsiderations"] += len(again)
+    else:
+        model.tally["warnings"] += len(heard)
+        c.fear[who] = np.minimum(1.0, c.fear[who] + r.warn_fear)
+        c.trust[who] = np.maximum(0.0, c.trust[who] - r.warn_trust)
+
+
+def loyalty(model: "CxModel") -> None:
+    """Loyalty approaches satisfaction geometrically; churn; repeat value.
+
+    Loyalty after k steps as a customer is ``sat + (initial − sat)(1 − learning)^k``,
+    so the mean is kept per entry cohort and no customer is touched unless churn is on.
+    """
+    lo = model.pars.loyalty
+    decay = 1.0 - lo.learning
+    ages = model.t - np.arange(len(model.cohorts))
+    n, sat = model.cohorts[:, 0], model.cohorts[:, 1]
+    model.loyalty_sum = float((sat + (lo.initial * n - sat) * decay ** np.maximum(ages, 0)).sum())
+    model.value_delivered += float(model.loyal_by_segment @ model.value_per_step)
+    if lo.churn <= 0:
+        return
+    c = model.customers
+    ids = in_stage(model, Stage.LOYAL)
+    now = loyalty_now(model, ids)
+    relief = model.relief(ids, stage="loyalty")
+    hazard = lo.churn * (1.0 - now) * relief.churn
+    gone_mask = model.streams.uniform("churn", ids, model.t) < -np.expm1(-hazard)
+    model.charge_use(ids, relief, "loyalty")
+    gone = ids[gone_mask]
+    if len(gone) == 0:
+        return
+    join_cohort(model, gone, -1)
+    c.loyalty[gone] = now[gone_mask]
+    model.loyalty_sum -= float(now[gone_mask].sum())
+    move(model, gone, Stage.LOYAL, Stage.CHURNED)
+    c.reason[gone] = REASONS.index("dissatisfaction")
+    model.net.add_talk(c.talk_count, gone[c.recommend[gone] > 6], -1)
+    model.log(gone, "loyalty", "left")
+
+
+def join_cohort(model: "CxModel", ids: np.ndarray, sign: int) -> None:
+    """Add (+1) or remove (−1) loyal customers from their entry cohort's sums."""
+    c = model.customers
+    entry = c.t_stage[ids]
+    need = int(entry.max()) + 1
+    if need > len(model.cohorts):
+        model.cohorts = np.vstack([model.cohorts, np.zeros((need - len(model.cohorts), 2))])
+    np.add.at(model.cohorts[:, 0], entry, sign)
+    np.add.at(model.cohorts[:, 1], entry, sign * c.satisfaction[ids].astype(np.float64))
+    model.loyal_by_segment += sign * np.bincount(c.segment[ids], minlength=len(model.loyal_by_segment))
+
+
+def loyalty_now(model: "CxModel", ids: np.ndarray) -> np.ndarray:
+    """Current loyalty of loyal customers ``ids`` (closed form from their entry step)."""
+    c, lo = model.customers, model.pars.loyalty
+    sat = c.satisfaction[ids]
+    age = model.t - c.t_stage[ids]
+    return (sat + (c.loyalty[ids] - sat) * (1.0 - lo.learning) ** age).astype(np.float32)
+
+
+def meet_touchpoints(model: "CxModel", ids: np.ndarray, stage: str) -> None:
+    """Customers ``ids`` meet every touchpoint of ``stage`` (moments of truth)."""
+    if len(ids) == 0:
+        return
+    c, sc = model.customers, model.pars
+    for name, tp in model.touchpoints_by_stage.get(stage, ()):
+        reliability, quality = model.touchpoint_levels(name, tp, ids)
+        works = model.streams.uniform(f"touchpoint:{name}", ids, model.t) < reliability
+        perf = np.where(works, quality, tp.failure_quality).astype(np.float32)
+        delta = emotions.feel(c, ids, perf, tp.weight, sc.emotions.reactivity)
+        if tp.fear_effect:
+            c.fear[ids] = np.clip(c.fear[ids] + tp.fear_effect, 0.0, 1.0)
+        if tp.trust_effect:
+            c.trust[ids] = np.clip(c.trust[ids] + tp.trust_effect, 0.0, 1.0)
+        model.log(ids, stage, name, delta=delta, notes=np.where(works, "worked", "failed"))

@@ -1,0 +1,196 @@
+"""Outcome metrics, each defined once, and the result tables built from a model.
+
+:data:`METRICS` lists the scalar outcomes with their label and unit. Every one is
+recorded at each step (the time series), reported at the end (``summary``),
+averaged over replicates with a 95% interval, and charted by the explorer,
+from this one definition.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .barriers import CASH_COSTS, REASONS
+from .journey import STAGES, Stage, loyalty_now
+
+if TYPE_CHECKING:
+    from .model import CxModel
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    unit: str
+    fn: Callable[["CxModel"], float]
+    doc: str
+
+
+def _intervention_cost(m: "CxModel") -> float:
+    return float(sum(v for k, v in m.costs.items() if k != "service"))
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("reach", "Reach", "share", lambda m: 1.0 - m.counts[Stage.UNAWARE] / m.customers.n, "share of customers aware of the service"),
+    Metric("offered", "Offered", "customers", lambda m: m.tally["offered"], "customers screened and offered the service"),
+    Metric("accepted", "Accepted", "customers", lambda m: m.tally["accepted"], "customers who said yes"),
+    Metric("acceptance_rate", "Acceptance", "share", lambda m: _ratio(m.tally["accepted"], m.tally["offered"]), "accepted / offered"),
+    Metric("served", "Served", "customers", lambda m: m.tally["served"], "customers who received the service"),
+    Metric("completion_rate", "Completion", "share", lambda m: _ratio(m.tally["served"], m.tally["offered"]), "served / offered"),
+    Metric("satisfaction", "Satisfaction", "0–1", lambda m: _ratio(m.satisfaction_sum, m.tally["scored"]), "mean satisfaction of customers past the outcome"),
+    Metric("nps", "NPS", "−100–100", lambda m: 100 * _ratio(m.tally["promoters"] - m.tally["detractors"], m.tally["scored"]), "% promoters (9–10) − % detractors (0–6)"),
+    Metric("mean_loyalty", "Loyalty", "0–1", lambda m: _ratio(m.loyalty_sum, m.tally["scored"]), "mean loyalty of customers past the outcome (churned count 0)"),
+    Metric("retention", "Retention", "share", lambda m: _ratio(m.counts[Stage.LOYAL], m.tally["scored"]), "customers still loyal / customers past the outcome"),
+    Metric("referrals", "Referrals", "recommendations", lambda m: m.tally["referrals"], "recommendations made by promoters"),
+    Metric("referral_acceptances", "Referral-driven acceptances", "customers", lambda m: m.tally["referral_acceptances"], "acceptances by customers reached by a recommendation"),
+    Metric("intervention_cost", "Intervention cost", "currency", _intervention_cost, "what the switched-on interventions cost the provider"),
+    Metric("value_delivered", "Value delivered", "currency", lambda m: m.value_delivered, "value of good outcomes and repeat business"),
+    Metric("return_on_spend", "Return on spend", "×", lambda m: _ratio(m.value_delivered, _intervention_cost(m)), "value delivered / intervention cost"),
+)
+METRIC_BY_NAME = {mt.name: mt for mt in METRICS}
+
+
+def step_reporters() -> dict[str, Callable[["CxModel"], float]]:
+    """DataCollector model reporters: every metric plus the count in each stage."""
+    reporters = {mt.name: mt.fn for mt in METRICS}
+    for stage in Stage:
+        reporters[f"n_{stage.name.lower()}"] = lambda m, s=stage: int(m.counts[s])
+    return reporters
+
+
+def _clean(x):
+    if isinstance(x, (float, np.floating)):
+        return None if math.isnan(x) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+DROPOUT_STAGES = {Stage.DECLINED: "decision", Stage.DROPPED: "access", Stage.CHURNED: "loyalty"}
+"""Where a non-user left the journey, by the stage they ended in."""
+
+
+def dropout_table(model: "CxModel") -> pd.DataFrame:
+    """Non-users now, by the journey phase they left at and the reason they gave."""
+    c = model.customers
+    out = c.reason >= 0
+    stage, reason = c.stage[out], c.reason[out]
+    rows = []
+    for s, phase in DROPOUT_STAGES.items():
+        counts = np.bincount(reason[stage == s], minlength=len(REASONS))
+        rows += [{"stage": phase, "reason": REASONS[r], "customers": int(n)} for r, n in enumerate(counts) if n]
+    df = pd.DataFrame(rows, columns=["stage", "reason", "customers"])
+    return df.sort_values("customers", ascending=False, ignore_index=True)
+
+
+def dropout_reasons(model: "CxModel") -> dict[str, int]:
+    """Reason → number of non-users giving it (all stages)."""
+    table = dropout_table(model).groupby("reason", sort=False)["customers"].sum()
+    return {str(k): int(v) for k, v in table.sort_values(ascending=False).items()}
+
+
+def summarize(model: "CxModel") -> dict:
+    """The end-of-run summary: every metric, plus reasons, costs and stage counts."""
+    sc = model.pars
+    out = {mt.name: _clean(mt.fn(model)) for mt in METRICS}
+    by_stage: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in dropout_table(model).itertuples():
+        by_stage[row.stage][row.reason] = row.customers
+    served = model.tally["scored"]
+    out.update(
+        scenario=sc.name,
+        seed=model.seed,
+        customers=model.customers.n,
+        steps=model.t,
+        interventions=sc.enabled_interventions,
+        dropout_reasons=dropout_reasons(model),
+        dropouts_by_stage=dict(by_stage),
+        cost_by_intervention={k: float(v) for k, v in model.costs.items() if k != "service"},
+        service_cost=float(model.costs.get("service", 0.0)),
+        good_outcomes=model.tally["good_outcomes"],
+        follow_up_rate=_clean(_ratio(model.tally["followed_up"], served)),
+        promoters=_clean(_ratio(model.tally["promoters"], served)),
+        detractors=_clean(_ratio(model.tally["detractors"], served)),
+        warnings=model.tally["warnings"],
+        reconsiderations=model.tally["reconsiderations"],
+        stage_counts={STAGES[s]: int(model.counts[s]) for s in Stage},
+    )
+    return out
+
+
+SCALAR_OUTCOMES = tuple(mt.name for mt in METRICS)
+
+
+def customer_table(model: "CxModel") -> pd.DataFrame:
+    """One row per customer: final state, barrier ledger, stage and reason by name."""
+    from .agents import STATE
+
+    c = model.customers
+    df = pd.DataFrame({name: getattr(c, name) for name in STATE})
+    loyal = np.flatnonzero(c.stage == Stage.LOYAL)
+    df.loc[loyal, "loyalty"] = loyalty_now(model, loyal)
+    for i, kind in enumerate(CASH_COSTS):
+        df[f"cost_{kind}"] = c.ledger[:, i]
+    df["stage"] = pd.Categorical.from_codes(c.stage, categories=list(STAGES))
+    df["segment"] = pd.Categorical.from_codes(c.segment, categories=model.pars.segment_names)
+    reasons = np.where(c.reason >= 0, c.reason, len(REASONS))
+    df["reason"] = pd.Categorical.from_codes(reasons, categories=list(REASONS) + ["none"])
+    df.index.name = "customer"
+    return df.reset_index()
+
+
+FUNNEL = ("aware", "offered", "accepted", "served", "followed_up", "good_outcome", "promoter")
+
+
+def funnel(model: "CxModel") -> pd.DataFrame:
+    """How many customers ever reached each journey milestone."""
+    c = model.customers
+
+    def reached(stage: Stage) -> int:
+        return int(np.count_nonzero(c.visited & np.uint16(1 << int(stage))))
+
+    counts = {
+        "aware": reached(Stage.AWARE),
+        "offered": reached(Stage.OFFERED),
+        "accepted": reached(Stage.ACCEPTED),
+        "served": reached(Stage.SERVED),
+        "followed_up": int(c.followed_up.sum()),
+        "good_outcome": int((c.outcome == 1).sum()),
+        "promoter": int((c.recommend >= 9).sum()),
+    }
+    df = pd.DataFrame({"milestone": list(counts), "customers": list(counts.values())})
+    df["share_of_population"] = df["customers"] / c.n
+    return df
+
+
+def interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t-based confidence interval of replicate values (NaNs ignored)."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def summarize_replicates(table: pd.DataFrame, outcomes=SCALAR_OUTCOMES) -> pd.DataFrame:
+    """Mean and 95% interval of each outcome over the rows (replicates) of ``table``."""
+    rows = []
+    for name in outcomes:
+        if name in table:
+            mean, lo, hi = interval(table[name].tolist())
+            rows.append({"metric": name, "mean": mean, "ci_low": lo, "ci_high": hi, "n": int(table[name].notna().sum())})
+    return pd.DataFrame(rows)

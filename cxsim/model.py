@@ -1,0 +1,289 @@
+"""The model: a ``mesa.Model`` holding customers as arrays, and ``run()``.
+
+``CxModel(scenario, seed)`` draws the population and the network, then each
+``step()`` follows :func:`cxsim.journey.step`. A mesa ``DataCollector`` records
+the step metrics declared in :mod:`cxsim.metrics`. ``run(scenario, seed)`` is the
+one call the CLI, the app and experiments use; it returns a :class:`Results`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import journey, metrics
+from .agents import CustomerAgent, populate
+from .barriers import CASH_COSTS, REASONS
+from .interventions import Effects
+from .journey import STAGES, Stage
+from .network import build_network
+from .params import CxError
+from .randomness import Streams
+from .scenario import Scenario
+
+_DECISION_EFFECTS = ("fear_relief", "distrust_relief", "latent_insight", "social_reports")
+
+
+@dataclass
+class Relief:
+    """What the interventions covering customers ``ids`` change for them (aligned arrays)."""
+
+    cost_share: np.ndarray  # (n × cash kinds) share of each cost the customer still pays
+    fear: np.ndarray  # multiplier on fear
+    distrust: np.ndarray  # multiplier on distrust
+    distance: np.ndarray  # multiplier on travel hassle
+    insight: np.ndarray  # share of latent need made visible
+    reports: np.ndarray  # extra good-outcome reports
+    at_home: np.ndarray  # follow-up comes to the village
+    churn: np.ndarray  # multiplier on churn hazard
+    covered: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def subset(self, mask: np.ndarray) -> "Relief":
+        kw = {k: v[mask] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
+        return Relief(**kw, covered={k: v[mask] for k, v in self.covered.items()})
+
+
+def billing_stage(e: Effects) -> str:
+    """The journey phase at which an intervention's per-use cost is incurred."""
+    if e.follow_up_at_home:
+        return "follow_up"
+    if e.cost_relief or e.touchpoint_reliability or e.touchpoint_quality:
+        return "access"
+    if any(getattr(e, k) for k in _DECISION_EFFECTS):
+        return "decision"
+    if e.churn_relief:
+        return "loyalty"
+    return "none"
+
+
+class CxModel(mesa.Model):
+    """Customers on a journey toward (or away from) a service."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, track: int = 300):
+        seed = scenario.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.pars = scenario  # mesa.Model owns `.scenario` (its own experiment object)
+        self.seed = seed
+        self.streams = Streams(seed)
+        self.customers = populate(scenario, self.streams)
+        n = self.customers.n
+        self.net = build_network(scenario.network, n, self.streams)
+        self.customers.village[:] = self.net.village
+        self.counts = np.zeros(len(Stage), dtype=np.int64)
+        self.counts[Stage.UNAWARE] = n
+        self.tally: Counter[str] = Counter()
+        self.costs: dict[str, float] = defaultdict(float)
+        self.value_delivered = 0.0
+        self.screen_hazard = 0.0
+        self.loyalty_sum = 0.0
+        self.satisfaction_sum = 0.0
+        self.scratch = np.zeros(n, dtype=np.float32)
+        self.outreach_rate = np.zeros(n, dtype=np.float32)
+        self.value_per_step = np.array([s.value_per_step for s in scenario.population.segments.values()])
+        self.touchpoints_by_stage: dict[str, list] = defaultdict(list)
+        for name, tp in scenario.touchpoints.items():
+            self.touchpoints_by_stage[tp.stage].append((name, tp))
+        self.active: list[tuple[str, Any, Effects]] = []
+        self._active_key: tuple | None = None
+        self._coverage: dict[str, np.ndarray] = {}
+        self._agenda: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
+        self.cohorts = np.zeros((scenario.steps + 2, 2))  # per entry step: loyal customers, sum of their satisfaction
+        self.loyal_by_segment = np.zeros(len(scenario.population.segments), dtype=np.int64)
+        self.tracked = self.streams.uniform("tracking", np.arange(n)) < min(1.0, track / n)
+        self._events: list[tuple] = []
+        self.datacollector = mesa.DataCollector(model_reporters=metrics.step_reporters())
+        self.datacollector.collect(self)
+
+    # -- time --------------------------------------------------------------------------
+    @property
+    def t(self) -> int:
+        return self.steps
+
+    def step(self) -> None:
+        journey.step(self)
+        self.datacollector.collect(self)
+
+    def run(self, steps: int | None = None) -> "CxModel":
+        for _ in range(self.pars.steps if steps is None else steps):
+            self.step()
+        return self
+
+    # -- interventions -------------------------------------------------------------------
+    def covered(self, name: str, iv, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` the intervention reaches (fixed per customer: its own stream)."""
+        mask = self._coverage.get(name)
+        if mask is None:
+            everyone = np.arange(self.customers.n)
+            mask = self.streams.uniform(f"coverage:{name}", everyone) < iv.coverage
+            if iv.segments:
+                codes = [self.pars.segment_names.index(s) for s in iv.segments]
+                mask &= np.isin(self.customers.segment, codes)
+            self._coverage[name] = mask
+        return mask[ids]
+
+    def schedule(self, phase: str, step: int, ids: np.ndarray) -> None:
+        """Book customers ``ids`` for ``phase`` (access, follow_up) at ``step``."""
+        if len(ids):
+            self._agenda[(phase, step)].append(ids)
+            self.customers.t_due[ids] = step
+
+    def pop_due(self, phase: str) -> np.ndarray:
+        """Customers booked for ``phase`` now (or earlier), in booking order."""
+        due = [a for key in [k for k in self._agenda if k[0] == phase and k[1] <= self.t] for a in self._agenda.pop(key)]
+        return np.concatenate(due) if due else np.empty(0, dtype=np.int64)
+
+    def refresh_interventions(self) -> None:
+        sc = self.pars
+        self.active = [(n, iv, iv.effects()) for n, iv in sc.interventions.items() if iv.active(self.t)]
+        for name, iv, _ in self.active:
+            self.costs[name] += iv.cost_per_step
+        key = tuple(n for n, _, _ in self.active)
+        if key == self._active_key:
+            return
+        self._active_key = key
+        c = self.customers
+        boost = np.zeros(c.n, dtype=np.float32)
+        everyone = np.arange(c.n)
+        for name, iv, e in self.active:
+            if e.outreach_boost:
+                boost += e.outreach_boost * self.covered(name, iv, everyone)
+        np.multiply(c.reach, np.float32(sc.journey.outreach) * (1.0 + boost), out=self.outreach_rate)
+
+    def relief(self, ids: np.ndarray, stage: str) -> Relief:
+        n = len(ids)
+        one = lambda: np.ones(n, dtype=np.float32)  # noqa: E731
+        r = Relief(
+            cost_share=np.ones((n, len(CASH_COSTS)), dtype=np.float32),
+            fear=one(), distrust=one(), distance=one(), churn=one(),
+            insight=np.zeros(n, dtype=np.float32), reports=np.zeros(n, dtype=np.float32),
+            at_home=np.zeros(n, dtype=bool),
+        )
+        for name, iv, e in self.active:
+            cov = self.covered(name, iv, ids)
+            if not cov.any():
+                continue
+            r.covered[name] = cov
+            for kind, share in e.cost_relief.items():
+                r.cost_share[cov, CASH_COSTS.index(kind)] *= 1.0 - share
+            for attr, effect in (("fear", e.fear_relief), ("distrust", e.distrust_relief), ("distance", e.distance_relief), ("churn", e.churn_relief)):
+                if effect:
+                    getattr(r, attr)[cov] *= 1.0 - effect
+            if e.latent_insight:
+                r.insight[cov] += e.latent_insight
+            if e.social_reports:
+                r.reports[cov] += e.social_reports
+            if e.follow_up_at_home:
+                r.at_home |= cov
+        return r
+
+    def charge_use(self, ids: np.ndarray, relief: Relief, stage: str) -> None:
+        """Bill the interventions that serve customers ``ids`` at this journey phase."""
+        ledger = self.customers.ledger
+        for name, iv, e in self.active:
+            cov = relief.covered.get(name)
+            if cov is None or billing_stage(e) != stage and not (stage == "access" and e.cost_relief):
+                continue
+            users = ids[cov]
+            paid = iv.cost_per_use * len(users) if billing_stage(e) == stage else 0.0
+            for kind, share in e.cost_relief.items():
+                if (kind == "follow_up") == (stage == "follow_up"):
+                    paid += share * float(ledger[users, CASH_COSTS.index(kind)].sum())
+            self.costs[name] += paid
+
+    def touchpoint_levels(self, name: str, tp, ids: np.ndarray):
+        """Reliability and quality of touchpoint ``name`` for customers ``ids``."""
+        reliability, quality = tp.reliability, tp.quality
+        for iv_name, iv, e in self.active:
+            if name in e.touchpoint_reliability or name in e.touchpoint_quality:
+                cov = self.covered(iv_name, iv, ids)
+                reliability = np.where(cov, np.maximum(reliability, e.touchpoint_reliability.get(name, 0.0)), reliability)
+                quality = np.where(cov, np.minimum(1.0, quality + e.touchpoint_quality.get(name, 0.0)), quality)
+        return reliability, quality
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def log(self, ids, stage, what, delta=None, notes=None, reasons=None) -> None:
+        """Keep the story of tracked customers: one event row per customer and moment."""
+        sel = self.tracked[ids]
+        if not sel.any():
+            return
+        c = self.customers
+        for k in np.flatnonzero(sel):
+            i = int(ids[k])
+            note = str(notes[k]) if notes is not None else ""
+            if reasons is not None:
+                note = REASONS[reasons[k]]
+            d = float(delta[k]) if delta is not None else 0.0
+            self._events.append((self.t, i, stage, what, d, float(c.valence[i]), float(c.fear[i]), note))
+
+    def events_frame(self) -> pd.DataFrame:
+        cols = ["step", "customer", "stage", "event", "feeling_change", "valence", "fear", "note"]
+        return pd.DataFrame(self._events, columns=cols)
+
+    def customer(self, index: int) -> CustomerAgent:
+        """A Mesa agent viewing one customer (to inspect or tell their story)."""
+        if not 0 <= index < self.customers.n:
+            raise CxError(f"customer = {index}: must be in 0 to {self.customers.n - 1}")
+        return CustomerAgent(self, index)
+
+    def stage_of(self, index: int) -> str:
+        return STAGES[self.customers.stage[index]]
+
+
+@dataclass
+class Results:
+    """Everything one run produced; tables are built on first use."""
+
+    model: CxModel
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.model.pars
+
+    @property
+    def seed(self) -> int:
+        return self.model.seed
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        return metrics.summarize(self.model)
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        df = self.model.datacollector.get_model_vars_dataframe()
+        df.index.name = "step"
+        return df.reset_index()
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        return metrics.customer_table(self.model)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        return self.model.events_frame()
+
+    @cached_property
+    def funnel(self) -> pd.DataFrame:
+        return metrics.funnel(self.model)
+
+    @cached_property
+    def dropouts(self) -> pd.DataFrame:
+        return metrics.dropout_table(self.model)
+
+
+def run(scenario: Scenario, seed: int | None = None, *, customers: int | None = None, steps: int | None = None, track: int = 300) -> Results:
+    """Run ``scenario`` once; ``customers``/``steps`` override the scenario's."""
+    changes: dict[str, Any] = {}
+    if customers is not None:
+        changes["population.customers"] = customers
+    if steps is not None:
+        changes["steps"] = steps
+    if changes:
+        scenario = scenario.with_overrides(changes)
+    model = CxModel(scenario, seed=seed, track=track)
+    return Results(model.run())

@@ -1,0 +1,89 @@
+"""Social ties: who hears whom talk about the service.
+
+Two structures, both seeded from the run's ``network`` stream:
+
+* ``villages``: customers live in villages of ``village_size``; each talks to
+  ``ties`` others drawn at random from their own village (a k-out random graph
+  per community, stored as a dense ``customers × ties`` int32 array).
+* ``fully_mixed``: everyone can hear everyone (mean field), as in the Bass model;
+  the people a customer tells are drawn afresh each time.
+
+Word of mouth needs, for every customer, the share of the people who talk to
+them that currently use and like the service. ``talk_count`` keeps that count
+up to date incrementally, so a step costs O(changes), not O(ties).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .randomness import Streams
+
+
+class VillageTies:
+    kind = "villages"
+
+    def __init__(self, n: int, ties: int, village_size: int, streams: Streams):
+        self.n, self.k = n, ties
+        n_villages = max(1, n // village_size)
+        ids = np.arange(n, dtype=np.int64)
+        self.village = np.minimum(ids // village_size, n_villages - 1).astype(np.int32)
+        start = self.village.astype(np.int64) * village_size
+        size = np.where(self.village == n_villages - 1, n - start, village_size)
+        rng = streams.generator("network")
+        u = rng.random((n, ties), dtype=np.float32)
+        offset = (u * (size[:, None] - 1)).astype(np.int64)  # 0 .. size-2
+        own = (ids - start)[:, None]
+        offset += offset >= own  # skip oneself
+        self.ties = (start[:, None] + offset).astype(np.int32)
+
+    def targets(self, tellers: np.ndarray, streams: Streams, step: int) -> np.ndarray:
+        """(len(tellers) × k) ids of the people each teller talks to."""
+        return self.ties[tellers]
+
+    def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> None:
+        if len(talkers):
+            np.add.at(talk_count, self.ties[talkers].ravel(), sign)
+
+    def talk_share(self, talk_count: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.multiply(talk_count, np.float32(1.0 / self.k), out=out)
+
+    def to_networkx(self):
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(range(self.n))
+        g.add_edges_from(zip(np.repeat(np.arange(self.n), self.k).tolist(), self.ties.ravel().tolist()))
+        return g
+
+
+class FullyMixed:
+    kind = "fully_mixed"
+
+    def __init__(self, n: int, ties: int, streams: Streams):
+        self.n, self.k = n, ties
+        self.village = np.zeros(n, dtype=np.int32)
+        self.talkers = 0
+
+    def targets(self, tellers: np.ndarray, streams: Streams, step: int) -> np.ndarray:
+        slots = tellers.astype(np.int64)[:, None] * self.k + np.arange(self.k)
+        u = streams.uniform("mixed_ties", slots.ravel(), step).reshape(slots.shape)
+        return np.minimum((u * self.n).astype(np.int64), self.n - 1)
+
+    def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> None:
+        self.talkers += sign * len(talkers)
+
+    def talk_share(self, talk_count: np.ndarray, out: np.ndarray) -> np.ndarray:
+        out.fill(self.talkers / self.n)
+        return out
+
+    def to_networkx(self):
+        import networkx as nx
+
+        return nx.complete_graph(self.n, create_using=nx.DiGraph)
+
+
+def build_network(params, n: int, streams: Streams):
+    if params.kind == "fully_mixed":
+        return FullyMixed(n, params.ties, streams)
+    return VillageTies(n, params.ties, params.village_size, streams)

@@ -1,0 +1,134 @@
+"""Rules on hand-made arrays, invariants, determinism and common random numbers."""
+
+import numpy as np
+import pytest
+
+import cxsim
+from cxsim import barriers, emotions
+from cxsim.journey import Stage
+from cxsim.randomness import Streams
+from cxsim.scenario import Decision
+
+
+def test_binding_reason_is_the_largest_barrier():
+    d = Decision(w_cost=1.0, w_fear=2.0, w_distance=1.0, w_distrust=1.0, w_need=1.0, cost_reference_days=1.0)
+    terms = barriers.perceived_barriers(
+        d,
+        cash_cost=np.array([100.0, 0.0], dtype=np.float32),
+        daily_wage=np.array([1.0, 1.0], dtype=np.float32),
+        fear=np.array([0.1, 0.9], dtype=np.float32),
+        distance=np.array([10.0, 10.0], dtype=np.float32),
+        trust=np.array([1.0, 1.0], dtype=np.float32),
+        perceived_need=np.array([1.0, 1.0], dtype=np.float32),
+    )
+    assert terms[0, 0] == pytest.approx(np.log(101.0), rel=1e-5)
+    assert barriers.BARRIERS[barriers.binding_reason(terms)[0]] == "cost"
+    assert barriers.BARRIERS[barriers.binding_reason(terms)[1]] == "fear"
+    u = barriers.utility(d, terms, np.array([0.0, 10.0]))
+    assert u[1] - (d.intercept - terms[1].sum()) == pytest.approx(d.w_social * d.social_cap)
+
+
+def test_perceived_cost_discounts_wages_forgone():
+    d = Decision(w_forgone=0.5)
+    ledger = np.zeros((1, len(barriers.CASH_COSTS)), dtype=np.float32)
+    ledger[0, barriers.CASH_COSTS.index("transport")] = 10
+    ledger[0, barriers.CASH_COSTS.index("own_wages")] = 10
+    full = np.ones_like(ledger)
+    assert barriers.perceived_cost(d, ledger, full)[0] == pytest.approx(15.0)
+    half = full.copy()
+    half[0, barriers.CASH_COSTS.index("transport")] = 0.0
+    assert barriers.perceived_cost(d, ledger, half)[0] == pytest.approx(5.0)
+
+
+def test_satisfaction_is_asymmetric_around_expectation():
+    s = emotions.satisfaction(np.array([0.7, 0.5, 0.3]), np.array([0.5, 0.5, 0.5]), gain=1.0, loss_aversion=2.0)
+    assert s[1] == pytest.approx(emotions.CONFIRMED)
+    assert s[1] - s[2] == pytest.approx(2 * (s[0] - s[1]), rel=1e-5)
+
+
+def test_peak_end_memory_and_recommend_score():
+    assert emotions.remembered(np.array([0.8]), np.array([0.2]))[0] == pytest.approx(0.5)
+    score = emotions.recommend_score(np.array([1.0, 0.0]), np.array([1.0, -1.0]), np.array([1.0, -1.0]), 0.5)
+    assert list(score) == [10, 0]
+
+
+def test_streams_are_counter_based_and_stable():
+    s = Streams(7)
+    a = s.uniform("x", np.arange(1000), 3)
+    assert np.array_equal(a[500:], s.uniform("x", np.arange(500, 1000), 3))
+    assert not np.array_equal(a, s.uniform("y", np.arange(1000), 3))
+    assert not np.array_equal(a, s.uniform("x", np.arange(1000), 4))
+    assert 0.45 < a.mean() < 0.55 and a.min() >= 0 and a.max() < 1
+    with pytest.raises(ValueError):
+        Streams(-1)
+
+
+@pytest.fixture(scope="module")
+def freed_run(small):
+    return cxsim.run(small.variant("aravind_1980s"), 5)
+
+
+def test_every_customer_is_in_exactly_one_stage(freed_run):
+    m = freed_run.model
+    counts = np.bincount(m.customers.stage, minlength=len(Stage))
+    assert np.array_equal(counts, m.counts)
+    assert counts.sum() == m.customers.n
+    ts = freed_run.timeseries
+    stage_cols = [f"n_{s.name.lower()}" for s in Stage]
+    assert (ts[stage_cols].sum(axis=1) == m.customers.n).all()
+
+
+def test_rates_in_unit_interval_and_counts_conserved(freed_run):
+    s = freed_run.summary
+    for k in ("reach", "acceptance_rate", "completion_rate", "satisfaction", "mean_loyalty", "retention", "follow_up_rate"):
+        assert 0.0 <= s[k] <= 1.0, k
+    assert -100 <= s["nps"] <= 100
+    assert s["served"] <= s["accepted"] <= s["offered"] <= s["customers"]
+    f = freed_run.funnel.set_index("milestone")["customers"]
+    assert (np.diff(f[["aware", "offered", "accepted", "served"]].to_numpy()) <= 0).all()
+    decided_no = sum(s["dropout_reasons"].values())
+    assert decided_no == s["stage_counts"]["declined"] + s["stage_counts"]["dropped"] + s["stage_counts"]["churned"]
+    ts = freed_run.timeseries
+    assert ts["accepted"].is_monotonic_increasing and ts["referrals"].is_monotonic_increasing
+
+
+def test_same_scenario_and_seed_give_identical_results(small):
+    a, b = cxsim.run(small, 11), cxsim.run(small, 11)
+    assert a.summary == b.summary
+    assert a.timeseries.equals(b.timeseries)
+    assert a.customers.equals(b.customers)
+    assert cxsim.run(small, 12).summary != a.summary
+
+
+def test_zero_coverage_intervention_changes_nothing(small):
+    base = cxsim.run(small.variant("baseline"), 4)
+    for iv in ("free_transport", "counselling", "outreach_camps", "free_follow_up"):
+        off = small.variant("baseline").with_interventions([iv]).with_overrides({f"interventions.{iv}.coverage": 0.0, f"interventions.{iv}.cost_per_step": 0.0})
+        res = cxsim.run(off, 4)
+        assert res.summary["acceptance_rate"] == base.summary["acceptance_rate"], iv
+        assert res.customers.drop(columns=[]).equals(base.customers), iv
+
+
+def test_intervention_changes_only_through_its_effect(small):
+    """CRN: population and network are identical with and without an intervention."""
+    a = cxsim.CxModel(small.variant("baseline"), seed=3)
+    b = cxsim.CxModel(small.variant("aravind_1980s"), seed=3)
+    for name in ("daily_wage", "distance", "fear", "aware_budget"):
+        assert np.array_equal(getattr(a.customers, name), getattr(b.customers, name))
+    assert np.array_equal(a.net.ties, b.net.ties)
+
+
+def test_customer_agent_views_one_customer(freed_run):
+    m = freed_run.model
+    agent = m.customer(0)
+    assert agent.stage == m.stage_of(0)
+    assert agent.segment in m.pars.segment_names
+    assert sum(agent.ledger().values()) > 0
+    assert "Customer 0" in agent.story()
+    with pytest.raises(cxsim.CxError):
+        m.customer(10**9)
+
+
+def test_fully_mixed_network_and_no_ties_scenario_run(small):
+    res = cxsim.run(small.with_overrides({"network.kind": "fully_mixed", "steps": 10}), 1)
+    assert res.summary["steps"] == 10
