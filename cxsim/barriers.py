@@ -19,6 +19,8 @@ chance to accept the most. That is what the non-user would say when asked.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")
@@ -52,10 +54,20 @@ def build_ledger(costs, distance, daily_wage, companion, works) -> np.ndarray:
     return ledger
 
 
-def perceived_cost(decision, ledger: np.ndarray, cost_share: np.ndarray) -> np.ndarray:
-    """What the customer feels they would pay: cash spent plus discounted income forgone."""
-    weight = np.where(np.isin(CASH_COSTS, WAGE_KINDS), decision.w_forgone, 1.0).astype(np.float32)
-    return (ledger * cost_share) @ weight
+CASH_SPENT = np.array([k not in WAGE_KINDS and k != "follow_up" for k in CASH_COSTS], dtype=np.float32)
+"""Cost kinds paid in cash when travelling for the service (follow-up is paid later)."""
+
+
+def perceived_weights(decision) -> np.ndarray:
+    """Weight of each cost kind in the perceived cost: cash 1, wages forgone ``w_forgone``."""
+    return _weights(decision.w_forgone)
+
+
+@lru_cache(maxsize=32)
+def _weights(w_forgone: float) -> np.ndarray:
+    w = np.where(np.isin(CASH_COSTS, WAGE_KINDS), w_forgone, 1.0).astype(np.float32)
+    w.flags.writeable = False
+    return w
 
 
 def perceived_barriers(decision, *, cash_cost, daily_wage, fear, distance, trust, perceived_need) -> np.ndarray:

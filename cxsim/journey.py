@@ -43,7 +43,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import barriers, emotions
-from .barriers import BARRIERS, CASH_COSTS, REASONS, WAGE_KINDS
+from .emotions import clamp
+from .barriers import BARRIERS, REASONS
+from .network import scatter_add, unique_ids
 
 if TYPE_CHECKING:
     from .model import CxModel
@@ -66,8 +68,6 @@ JOURNEY_PHASES = ("awareness", "consideration", "decision", "access", "service",
 TALKING = (Stage.ACCEPTED, Stage.SERVED, Stage.LOYAL)
 """Stages whose customers talk about the service (unless they are detractors)."""
 
-_CASH_MASK = np.array([k not in WAGE_KINDS and k != "follow_up" for k in CASH_COSTS])
-_FOLLOW_UP = CASH_COSTS.index("follow_up")
 _COST = BARRIERS.index("cost")
 
 
@@ -140,9 +140,9 @@ def decision(model: "CxModel") -> None:
         return
     c, sc = model.customers, model.pars
     relief = model.relief(ids, stage="decision")
-    cash = barriers.perceived_cost(sc.decision, c.ledger[ids], relief.cost_share)
+    cash = relief.remaining(c.ledger[ids], barriers.perceived_weights(sc.decision))
     insight = np.minimum(1.0, c.insight[ids] + relief.insight)
-    need = np.clip(c.need[ids] + c.latent_need[ids] * insight, 0.0, 1.0)
+    need = clamp(c.need[ids] + c.latent_need[ids] * insight, 0.0, 1.0)
     terms = barriers.perceived_barriers(
         sc.decision,
         cash_cost=cash,
@@ -189,7 +189,7 @@ def access(model: "CxModel") -> None:
         return
     c, j = model.customers, model.pars.journey
     relief = model.relief(ids, stage="access")
-    cash_needed = (c.ledger[ids][:, _CASH_MASK] * relief.cost_share[:, _CASH_MASK]).sum(axis=1)
+    cash_needed = relief.remaining(c.ledger[ids], barriers.CASH_SPENT)
     short = cash_needed > c.cash[ids]
     drop = short & (model.streams.uniform("shortfall", ids) < j.shortfall_dropout)
     dropped = ids[drop]
@@ -218,14 +218,14 @@ def follow_up(model: "CxModel") -> None:
     c, sc = model.customers, model.pars
     j, e = sc.journey, sc.emotions
     relief = model.relief(ids, stage="follow_up")
-    attend = relief.at_home | (model.streams.uniform("follow_up", ids) < j.follow_up_attendance)
+    attend = (model.streams.uniform("follow_up", ids) < j.follow_up_attendance) | relief.at_home
     c.followed_up[ids] = attend
     model.charge_use(ids[attend], relief.subset(attend), "follow_up")
     meet_touchpoints(model, ids[attend], "follow_up")
     good = model.streams.uniform("outcome", ids) < j.success + j.follow_up_success * attend
     c.outcome[ids] = good
     delta = emotions.feel(c, ids, np.where(good, 1.0, 0.1).astype(np.float32), j.core_weight, e.reactivity)
-    model.log(ids, "follow_up", "outcome", delta=delta, notes=np.where(good, "good outcome", "poor outcome"))
+    model.log(ids, "follow_up", "outcome", delta=delta, flag=good, labels=("poor outcome", "good outcome"))
     model.value_delivered += sc.value.per_good_outcome * float(good.sum())
     perf = c.perf_sum[ids] / np.maximum(c.perf_weight[ids], 1e-6)
     c.satisfaction[ids] = emotions.satisfaction(perf, c.expectation[ids], e.gain, e.loss_aversion)
@@ -257,11 +257,11 @@ def refer(model: "CxModel", tellers: np.ndarray, positive: bool) -> None:
     heard = targets[told]
     if len(heard) == 0:
         return
-    who = np.unique(heard)
+    who = unique_ids(heard, c.n)
     if positive:
         model.tally["referrals"] += len(heard)
-        np.add.at(c.referrals_made, np.repeat(tellers, told.sum(axis=1)), 1)
-        np.add.at(c.reports, heard, 1.0)
+        c.referrals_made[tellers] += told.sum(axis=1, dtype=np.int16)
+        scatter_add(c.reports, heard, 1.0)
         c.fear[who] *= 1.0 - r.fear_relief
         c.trust[who] = np.minimum(1.0, c.trust[who] + r.trust_gain)
         undecided = who[c.stage[who] <= Stage.OFFERED]
@@ -342,7 +342,7 @@ def meet_touchpoints(model: "CxModel", ids: np.ndarray, stage: str) -> None:
         perf = np.where(works, quality, tp.failure_quality).astype(np.float32)
         delta = emotions.feel(c, ids, perf, tp.weight, sc.emotions.reactivity)
         if tp.fear_effect:
-            c.fear[ids] = np.clip(c.fear[ids] + tp.fear_effect, 0.0, 1.0)
+            c.fear[ids] = clamp(c.fear[ids] + tp.fear_effect, 0.0, 1.0)
         if tp.trust_effect:
-            c.trust[ids] = np.clip(c.trust[ids] + tp.trust_effect, 0.0, 1.0)
-        model.log(ids, stage, name, delta=delta, notes=np.where(works, "worked", "failed"))
+            c.trust[ids] = clamp(c.trust[ids] + tp.trust_effect, 0.0, 1.0)
+        model.log(ids, stage, name, delta=delta, flag=works, labels=("failed", "worked"))

@@ -32,21 +32,48 @@ _DECISION_EFFECTS = ("fear_relief", "distrust_relief", "latent_insight", "social
 
 @dataclass
 class Relief:
-    """What the interventions covering customers ``ids`` change for them (aligned arrays)."""
+    """What the interventions covering customers ``ids`` change for them.
 
-    cost_share: np.ndarray  # (n × cash kinds) share of each cost the customer still pays
-    fear: np.ndarray  # multiplier on fear
-    distrust: np.ndarray  # multiplier on distrust
-    distance: np.ndarray  # multiplier on travel hassle
-    insight: np.ndarray  # share of latent need made visible
-    reports: np.ndarray  # extra good-outcome reports
-    at_home: np.ndarray  # follow-up comes to the village
-    churn: np.ndarray  # multiplier on churn hazard
+    Multipliers stay the scalar 1.0 until an intervention touches them; cost
+    shares are kept only for the cost kinds some intervention relieves.
+    """
+
+    n: int
+    cost_share: dict[int, np.ndarray] = field(default_factory=dict)  # cost column → share the customer still pays
+    fear: np.ndarray | float = 1.0  # multiplier on fear
+    distrust: np.ndarray | float = 1.0  # multiplier on distrust
+    distance: np.ndarray | float = 1.0  # multiplier on travel hassle
+    churn: np.ndarray | float = 1.0  # multiplier on churn hazard
+    insight: np.ndarray | float = 0.0  # share of latent need made visible
+    reports: np.ndarray | float = 0.0  # extra good-outcome reports
+    at_home: np.ndarray | bool = False  # follow-up comes to the village
     covered: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def scale(self, attr: str, covered: np.ndarray, factor: float) -> None:
+        setattr(self, attr, getattr(self, attr) * np.where(covered, np.float32(factor), np.float32(1.0)))
+
+    def add(self, attr: str, covered: np.ndarray, amount) -> None:
+        setattr(self, attr, getattr(self, attr) + np.where(covered, amount, 0))
+
+    def remaining(self, ledger_rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Weighted cost each customer still bears: ledger · weight minus what is relieved."""
+        total = ledger_rows @ weight
+        for col, share in self.cost_share.items():
+            if weight[col]:
+                total -= ledger_rows[:, col] * (weight[col] * (1.0 - share))
+        return total
+
     def subset(self, mask: np.ndarray) -> "Relief":
-        kw = {k: v[mask] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
-        return Relief(**kw, covered={k: v[mask] for k, v in self.covered.items()})
+        def cut(v):
+            return v[mask] if isinstance(v, np.ndarray) else v
+
+        kw = {k: cut(v) for k, v in self.__dict__.items() if k not in ("n", "cost_share", "covered")}
+        return Relief(
+            n=int(np.count_nonzero(mask)),
+            cost_share={k: v[mask] for k, v in self.cost_share.items()},
+            covered={k: v[mask] for k, v in self.covered.items()},
+            **kw,
+        )
 
 
 def billing_stage(e: Effects) -> str:
@@ -156,30 +183,24 @@ class CxModel(mesa.Model):
         np.multiply(c.reach, np.float32(sc.journey.outreach) * (1.0 + boost), out=self.outreach_rate)
 
     def relief(self, ids: np.ndarray, stage: str) -> Relief:
-        n = len(ids)
-        one = lambda: np.ones(n, dtype=np.float32)  # noqa: E731
-        r = Relief(
-            cost_share=np.ones((n, len(CASH_COSTS)), dtype=np.float32),
-            fear=one(), distrust=one(), distance=one(), churn=one(),
-            insight=np.zeros(n, dtype=np.float32), reports=np.zeros(n, dtype=np.float32),
-            at_home=np.zeros(n, dtype=bool),
-        )
+        r = Relief(n=len(ids))
         for name, iv, e in self.active:
             cov = self.covered(name, iv, ids)
             if not cov.any():
                 continue
             r.covered[name] = cov
             for kind, share in e.cost_relief.items():
-                r.cost_share[cov, CASH_COSTS.index(kind)] *= 1.0 - share
+                col = CASH_COSTS.index(kind)
+                r.cost_share[col] = r.cost_share.get(col, 1.0) * np.where(cov, np.float32(1.0 - share), np.float32(1.0))
             for attr, effect in (("fear", e.fear_relief), ("distrust", e.distrust_relief), ("distance", e.distance_relief), ("churn", e.churn_relief)):
                 if effect:
-                    getattr(r, attr)[cov] *= 1.0 - effect
+                    r.scale(attr, cov, 1.0 - effect)
             if e.latent_insight:
-                r.insight[cov] += e.latent_insight
+                r.add("insight", cov, np.float32(e.latent_insight))
             if e.social_reports:
-                r.reports[cov] += e.social_reports
+                r.add("reports", cov, np.float32(e.social_reports))
             if e.follow_up_at_home:
-                r.at_home |= cov
+                r.at_home = r.at_home | cov
         return r
 
     def charge_use(self, ids: np.ndarray, relief: Relief, stage: str) -> None:
@@ -207,15 +228,18 @@ class CxModel(mesa.Model):
         return reliability, quality
 
     # -- bookkeeping -----------------------------------------------------------------------
-    def log(self, ids, stage, what, delta=None, notes=None, reasons=None) -> None:
-        """Keep the story of tracked customers: one event row per customer and moment."""
+    def log(self, ids, stage, what, delta=None, flag=None, labels=("", ""), reasons=None) -> None:
+        """Keep the story of tracked customers: one event row per customer and moment.
+
+        ``flag`` (bool per customer) picks the note from ``labels`` (false, true).
+        """
         sel = self.tracked[ids]
         if not sel.any():
             return
         c = self.customers
         for k in np.flatnonzero(sel):
             i = int(ids[k])
-            note = str(notes[k]) if notes is not None else ""
+            note = labels[int(flag[k])] if flag is not None else ""
             if reasons is not None:
                 note = REASONS[reasons[k]]
             d = float(delta[k]) if delta is not None else 0.0

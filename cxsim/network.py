@@ -20,6 +20,24 @@ import numpy as np
 from .randomness import Streams
 
 
+def scatter_add(target: np.ndarray, idx: np.ndarray, value: int | float = 1) -> None:
+    """``target[idx] += value`` counting repeated indices (bincount when ``idx`` is large)."""
+    if len(idx) * 16 > len(target):
+        target += (np.bincount(idx, minlength=len(target)) * value).astype(target.dtype)
+    elif len(idx):
+        np.add.at(target, idx, value)
+
+
+def unique_ids(idx: np.ndarray, n: int) -> np.ndarray:
+    """Sorted distinct values of ``idx`` (all in 0..n-1)."""
+    if len(idx) * 16 > n:
+        seen = np.zeros(n, dtype=bool)
+        seen[idx] = True
+        return np.flatnonzero(seen)
+    s = np.sort(idx)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
+
+
 class VillageTies:
     kind = "villages"
 
@@ -42,8 +60,7 @@ class VillageTies:
         return self.ties[tellers]
 
     def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> None:
-        if len(talkers):
-            np.add.at(talk_count, self.ties[talkers].ravel(), sign)
+        scatter_add(talk_count, self.ties[talkers].ravel(), sign)
 
     def talk_share(self, talk_count: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.multiply(talk_count, np.float32(1.0 / self.k), out=out)

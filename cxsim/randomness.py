@@ -9,8 +9,9 @@ unchanged, a baseline and an intervention run differ only through the
 intervention, and results do not depend on the number of workers.
 
 numpy's sequential ``Generator`` cannot be indexed by (customer, counter), so the
-per-customer draws use the SplitMix64 finaliser (Steele et al. 2014, the mixer
-behind ``java.util.SplittableRandom``) on ``customer × counter × stream`` keys.
+per-customer draws apply the SplitMix64 finaliser (Steele et al. 2014, the mixer
+behind ``java.util.SplittableRandom``) to the state ``customer · γ ⊕ key(stream, counter)``,
+exactly as SplitMix64 turns its Weyl sequence ``k · γ`` into outputs.
 Bulk draws at set-up (wages, distances, ties) use numpy Generators seeded with a
 ``SeedSequence`` of the same seed and stream key.
 """
@@ -26,6 +27,7 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _COUNTER = np.uint64(0xD1B54A32D192ED03)
 _TO_UNIT = np.float64(2.0**-53)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 
 
 def stream_key(name: str) -> int:
@@ -36,11 +38,11 @@ def stream_key(name: str) -> int:
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser, in place on a uint64 array (wrapping arithmetic)."""
-    x ^= x >> np.uint64(30)
+    x ^= x >> _S30
     x *= _MIX1
-    x ^= x >> np.uint64(27)
+    x ^= x >> _S27
     x *= _MIX2
-    x ^= x >> np.uint64(31)
+    x ^= x >> _S31
     return x
 
 
@@ -51,24 +53,25 @@ class Streams:
         if not 0 <= int(seed) < 2**63:
             raise ValueError(f"seed = {seed}: must be an integer in 0–{2**63 - 1}")
         self.seed = int(seed)
-        self._bases: dict[str, np.ndarray] = {}
+        self._bases: dict[str, int] = {}
 
-    def _base(self, name: str) -> np.ndarray:
+    def _base(self, name: str) -> int:
         base = self._bases.get(name)
         if base is None:
             key = (stream_key(name) ^ (self.seed * 0x2545F4914F6CDD1D)) % 2**64
-            base = self._bases[name] = _splitmix(np.array([key], dtype=np.uint64))
+            base = self._bases[name] = int(_splitmix(np.array([key], dtype=np.uint64))[0])
         return base
 
     def uniform(self, name: str, ids: np.ndarray, counter: int | np.ndarray = 0) -> np.ndarray:
         """Uniform [0, 1) draws for customers ``ids`` at ``counter`` (a step, or one per customer)."""
-        with np.errstate(over="ignore"):
-            x = np.asarray(ids, dtype=np.uint64) * _GOLDEN
-            x ^= self._base(name) + np.asarray(counter, dtype=np.uint64) * _COUNTER
-            _splitmix(x)
-            x += _GOLDEN
-            _splitmix(x)
-        return ((x >> np.uint64(11)) * _TO_UNIT).astype(np.float32)
+        x = np.asarray(ids, dtype=np.uint64) * _GOLDEN
+        if isinstance(counter, (int, np.integer)):
+            x ^= np.uint64((self._base(name) + int(counter) * int(_COUNTER)) % 2**64)
+        else:
+            x ^= np.asarray(counter, dtype=np.uint64) * _COUNTER + np.uint64(self._base(name))
+        _splitmix(x)
+        x >>= np.uint64(11)
+        return (x * _TO_UNIT).astype(np.float32)
 
     def exponential(self, name: str, ids: np.ndarray, counter: int = 0) -> np.ndarray:
         """Exp(1) draws: the random 'hazard budget' a customer spends before an event."""

@@ -28,16 +28,18 @@ def test_binding_reason_is_the_largest_barrier():
     assert u[1] - (d.intercept - terms[1].sum()) == pytest.approx(d.w_social * d.social_cap)
 
 
-def test_perceived_cost_discounts_wages_forgone():
+def test_perceived_cost_discounts_wages_forgone_and_subtracts_relief():
+    from cxsim.model import Relief
+
     d = Decision(w_forgone=0.5)
-    ledger = np.zeros((1, len(barriers.CASH_COSTS)), dtype=np.float32)
-    ledger[0, barriers.CASH_COSTS.index("transport")] = 10
-    ledger[0, barriers.CASH_COSTS.index("own_wages")] = 10
-    full = np.ones_like(ledger)
-    assert barriers.perceived_cost(d, ledger, full)[0] == pytest.approx(15.0)
-    half = full.copy()
-    half[0, barriers.CASH_COSTS.index("transport")] = 0.0
-    assert barriers.perceived_cost(d, ledger, half)[0] == pytest.approx(5.0)
+    ledger = np.zeros((2, len(barriers.CASH_COSTS)), dtype=np.float32)
+    ledger[:, barriers.CASH_COSTS.index("transport")] = 10
+    ledger[:, barriers.CASH_COSTS.index("own_wages")] = 10
+    weights = barriers.perceived_weights(d)
+    assert list(Relief(n=2).remaining(ledger, weights)) == pytest.approx([15.0, 15.0])
+    relief = Relief(n=2, cost_share={barriers.CASH_COSTS.index("transport"): np.array([0.0, 1.0], dtype=np.float32)})
+    assert list(relief.remaining(ledger, weights)) == pytest.approx([5.0, 15.0])
+    assert list(relief.remaining(ledger, barriers.CASH_SPENT)) == pytest.approx([0.0, 10.0])
 
 
 def test_satisfaction_is_asymmetric_around_expectation():
