@@ -52,14 +52,18 @@ def field_info(model_cls: type[BaseModel], name: str) -> dict[str, Any]:
     }
 
 
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
 def _range_text(model_cls: type[BaseModel] | None, name: str) -> str:
     if model_cls is None or name not in getattr(model_cls, "model_fields", {}):
         return ""
     info = field_info(model_cls, name)
     if info["lo"] is None and info["hi"] is None:
         return ""
-    lo = "-inf" if info["lo"] is None else f"{info['lo']:g}"
-    hi = "inf" if info["hi"] is None else f"{info['hi']:g}"
+    lo = "-inf" if info["lo"] is None else _num(info["lo"])
+    hi = "inf" if info["hi"] is None else _num(info["hi"])
     unit = f" {info['unit']}" if info["unit"] else ""
     return f" (allowed {lo} to {hi}{unit})"
 

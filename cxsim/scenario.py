@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from .barriers import CASH_COSTS
 from .interventions import Intervention, build_intervention, intervention_names
@@ -178,7 +178,7 @@ class Scenario(Params):
     referral: Referral = Field(default_factory=Referral)
     network: Network = Field(default_factory=Network)
     value: Value = Field(default_factory=Value)
-    interventions: dict[str, Intervention] = Field(default_factory=dict)
+    interventions: dict[str, SerializeAsAny[Intervention]] = Field(default_factory=dict)
     variants: dict[str, Variant] = Field(default_factory=dict)
 
     @field_validator("interventions", mode="before")

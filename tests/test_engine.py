@@ -134,3 +134,10 @@ def test_customer_agent_views_one_customer(freed_run):
 def test_fully_mixed_network_and_no_ties_scenario_run(small):
     res = cxsim.run(small.with_overrides({"network.kind": "fully_mixed", "steps": 10}), 1)
     assert res.summary["steps"] == 10
+
+
+def test_overrides_keep_every_intervention_parameter(aravind):
+    changed = aravind.with_overrides({"interventions.free_transport.escort": 0.25}).variant("aravind_1980s")
+    assert changed.interventions["free_transport"].escort == 0.25
+    assert changed.interventions["counselling"].cost_per_use == aravind.interventions["counselling"].cost_per_use
+    assert changed.interventions["free_transport"].enabled and not changed.interventions["counselling"].enabled
