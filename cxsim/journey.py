@@ -14,8 +14,9 @@ delay is 0:
 1. **interventions** – which interventions act this step (``start ≤ t < stop``);
    outreach rates are refreshed when that set changes.
 2. **awareness** – every unaware customer accumulates the hazard
-   ``outreach · reach + word_of_mouth · share of ties using the service`` and becomes
-   aware once it exceeds their Exp(1) budget. Touchpoints of stage ``awareness``.
+   ``outreach · reach + word_of_mouth · share of the people who talk to them that
+   use the service`` and becomes aware once it exceeds their Exp(1) budget.
+   Touchpoints of stage ``awareness``.
 3. **consideration** – aware customers are screened / offered the service at the
    screening hazard (same budget technique). Touchpoints of ``consideration``.
 4. **decision** – offered customers weigh need against every barrier
@@ -101,13 +102,12 @@ def in_stage(model: "CxModel", stage: Stage) -> np.ndarray:
 
 # -- phases ------------------------------------------------------------------------
 def awareness(model: "CxModel") -> None:
-    c, j = model.customers, model.pars.journey
-    rate = model.net.talk_share(c.talk_count, out=model.scratch)
-    rate *= np.float32(j.word_of_mouth)
-    rate += model.outreach_rate
-    c.aware_hazard += rate
-    ids = np.flatnonzero((c.aware_hazard >= c.aware_budget) & (c.stage == Stage.UNAWARE))
-    become_aware(model, ids)
+    c = model.customers
+    c.aware_hazard += model.aware_rate
+    mixed = model.pars.journey.word_of_mouth * model.net.global_share()
+    if mixed:
+        c.aware_hazard += np.float32(mixed)
+    become_aware(model, np.flatnonzero(c.aware_hazard >= c.aware_budget))  # budgets of the aware are inf
 
 
 def become_aware(model: "CxModel", ids: np.ndarray) -> None:
@@ -115,27 +115,39 @@ def become_aware(model: "CxModel", ids: np.ndarray) -> None:
         return
     c = model.customers
     move(model, ids, Stage.UNAWARE, Stage.AWARE)
+    c.aware_budget[ids] = np.inf
     budget = model.streams.exponential("screening", ids)
     c.screen_at[ids] = model.screen_hazard + budget
     model.log(ids, "awareness", "became aware")
     meet_touchpoints(model, ids, "awareness")
 
 
+def talk(model: "CxModel", talkers: np.ndarray, sign: int) -> None:
+    """Customers start (+1) or stop (−1) talking about the service to the people they talk to."""
+    if len(talkers) == 0:
+        return
+    listeners = model.net.add_talk(model.customers.talk_count, talkers, sign)
+    weight = model.net.listen_weight[listeners] * np.float32(sign * model.pars.journey.word_of_mouth)
+    scatter_add(model.aware_rate, listeners, weight)
+
+
 def consideration(model: "CxModel") -> None:
     c = model.customers
     boost = sum(e.screening_boost * iv.coverage for _, iv, e in model.active)  # camps serve the whole catchment
     model.screen_hazard += model.pars.journey.screening * (1.0 + boost)
-    ids = np.flatnonzero((c.screen_at <= model.screen_hazard) & (c.stage == Stage.AWARE))
+    ids = np.flatnonzero(c.screen_at <= model.screen_hazard)  # inf unless aware and unscreened
     if len(ids) == 0:
         return
     move(model, ids, Stage.AWARE, Stage.OFFERED)
+    c.screen_at[ids] = np.inf
+    model.schedule("decision", model.t, ids)
     model.tally["offered"] += len(ids)
     model.log(ids, "consideration", "screened and offered the service")
     meet_touchpoints(model, ids, "consideration")
 
 
 def decision(model: "CxModel") -> None:
-    ids = in_stage(model, Stage.OFFERED)
+    ids = model.pop_due("decision")
     if len(ids) == 0:
         return
     c, sc = model.customers, model.pars
@@ -170,7 +182,7 @@ def accept(model: "CxModel", ids: np.ndarray) -> None:
     c.reason[ids] = -1
     model.schedule("access", model.t + model.pars.journey.access_steps, ids)
     model.tally["referral_acceptances"] += int(c.referred[ids].sum())
-    model.net.add_talk(c.talk_count, ids, +1)
+    talk(model, ids, +1)
     model.log(ids, "decision", "accepted")
 
 
@@ -196,7 +208,7 @@ def access(model: "CxModel") -> None:
     if len(dropped):
         move(model, dropped, Stage.ACCEPTED, Stage.DROPPED)
         c.reason[dropped] = _COST
-        model.net.add_talk(c.talk_count, dropped, -1)
+        talk(model, dropped, -1)
         model.log(dropped, "access", "could not raise the cash to travel")
     served = ids[~drop]
     if len(served) == 0:
@@ -241,7 +253,7 @@ def follow_up(model: "CxModel") -> None:
     model.tally["detractors"] += int((score <= 6).sum())
     model.satisfaction_sum += float(c.satisfaction[ids].sum())
     detractors = ids[score <= 6]
-    model.net.add_talk(c.talk_count, detractors, -1)
+    talk(model, detractors, -1)
     refer(model, ids[score >= 9], positive=True)
     refer(model, detractors, positive=False)
 
@@ -271,6 +283,7 @@ def refer(model: "CxModel", tellers: np.ndarray, positive: bool) -> None:
             again = who[c.stage[who] == Stage.DECLINED]
             c.referred[again] = True
             move(model, again, Stage.DECLINED, Stage.OFFERED)
+            model.schedule("decision", model.t + 1, again)
             model.tally["reconsiderations"] += len(again)
     else:
         model.tally["warnings"] += len(heard)
@@ -307,7 +320,7 @@ def loyalty(model: "CxModel") -> None:
     model.loyalty_sum -= float(now[gone_mask].sum())
     move(model, gone, Stage.LOYAL, Stage.CHURNED)
     c.reason[gone] = REASONS.index("dissatisfaction")
-    model.net.add_talk(c.talk_count, gone[c.recommend[gone] > 6], -1)
+    talk(model, gone[c.recommend[gone] > 6], -1)
     model.log(gone, "loyalty", "left")
 
 

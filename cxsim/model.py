@@ -110,8 +110,7 @@ class CxModel(mesa.Model):
         self.screen_hazard = 0.0
         self.loyalty_sum = 0.0
         self.satisfaction_sum = 0.0
-        self.scratch = np.zeros(n, dtype=np.float32)
-        self.outreach_rate = np.zeros(n, dtype=np.float32)
+        self.aware_rate = np.zeros(n, dtype=np.float32)  # awareness hazard per step: outreach + word of mouth
         self.value_per_step = np.array([s.value_per_step for s in scenario.population.segments.values()])
         self.touchpoints_by_stage: dict[str, list] = defaultdict(list)
         for name, tp in scenario.touchpoints.items():
@@ -180,7 +179,8 @@ class CxModel(mesa.Model):
         for name, iv, e in self.active:
             if e.outreach_boost:
                 boost += e.outreach_boost * self.covered(name, iv, everyone)
-        np.multiply(c.reach, np.float32(sc.journey.outreach) * (1.0 + boost), out=self.outreach_rate)
+        np.multiply(c.reach, np.float32(sc.journey.outreach) * (1.0 + boost), out=self.aware_rate)
+        self.aware_rate += c.talk_count * self.net.listen_weight * np.float32(sc.journey.word_of_mouth)
 
     def relief(self, ids: np.ndarray, stage: str) -> Relief:
         r = Relief(n=len(ids))

@@ -9,8 +9,9 @@ Two structures, both seeded from the run's ``network`` stream:
   the people a customer tells are drawn afresh each time.
 
 Word of mouth needs, for every customer, the share of the people who talk to
-them that currently use and like the service. ``talk_count`` keeps that count
-up to date incrementally, so a step costs O(changes), not O(ties).
+them (their in-ties) that currently use and like the service. ``talk_count``
+keeps that count, and the model's awareness rate its weighted share, up to date
+incrementally: a step costs O(changes), not O(ties).
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ import numpy as np
 from .randomness import Streams
 
 
-def scatter_add(target: np.ndarray, idx: np.ndarray, value: int | float = 1) -> None:
-    """``target[idx] += value`` counting repeated indices (bincount when ``idx`` is large)."""
+def scatter_add(target: np.ndarray, idx: np.ndarray, value=1) -> None:
+    """``target[idx] += value`` counting repeated indices (bincount when ``idx`` is large).
+
+    ``value`` is a number or an array aligned with ``idx``.
+    """
     if len(idx) * 16 > len(target):
-        target += (np.bincount(idx, minlength=len(target)) * value).astype(target.dtype)
+        if np.ndim(value):
+            target += np.bincount(idx, weights=value, minlength=len(target)).astype(target.dtype)
+        else:
+            target += (np.bincount(idx, minlength=len(target)) * value).astype(target.dtype)
     elif len(idx):
         np.add.at(target, idx, value)
 
@@ -44,26 +51,32 @@ class VillageTies:
     def __init__(self, n: int, ties: int, village_size: int, streams: Streams):
         self.n, self.k = n, ties
         n_villages = max(1, n // village_size)
-        ids = np.arange(n, dtype=np.int64)
-        self.village = np.minimum(ids // village_size, n_villages - 1).astype(np.int32)
-        start = self.village.astype(np.int64) * village_size
-        size = np.where(self.village == n_villages - 1, n - start, village_size)
-        rng = streams.generator("network")
-        u = rng.random((n, ties), dtype=np.float32)
-        offset = (u * (size[:, None] - 1)).astype(np.int64)  # 0 .. size-2
-        own = (ids - start)[:, None]
-        offset += offset >= own  # skip oneself
-        self.ties = (start[:, None] + offset).astype(np.int32)
+        ids = np.arange(n, dtype=np.int32)
+        self.village = np.minimum(ids // village_size, n_villages - 1)
+        start = self.village * np.int32(village_size)
+        size = np.where(self.village == n_villages - 1, n - start, village_size).astype(np.int32)
+        draw = streams.generator("network").random((n, ties), dtype=np.float32)
+        draw *= (size - 1)[:, None]
+        self.ties = draw.astype(np.int32)  # offset in the village, 0 .. size-2
+        del draw
+        self.ties += self.ties >= (ids - start)[:, None]  # skip oneself
+        self.ties += start[:, None]
+        in_degree = np.bincount(self.ties.ravel(), minlength=n)
+        self.listen_weight = (1.0 / np.maximum(in_degree, 1)).astype(np.float32)
+        """1 / number of people who talk to each customer: turns counts of talkers into shares."""
 
     def targets(self, tellers: np.ndarray, streams: Streams, step: int) -> np.ndarray:
         """(len(tellers) × k) ids of the people each teller talks to."""
         return self.ties[tellers]
 
-    def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> None:
-        scatter_add(talk_count, self.ties[talkers].ravel(), sign)
+    def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> np.ndarray:
+        """Talkers start (+1) or stop (−1) talking; returns who hears the change."""
+        listeners = self.ties[talkers].ravel()
+        scatter_add(talk_count, listeners, sign)
+        return listeners
 
-    def talk_share(self, talk_count: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return np.multiply(talk_count, np.float32(1.0 / self.k), out=out)
+    def global_share(self) -> float:
+        return 0.0
 
     def to_networkx(self):
         import networkx as nx
@@ -80,6 +93,7 @@ class FullyMixed:
     def __init__(self, n: int, ties: int, streams: Streams):
         self.n, self.k = n, ties
         self.village = np.zeros(n, dtype=np.int32)
+        self.listen_weight = np.zeros(n, dtype=np.float32)  # word of mouth comes from global_share()
         self.talkers = 0
 
     def targets(self, tellers: np.ndarray, streams: Streams, step: int) -> np.ndarray:
@@ -87,12 +101,13 @@ class FullyMixed:
         u = streams.uniform("mixed_ties", slots.ravel(), step).reshape(slots.shape)
         return np.minimum((u * self.n).astype(np.int64), self.n - 1)
 
-    def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> None:
+    def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> np.ndarray:
         self.talkers += sign * len(talkers)
+        return np.empty(0, dtype=np.int64)
 
-    def talk_share(self, talk_count: np.ndarray, out: np.ndarray) -> np.ndarray:
-        out.fill(self.talkers / self.n)
-        return out
+    def global_share(self) -> float:
+        """Share of everyone who talks about the service (Bass's F(t))."""
+        return self.talkers / self.n
 
     def to_networkx(self):
         import networkx as nx
