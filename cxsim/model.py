@@ -231,23 +231,40 @@ class CxModel(mesa.Model):
     def log(self, ids, stage, what, delta=None, flag=None, labels=("", ""), reasons=None) -> None:
         """Keep the story of tracked customers: one event row per customer and moment.
 
-        ``flag`` (bool per customer) picks the note from ``labels`` (false, true).
+        ``flag`` (bool per customer) picks the note from ``labels`` (false, true);
+        ``reasons`` (codes per customer) gives the note as a reason's name.
         """
         sel = self.tracked[ids]
         if not sel.any():
             return
+        who = ids[sel]
+        if reasons is not None:
+            notes = np.asarray(REASONS, dtype=object)[reasons[sel]]
+        elif flag is not None:
+            notes = np.asarray(labels, dtype=object)[flag[sel].astype(np.int8)]
+        else:
+            notes = np.full(len(who), "", dtype=object)
+        change = delta[sel] if delta is not None else np.zeros(len(who), dtype=np.float32)
         c = self.customers
-        for k in np.flatnonzero(sel):
-            i = int(ids[k])
-            note = labels[int(flag[k])] if flag is not None else ""
-            if reasons is not None:
-                note = REASONS[reasons[k]]
-            d = float(delta[k]) if delta is not None else 0.0
-            self._events.append((self.t, i, stage, what, d, float(c.valence[i]), float(c.fear[i]), note))
+        self._events.append((self.t, who, stage, what, change, c.valence[who], c.fear[who], notes))
 
     def events_frame(self) -> pd.DataFrame:
+        """Tracked customers' events, in the order they happened."""
         cols = ["step", "customer", "stage", "event", "feeling_change", "valence", "fear", "note"]
-        return pd.DataFrame(self._events, columns=cols)
+        if not self._events:
+            return pd.DataFrame(columns=cols)
+        step, who, stage, what, change, valence, fear, notes = zip(*self._events)
+        sizes = [len(w) for w in who]
+        return pd.DataFrame({
+            "step": np.repeat(step, sizes),
+            "customer": np.concatenate(who),
+            "stage": np.repeat(stage, sizes),
+            "event": np.repeat(what, sizes),
+            "feeling_change": np.concatenate(change).astype(float),
+            "valence": np.concatenate(valence).astype(float),
+            "fear": np.concatenate(fear).astype(float),
+            "note": np.concatenate(notes).astype(str),
+        }, columns=cols)
 
     def customer(self, index: int) -> CustomerAgent:
         """A Mesa agent viewing one customer (to inspect or tell their story)."""

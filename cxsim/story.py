@@ -34,18 +34,26 @@ REASON_WORDS = {
 
 
 def ledger_sentence(model: "CxModel", i: int) -> str:
-    """'Bus fare 40, food 32, …: "free" would cost me 174 rupees, 35 days' wages.'"""
+    """'Bus fare 40, food 32, …: "free" service would cost me 174 rupees, 35 days' wages.'
+
+    Costs the switched-on interventions pay for this customer are marked as paid.
+    """
     c, cur = model.customers, model.pars.currency
-    parts = [f"{COST_WORDS[k]} {v:.0f}" for k, v in zip(CASH_COSTS, c.ledger[i]) if v >= 0.5]
-    cash = float(sum(v for k, v in zip(CASH_COSTS, c.ledger[i]) if k not in WAGE_KINDS))
-    total = float(c.ledger[i].sum())
+    relief = model.relief(np.array([i]), stage="decision")
+    share = {kind: float(relief.cost_share.get(col, np.ones(1))[0]) for col, kind in enumerate(CASH_COSTS)}
+    paying = {k: float(v) * share[k] for k, v in zip(CASH_COSTS, c.ledger[i])}
+    parts = [f"{COST_WORDS[k]} {v:.0f}" for k, v in zip(CASH_COSTS, c.ledger[i]) if v >= 0.5 and share[k] > 0]
+    paid = [COST_WORDS[k] for k, v in zip(CASH_COSTS, c.ledger[i]) if v >= 0.5 and share[k] == 0]
+    cash = sum(v for k, v in paying.items() if k not in WAGE_KINDS)
+    total = sum(paying.values())
     days = total / max(float(c.daily_wage[i]), 1e-6)
     free = "'free' " if model.pars.costs.price == 0 else ""
+    covered = f" (paid for me: {', '.join(paid)})" if paid else ""
     if not parts:
-        return "Using the service would cost me nothing."
+        return f"Using the service costs me nothing{covered}."
     return (
         f"{', '.join(parts).capitalize()}: {free}service would cost me {cash:.0f} {cur} in cash, "
-        f"{total:.0f} with lost wages: {days:.0f} days of what I earn."
+        f"{total:.0f} with lost wages: {days:.0f} days of what I earn{covered}."
     )
 
 
