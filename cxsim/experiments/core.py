@@ -1,0 +1,134 @@
+"""Batch runs as plain functions: one run's outcomes, replicates, paired comparisons, many runs.
+
+Replicate ``r`` of any experiment uses seed ``base_seed + r``, so a baseline and
+an intervention run on the same seeds share every random draw the intervention
+does not touch (common random numbers): their paired difference has a tight
+interval with few replicates.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Iterable, NamedTuple
+
+import pandas as pd
+
+from ..metrics import SCALAR_OUTCOMES, interval
+from ..model import run
+from ..scenario import Scenario, load_scenario, scenario_dict
+from .design import Task, fingerprint, seeds_for
+from .runner import execute
+from .store import Store, long_series
+
+
+def run_replicates(scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
+    """One row per seed: the scalar outcomes of one run."""
+    rows = []
+    for seed in seeds:
+        s = run(scenario, seed).summary
+        rows.append({"seed": seed, **{k: s[k] for k in SCALAR_OUTCOMES}})
+    return pd.DataFrame(rows).astype({k: float for k in SCALAR_OUTCOMES})
+
+
+def compare(baseline: Scenario, alternative: Scenario, seeds: list[int]) -> pd.DataFrame:
+    """Per metric: baseline and alternative means, and the paired difference with its 95% interval."""
+    a, b = run_replicates(baseline, seeds), run_replicates(alternative, seeds)
+    rows = []
+    for name in SCALAR_OUTCOMES:
+        diff, lo, hi = interval((b[name] - a[name]).tolist())
+        rows.append({"metric": name, "baseline": a[name].mean(), "alternative": b[name].mean(), "difference": diff, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def _scenario(scenario: Scenario | str | Path) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def _paths(params: dict[str, Any]) -> dict[str, Any]:
+    """Keyword names may use ``__`` for the dots of a path: ``decision__w_cost`` = ``decision.w_cost``."""
+    return {k.replace("__", "."): v for k, v in params.items()}
+
+
+def run_summary(scenario: Scenario | str = "aravind", seed: int | None = None, *, customers: int | None = None,
+                steps: int | None = None, interventions: Iterable[str] = (), **params: Any) -> dict[str, float]:
+    """The scalar outcomes of one run, as a plain dict of floats: a pure function of its arguments.
+
+    ``params`` are scenario overrides by dotted path (``**{"decision.w_cost": 2}``) or with ``__``
+    for dots (``decision__w_cost=2``)::
+
+        run_summary("aravind", seed=3, customers=2000, interventions=["free_transport"], decision__w_fear=1.0)
+    """
+    sc = _scenario(scenario)
+    if interventions:
+        sc = sc.with_interventions(list(interventions))
+    if params:
+        sc = sc.with_overrides(_paths(params))
+    s = run(sc, seed, customers=customers, steps=steps).summary
+    return {k: math.nan if s[k] is None else float(s[k]) for k in SCALAR_OUTCOMES}
+
+
+class RunTables(NamedTuple):
+    """Aligned results: ``runs`` (one row per run) and ``timeseries`` (long: run, key, step, metric, value)."""
+
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame
+
+
+def make_tasks(scenario: Scenario, points: list[dict[str, Any]], seeds: list[int],
+               policies: dict[str, dict[str, Any]] | None = None, timeseries: bool = True) -> list[Task]:
+    """Tasks for every point × policy × seed (points and policies are dotted-path overrides)."""
+    base_fp = fingerprint(scenario_dict(scenario))
+    policies = policies or {"base": {}}
+    tasks = []
+    for p, point in enumerate(points):
+        point = _paths(point)
+        for name, pol in policies.items():
+            overrides = {**_paths(pol), **point}
+            for r, seed in enumerate(seeds):
+                key = fingerprint([base_fp, name, p, overrides, seed, None, timeseries])
+                tasks.append(Task(len(tasks), key, name, p, r, seed, dict(point), overrides, None, timeseries))
+    return tasks
+
+
+def run_many(scenario: Scenario | str, points: list[dict[str, Any]] | pd.DataFrame | None = None,
+             seeds: Iterable[int] = (1,), *, policies: dict[str, dict[str, Any]] | None = None, workers: int = 1,
+             scheduler: Any = None, out: str | Path | None = None, timeseries: bool = True,
+             progress: bool | None = False) -> RunTables:
+    """Run every point × policy × seed; return aligned tables.
+
+    ``points``: scenario overrides by dotted path, one dict per point (or a DataFrame whose
+    columns are paths). ``out``: also store each run (resumable: finished runs are skipped).
+    Results do not depend on ``workers`` or ``scheduler``.
+    """
+    sc = _scenario(scenario)
+    if isinstance(points, pd.DataFrame):
+        points = points.to_dict("records")
+    tasks = make_tasks(sc, list(points or [{}]), list(seeds), policies, timeseries)
+    rows: dict[int, dict] = {}
+    series: dict[int, Any] = {}
+    store = Store(out).open() if out is not None else None
+    done = store.finished() if store else set()
+
+    def keep(row: dict, ts: pd.DataFrame | None, seconds: float) -> None:
+        if store:
+            store.save(row, ts, seconds)
+        rows[row["run"]] = row
+        if ts is not None:
+            series[row["run"]] = long_series(ts, row["run"], row["key"]).to_pandas()
+
+    execute(sc, [t for t in tasks if t.key not in done], keep, workers=workers, scheduler=scheduler, progress=progress, done=len(done))
+    if store and done:
+        from .store import load_results, load_timeseries
+
+        old = load_results(out)
+        rows.update({int(r["run"]): r for r in old[old["key"].isin(done)].to_dict("records")})
+        ts_old = load_timeseries(out)
+        for run_id, g in ts_old[ts_old["key"].isin(done)].groupby("run"):
+            series[int(run_id)] = g
+    runs = pd.DataFrame([rows[k] for k in sorted(rows)])
+    ts = pd.concat([series[k] for k in sorted(series)], ignore_index=True) if series else pd.DataFrame(columns=["run", "key", "step", "metric", "value"])
+    return RunTables(runs, ts)
+
+
+__all__ = ["seeds_for", "run_replicates", "compare", "run_summary", "run_many", "make_tasks", "RunTables"]

@@ -1,0 +1,146 @@
+"""Running tasks: in this process, in a local process pool, or on a Dask cluster.
+
+A task's result depends only on the base scenario, its overrides and its seed
+(every random draw comes from a counter-based stream of the seed), so where and
+in which order tasks run never changes a number: results are identical for any
+number of workers. Results come back to this process, which stores them (so
+remote Dask workers need no shared disk).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..metrics import SCALAR_OUTCOMES
+from ..model import run
+from ..params import CxError
+from ..scenario import Scenario
+from .design import Task
+
+SCHEDULER_ENV = "CXSIM_SCHEDULER"
+"""Environment variable naming a Dask scheduler (``tcp://host:port``) when none is given."""
+TIMEOUT_ENV = "CXSIM_SCHEDULER_TIMEOUT"
+"""Seconds to wait for the Dask scheduler to answer (default 20)."""
+
+Result = tuple[dict[str, Any], "pd.DataFrame | None", float]
+OnResult = Callable[[dict[str, Any], "pd.DataFrame | None", float], None]
+
+
+def run_task(base: Scenario, task: Task) -> Result:
+    """One run: (row of parameters, seed and outcomes; wide time series or None; seconds)."""
+    t0 = time.perf_counter()
+    sc = base.with_overrides(task.overrides) if task.overrides else base
+    if task.ab is not None:
+        from .abtest import ab_row
+
+        row, ts = {**task.head(), **ab_row(sc, task.ab, task.seed)}, None
+    else:
+        res = run(sc, task.seed)
+        s = res.summary
+        row = {**task.head(), "interventions": "+".join(sc.enabled_interventions) or "none"}
+        row.update({k: math.nan if s[k] is None else float(s[k]) for k in SCALAR_OUTCOMES})
+        ts = res.timeseries if task.timeseries else None
+    return row, ts, time.perf_counter() - t0
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (respects affinity and container limits where the OS reports them)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def resolve_scheduler(scheduler: Any = None) -> Any:
+    """The Dask scheduler to use: the one given, else ``$CXSIM_SCHEDULER``, else None (local)."""
+    return scheduler or os.environ.get(SCHEDULER_ENV) or None
+
+
+def execute(base: Scenario, tasks: list[Task], on_result: OnResult, *, workers: int = 1, scheduler: Any = None,
+            progress: bool | None = None, done: int = 0, desc: str = "runs") -> None:
+    """Run ``tasks`` and hand each result to ``on_result`` as it finishes (any order).
+
+    ``scheduler``: a Dask address (or ``LocalCluster``); else ``workers`` > 1 uses a local
+    process pool, 1 runs here. ``progress`` None shows a bar only on a terminal.
+    """
+    from tqdm import tqdm
+
+    scheduler = resolve_scheduler(scheduler)
+    disable = None if progress is None else not progress
+    with tqdm(total=len(tasks) + done, initial=done, unit="run", desc=desc, file=sys.stderr, disable=disable, dynamic_ncols=True) as bar:
+        def handle(result: Result) -> None:
+            on_result(*result)
+            bar.update()
+
+        if not tasks:
+            return
+        if scheduler:
+            _dask(base, tasks, handle, scheduler)
+        elif workers <= 1 or len(tasks) == 1:
+            for task in tasks:
+                handle(run_task(base, task))
+        else:
+            _pool(base, tasks, handle, min(workers, len(tasks)))
+
+
+# -- local process pool ---------------------------------------------------------------------
+_BASE: Scenario | None = None
+
+
+def _init_worker(base: Scenario) -> None:
+    global _BASE
+    _BASE = base
+
+
+def _pool_task(task: Task) -> Result:
+    return run_task(_BASE, task)
+
+
+def _context():
+    """forkserver (workers fork from a server that imported cxsim once), else spawn; never plain fork."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["cxsim.experiments.runner"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _pool(base: Scenario, tasks: list[Task], handle, workers: int) -> None:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(base,)) as ex:
+        futures = [ex.submit(_pool_task, t) for t in tasks]
+        try:
+            for fut in as_completed(futures):
+                handle(fut.result())
+        except BaseException:
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+# -- Dask distributed ------------------------------------------------------------------------
+def _dask(base: Scenario, tasks: list[Task], handle, scheduler: Any) -> None:
+    from distributed import Client, as_completed as dask_completed
+
+    address = getattr(scheduler, "scheduler_address", scheduler)
+    timeout = float(os.environ.get(TIMEOUT_ENV, 20))
+    try:
+        client = Client(address, set_as_default=False, timeout=timeout)
+    except (OSError, TimeoutError) as err:
+        raise CxError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s: {err}") from None
+    with client, client.as_current():
+        shared = client.scatter(base, broadcast=True, hash=False)
+        futures = [client.submit(run_task, shared, t, key=f"cxsim-run-{t.key}", pure=False) for t in tasks]
+        try:
+            for fut in dask_completed(futures):
+                handle(fut.result())
+                fut.release()
+        except BaseException:
+            client.cancel(futures)
+            raise

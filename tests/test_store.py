@@ -1,0 +1,94 @@
+"""Nothing lost: atomic per-run Parquet files, a rebuilt manifest, and resume after kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cxsim import CxError
+from cxsim.experiments import load_experiment, load_results, load_timeseries, make_plan, run_experiment
+from cxsim.experiments.runner import run_task
+from cxsim.experiments.store import Store, write_atomic
+
+EXPERIMENT = """
+name = "crash"
+scenario = "aravind"
+customers = 1500
+steps = 30
+replicates = 12
+seed = 11
+outcomes = ["acceptance_rate"]
+[levers]
+interventions = ["free_transport", "free_medicine", "free_food_lodging"]
+combine = ["each"]
+"""  # 4 policies × 12 replicates = 48 runs of ~0.05 s
+
+
+def test_atomic_write_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "x.parquet"
+    write_atomic(pa.table({"a": [1, 2]}), path)
+    write_atomic(pa.table({"a": [3]}), path)  # replacing is atomic too
+    assert [p.name for p in tmp_path.iterdir()] == ["x.parquet"]
+    assert pd.read_parquet(path)["a"].tolist() == [3]
+
+
+def test_open_removes_stray_temporary_files_and_damaged_runs(tmp_path):
+    store = Store(tmp_path).open()
+    (store.runs / ".abc.parquet.123.tmp").write_bytes(b"half a file")
+    (store.runs / "broken.parquet").write_bytes(b"not parquet")
+    store = Store(tmp_path).open()
+    assert not list(store.runs.glob("*.tmp"))
+    assert store.finished() == set() and not (store.runs / "broken.parquet").exists()
+
+
+def test_load_results_of_an_empty_or_missing_folder(tmp_path):
+    Store(tmp_path / "empty").open()
+    assert load_results(tmp_path / "empty").empty
+    with pytest.raises(CxError, match="not found"):
+        load_results(tmp_path / "missing")
+
+
+def _finished(out):
+    return len(list((out / "runs").glob("*.parquet"))) if (out / "runs").exists() else 0
+
+
+def test_resume_after_kill_9_runs_every_missing_run_exactly_once(tmp_path):
+    exp_file = tmp_path / "crash.toml"
+    exp_file.write_text(EXPERIMENT)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "cxsim.cli", "sweep", str(exp_file), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while _finished(out) < 4 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers die at once, mid-run
+    proc.wait()
+    killed_at = _finished(out)
+    assert 4 <= killed_at < 48, f"the sweep was not interrupted mid-way ({killed_at} runs; stderr: {proc.stderr.read()[-500:]!r})"
+    (out / "runs" / ".deadbeef.parquet.999.tmp").write_bytes(b"torn")  # what a kill during a write leaves
+    with open(out / "log.jsonl", "a") as fh:
+        fh.write('{"key": "torn')
+
+    result = run_experiment(exp_file, out, workers=1, resume=True, progress=False, report=False)
+    assert result.skipped == killed_at and result.ran == 48 - killed_at
+    runs = load_results(out)
+    plan = make_plan(*load_experiment(exp_file))
+    assert sorted(runs["key"]) == sorted(t.key for t in plan.tasks)  # every planned run, exactly once
+    assert list(runs["run"]) == list(range(48))
+    assert not list(out.rglob("*.tmp"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["finished"] == 48 == len({r["key"] for r in manifest["runs"]})
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert len(log) == 48 == len({e["key"] for e in log})
+    ts = load_timeseries(out)
+    assert ts.groupby("run").size().nunique() == 1 and ts["run"].nunique() == 48
+    for task in (plan.tasks[0], plan.tasks[41], plan.tasks[47]):  # resumed results equal a fresh run
+        row, _, _ = run_task(plan.base, task)
+        stored = runs.set_index("key").loc[task.key]
+        assert stored["acceptance_rate"] == pytest.approx(row["acceptance_rate"], abs=0, rel=0)
