@@ -61,6 +61,13 @@ STATE: dict[str, tuple[type, float, str]] = {
     "aware_hazard": (np.float32, 0, "awareness hazard accumulated"),
     "screen_at": (np.float32, np.inf, "cumulative screening hazard at which the customer is screened"),
     "talk_count": (np.int16, 0, "ties talking about the service to this customer"),
+    "trough": (np.float32, 0, "worst feeling so far −1 to 0"),
+    "failures": (np.int16, 0, "touchpoint failures met"),
+    "recoveries": (np.int16, 0, "failures put right on the spot"),
+    "t_anchor": (np.int32, 0, "step loyalty was last anchored (became a customer, or satisfaction changed)"),
+    "t_renew": (np.int32, NEVER, "step the current contract ends (relationship.term_steps)"),
+    "encounters": (np.int16, 0, "repeat encounters as a customer"),
+    "spend": (np.float32, 0, "value of the customer's repeat encounters (currency)"),
 }
 
 

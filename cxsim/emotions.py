@@ -11,6 +11,18 @@
   it removes ``loss_aversion · gain`` per unit (losses loom larger).
 * The 0–10 likelihood to recommend blends satisfaction with the remembered
   experience (weight ``peak_end``).
+* Kano categories (Kano et al. 1984) shape what a touchpoint's performance means
+  to the customer (:func:`kano`): a *must-be* is only felt when it falls short
+  of expectation; a *delighter* is not missed when absent and lifts performance
+  above expectation non-linearly when present; a *performance* attribute counts
+  as delivered.
+* Service recovery (:func:`recover`): a failure put right is judged at the
+  recovery's performance, but the dip it caused stays in memory as the
+  *trough* (the worst moment), which weighs ``failure_memory`` in the remembered
+  experience (bad is stronger than good, Baumeister et al. 2001). So recovery can
+  lift satisfaction to or above a faultless experience's while the score to
+  recommend stays below it (the recovery paradox holds for satisfaction, not for
+  word of mouth: de Matos et al. 2007).
 """
 
 from __future__ import annotations
@@ -34,8 +46,40 @@ def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, reactivity:
     peak = c.peak[ids]
     c.peak[ids] = np.where(np.abs(v) > np.abs(peak), v, peak)
     c.end[ids] = v
+    c.trough[ids] = np.minimum(c.trough[ids], v)
     c.perf_sum[ids] += weight * performance
     c.perf_weight[ids] += weight
+    return delta
+
+
+def kano(category: str, performance: np.ndarray, expectation: np.ndarray, delight_power: float) -> np.ndarray:
+    """Performance as the customer feels it, by Kano category (``performance`` is unchanged).
+
+    * ``must_be``: ``min(p, e)`` – meeting it is taken for granted, falling short hurts;
+    * ``delighter``: ``e + (1 − e) · p^delight_power`` – its absence (p = 0) is neutral,
+      its presence lifts performance above expectation, convexly for powers above 1.
+    """
+    if category == "must_be":
+        return np.minimum(performance, expectation).astype(np.float32)
+    if category == "delighter":
+        p = np.maximum(performance, 0.0)
+        return (expectation + (1.0 - expectation) * p**delight_power).astype(np.float32)
+    return performance
+
+
+def recover(c, ids: np.ndarray, failed: np.ndarray, recovered: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
+    """Failures of customers ``ids`` (already felt at ``failed``) are put right at ``recovered``.
+
+    Feeling rises again from the dip (the trough stays); the touchpoint is judged
+    at the recovered performance. Returns the change in feeling.
+    """
+    delta = (reactivity * weight * (recovered - c.expectation[ids])).astype(np.float32)
+    v = clamp(0.5 * c.valence[ids] + delta, -1.0, 1.0)
+    c.valence[ids] = v
+    peak = c.peak[ids]
+    c.peak[ids] = np.where(np.abs(v) > np.abs(peak), v, peak)
+    c.end[ids] = v
+    c.perf_sum[ids] += weight * (recovered - failed)
     return delta
 
 
@@ -51,7 +95,10 @@ def satisfaction(performance: np.ndarray, expectation: np.ndarray, gain: float, 
     return clamp(s, 0.0, 1.0).astype(np.float32)
 
 
-def recommend_score(sat: np.ndarray, peak: np.ndarray, end: np.ndarray, peak_end: float) -> np.ndarray:
-    """NPS-style 0–10 likelihood to recommend."""
-    memory = 0.5 * (remembered(peak, end) + 1.0)
+def recommend_score(sat: np.ndarray, peak: np.ndarray, end: np.ndarray, peak_end: float, trough=None, failure_memory: float = 0.0) -> np.ndarray:
+    """NPS-style 0–10 likelihood to recommend (the trough weighs ``failure_memory`` in memory)."""
+    recalled = remembered(peak, end)
+    if failure_memory and trough is not None:
+        recalled = clamp(recalled + failure_memory * np.minimum(trough, 0.0), -1.0, 1.0)
+    memory = 0.5 * (recalled + 1.0)
     return np.rint(10.0 * ((1.0 - peak_end) * sat + peak_end * memory)).astype(np.int8)

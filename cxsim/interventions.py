@@ -14,7 +14,7 @@ stream, so coverage 0 leaves a run identical to the baseline (common random numb
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError
 
@@ -38,6 +38,14 @@ class Effects:
     touchpoint_reliability: dict[str, float] = field(default_factory=dict)  # touchpoint → reliability floor
     touchpoint_quality: dict[str, float] = field(default_factory=dict)  # touchpoint → quality added
     churn_relief: float = 0.0  # share of churn hazard removed
+    touchpoint_recovery: dict[str, float] = field(default_factory=dict)  # touchpoint → chance a failure is put right (a floor)
+    defection_relief: float = 0.0  # share of the chance to leave at a moment of defection removed
+    pace: float = 0.0  # share of customers' drifting needs the provider keeps pace with
+    morale_lift: float = 0.0  # rise of the staff morale set point while active
+    morale_push: float = 0.0  # one-off jump in staff morale when the intervention starts
+    renewal_window: int = 0  # acts only on customers whose contract ends within this many steps (0 = any time)
+    use_chance: float = 1.0  # chance it acts at each use of a covered customer (drawn per use)
+    bill_at: str = ""  # journey phase where cost_per_use is billed, when the effects do not imply it
 
 
 class Intervention(Params):
@@ -181,6 +189,109 @@ class RetentionProgram(Intervention):
 
     def effects(self) -> Effects:
         return Effects(churn_relief=self.churn_relief)
+
+
+# -- scenario library: relationship, staff, feedback ---------------------------------------------
+@register("acquisition", "Acquisition drive: campaigns and channel partners")
+class Acquisition(Intervention):
+    outreach_boost: float = par(1.0, 0, 20, "×", "relative increase in the hazard of becoming aware")
+    screening_boost: float = par(0.5, 0, 20, "×", "relative increase in the hazard of being offered the service")
+
+    def effects(self) -> Effects:
+        return Effects(outreach_boost=self.outreach_boost, screening_boost=self.screening_boost)
+
+
+@register("account_management", "Proactive engagement of key accounts")
+class AccountManagement(Intervention):
+    churn_relief: float = par(0.5, 0, 1, "fraction", "share of the churn hazard removed (issues found and addressed early)")
+    pace: float = par(0.8, 0, 1, "fraction", "share of the customer's drifting needs the provider keeps pace with")
+    defection_relief: float = par(0.0, 0, 1, "fraction", "share of the chance to leave after a disappointing encounter removed")
+
+    def effects(self) -> Effects:
+        return Effects(churn_relief=self.churn_relief, pace=self.pace, defection_relief=self.defection_relief)
+
+
+@register("service_recovery", "Empower staff to put failures right")
+class ServiceRecovery(Intervention):
+    touchpoints: list[str] = Field(default_factory=list, description="touchpoints where failures are recovered")
+    recovery: float = par(0.9, 0, 1, "probability", "chance a failure is put right on the spot (a floor)")
+
+    def effects(self) -> Effects:
+        return Effects(touchpoint_recovery={t: self.recovery for t in self.touchpoints})
+
+
+@register("save_desk", "Anticipate and respond at moments of defection")
+class SaveDesk(Intervention):
+    touchpoints: list[str] = Field(default_factory=list, description="touchpoints where a failure is a moment of defection the desk responds to")
+    recovery: float = par(0.7, 0, 1, "probability", "chance the desk puts the failure right (a floor)")
+    defection_relief: float = par(0.5, 0, 1, "fraction", "share of the chance to leave after a disappointing encounter removed")
+
+    def effects(self) -> Effects:
+        return Effects(touchpoint_recovery={t: self.recovery for t in self.touchpoints}, defection_relief=self.defection_relief)
+
+
+@register("personal_recommendations", "Personalised recommendations (e.g. an in-store kiosk)")
+class PersonalRecommendations(Intervention):
+    latent_insight: float = par(0.5, 0, 1, "fraction", "share of the customer's latent need the recommendations make visible")
+
+    def effects(self) -> Effects:
+        return Effects(latent_insight=self.latent_insight, bill_at="relationship")
+
+
+@register("renewal_delight", "Delight before renewal (e.g. complimentary detailing at service)")
+class RenewalDelight(Intervention):
+    touchpoints: list[str] = Field(default_factory=list, description="touchpoints lifted (e.g. a detailing delighter at the service appointment)")
+    quality_gain: float = par(0.9, 0, 1, "0–1", "quality added to the touchpoints for covered customers")
+    window_steps: int = par(6, 0, 1000, "steps", "acts only in this many steps before the contract ends (0 = any time)")
+    use_chance: float = par(1.0, 0, 1, "probability", "chance it is given at each encounter of a covered customer (at random)")
+
+    def effects(self) -> Effects:
+        return Effects(
+            touchpoint_quality={t: self.quality_gain for t in self.touchpoints}, renewal_window=self.window_steps,
+            use_chance=self.use_chance, bill_at="relationship",
+        )
+
+
+@register("staff_care", "Invest in staff: training, recognition, empowerment")
+class StaffCare(Intervention):
+    morale_lift: float = par(0.2, 0, 1, "0–1", "rise of the staff morale set point while active")
+
+    def effects(self) -> Effects:
+        return Effects(morale_lift=self.morale_lift)
+
+
+@register("motivational_push", "One-off push: rally, targets, verbatim read-out")
+class MotivationalPush(Intervention):
+    morale_push: float = par(0.3, 0, 1, "0–1", "jump in staff morale when the push happens (it then fades)")
+
+    def effects(self) -> Effects:
+        return Effects(morale_push=self.morale_push)
+
+
+@register("improvement_loop", "Listen, assign actions, fix touchpoints (closed loop)")
+class ImprovementLoop(Intervention):
+    """The provider hears about failing touchpoints and acts; see :mod:`cxsim.feedback`.
+
+    ``coverage`` is the share of customers whose experience reaches the team (a
+    short immediate survey's response rate; 1 = operational monitoring of every
+    interaction, an early-warning system).
+    """
+
+    touchpoints: list[str] = Field(default_factory=list, description="touchpoints the team may act on (empty = all)")
+    review_steps: int = par(4, 1, 520, "steps", "steps between reviews where actions are assigned")
+    actions: int = par(1, 0, 100, "actions per review", "actions the team can take on at each review (its capacity)")
+    targeting: Literal["worst", "spread"] = Field("worst", description="worst: touchpoints with most reported failures × weight first; spread: every touchpoint in turn")
+    fix: Literal["reliability", "quality"] = Field("reliability", description="what an action improves")
+    fix_share: float = par(0.4, 0, 1, "fraction", "share of the remaining failures (below the ceiling) an action removes")
+    ceiling: float = par(0.99, 0, 1, "probability", "reliability beyond which actions remove no more failures")
+    quality_gain: float = par(0.05, 0, 1, "0–1", "quality an action adds when fix = quality")
+    tracked: bool = Field(True, description="actions are assigned with deadlines and monitored")
+    deadline_steps: int = par(4, 1, 520, "steps", "steps from assigning an action to its deadline")
+    completion: float = par(0.9, 0, 1, "probability", "chance a tracked action is done by its deadline (and an untracked one when staff are fully motivated)")
+    untracked: float = par(0.05, 0, 1, "probability", "chance an untracked action is done when staff morale is at its status quo")
+    relapse: float = par(0.0, 0, 1, "per step", "share of an untracked action's fix lost each step as old habits return (tracked fixes are monitored and kept)")
+    close_loop: float = par(0.0, 0, 1, "fraction", "share of their dissatisfaction removed for customers told their reported failure was fixed")
+    cost_per_action: float = par(0.0, 0, 1e9, "currency", "provider's cost of each action assigned")
 
 
 assert all(k in CASH_COSTS for cls in REGISTRY.values() for k in getattr(cls, "kinds", ()))

@@ -12,7 +12,8 @@ customers that are due; a customer can pass several stages in one step when a
 delay is 0:
 
 1. **interventions** – which interventions act this step (``start ≤ t < stop``);
-   outreach rates are refreshed when that set changes.
+   outreach rates are refreshed when that set changes. **Staff morale** moves
+   toward its set point; one-off pushes jump it (:mod:`cxsim.staff`).
 2. **awareness** – every unaware customer accumulates the hazard
    ``outreach · reach + word_of_mouth · share of the people who talk to them that
    use the service`` and becomes aware once it exceeds their Exp(1) budget.
@@ -31,9 +32,24 @@ delay is 0:
    the 0–10 score to recommend are set; they become LOYAL. Promoters (9–10)
    recommend to their ties (awareness, less fear, more trust, decliners
    reconsider); detractors (0–6) warn them.
-7. **loyalty** – loyal customers' loyalty moves toward their satisfaction; they
+7. **relationship** – (only with ``[relationship]`` set, :mod:`cxsim.relationship`)
+   loyal customers' expectations drift; those due a repeat encounter meet the
+   ``relationship`` touchpoints, their satisfaction is updated (loyalty is
+   re-anchored) and the encounter's basket is valued; an encounter below
+   expectation is a moment of defection; contracts ending now renew or lapse.
+8. **loyalty** – loyal customers' loyalty moves toward their satisfaction; they
    churn at ``churn · (1 − loyalty)``; loyal customers yield repeat value.
-8. **record** – the model's DataCollector records the step's metrics.
+9. **feedback** – (only with an ``improvement_loop``, :mod:`cxsim.feedback`) actions
+   due are done or lapse, fixing touchpoints from the next step; untracked fixes
+   relapse; at review steps new actions go to the touchpoints heard failing.
+10. **record** – the model's DataCollector records the step's metrics.
+
+At every touchpoint (any phase): only customers of its ``segments`` meet it; it
+works with its reliability (after fixes and interventions) at its quality (plus
+the staff-morale shift), else at ``failure_quality``; its Kano category shapes
+the performance felt (:func:`cxsim.emotions.kano`); a failure may be put right on
+the spot (service recovery, :func:`cxsim.emotions.recover`) and is heard by the
+improvement loops that cover the customer.
 """
 
 from __future__ import annotations
@@ -43,7 +59,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import barriers, emotions
+from . import barriers, emotions, feedback, relationship, staff
 from .emotions import clamp
 from .barriers import BARRIERS, REASONS
 from .network import scatter_add, unique_ids
@@ -75,12 +91,15 @@ _COST = BARRIERS.index("cost")
 def step(model: "CxModel") -> None:
     """Advance every customer by one step, in the order documented above."""
     model.refresh_interventions()
+    staff.update(model)
     awareness(model)
     consideration(model)
     decision(model)
     access(model)
     follow_up(model)
+    relationship.relationship(model)
     loyalty(model)
+    feedback.review(model)
 
 
 # -- transitions -----------------------------------------------------------------
@@ -241,9 +260,10 @@ def follow_up(model: "CxModel") -> None:
     model.value_delivered += sc.value.per_good_outcome * float(good.sum())
     perf = c.perf_sum[ids] / np.maximum(c.perf_weight[ids], 1e-6)
     c.satisfaction[ids] = emotions.satisfaction(perf, c.expectation[ids], e.gain, e.loss_aversion)
-    score = emotions.recommend_score(c.satisfaction[ids], c.peak[ids], c.end[ids], e.peak_end)
+    score = emotions.recommend_score(c.satisfaction[ids], c.peak[ids], c.end[ids], e.peak_end, c.trough[ids], e.failure_memory)
     c.recommend[ids] = score
     c.loyalty[ids] = sc.loyalty.initial
+    c.t_anchor[ids] = model.t
     move(model, ids, Stage.SERVED, Stage.LOYAL)
     join_cohort(model, ids, +1)
     model.tally["scored"] += len(ids)
@@ -294,14 +314,15 @@ def refer(model: "CxModel", tellers: np.ndarray, positive: bool) -> None:
 def loyalty(model: "CxModel") -> None:
     """Loyalty approaches satisfaction geometrically; churn; repeat value.
 
-    Loyalty after k steps as a customer is ``sat + (initial − sat)(1 − learning)^k``,
-    so the mean is kept per entry cohort and no customer is touched unless churn is on.
+    Loyalty k steps after its anchor (becoming a customer, or the last change of
+    satisfaction) is ``sat + (anchor loyalty − sat)(1 − learning)^k``, so the mean
+    is kept per anchor cohort and no customer is touched unless churn is on.
     """
     lo = model.pars.loyalty
     decay = 1.0 - lo.learning
     ages = model.t - np.arange(len(model.cohorts))
-    n, sat = model.cohorts[:, 0], model.cohorts[:, 1]
-    model.loyalty_sum = float((sat + (lo.initial * n - sat) * decay ** np.maximum(ages, 0)).sum())
+    n, sat, extra = model.cohorts[:, 0], model.cohorts[:, 1], model.cohorts[:, 2]
+    model.loyalty_sum = float((sat + (lo.initial * n + extra - sat) * decay ** np.maximum(ages, 0)).sum())
     model.value_delivered += float(model.loyal_by_segment @ model.value_per_step)
     if lo.churn <= 0:
         return
@@ -315,32 +336,46 @@ def loyalty(model: "CxModel") -> None:
     gone = ids[gone_mask]
     if len(gone) == 0:
         return
-    join_cohort(model, gone, -1)
-    c.loyalty[gone] = now[gone_mask]
     model.loyalty_sum -= float(now[gone_mask].sum())
+    leave(model, gone, now[gone_mask])
+
+
+def leave(model: "CxModel", gone: np.ndarray, now: np.ndarray, stage: str = "loyalty", what: str = "left") -> None:
+    """Loyal customers ``gone`` (current loyalty ``now``) churn, dissatisfied."""
+    if len(gone) == 0:
+        return
+    c = model.customers
+    join_cohort(model, gone, -1)
+    c.loyalty[gone] = now
     move(model, gone, Stage.LOYAL, Stage.CHURNED)
     c.reason[gone] = REASONS.index("dissatisfaction")
     talk(model, gone[c.recommend[gone] > 6], -1)
-    model.log(gone, "loyalty", "left")
+    model.log(gone, stage, what)
 
 
 def join_cohort(model: "CxModel", ids: np.ndarray, sign: int) -> None:
-    """Add (+1) or remove (−1) loyal customers from their entry cohort's sums."""
+    """Add (+1) or remove (−1) loyal customers from their anchor cohort's sums.
+
+    Columns: customers, sum of their satisfaction, sum of (anchor loyalty − initial loyalty).
+    """
     c = model.customers
-    entry = c.t_stage[ids]
+    entry = c.t_anchor[ids]
     need = int(entry.max()) + 1
     if need > len(model.cohorts):
-        model.cohorts = np.vstack([model.cohorts, np.zeros((need - len(model.cohorts), 2))])
+        model.cohorts = np.vstack([model.cohorts, np.zeros((need - len(model.cohorts), 3))])
     np.add.at(model.cohorts[:, 0], entry, sign)
     np.add.at(model.cohorts[:, 1], entry, sign * c.satisfaction[ids].astype(np.float64))
+    extra = c.loyalty[ids].astype(np.float64) - float(np.float32(model.pars.loyalty.initial))
+    if extra.any():
+        np.add.at(model.cohorts[:, 2], entry, sign * extra)
     model.loyal_by_segment += sign * np.bincount(c.segment[ids], minlength=len(model.loyal_by_segment))
 
 
 def loyalty_now(model: "CxModel", ids: np.ndarray) -> np.ndarray:
-    """Current loyalty of loyal customers ``ids`` (closed form from their entry step)."""
+    """Current loyalty of loyal customers ``ids`` (closed form from their anchor step)."""
     c, lo = model.customers, model.pars.loyalty
     sat = c.satisfaction[ids]
-    age = model.t - c.t_stage[ids]
+    age = model.t - c.t_anchor[ids]
     return (sat + (c.loyalty[ids] - sat) * (1.0 - lo.learning) ** age).astype(np.float32)
 
 
@@ -348,14 +383,46 @@ def meet_touchpoints(model: "CxModel", ids: np.ndarray, stage: str) -> None:
     """Customers ``ids`` meet every touchpoint of ``stage`` (moments of truth)."""
     if len(ids) == 0:
         return
-    c, sc = model.customers, model.pars
+    c, e = model.customers, model.pars.emotions
+    everyone = ids
     for name, tp in model.touchpoints_by_stage.get(stage, ()):
+        ids = everyone[model.touchpoint_segments[name][c.segment[everyone]]] if tp.segments else everyone
+        if len(ids) == 0:
+            continue
         reliability, quality = model.touchpoint_levels(name, tp, ids)
         works = model.streams.uniform(f"touchpoint:{name}", ids, model.t) < reliability
         perf = np.where(works, quality, tp.failure_quality).astype(np.float32)
-        delta = emotions.feel(c, ids, perf, tp.weight, sc.emotions.reactivity)
+        if tp.kano != "performance":
+            perf = emotions.kano(tp.kano, perf, c.expectation[ids], e.delight_power)
+        delta = emotions.feel(c, ids, perf, tp.weight, e.reactivity)
+        if not works.all():
+            touchpoint_failed(model, stage, name, tp, ids, works, perf)
         if tp.fear_effect:
             c.fear[ids] = clamp(c.fear[ids] + tp.fear_effect, 0.0, 1.0)
         if tp.trust_effect:
             c.trust[ids] = clamp(c.trust[ids] + tp.trust_effect, 0.0, 1.0)
         model.log(ids, stage, name, delta=delta, flag=works, labels=("failed", "worked"))
+
+
+def touchpoint_failed(model: "CxModel", stage: str, name: str, tp, ids: np.ndarray, works: np.ndarray, perf: np.ndarray) -> None:
+    """Touchpoint ``name`` failed some of ``ids``: count it, let loops hear it, recover some on the spot."""
+    c, e = model.customers, model.pars.emotions
+    failed = ids[~works]
+    c.failures[failed] += 1
+    model.tally["failures"] += len(failed)
+    if model.loops:
+        feedback.observe(model, name, ids, works)
+    chance = model.touchpoint_recovery(name, tp, failed)
+    if not np.any(chance > 0):
+        return
+    fixed = model.streams.uniform(f"recovery:{name}", failed, model.t) < chance
+    rec = failed[fixed]
+    if len(rec) == 0:
+        return
+    recovered = np.full(len(rec), tp.recovery_quality, dtype=np.float32)
+    if tp.kano != "performance":
+        recovered = emotions.kano(tp.kano, recovered, c.expectation[rec], e.delight_power)
+    delta = emotions.recover(c, rec, perf[~works][fixed], recovered, tp.weight, e.reactivity)
+    c.recoveries[rec] += 1
+    model.tally["recoveries"] += len(rec)
+    model.log(rec, stage, name, delta=delta, flag=np.ones(len(rec), dtype=bool), labels=("", "put right"))

@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import journey, metrics
+from . import feedback, journey, metrics, relationship, staff
 from .agents import CustomerAgent, populate
 from .barriers import CASH_COSTS, REASONS
 from .interventions import Effects
@@ -44,6 +44,8 @@ class Relief:
     distrust: np.ndarray | float = 1.0  # multiplier on distrust
     distance: np.ndarray | float = 1.0  # multiplier on travel hassle
     churn: np.ndarray | float = 1.0  # multiplier on churn hazard
+    defection: np.ndarray | float = 1.0  # multiplier on the chance to leave at a moment of defection
+    pace: np.ndarray | float = 0.0  # share of drifting needs the provider keeps pace with
     insight: np.ndarray | float = 0.0  # share of latent need made visible
     reports: np.ndarray | float = 0.0  # extra good-outcome reports
     at_home: np.ndarray | bool = False  # follow-up comes to the village
@@ -78,6 +80,8 @@ class Relief:
 
 def billing_stage(e: Effects) -> str:
     """The journey phase at which an intervention's per-use cost is incurred."""
+    if e.bill_at:
+        return e.bill_at
     if e.follow_up_at_home:
         return "follow_up"
     if e.cost_relief or e.touchpoint_reliability or e.touchpoint_quality:
@@ -119,10 +123,20 @@ class CxModel(mesa.Model):
         self._active_key: tuple | None = None
         self._coverage: dict[str, np.ndarray] = {}
         self._agenda: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
-        self.cohorts = np.zeros((scenario.steps + 2, 2))  # per entry step: loyal customers, sum of their satisfaction
+        self.cohorts = np.zeros((scenario.steps + 2, 3))  # per anchor step: loyal customers, Σ satisfaction, Σ (anchor loyalty − initial)
         self.loyal_by_segment = np.zeros(len(scenario.population.segments), dtype=np.int64)
         self.tracked = self.streams.uniform("tracking", np.arange(n)) < min(1.0, track / n)
         self._events: list[tuple] = []
+        self.basket = np.array([s.basket for s in scenario.population.segments.values()])
+        self.encounter_value = 0.0
+        self.levels = {name: [tp.reliability, tp.quality] for name, tp in scenario.touchpoints.items()}  # after fixes (feedback)
+        self.touchpoint_segments = {
+            name: np.isin(np.arange(len(scenario.segment_names)), [scenario.segment_names.index(s) for s in tp.segments])
+            for name, tp in scenario.touchpoints.items() if tp.segments
+        }
+        self.staff = staff.Morale(scenario.staff.morale)
+        self.loops = feedback.Loops(scenario)
+        relationship.seed_installed_base(self)
         self.datacollector = mesa.DataCollector(model_reporters=metrics.step_reporters())
         self.datacollector.collect(self)
 
@@ -152,6 +166,15 @@ class CxModel(mesa.Model):
                 mask &= np.isin(self.customers.segment, codes)
             self._coverage[name] = mask
         return mask[ids]
+
+    def reach(self, name: str, iv, e: Effects, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` the intervention acts on now: coverage, its renewal window, its chance per use."""
+        cov = self.covered(name, iv, ids)
+        if e.renewal_window:
+            cov = cov & relationship.near_renewal(self, ids, e.renewal_window)
+        if e.use_chance < 1.0:
+            cov = cov & (self.streams.uniform(f"use:{name}", ids, self.t) < e.use_chance)
+        return cov
 
     def schedule(self, phase: str, step: int, ids: np.ndarray) -> None:
         """Book customers ``ids`` for ``phase`` (access, follow_up) at ``step``."""
@@ -185,16 +208,21 @@ class CxModel(mesa.Model):
     def relief(self, ids: np.ndarray, stage: str) -> Relief:
         r = Relief(n=len(ids))
         for name, iv, e in self.active:
-            cov = self.covered(name, iv, ids)
+            cov = self.reach(name, iv, e, ids)
             if not cov.any():
                 continue
             r.covered[name] = cov
             for kind, share in e.cost_relief.items():
                 col = CASH_COSTS.index(kind)
                 r.cost_share[col] = r.cost_share.get(col, 1.0) * np.where(cov, np.float32(1.0 - share), np.float32(1.0))
-            for attr, effect in (("fear", e.fear_relief), ("distrust", e.distrust_relief), ("distance", e.distance_relief), ("churn", e.churn_relief)):
+            for attr, effect in (
+                ("fear", e.fear_relief), ("distrust", e.distrust_relief), ("distance", e.distance_relief),
+                ("churn", e.churn_relief), ("defection", e.defection_relief),
+            ):
                 if effect:
                     r.scale(attr, cov, 1.0 - effect)
+            if e.pace:
+                r.add("pace", cov, np.float32(e.pace))
             if e.latent_insight:
                 r.add("insight", cov, np.float32(e.latent_insight))
             if e.social_reports:
@@ -218,14 +246,29 @@ class CxModel(mesa.Model):
             self.costs[name] += paid
 
     def touchpoint_levels(self, name: str, tp, ids: np.ndarray):
-        """Reliability and quality of touchpoint ``name`` for customers ``ids``."""
-        reliability, quality = tp.reliability, tp.quality
+        """Reliability and quality of touchpoint ``name`` for customers ``ids``.
+
+        The touchpoint's current levels (after the fixes of improvement loops), its
+        quality moved by staff morale, then the interventions covering each customer.
+        """
+        reliability, quality = self.levels[name]
+        if tp.staff_effect:
+            quality = min(1.0, max(0.0, quality + staff.quality_shift(self, tp)))
         for iv_name, iv, e in self.active:
             if name in e.touchpoint_reliability or name in e.touchpoint_quality:
-                cov = self.covered(iv_name, iv, ids)
+                cov = self.reach(iv_name, iv, e, ids)
                 reliability = np.where(cov, np.maximum(reliability, e.touchpoint_reliability.get(name, 0.0)), reliability)
                 quality = np.where(cov, np.minimum(1.0, quality + e.touchpoint_quality.get(name, 0.0)), quality)
         return reliability, quality
+
+    def touchpoint_recovery(self, name: str, tp, ids: np.ndarray):
+        """Chance that a failure of touchpoint ``name`` is put right on the spot, for customers ``ids``."""
+        chance = tp.recovery
+        for iv_name, iv, e in self.active:
+            if name in e.touchpoint_recovery:
+                cov = self.reach(iv_name, iv, e, ids)
+                chance = np.where(cov, np.maximum(chance, e.touchpoint_recovery[name]), chance)
+        return chance
 
     # -- bookkeeping -----------------------------------------------------------------------
     def log(self, ids, stage, what, delta=None, flag=None, labels=("", ""), reasons=None) -> None:

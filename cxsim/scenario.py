@@ -42,6 +42,9 @@ class Segment(Params):
     companion: float = par(1.0, 0, 1, "fraction", "share who need a companion to travel")
     works: float = par(1.0, 0, 1, "fraction", "share who lose wages while away")
     value_per_step: float = par(0.0, 0, 1e9, "currency/step", "repeat value while the customer stays loyal")
+    basket: float = par(0.0, 0, 1e9, "currency/encounter", "value of each repeat encounter (purchase, visit, payment) while a customer")
+    customers_at_start: float = par(0.0, 0, 1, "fraction", "share of the segment already customers at step 0 (an installed base)")
+    satisfaction_at_start: float = par(0.7, 0, 1, "0–1", "mean satisfaction (and loyalty) of the installed base at step 0")
 
 
 class Population(Params):
@@ -87,15 +90,27 @@ class Decision(Params):
 
 
 class Touchpoint(Params):
-    """A moment of truth: met by every customer passing ``stage``."""
+    """A moment of truth: met by every customer passing ``stage`` (of ``segments``, if given).
 
-    stage: Literal["awareness", "consideration", "access", "service", "follow_up"] = "service"
+    Stage ``relationship`` touchpoints are met at each repeat encounter of a
+    customer (see :mod:`cxsim.relationship`).
+    """
+
+    stage: Literal["awareness", "consideration", "access", "service", "follow_up", "relationship"] = "service"
     quality: float = par(0.7, 0, 1, "0–1", "performance when the touchpoint works")
     reliability: float = par(0.95, 0, 1, "probability", "chance the touchpoint works")
     failure_quality: float = par(0.1, 0, 1, "0–1", "performance when it fails")
     weight: float = par(1.0, 0, 10, "×", "importance in the customer's judgement")
     fear_effect: float = par(0.0, -1, 1, "0–1", "change in fear when met (negative = reassuring)")
     trust_effect: float = par(0.0, -1, 1, "0–1", "change in trust when met")
+    kano: Literal["performance", "must_be", "delighter"] = Field(
+        "performance",
+        description="Kano category: performance (more is better), must_be (only its absence is felt), delighter (only its presence is felt, non-linearly)",
+    )
+    segments: list[str] = Field(default_factory=list, description="segments who meet this touchpoint (empty = all)")
+    recovery: float = par(0.0, 0, 1, "probability", "chance a failure is put right on the spot (service recovery)")
+    recovery_quality: float = par(0.8, 0, 1, "0–1", "performance of a recovered failure as the customer judges it")
+    staff_effect: float = par(0.0, -1, 1, "0–1 per unit morale", "change in quality per unit of staff morale above its status quo (staffed touchpoints)")
 
 
 class Journey(Params):
@@ -117,12 +132,37 @@ class Emotions(Params):
     loss_aversion: float = par(2.0, 1, 10, "×", "losses below expectation weigh this much more than gains", "Kahneman & Tversky 1979")
     peak_end: float = par(0.4, 0, 1, "0–1", "weight of the remembered (peak-end) experience in the score to recommend", "Kahneman et al. 1993")
     reactivity: float = par(0.6, 0, 2, "valence per unit", "how strongly a touchpoint moves valence")
+    delight_power: float = par(2.0, 0.2, 10, "exponent", "shape of a delighter's response: above 1 it is convex (little delight until it is really good)", "Kano et al. 1984")
+    failure_memory: float = par(0.0, 0, 2, "×", "weight of the worst moment (trough) in the remembered experience", "Baumeister et al. 2001, bad is stronger than good")
 
 
 class Loyalty(Params):
     initial: float = par(0.3, 0, 1, "0–1", "loyalty when first served")
     learning: float = par(0.2, 0, 1, "per step", "speed at which loyalty moves toward satisfaction")
     churn: float = par(0.0, 0, 1, "per step", "churn hazard of a customer with zero loyalty")
+
+
+class Relationship(Params):
+    """After the first service: repeat encounters, drifting needs, contracts (see :mod:`cxsim.relationship`)."""
+
+    encounters: float = par(0.0, 0, 1, "per step", "chance a loyal customer has a repeat encounter in a step (purchase, visit, call, appointment)")
+    memory: float = par(0.3, 0, 1, "weight", "weight of the latest encounter in satisfaction (the rest is the satisfaction so far)")
+    defection: float = par(0.0, 0, 1, "probability", "chance a customer with zero loyalty leaves right after an encounter below expectation (a moment of defection)")
+    expectation_drift: float = par(0.0, -0.05, 0.05, "per step", "change of loyal customers' expectations each step (needs move on, competitors raise the bar)")
+    term_steps: int = par(0, 0, 1000, "steps", "contract term (lease, subscription); 0 = no contract")
+    lapse: float = par(0.0, 0, 1, "probability", "chance a customer with zero loyalty does not renew at the end of the term")
+
+    @property
+    def active(self) -> bool:
+        return self.encounters > 0 or self.term_steps > 0 or self.expectation_drift != 0
+
+
+class Staff(Params):
+    """Staff morale, which moves the quality of staffed touchpoints (see :mod:`cxsim.staff`)."""
+
+    morale: float = par(0.6, 0, 1, "0–1", "staff morale at the status quo (its set point with no intervention)")
+    adapt: float = par(0.1, 0, 1, "per step", "share of the gap to the set point closed each step (a one-off push fades at this rate)")
+    mirror: float = par(0.0, 0, 5, "morale per unit", "rise of the morale set point per unit of customers' satisfaction above confirmation (0.7)", "Heskett et al. 1994; Schneider & Bowen 1985 (the satisfaction mirror)")
 
 
 class Referral(Params):
@@ -150,6 +190,7 @@ class Story(Params):
     outside_in: str = ""
     what_changed: str = ""
     source: str = ""
+    measures: list[str] = Field(default_factory=list, description="numbers `cxsim story` shows (see cxsim.measures; empty = a standard set)")
 
 
 class Variant(Params):
@@ -175,6 +216,8 @@ class Scenario(Params):
     touchpoints: dict[str, Touchpoint] = Field(default_factory=dict)
     emotions: Emotions = Field(default_factory=Emotions)
     loyalty: Loyalty = Field(default_factory=Loyalty)
+    relationship: Relationship = Field(default_factory=Relationship)
+    staff: Staff = Field(default_factory=Staff)
     referral: Referral = Field(default_factory=Referral)
     network: Network = Field(default_factory=Network)
     value: Value = Field(default_factory=Value)
@@ -195,6 +238,10 @@ class Scenario(Params):
             for tp in getattr(iv, "touchpoints", []):
                 if tp not in self.touchpoints:
                     raise ValueError(f"intervention {name!r} names unknown touchpoint {tp!r}; touchpoints are {', '.join(self.touchpoints) or 'none'}")
+        for name, tp in self.touchpoints.items():
+            for seg in tp.segments:
+                if seg not in self.population.segments:
+                    raise ValueError(f"touchpoint {name!r} names unknown segment {seg!r}; segments are {', '.join(self.population.segments)}")
         for vname, variant in self.variants.items():
             for iv in variant.interventions:
                 if iv not in self.interventions:
@@ -294,6 +341,6 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
 
 __all__ = [
     "Scenario", "Segment", "Population", "Costs", "Decision", "Touchpoint", "Journey", "Emotions",
-    "Loyalty", "Referral", "Network", "Value", "Story", "Variant", "load_scenario", "list_scenarios",
+    "Loyalty", "Relationship", "Staff", "Referral", "Network", "Value", "Story", "Variant", "load_scenario", "list_scenarios",
     "validate_scenario", "scenario_dict", "SCENARIO_DIR", "CASH_COSTS", "intervention_names",
 ]

@@ -1,0 +1,202 @@
+"""Measures for scenario facts and stories: the step metrics, plus end-of-run and group measures.
+
+``measure(results, name)`` gives one number for one run:
+
+* any metric of :data:`cxsim.metrics.METRICS` (``acceptance_rate``, ``satisfaction``, …);
+* an end-of-run measure of :data:`MEASURES` (``average_basket``, ``staff_morale``, …);
+* a group measure ``NAME@GROUP`` of :data:`GROUP_MEASURES`, where GROUP is a segment
+  name or one of :data:`GROUPS` (customers by what happened to them at touchpoints):
+  ``satisfaction@recovered``, ``retention@top_accounts``, ``value_index@price_seekers``.
+
+The scenario library's tests and ``cxsim story`` use these, so a fact and its
+story are computed the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from .emotions import CONFIRMED
+from .journey import Stage, loyalty_now
+from .metrics import METRIC_BY_NAME
+from .params import CxError
+
+if TYPE_CHECKING:
+    from .model import CxModel, Results
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    label: str
+    unit: str
+    fn: Callable
+    doc: str
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a) / float(b) if b else math.nan
+
+
+def _loyal(m: "CxModel") -> np.ndarray:
+    return np.flatnonzero(m.customers.stage == Stage.LOYAL)
+
+
+def _revenue_now(m: "CxModel") -> float:
+    """Repeat value per step at the end: value per step of loyal customers + expected encounter baskets."""
+    c = m.customers
+    loyal = _loyal(m)
+    per_step = float(m.value_per_step[c.segment[loyal]].sum())
+    baskets = float(m.basket[c.segment[loyal]].sum()) * m.pars.relationship.encounters
+    return per_step + baskets
+
+
+def _staffed_quality(m: "CxModel") -> float:
+    from .staff import quality_shift
+
+    shifts = [quality_shift(m, tp) for tp in m.pars.touchpoints.values() if tp.staff_effect]
+    return float(np.mean(shifts)) if shifts else 0.0
+
+
+def _late_value(m: "CxModel") -> float:
+    """Value delivered in the last quarter of the run (from the recorded time series)."""
+    v = m.datacollector.model_vars["value_delivered"]
+    k = max(1, (len(v) - 1) // 4)
+    return float(v[-1] - v[-1 - k])
+
+
+MEASURES: dict[str, Measure] = {
+    mt.name: mt
+    for mt in (
+        Measure("customer_base", "Customers ever", "customers", lambda m: m.tally["scored"], "customers who were customers at some point (installed base and new)"),
+        Measure("encounters", "Repeat encounters", "encounters", lambda m: m.tally["encounters"], "repeat encounters of customers (purchases, visits, calls)"),
+        Measure("repeat_value", "Repeat-encounter value", "currency", lambda m: m.encounter_value, "value of all repeat encounters"),
+        Measure("average_basket", "Average basket", "currency", lambda m: _ratio(m.encounter_value, m.tally["encounters"]), "value per repeat encounter"),
+        Measure("late_value", "Value in the last quarter", "currency", _late_value, "value delivered in the last quarter of the run (repeat business once changes have settled)"),
+        Measure("revenue_per_step", "Revenue per step at the end", "currency", _revenue_now, "repeat value per step the remaining customers bring at the end"),
+        Measure("current_satisfaction", "Satisfaction of current customers", "0–1", lambda m: float(np.nanmean(m.customers.satisfaction[_loyal(m)])) if len(_loyal(m)) else math.nan, "mean satisfaction of customers still loyal at the end"),
+        Measure("current_loyalty", "Loyalty of current customers", "0–1", lambda m: float(loyalty_now(m, _loyal(m)).mean()) if len(_loyal(m)) else math.nan, "mean loyalty of customers still loyal at the end"),
+        Measure("churned", "Churned", "customers", lambda m: int(m.counts[Stage.CHURNED]), "customers who left"),
+        Measure("churn_rate", "Churn", "share", lambda m: _ratio(m.counts[Stage.CHURNED], m.tally["scored"]), "customers who left / customers who were ever customers"),
+        Measure("defections", "Moments of defection lost", "customers", lambda m: m.tally["defections"], "customers who left right after a disappointing encounter"),
+        Measure("lapses", "Contracts not renewed", "customers", lambda m: m.tally["lapses"], "contracts that ended without renewal"),
+        Measure("renewal_rate", "Renewal rate", "share", lambda m: 1.0 - _ratio(m.tally["lapses"], m.tally["renewals_due"]), "contracts renewed / contracts that ended"),
+        Measure("staff_morale", "Staff morale at the end", "0–1", lambda m: m.staff.level, "front-line staff morale at the end of the run"),
+        Measure("peak_morale", "Highest staff morale", "0–1", lambda m: m.staff.peak, "the highest front-line staff morale during the run"),
+        Measure("staffed_quality", "Quality change at staffed touchpoints", "0–1", _staffed_quality, "mean change in quality of staffed touchpoints due to morale, at the end"),
+        Measure("actions_done", "Improvement actions done", "actions", lambda m: m.tally["actions_done"], "actions of improvement loops completed"),
+        Measure("failures", "Touchpoint failures", "failures", lambda m: m.tally["failures"], "touchpoint failures customers met"),
+        Measure("failure_rate", "Failures per customer", "failures", lambda m: _ratio(m.tally["failures"], m.customers.n), "touchpoint failures met per customer simulated"),
+        Measure("recoveries", "Failures put right", "failures", lambda m: m.tally["recoveries"], "failures recovered on the spot"),
+    )
+}
+
+GROUPS = ("no_failure", "recovered", "unrecovered", "installed_base", "new_customers")
+"""Groups of customers by what happened to them (besides segments)."""
+
+
+def _group_mask(m: "CxModel", group: str) -> np.ndarray:
+    c = m.customers
+    names = m.pars.segment_names
+    if group in names:
+        return c.segment == names.index(group)
+    if group == "no_failure":
+        return c.failures == 0
+    if group == "recovered":
+        return (c.failures > 0) & (c.recoveries == c.failures)
+    if group == "unrecovered":
+        return c.recoveries < c.failures
+    if group == "installed_base":
+        return (c.visited & np.uint16(1 << int(Stage.SERVED))) == 0
+    if group == "new_customers":
+        return (c.visited & np.uint16(1 << int(Stage.SERVED))) != 0
+    raise CxError(f"unknown group {group!r}: choose a segment ({', '.join(names)}) or one of {', '.join(GROUPS)}")
+
+
+def _scored(m: "CxModel", mask: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(mask & ~np.isnan(m.customers.satisfaction))
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if len(x) else math.nan
+
+
+def _revenue_at_risk(m: "CxModel", mask: np.ndarray) -> float:
+    """Share of the revenue at risk (value per step × churn hazard) held by the group's customers."""
+    c = m.customers
+    loyal = _loyal(m)
+    value = m.value_per_step[c.segment[loyal]] + m.basket[c.segment[loyal]] * m.pars.relationship.encounters
+    risk = value * (1.0 - loyalty_now(m, loyal))
+    return _ratio(risk[mask[loyal]].sum(), risk.sum())
+
+
+GROUP_MEASURES: dict[str, Measure] = {
+    mt.name: mt
+    for mt in (
+        Measure("customers", "Customers", "customers", lambda m, g: int(g.sum()), "customers in the group"),
+        Measure("satisfaction", "Satisfaction", "0–1", lambda m, g: _mean(m.customers.satisfaction[_scored(m, g)]), "mean satisfaction of the group's customers past the outcome"),
+        Measure("value_index", "Value-for-money index", "index", lambda m, g: 100.0 * _mean(m.customers.satisfaction[_scored(m, g)]) / CONFIRMED, "100 × satisfaction ÷ satisfaction when the promise is exactly met"),
+        Measure("promoters", "Promoters", "share", lambda m, g: _mean((m.customers.recommend[_scored(m, g)] >= 9).astype(float)), "share of the group's customers who would recommend (9–10)"),
+        Measure("recommend", "Score to recommend", "0–10", lambda m, g: _mean(m.customers.recommend[_scored(m, g)].astype(float)), "mean 0–10 score to recommend"),
+        Measure("referrals", "Referrals per customer", "recommendations", lambda m, g: _mean(m.customers.referrals_made[_scored(m, g)].astype(float)), "recommendations made per customer of the group"),
+        Measure("retention", "Retention", "share", lambda m, g: _mean((m.customers.stage[_scored(m, g)] == Stage.LOYAL).astype(float)), "share of the group's customers still loyal"),
+        Measure("spend", "Repeat spend per customer", "currency", lambda m, g: _mean(m.customers.spend[_scored(m, g)].astype(float)), "value of repeat encounters per customer of the group"),
+        Measure("revenue_at_risk_share", "Share of revenue at risk", "share", lambda m, g: _revenue_at_risk(m, g), "share of the revenue at risk (value × (1 − loyalty)) held by the group"),
+        Measure("revenue_share", "Share of revenue", "share", lambda m, g: _ratio(m.value_per_step[m.customers.segment[_loyal(m)]][g[_loyal(m)]].sum(), m.value_per_step[m.customers.segment[_loyal(m)]].sum()), "share of the value per step of current customers held by the group"),
+    )
+}
+
+
+def measure(results: "Results", name: str) -> float:
+    """One number of one run (see the module docstring for the names)."""
+    m = results.model
+    if "@" in name:
+        what, group = name.split("@", 1)
+        if what not in GROUP_MEASURES:
+            raise CxError(f"unknown group measure {what!r}: choose from {', '.join(GROUP_MEASURES)}")
+        return float(GROUP_MEASURES[what].fn(m, _group_mask(m, group)))
+    if name in METRIC_BY_NAME:
+        v = results.summary[name]
+        return math.nan if v is None else float(v)
+    if name in MEASURES:
+        return float(MEASURES[name].fn(m))
+    raise CxError(f"unknown measure {name!r}: choose a metric ({', '.join(METRIC_BY_NAME)}), one of {', '.join(MEASURES)}, or NAME@GROUP")
+
+
+def label(name: str) -> str:
+    """A short human label for a measure name."""
+    if "@" in name:
+        what, group = name.split("@", 1)
+        base = GROUP_MEASURES[what].label if what in GROUP_MEASURES else what
+        return f"{base} ({group.replace('_', ' ')})"
+    if name in METRIC_BY_NAME:
+        return METRIC_BY_NAME[name].label
+    return MEASURES[name].label if name in MEASURES else name
+
+
+def unit(name: str) -> str:
+    what = name.split("@", 1)[0]
+    for table in (GROUP_MEASURES, MEASURES):
+        if what in table:
+            return table[what].unit
+    return METRIC_BY_NAME[what].unit if what in METRIC_BY_NAME else ""
+
+
+def check(names: list[str], scenario) -> None:
+    """Raise CxError naming the first measure that does not exist for ``scenario``."""
+    for name in names:
+        what, _, group = name.partition("@")
+        if group:
+            if what not in GROUP_MEASURES:
+                raise CxError(f"story.measures: unknown group measure {what!r}: choose from {', '.join(GROUP_MEASURES)}")
+            if group not in scenario.segment_names and group not in GROUPS:
+                raise CxError(f"story.measures: unknown group {group!r} in {name!r}: choose a segment ({', '.join(scenario.segment_names)}) or one of {', '.join(GROUPS)}")
+        elif what not in METRIC_BY_NAME and what not in MEASURES:
+            raise CxError(f"story.measures: unknown measure {name!r}: choose a metric ({', '.join(METRIC_BY_NAME)}) or one of {', '.join(MEASURES)}")
+
+
+__all__ = ["MEASURES", "GROUP_MEASURES", "GROUPS", "measure", "label", "unit", "check"]
