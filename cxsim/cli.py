@@ -176,6 +176,102 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"run": _run_args, "list": _list_args}
 
 
+EXPLORER = Path(__file__).resolve().parent.parent / "app" / "explorer.py"
+
+
+@command("app", "open the explorer in the browser (streamlit run app/explorer.py)")
+def _app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    if not EXPLORER.exists():
+        raise CxError(f"the explorer {EXPLORER} is not there: run cxsim from a source checkout (pip install -e .)")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(EXPLORER), "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false", "--client.toolbarMode", "minimal"]
+    for option in ("port", "address", "headless"):
+        if getattr(args, option) is not None:
+            cmd += [f"--server.{option}", str(getattr(args, option))]
+    extra = args.streamlit_args[1:] if args.streamlit_args[:1] == ["--"] else args.streamlit_args
+    return subprocess.call(cmd + extra)
+
+
+def _app_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server.port", "--port", dest="port", type=int, help="port to serve on (default 8501)")
+    p.add_argument("--server.address", "--address", dest="address", help="address to serve on, e.g. 127.0.0.1")
+    p.add_argument("--server.headless", "--headless", dest="headless", nargs="?", const="true", choices=["true", "false"], help="do not open a browser")
+    p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="more `streamlit run` options after --, e.g. -- --theme.base dark")
+
+
+ARGUMENTS["app"] = _app_args
+
+
+@command("sweep", "run an experiment file (batch runs, sweeps, sensitivity, A/B) into a resumable results folder")
+def _sweep(args: argparse.Namespace) -> int:
+    from .experiments.runner import available_cpus
+    from .experiments.sweep import run_experiment
+
+    if args.workers is not None and args.workers < 1:
+        raise CxError(f"--workers = {args.workers}: must be at least 1")
+    try:
+        result = run_experiment(args.experiment, args.out, workers=args.workers or available_cpus(), scheduler=args.scheduler,
+                                resume=args.resume, customers=args.customers, replicates=args.replicates, samples=args.samples)
+    except KeyboardInterrupt:
+        print("cxsim: finished runs are kept; run the same command with --resume to complete the sweep", file=sys.stderr)
+        raise
+    print(f"{result.plan.experiment.title or result.plan.experiment.name}: {len(result.runs)} of {len(result.plan.tasks)} runs "
+          f"in {result.out} ({result.ran} run now, {result.skipped} already there)")
+    for line in result.headline:
+        print(f"  {line}")
+    if result.files:
+        print("wrote " + ", ".join(str(p) for p in result.files.values()))
+    return 0
+
+
+def _sweep_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("experiment", help="experiment file (.toml) or the name of one in experiments/")
+    p.add_argument("--workers", "-j", type=int, help="local worker processes (default: all CPUs; 1 = in this process)")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
+    p.add_argument("--out", "-o", type=Path, help="results folder (default results/<experiment name>)")
+    p.add_argument("--resume", action="store_true", help="complete an interrupted sweep: finished runs are kept, the rest run")
+    p.add_argument("--customers", type=int, help="quick look: customers per run (changes the runs' keys)")
+    p.add_argument("--replicates", type=int, help="quick look: replicates per point and policy")
+    p.add_argument("--samples", type=int, help="quick look: design samples (Sobol: a power of 2)")
+
+
+ARGUMENTS["sweep"] = _sweep_args
+
+
+@command("story", "tell a scenario's story (inside-out, outside-in, what changed) with the numbers of runs")
+def _story(args: argparse.Namespace) -> int:
+    from .scenario import load_scenario
+    from .story import scenario_story
+
+    if not 1 <= args.seeds <= 1000:
+        raise CxError(f"--seeds = {args.seeds}: must be in 1 to 1000")
+    sc = load_scenario(args.scenario)
+    changes = parse_sets(args.set)
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if changes:
+        sc = sc.with_overrides(changes)
+    for v in args.variant or []:
+        if v != "baseline" and v not in sc.variants:
+            raise CxError(f"unknown variant {v!r} for scenario {sc.name!r}: choose from {', '.join(sc.variants) or '(none)'}")
+    print(scenario_story(sc, args.seeds, customers=args.customers, steps=args.steps, variants=args.variant))
+    return 0
+
+
+def _story_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
+    p.add_argument("--seeds", type=int, default=5, help="replicates, all variants on the same seeds (default 5)")
+    p.add_argument("--seed", type=int, help="first seed (default: the scenario's)")
+    p.add_argument("--variant", action="append", metavar="NAME", help="compare only this variant with the baseline (repeatable; default: all)")
+    p.add_argument("--customers", type=int, help="number of customers (default: the scenario's)")
+    p.add_argument("--steps", type=int, help="number of steps (default: the scenario's)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter, e.g. relationship.memory=0.5 (repeatable)")
+
+
+ARGUMENTS["story"] = _story_args
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxsim", description="Agent-based simulation of customer experience.")
     sub = parser.add_subparsers(dest="command", required=True)

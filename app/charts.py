@@ -1,0 +1,125 @@
+"""Charts: altair specs over the tables of :mod:`cxsim.views`, and a helper to show them with downloads."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from cxsim.views import WORLDS
+
+WORLD_COLOR = alt.Color("world:N", scale=alt.Scale(domain=list(WORLDS), range=["#9aa5b1", "#1668c1"]), title=None)
+STAGE_ORDER = ["decision", "access", "loyalty"]
+WIDTH = 560
+
+
+def show(chart: alt.TopLevelMixin, table: pd.DataFrame, name: str) -> None:
+    """A chart, then buttons to download its table (CSV) and the chart itself (HTML)."""
+    st.altair_chart(chart, width="stretch" if _stretchable(chart) else "content")
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button("Table (CSV)", lambda: table.to_csv(index=False), f"{name}.csv", "text/csv", key=f"dl_{name}_csv", on_click="ignore")
+    right.download_button("Chart (HTML)", chart.to_html, f"{name}.html", "text/html", key=f"dl_{name}_html", on_click="ignore")
+
+
+def _stretchable(chart) -> bool:
+    return not isinstance(chart, (alt.FacetChart, alt.VConcatChart, alt.HConcatChart))
+
+
+def differences(table: pd.DataFrame) -> alt.FacetChart:
+    """Intervention − baseline per metric: the point estimate and its 95% interval (one row per metric)."""
+    data = table.dropna(subset=["difference"]).assign(title=lambda d: d["label"] + " (" + d["unit"] + ")")
+    base = alt.Chart().encode(y=alt.Y("title:N", axis=None))
+    tip = ["label:N", "unit:N", alt.Tooltip("baseline:Q", format=",.3~f"), alt.Tooltip("intervention:Q", format=",.3~f"),
+           alt.Tooltip("difference:Q", format=",.3~f"), alt.Tooltip("ci_low:Q", format=",.3~f"), alt.Tooltip("ci_high:Q", format=",.3~f")]
+    rule = base.mark_rule(strokeWidth=3, color="#1668c1").encode(x=alt.X("ci_low:Q", title=None), x2="ci_high:Q")
+    point = base.mark_point(filled=True, size=90, color="#1668c1").encode(x="difference:Q", tooltip=tip)
+    zero = base.mark_rule(color="#888", strokeDash=[4, 4]).encode(x=alt.datum(0))
+    layered = alt.layer(zero, rule, point).properties(width=WIDTH + 120, height=26)
+    return (
+        layered.facet(row=alt.Row("title:N", sort=list(data["title"]), header=alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12, labelLimit=260, title=None)), data=data)
+        .resolve_scale(x="independent")
+        .configure_facet(spacing=6)
+    )
+
+
+def funnel(table: pd.DataFrame) -> alt.Chart:
+    """Customers reaching each journey milestone, baseline and intervention side by side."""
+    order = list(table.sort_values("order")["label"].drop_duplicates())
+    base = alt.Chart(table).encode(
+        y=alt.Y("label:N", sort=order, title=None),
+        yOffset=alt.YOffset("world:N", sort=list(WORLDS)),
+        x=alt.X("customers:Q", title="customers (mean over replicates)"),
+    )
+    bars = base.mark_bar().encode(color=WORLD_COLOR, tooltip=["world", "label", alt.Tooltip("customers:Q", format=",.0f"), alt.Tooltip("share_of_population:Q", format=".1%")])
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("share_of_population:Q", format=".1%"))
+    return (bars + text).properties(height=360)
+
+
+def where_they_left(table: pd.DataFrame) -> alt.Chart:
+    """Non-users by the stage they left at, coloured by their reason, per world."""
+    return alt.Chart(table).mark_bar().encode(
+        x=alt.X("customers:Q", title="customers (mean over replicates)"),
+        y=alt.Y("stage:N", sort=STAGE_ORDER, title="left at"),
+        color=alt.Color("reason:N", title="reason"),
+        row=alt.Row("world:N", sort=list(WORLDS), title=None),
+        tooltip=["world", "stage", "reason", alt.Tooltip("customers:Q", format=",.0f")],
+    ).properties(width=WIDTH, height=110)
+
+
+def reasons_by_stage(table: pd.DataFrame) -> alt.Chart:
+    """Why non-users stayed away: customers per reason, coloured by the stage they left at."""
+    return alt.Chart(table).mark_bar().encode(
+        x=alt.X("customers:Q", title="customers (mean over replicates)"),
+        y=alt.Y("reason:N", sort="-x", title=None),
+        color=alt.Color("stage:N", sort=STAGE_ORDER, title="left at"),
+        column=alt.Column("world:N", sort=list(WORLDS), title=None),
+        tooltip=["world", "reason", "stage", alt.Tooltip("customers:Q", format=",.0f")],
+    ).properties(width=WIDTH // 2, height=180)
+
+
+def feelings(journey: pd.DataFrame) -> alt.Chart:
+    """One customer's feelings moment by moment in each world, peak and end marked."""
+    x = alt.X("moment:Q", title="moment (touchpoint or transition, in order)", axis=alt.Axis(tickMinStep=1))
+    y = alt.Y("valence:Q", title="feeling (−1 bad … +1 good)", scale=alt.Scale(domain=[-1, 1]))
+    tip = ["world", "moment", "step", "stage", "event", "note", alt.Tooltip("valence:Q", format="+.2f"), alt.Tooltip("feeling_change:Q", format="+.2f"), alt.Tooltip("fear:Q", format=".2f")]
+    base = alt.Chart().encode(x=x, y=y)
+    line = base.mark_line(color="#9aa5b1")
+    dots = base.mark_point(filled=True, size=70).encode(color=alt.Color("stage:N", title="stage"), shape=alt.Shape("moved:N", title="moved the feeling"), tooltip=tip)
+    marks = base.transform_filter("datum.marker != ''").mark_point(size=320, color="#d62728", strokeWidth=2)
+    labels = base.transform_filter("datum.marker != ''").mark_text(dy=-16, color="#d62728", fontWeight="bold").encode(text="marker:N")
+    events = base.transform_filter("datum.moved").mark_text(dy=16, fontSize=10, color="#444").encode(text="event:N")
+    zero = alt.Chart().mark_rule(color="#ccc").encode(y=alt.datum(0))
+    layered = alt.layer(zero, line, dots, marks, labels, events).properties(width=WIDTH // 2 + 40, height=260)
+    return layered.facet(column=alt.Column("world:N", sort=list(WORLDS), title=None), data=journey)
+
+
+def curves(table: pd.DataFrame, step_unit: str) -> alt.Chart:
+    """Metrics over time: replicate mean and 95% band, baseline and intervention (one row per metric)."""
+    x = alt.X("step:Q", title=step_unit)
+    band = alt.Chart().mark_area(opacity=0.25).encode(x=x, y=alt.Y("low:Q", title=None), y2="high:Q", color=WORLD_COLOR)
+    line = alt.Chart().mark_line().encode(x=x, y="mean:Q", color=WORLD_COLOR, tooltip=["world", "label", "step", alt.Tooltip("mean:Q", format=",.3~f")])
+    layered = alt.layer(band, line).properties(width=WIDTH + 160, height=160)
+    return layered.facet(row=alt.Row("label:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")), data=table).resolve_scale(y="independent")
+
+
+def stages(table: pd.DataFrame, step_unit: str) -> alt.Chart:
+    """Customers in each journey stage over time, per world."""
+    return alt.Chart(table).mark_area().encode(
+        x=alt.X("step:Q", title=step_unit),
+        y=alt.Y("customers:Q", stack="zero", title="customers"),
+        color=alt.Color("stage:N", sort=None, scale=alt.Scale(scheme="tableau10")),
+        column=alt.Column("world:N", sort=list(WORLDS), title=None),
+        tooltip=["world", "step", "stage", alt.Tooltip("customers:Q", format=",.0f")],
+    ).properties(width=WIDTH // 2 + 40, height=220)
+
+
+def predictions(table: pd.DataFrame) -> alt.Chart:
+    """Trainer's mode: predicted vs simulated acceptance at each step of the story."""
+    long = table.melt(id_vars=["step"], value_vars=["predicted", "simulated"], var_name="what", value_name="acceptance").dropna()
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("step:N", sort=list(table["step"]), title=None, axis=alt.Axis(labelLimit=320)),
+        yOffset="what:N",
+        x=alt.X("acceptance:Q", title="acceptance (%)", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("what:N", scale=alt.Scale(domain=["predicted", "simulated"], range=["#f2a541", "#1668c1"]), title=None),
+        tooltip=["step", "what", alt.Tooltip("acceptance:Q", format=".1f")],
+    ).properties(height=60 + 40 * len(table))

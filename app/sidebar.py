@@ -1,0 +1,197 @@
+"""The sidebar: widgets built from the scenario's parameter declarations, turned into overrides.
+
+Every scenario-derived widget has the key ``"<scenario>:<dotted path>"`` and its
+value becomes the override ``{path: value}``; nothing here knows what a
+parameter means, so a new parameter or intervention needs no code here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from cxsim import CxError, Scenario, list_scenarios, load_scenario, views
+from cxsim.cli import parse_value
+from cxsim.experiments import seeds_for
+from cxsim.params import field_info
+from cxsim.scenario import Population
+
+AS_WRITTEN = "as written"
+REMEMBERED = "intervention_settings"
+REPLICATES = {"default": 3, "lo": 1, "hi": 30}
+DEFAULT_SCENARIO = "aravind"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar asks for: two worlds to compare on the same seeds."""
+
+    name: str
+    scenario: Scenario  # the scenario file as loaded
+    start: str  # the variant the intervention world starts from
+    baseline: Scenario  # every intervention off
+    alternative: Scenario  # the interventions switched on in the sidebar
+    seeds: list[int]
+    trainer: bool
+
+
+def key(name: str, path: str) -> str:
+    """Widget key of parameter ``path`` of scenario ``name``."""
+    return f"{name}:{path}"
+
+
+def widget(spec: views.WidgetSpec, k: str, container=st, **kw):
+    """One widget from its spec; returns its value."""
+    kw = dict(key=k, help=spec.help, **kw)
+    if spec.kind == "toggle":
+        return container.toggle(spec.label, value=bool(spec.value), **kw)
+    if spec.kind == "slider":
+        return container.slider(spec.label, float(spec.lo), float(spec.hi), float(spec.value), step=spec.step, **kw)
+    if spec.kind == "int":
+        return container.number_input(spec.label, spec.lo, spec.hi, int(spec.value), step=int(spec.step), **kw)
+    if spec.kind == "number":
+        return container.number_input(spec.label, float(spec.lo), float(spec.hi), float(spec.value), step=spec.step, **kw)
+    if spec.kind == "choice":
+        return container.selectbox(spec.label, spec.options, index=spec.options.index(spec.value), **kw)
+    if spec.kind == "multiselect":
+        return container.multiselect(spec.label, spec.options, default=list(spec.value), **kw)
+    raise ValueError(f"unknown widget kind {spec.kind!r}")
+
+
+def _remembered(name: str) -> dict:
+    """Intervention settings changed by the user, kept while other interventions' settings are shown."""
+    return st.session_state.setdefault(REMEMBERED, {}).setdefault(name, {})
+
+
+def _remember(name: str, path: str) -> None:
+    _remembered(name)[path] = st.session_state[key(name, path)]
+
+
+def _reset_interventions(name: str) -> None:
+    """A new starting variant: intervention widgets take that variant's values."""
+    prefix = key(name, "interventions.")
+    for k in [k for k in st.session_state if str(k).startswith(prefix)]:
+        del st.session_state[k]
+    _remembered(name).clear()
+
+
+def pick_scenario() -> tuple[str, Scenario]:
+    names = list_scenarios()
+    index = names.index(DEFAULT_SCENARIO) if DEFAULT_SCENARIO in names else 0
+    name = st.sidebar.selectbox("Scenario", names, index=index, key="scenario", help="built-in scenarios (cxsim/scenarios/*.toml)")
+    sc = load_scenario(name)
+    st.sidebar.caption(sc.title or sc.name)
+    return name, sc
+
+
+def pick_start(name: str, sc: Scenario) -> tuple[str, Scenario]:
+    options = [AS_WRITTEN, *sc.variants]
+    default = 1 if sc.variants and not sc.enabled_interventions else 0
+    start = st.sidebar.selectbox(
+        "Start from", options, index=default, key=key(name, "start"), on_change=_reset_interventions, args=(name,),
+        help="a named variant of the scenario sets the interventions below; 'as written' is the scenario file",
+    )
+    if start != AS_WRITTEN:
+        st.sidebar.caption(sc.variants[start].description)
+        return start, sc.variant(start)
+    return start, sc
+
+
+def intervention_panel(name: str, start: Scenario) -> dict:
+    """A switch per intervention; the settings of one at a time: the intervention world's overrides."""
+    st.sidebar.subheader("Interventions")
+    labels = {n: type(iv).label or n for n, iv in start.interventions.items()}
+    values = {}
+    for iv_name in start.interventions:
+        switch = views.intervention_specs(start, iv_name)[0]
+        values[switch.path] = widget(replace(switch, label=labels[iv_name]), key(name, switch.path), st.sidebar)
+    if not labels:
+        return values
+    first_on = next((k for k, n in enumerate(labels) if values[f"interventions.{n}.enabled"]), 0)
+    with st.sidebar.expander("⚙ Intervention settings", expanded=False):
+        shown = st.selectbox("settings of", list(labels), index=first_on, format_func=labels.get, key=key(name, "settings_of"))
+        remembered = _remembered(name)
+        for spec in views.intervention_specs(start, shown)[1:]:
+            spec = replace(spec, value=remembered.get(spec.path, spec.value))
+            values[spec.path] = widget(spec, key(name, spec.path), st, on_change=_remember, args=(name, spec.path))
+    return {**remembered, **values}
+
+
+def size_panel(name: str, sc: Scenario) -> tuple[dict, list[int]]:
+    """Population, horizon, seed and replicates."""
+    st.sidebar.subheader("Run")
+    changes = {}
+    for path, cls, field in (("population.customers", Population, "customers"), ("steps", Scenario, "steps"), ("seed", Scenario, "seed")):
+        value = sc.population.customers if field == "customers" else getattr(sc, field)
+        spec = views.widget_spec(path, cls, field, value, sc)
+        changes[path] = widget(spec, key(name, path), st.sidebar)
+    n = st.sidebar.slider(
+        "replicates (runs per world)", REPLICATES["lo"], REPLICATES["hi"], REPLICATES["default"], key="replicates",
+        help="runs of each world on seeds seed, seed+1, …; more replicates give tighter 95% intervals",
+    )
+    return changes, seeds_for(n, changes["seed"])
+
+
+def _apply_param(name: str, path: str) -> None:
+    """Write the picked parameter's value into the overrides box (one line per path)."""
+    value = st.session_state[key(name, "pick:" + path)]
+    box = key(name, "overrides")
+    lines = [ln for ln in st.session_state.get(box, "").splitlines() if ln.split("=")[0].strip() != path]
+    st.session_state[box] = "\n".join(lines + [f"{path} = {json.dumps(value)}"])
+
+
+def overrides_panel(name: str, sc: Scenario) -> dict:
+    """Change any other parameter: pick it (widget from its declaration) or type ``path = value``."""
+    with st.sidebar.expander("Any other parameter"):
+        params = {p[0]: p for p in views.parameter_paths(sc)}
+        path = st.selectbox(
+            "parameter", list(params), key=key(name, "pick"),
+            format_func=lambda p: f"{p} – {field_info(params[p][1], params[p][2])['doc']}".rstrip(" –"),
+        )
+        spec = views.widget_spec(*params[path], sc)
+        if spec is not None:
+            widget(spec, key(name, "pick:" + path))
+            st.button("Apply", key=key(name, "apply"), on_click=_apply_param, args=(name, path))
+        text = st.text_area(
+            "overrides (path = value, one a line)", key=key(name, "overrides"), height=100,
+            help="applied to both worlds, e.g. decision.w_fear = 1.5 or population.segments.farmers.share = 0.5",
+        )
+    return parse_overrides(text)
+
+
+def parse_overrides(text: str) -> dict:
+    """'path = value' lines (blank lines and # comments skipped) → overrides; values read as JSON."""
+    out = {}
+    for line in (ln.strip() for ln in text.splitlines()):
+        if line and not line.startswith("#"):
+            if "=" not in line:
+                raise CxError(f"override {line!r}: expected path = value, e.g. decision.w_fear = 1.5")
+            path, value = line.split("=", 1)
+            out[path.strip()] = parse_value(value.strip())
+    return out
+
+
+def render() -> Settings:
+    """Draw the sidebar; returns the settings, or raises CxError for a bad one."""
+    st.sidebar.title("cxsim explorer")
+    name, sc = pick_scenario()
+    trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
+    start_name, start = pick_start(name, sc)
+    iv_values = intervention_panel(name, start)
+    size, seeds = size_panel(name, sc)
+    extra = overrides_panel(name, sc)
+    world = sc.with_overrides({**size, **extra})
+    baseline = world.with_interventions([], only=True)
+    alternative = start.with_overrides({**iv_values, **size, **extra})
+    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer)
+
+
+def safe_render() -> Settings | None:
+    """The sidebar, with a bad setting shown as one line in the page."""
+    try:
+        return render()
+    except CxError as err:
+        st.error(f"**Bad setting** – {err}")
+        return None

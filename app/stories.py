@@ -1,0 +1,47 @@
+"""Customers in their own words: the "ask the non-user" card (shared by the explorer and trainer's mode)."""
+
+from __future__ import annotations
+
+import runs
+import streamlit as st
+
+from cxsim.story import REASON_WORDS
+from cxsim.views import WORLDS
+
+NON_USERS = ("declined", "dropped", "churned")
+WHERE = {"declined": "said no when offered", "dropped": "said yes, then never made it", "churned": "was served, then left"}
+
+
+def _next_draw(counter: str) -> None:
+    st.session_state[counter] = st.session_state.get(counter, 0) + 1
+
+
+def ask_button(label: str, key: str, counter: str) -> int:
+    """A button that draws another customer; returns the current draw number."""
+    st.button(label, key=key, on_click=_next_draw, args=(counter,), type="primary")
+    return st.session_state.get(counter, 0)
+
+
+def fate(c: dict) -> str:
+    reason = f" ({c['reason']})" if c["reason"] else ""
+    return f"{c['stage']}{reason}"
+
+
+def nonuser_card(worlds_json: dict[str, str], world: str, seed: int, which: str, draw: int) -> None:
+    """One random non-user of ``world`` tells why, in plain words from their ledger; then their fate in the other world."""
+    index = runs.pick(worlds_json[world], seed, which, draw)
+    if index is None:
+        st.info(f"Nobody {which} in the {world} world (seed {seed}).")
+        return
+    c = runs.customer(worlds_json[world], seed, index)
+    words = REASON_WORDS.get(c["reason"] or "", "")
+    st.markdown(f"##### Customer {index} · {c['segment']} · {WHERE.get(c['stage'], c['stage'])}")
+    st.markdown(f"> “{c['ledger']}”" + (f"\n>\n> “I stayed away because {words}.”" if words else ""))
+    other = next(w for w in WORLDS if w != world)
+    twin = runs.customer(worlds_json[other], seed, index)
+    st.caption(
+        f"Same person in the {other} world (same seed, common random numbers): **{fate(twin)}**. "
+        "The ledger is what using the service would cost them before any intervention."
+    )
+    with st.expander("Their whole story"):
+        st.text(c["story"])

@@ -1,0 +1,373 @@
+"""Tables behind the explorer's charts: plain pandas over cxsim results (no Streamlit).
+
+The explorer (``app/``) turns widgets into scenario overrides and these tables into
+charts. Everything here is a pure function of results or scenarios, so it can be
+tested, reused in notebooks and cached by the app on plain inputs:
+
+* :func:`run_tables` – the small tables of one run (what the app caches per seed);
+* :func:`paired_comparison`, :func:`funnel_table`, :func:`dropout_table`,
+  :func:`timeseries_table`, :func:`stage_table` – baseline vs intervention over
+  replicates run on the same seeds;
+* :func:`journey_table` – one customer's touchpoints with peak and end marked;
+* :func:`widget_spec`, :func:`parameter_paths` – widgets described from the
+  parameter declarations (:mod:`cxsim.params`), so a new parameter needs no UI code;
+* :func:`trainer_steps` – the scenario's story told step by step.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+from scipy import stats
+
+from .metrics import FUNNEL, METRIC_BY_NAME, METRICS, SCALAR_OUTCOMES, interval
+from .params import Params, field_info
+
+if TYPE_CHECKING:
+    from .model import Results
+    from .scenario import Scenario
+
+WORLDS = ("baseline", "intervention")
+"""The two worlds the explorer compares, run on the same seeds."""
+
+HEADLINE = (
+    "acceptance_rate", "nps", "mean_loyalty", "referrals",
+    "referral_acceptances", "intervention_cost", "value_delivered", "return_on_spend",
+)
+"""Metrics shown as cards, in this order (labels and units come from :data:`METRICS`)."""
+
+SPARE = ("retention", "satisfaction", "served", "reach")
+"""Shown as cards instead of headline metrics that have no value in a scenario (e.g. no offers made)."""
+
+CURVES = ("mean_loyalty", "referrals", "referral_acceptances")
+"""Metrics drawn over time by default."""
+
+MILESTONE_LABELS = {
+    "aware": "aware", "offered": "offered", "accepted": "accepted", "served": "served",
+    "followed_up": "followed up", "good_outcome": "good outcome", "promoter": "promoter (9–10)",
+}
+
+
+# -- one run ---------------------------------------------------------------------------
+def run_tables(res: "Results") -> dict[str, Any]:
+    """The small tables of one run that the explorer charts (no per-customer rows)."""
+    s = res.summary
+    return {
+        "outcomes": {k: _num(s[k]) for k in SCALAR_OUTCOMES},
+        "timeseries": res.timeseries,
+        "funnel": res.funnel,
+        "dropouts": res.dropouts,
+        "customers": int(s["customers"]),
+    }
+
+
+def _num(x) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _outcomes(runs: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([r["outcomes"] for r in runs], columns=list(SCALAR_OUTCOMES), dtype=float)
+
+
+# -- units -----------------------------------------------------------------------------
+def unit_text(unit: str, scenario: "Scenario | None" = None) -> str:
+    """A declared unit in the scenario's words: 'currency/step' → 'rupees/week'."""
+    if scenario is None:
+        return unit
+    return unit.replace("currency", scenario.currency).replace("step", scenario.step_unit)
+
+
+def display_unit(metric: str, currency: str = "currency") -> tuple[float, str]:
+    """Scale and unit to show a metric in: shares as %, money in the scenario's currency."""
+    unit = METRIC_BY_NAME[metric].unit
+    if unit == "share":
+        return 100.0, "%"
+    if unit == "currency":
+        return 1.0, currency
+    return 1.0, unit
+
+
+def fmt(value: float, metric: str, currency: str = "currency", signed: bool = False, unit: bool = True, compact: bool = False) -> str:
+    """A metric value (or, ``signed``, a difference) as people read it: '71.5 %', '+66.8 pp', '900,848 rupees'.
+
+    ``compact`` writes numbers of 10,000 and more as '900.8k' or '10.2M'.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    scale, shown = display_unit(metric, currency)
+    v, sign = value * scale, "+" if signed else ""
+    decimals = {"%": 1, "×": 2, "0–1": 2, "−100–100": 1}.get(shown, 0 if abs(v) >= 100 or shown == currency else 2)
+    if METRIC_BY_NAME[metric].unit in ("customers", "recommendations"):
+        decimals = 0
+    text = f"{v:{sign},.{decimals}f}"
+    if compact and abs(v) >= 10_000:
+        big, letter = (v / 1e6, "M") if abs(v) >= 1e6 else (v / 1e3, "k")
+        text = f"{big:{sign}.3g}{letter}"
+    suffix = {"%": " pp" if signed else " %", "×": "×", currency: f" {currency}"}.get(shown, "")
+    return text + suffix if unit else text
+
+
+def fmt_difference(row: dict | pd.Series, currency: str = "currency", unit: bool = True, compact: bool = False) -> str | None:
+    """'+66.8 pp ±2.1 (95%)' for one row of :func:`paired_comparison` (the interval's bounds if it is not symmetric)."""
+    m = row["metric"]
+    if math.isnan(row["difference"]):
+        return None
+    diff, lo, hi = row["difference"], row["ci_low"], row["ci_high"]
+    text = fmt(diff, m, currency, signed=True, unit=unit, compact=compact)
+    if math.isnan(lo):
+        return text
+    if abs((lo + hi) / 2 - diff) <= 1e-9 * max(1.0, abs(diff)):  # symmetric: '+66.8 pp ±2.1 (95%)'
+        return f"{text} ±{fmt((hi - lo) / 2, m, currency, unit=False, compact=compact)} (95%)"
+    lo_text, hi_text = (fmt(v, m, currency, signed=True, unit=False, compact=compact) for v in (lo, hi))
+    return f"{text} (95% CI {lo_text} to {hi_text})"
+
+
+def comparison_text(table: pd.DataFrame, currency: str = "currency") -> pd.DataFrame:
+    """:func:`paired_comparison` as text to read: metric, baseline, intervention, difference ±95%."""
+    rows = [{
+        "metric": r["label"],
+        "baseline": fmt(r["baseline"], r["metric"], currency),
+        "intervention": fmt(r["intervention"], r["metric"], currency),
+        "difference (95% interval)": fmt_difference(r, currency) or "–",
+    } for r in table.to_dict("records")]
+    return pd.DataFrame(rows)
+
+
+def number_text(x: float) -> str:
+    """A range bound for a label: 100000 → '100,000', 1e9 → '1e9'."""
+    return f"{x:.0e}".replace("e+0", "e").replace("e+", "e") if abs(x) >= 1e6 else f"{x:,g}"
+
+
+# -- baseline vs intervention ------------------------------------------------------------
+def paired_comparison(base: list[dict], alt: list[dict]) -> pd.DataFrame:
+    """Per metric: both means and the paired difference with its 95% interval.
+
+    ``base`` and ``alt`` are :func:`run_tables` of the same seeds, in the same
+    order (common random numbers), as in :func:`cxsim.experiments.compare`.
+    """
+    a, b = _outcomes(base), _outcomes(alt)
+    rows = []
+    for m in METRICS:
+        diff, lo, hi = interval((b[m.name] - a[m.name]).tolist())
+        rows.append({
+            "metric": m.name, "label": m.label, "unit": m.unit,
+            "baseline": a[m.name].mean(), "intervention": b[m.name].mean(),
+            "difference": diff, "ci_low": lo, "ci_high": hi, "replicates": len(a),
+        })
+    return pd.DataFrame(rows)
+
+
+def card_metrics(table: pd.DataFrame, n: int = len(HEADLINE)) -> list[str]:
+    """The metrics to show as cards: the headline ones that have a value, topped up from :data:`SPARE`."""
+    has_value = set(table.loc[table[["baseline", "intervention"]].notna().any(axis=1), "metric"])
+    chosen = [m for m in HEADLINE if m in has_value]
+    chosen += [m for m in SPARE if m in has_value and m not in chosen][: max(0, n - len(chosen))]
+    return chosen
+
+
+def display_comparison(table: pd.DataFrame, currency: str = "currency") -> pd.DataFrame:
+    """:func:`paired_comparison` in display units (shares in %, differences in points)."""
+    scale_unit = [display_unit(m, currency) for m in table["metric"]]
+    scale = np.array([su[0] for su in scale_unit])
+    cols = ["baseline", "intervention", "difference", "ci_low", "ci_high"]
+    out = table.copy()
+    out[cols] = out[cols].to_numpy() * scale[:, None]
+    out["unit"] = [su[1] for su in scale_unit]
+    return out
+
+
+def _stack(runs_by_world: dict[str, list[dict]], part: str) -> pd.DataFrame:
+    frames = [r[part].assign(world=w, replicate=k) for w, runs in runs_by_world.items() for k, r in enumerate(runs)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def funnel_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
+    """Mean customers reaching each journey milestone, per world (replicate means)."""
+    df = _stack(runs_by_world, "funnel")
+    out = df.groupby(["world", "milestone"], sort=False, as_index=False)[["customers", "share_of_population"]].mean()
+    out["label"] = out["milestone"].map(MILESTONE_LABELS).fillna(out["milestone"])
+    out["order"] = out["milestone"].map({m: k for k, m in enumerate(FUNNEL)})
+    return out.sort_values(["world", "order"], ignore_index=True)
+
+
+def dropout_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
+    """Mean non-users per world, journey stage they left at and reason (missing = 0)."""
+    df = _stack(runs_by_world, "dropouts")
+    cols = ["world", "stage", "reason", "customers"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    n = {w: len(runs) for w, runs in runs_by_world.items()}
+    out = df.groupby(["world", "stage", "reason"], sort=False, as_index=False)["customers"].sum()
+    out["customers"] = out["customers"] / out["world"].map(n)
+    return out[cols].sort_values(["world", "customers"], ascending=[True, False], ignore_index=True)
+
+
+def timeseries_table(runs_by_world: dict[str, list[dict]], metrics: tuple[str, ...] | list[str] = CURVES) -> pd.DataFrame:
+    """Per world, step and metric: replicate mean and 95% interval (long format)."""
+    df = _stack(runs_by_world, "timeseries")
+    long = df.melt(id_vars=["world", "replicate", "step"], value_vars=list(metrics), var_name="metric")
+    g = long.groupby(["world", "metric", "step"], sort=False)["value"]
+    out = g.agg(mean="mean", sd="std", n="count").reset_index()
+    t = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1))
+    half = np.where(out["n"] > 1, t * out["sd"].fillna(0) / np.sqrt(out["n"]), np.nan)
+    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    out["label"] = out["metric"].map(lambda m: METRIC_BY_NAME[m].label)
+    return out.drop(columns=["sd", "n"])
+
+
+def stage_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
+    """Mean customers in each journey stage at each step, per world (long format)."""
+    df = _stack(runs_by_world, "timeseries")
+    cols = [c for c in df.columns if c.startswith("n_")]
+    out = df.groupby(["world", "step"], sort=False)[cols].mean().reset_index()
+    out = out.melt(id_vars=["world", "step"], var_name="stage", value_name="customers")
+    out["stage"] = out["stage"].str.removeprefix("n_")
+    return out
+
+
+# -- one customer ---------------------------------------------------------------------------
+def journey_table(events: pd.DataFrame, customer: int) -> pd.DataFrame:
+    """One customer's events in order, with the peak and the end of their feelings marked."""
+    ev = events[events["customer"] == customer].reset_index(drop=True)
+    ev.insert(0, "moment", np.arange(1, len(ev) + 1))
+    ev["moved"] = ev["feeling_change"] != 0
+    ev["marker"] = ""
+    if len(ev):
+        peak, end = int(ev["valence"].abs().idxmax()), len(ev) - 1
+        ev.loc[peak, "marker"] = "peak"
+        ev.loc[end, "marker"] = "peak and end" if peak == end else "end"
+    return ev
+
+
+# -- widgets from parameter declarations --------------------------------------------------------
+@dataclass(frozen=True)
+class WidgetSpec:
+    """How to show one declared parameter: kind is toggle, slider, int, number, choice or multiselect."""
+
+    path: str
+    kind: str
+    label: str
+    help: str
+    value: Any
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    options: tuple = ()
+
+
+_JS_INT = 2**53 - 1  # browsers hold integers exactly up to here
+
+
+def _list_options(field: str, scenario: "Scenario") -> tuple[str, ...] | None:
+    sources = {"segments": scenario.segment_names, "touchpoints": list(scenario.touchpoints)}
+    return tuple(sources[field]) if field in sources else None
+
+
+def widget_spec(path: str, model_cls: type[BaseModel], field: str, value: Any, scenario: "Scenario") -> WidgetSpec | None:
+    """The widget for parameter ``field`` of ``model_cls`` (None: not shown as a widget)."""
+    info = field_info(model_cls, field)
+    typ, unit = info["type"], unit_text(info["unit"], scenario)
+    lo, hi = info["lo"], info["hi"]
+    pretty = field.replace("_", " ")
+    if typ is int:
+        lo, hi = (None if lo is None else int(max(lo, -_JS_INT))), (None if hi is None else int(min(hi, _JS_INT)))
+    rng = "" if lo is None or hi is None else f"{number_text(lo)}–{number_text(hi)}"
+    help_text = " · ".join(x for x in (info["doc"], f"allowed {rng} {unit}".strip() if rng else "", info["source"]) if x)
+    spec = dict(path=path, help=help_text or pretty, value=value, lo=lo, hi=hi)
+    if typ is bool:
+        return WidgetSpec(kind="toggle", label=pretty, **spec)
+    if typing.get_origin(typ) is typing.Literal:
+        return WidgetSpec(kind="choice", label=pretty, options=typing.get_args(typ), **spec)
+    if typing.get_origin(typ) is list:
+        options = _list_options(field, scenario)
+        return None if options is None else WidgetSpec(kind="multiselect", label=pretty, options=options, **spec)
+    if typ not in (int, float):
+        return None
+    unit_part = f"{unit}; " if unit and unit != pretty else ""
+    if typ is float and lo is not None and hi is not None and hi - lo <= 20:
+        step = 10 ** math.floor(math.log10((hi - lo) / 100)) if hi > lo else 0.01
+        return WidgetSpec(kind="slider", label=f"{pretty} ({unit})" if unit else pretty, step=step, **spec)
+    if typ is int:
+        step = 10 ** max(0, math.floor(math.log10(abs(value))) - 1) if value else 1
+        return WidgetSpec(kind="int", label=f"{pretty} ({unit_part}{rng})" if rng else pretty, step=step, **spec)
+    mag = 10 ** math.floor(math.log10(abs(value))) if value else 1.0
+    return WidgetSpec(kind="number", label=f"{pretty} ({unit_part}{rng})" if rng else pretty, step=float(mag / 10), **spec)
+
+
+def intervention_specs(scenario: "Scenario", name: str) -> list[WidgetSpec]:
+    """Widgets for one intervention's parameters (switch first), from its class's declarations."""
+    iv = scenario.interventions[name]
+    cls = type(iv)
+    fields = ["enabled"] + [f for f in cls.model_fields if f not in ("kind", "enabled")]
+    specs = [widget_spec(f"interventions.{name}.{f}", cls, f, getattr(iv, f), scenario) for f in fields]
+    return [s for s in specs if s is not None]
+
+
+SEPARATE_PATHS = ("steps", "seed", "population.customers")
+"""Parameters the explorer shows as their own widgets (run size)."""
+
+
+def _is_scalar(cls: type[BaseModel], field: str) -> bool:
+    ann = cls.model_fields[field].annotation
+    return ann in (int, float, bool) or typing.get_origin(ann) is typing.Literal
+
+
+def parameter_paths(scenario: "Scenario") -> list[tuple[str, type[BaseModel], str, Any]]:
+    """Every numeric, switch or choice parameter of a scenario: (dotted path, class, field, value).
+
+    Interventions (shown on their own) and variants are left out.
+    """
+    out: list[tuple[str, type[BaseModel], str, Any]] = []
+
+    def walk(obj: BaseModel, prefix: str) -> None:
+        for field in type(obj).model_fields:
+            value, path = getattr(obj, field), f"{prefix}{field}"
+            if isinstance(value, Params):
+                walk(value, path + ".")
+            elif isinstance(value, dict) and value and all(isinstance(v, Params) for v in value.values()):
+                if path not in ("interventions", "variants"):
+                    for key, sub in value.items():
+                        walk(sub, f"{path}.{key}.")
+            elif _is_scalar(type(obj), field) and path not in SEPARATE_PATHS:
+                out.append((path, type(obj), field, value))
+
+    walk(scenario, "")
+    return out
+
+
+# -- trainer's mode -----------------------------------------------------------------------
+def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[str, Any]]:
+    """The story step by step: inside-out, outside-in, then each intervention added in turn.
+
+    Each step: ``kind`` (inside_out, outside_in, intervention, what_changed), ``title``,
+    ``text``, and ``interventions`` switched on when its effect is revealed (None: no run).
+    """
+    story, labels = scenario.story, {n: (type(iv).label or n) for n, iv in scenario.interventions.items()}
+    steps = [
+        {"kind": "inside_out", "title": "Inside out: the provider's view", "short": "no intervention", "interventions": [],
+         "text": story.inside_out or f"The provider offers: {scenario.title or scenario.name}. From the inside, the offer looks right."},
+        {"kind": "outside_in", "title": "Outside in: ask the non-user", "interventions": None,
+         "text": story.outside_in or "Ask the people who stayed away why, in their own words and with their own costs."},
+    ]
+    on: list[str] = []
+    for name in interventions:
+        on = on + [name]
+        steps.append({"kind": "intervention", "title": f"Switch on: {labels[name]}", "short": f"+ {labels[name]}", "interventions": on,
+                      "text": f"Now add **{labels[name]}**" + (f" (on top of {', '.join(labels[n] for n in on[:-1])})." if len(on) > 1 else ".")})
+    closing = " ".join(x for x in (story.what_changed, story.fact) if x)
+    steps.append({"kind": "what_changed", "title": "What changed", "interventions": None,
+                  "text": closing or "Compare your predictions with what happened.", "source": story.source})
+    return steps
+
+
+__all__ = [
+    "WORLDS", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
+    "dropout_table", "timeseries_table", "stage_table", "journey_table", "WidgetSpec", "widget_spec",
+    "intervention_specs", "parameter_paths", "trainer_steps", "unit_text", "display_unit", "fmt", "fmt_difference", "number_text", "comparison_text",
+]

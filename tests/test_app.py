@@ -1,0 +1,153 @@
+"""The Streamlit explorer, driven headless with streamlit.testing.v1.AppTest (widgets found by key)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import cxsim
+
+APP = str(Path(__file__).resolve().parent.parent / "app" / "explorer.py")
+SMALL = 2000  # customers: fast, still far from noise for the effects tested here
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def small_app(scenario: str = "aravind") -> AppTest:
+    """The page at SMALL customers (set before the first run, so only small runs happen)."""
+    at = new_app()
+    at.session_state[f"{scenario}:population.customers"] = SMALL
+    return at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric_value(at: AppTest, label: str) -> float:
+    """The number shown on the metric card labelled ``label``."""
+    card = next(m for m in at.metric if m.label == label)
+    return float(re.sub(r"[^0-9.\-]", "", card.value.split()[0]))
+
+
+def test_default_page_renders_fast():
+    at = new_app().run()
+    assert_clean(at)
+    assert at.title[0].value == cxsim.load_scenario("aravind").title
+    assert len(at.metric) == 8
+    assert metric_value(at, "Acceptance") > 50  # default view: Aravind's 1980s interventions
+    assert at.get("vega_lite_chart")
+    start = time.perf_counter()
+    at.run()  # a cached rerun is what users see when they move back to a setting
+    assert time.perf_counter() - start < 2.0
+    assert_clean(at)
+
+
+def test_toggling_an_intervention_moves_acceptance_the_expected_way():
+    at = small_app()
+    before = metric_value(at, "Acceptance")
+    at.toggle(key="aravind:interventions.free_transport.enabled").set_value(False).run()
+    assert_clean(at)
+    assert metric_value(at, "Acceptance") < before - 20  # without the free bus far fewer accept
+
+    at.selectbox(key="aravind:start").set_value("as written").run()  # every intervention off
+    off = metric_value(at, "Acceptance")
+    assert not at.toggle(key="aravind:interventions.free_transport.enabled").value
+    at.toggle(key="aravind:interventions.free_transport.enabled").set_value(True).run()
+    assert_clean(at)
+    assert metric_value(at, "Acceptance") > off
+
+
+def test_intervention_parameters_are_widgets_from_the_schema():
+    at = small_app()
+    coverage = at.slider(key="aravind:interventions.free_transport.coverage")
+    assert (coverage.min, coverage.max, coverage.value) == (0.0, 1.0, 1.0)
+    assert "fraction" in coverage.label
+    before = metric_value(at, "Acceptance")
+    coverage.set_value(0.2).run()
+    assert_clean(at)
+    reduced = metric_value(at, "Acceptance")
+    assert reduced < before
+    # the settings of one intervention show at a time; a changed value is kept meanwhile
+    at.selectbox(key="aravind:settings_of").set_value("free_medicine").run()
+    assert metric_value(at, "Acceptance") == reduced
+    at.selectbox(key="aravind:settings_of").set_value("free_transport").run()
+    assert at.slider(key="aravind:interventions.free_transport.coverage").value == 0.2
+
+
+def test_non_user_story_renders():
+    at = small_app()
+    at.session_state["view"] = "Ask the non-user"
+    at.run()
+    at.button(key="nonuser_ask").click().run()
+    assert_clean(at)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "said no when offered" in text
+    assert "would cost me" in text and "rupees" in text
+    assert at.get("vega_lite_chart")  # dropout reasons by stage
+
+
+@pytest.mark.parametrize("view", ["Journey funnel", "One customer's journey", "Loyalty and referrals over time"])
+def test_every_view_renders_a_chart(view):
+    at = small_app()
+    at.session_state["view"] = view
+    at.run()
+    assert_clean(at)
+    assert at.get("vega_lite_chart")
+
+
+def test_random_customer_journey_in_both_worlds():
+    at = small_app()
+    at.session_state["view"] = "One customer's journey"
+    at.run()
+    first = at.number_input(key="journey_customer").value
+    at.button(key="journey_pick").click().run()
+    assert_clean(at)
+    assert at.number_input(key="journey_customer").value != first
+    ends = [m.value for m in at.markdown if " ends " in m.value]
+    assert len(ends) == 2 and "baseline" in ends[0] and "intervention" in ends[1]
+
+
+def test_bad_setting_shows_a_message_not_a_traceback():
+    at = small_app()
+    at.text_area(key="aravind:overrides").set_value("population.customers = 5").run()
+    assert not at.exception
+    assert "population.customers" in at.error[0].value and "10" in at.error[0].value
+    at.text_area(key="aravind:overrides").set_value("no equals sign").run()
+    assert not at.exception and "expected path = value" in at.error[0].value
+
+
+def test_trainer_mode_predicts_then_reveals():
+    at = small_app()
+    at.toggle(key="trainer").set_value(True).run()
+    assert_clean(at)
+    assert not at.metric  # results stay hidden until revealed
+    assert not at.success
+    at.slider(key="trainer_predict_0").set_value(60).run()
+    at.button(key="trainer_reveal_0").click().run()
+    assert "You predicted 60 %" in at.success[0].value
+    steps = 2 + len(cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions) + 1
+    for _ in range(steps - 1):  # inside-out, outside-in, each intervention, what changed
+        at.button(key="trainer_next").click().run()
+        assert_clean(at)
+    assert at.button(key="trainer_next").proto.disabled
+    assert at.subheader[0].value == "What changed"
+
+
+@pytest.mark.parametrize("name", cxsim.list_scenarios())
+def test_every_builtin_scenario_loads(name):
+    at = new_app()
+    at.session_state[f"{name}:population.customers"] = 500
+    at.session_state[f"{name}:steps"] = 12
+    at.run()
+    at.selectbox(key="scenario").set_value(name).run()
+    assert_clean(at)
+    assert at.title[0].value == (cxsim.load_scenario(name).title or name)
+    assert len(at.metric) == 8  # headline metrics that have a value in this scenario
