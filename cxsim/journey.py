@@ -122,11 +122,11 @@ def in_stage(model: "CxModel", stage: Stage) -> np.ndarray:
 # -- phases ------------------------------------------------------------------------
 def awareness(model: "CxModel") -> None:
     c = model.customers
-    c.aware_hazard += model.aware_rate
+    c.aware_budget -= model.aware_rate
     mixed = model.pars.journey.word_of_mouth * model.net.global_share()
     if mixed:
-        c.aware_hazard += np.float32(mixed)
-    become_aware(model, np.flatnonzero(c.aware_hazard >= c.aware_budget))  # budgets of the aware are inf
+        c.aware_budget -= np.float32(mixed)
+    become_aware(model, np.flatnonzero(c.aware_budget <= 0))  # budgets of the aware are inf
 
 
 def become_aware(model: "CxModel", ids: np.ndarray) -> None:

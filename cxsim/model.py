@@ -102,9 +102,9 @@ class CxModel(mesa.Model):
         self.pars = scenario  # mesa.Model owns `.scenario` (its own experiment object)
         self.seed = seed
         self.streams = Streams(seed)
+        n = scenario.population.customers
+        self.net = build_network(scenario.network, n, self.streams)  # first: its temporaries then fit in less memory
         self.customers = populate(scenario, self.streams)
-        n = self.customers.n
-        self.net = build_network(scenario.network, n, self.streams)
         self.customers.village[:] = self.net.village
         self.counts = np.zeros(len(Stage), dtype=np.int64)
         self.counts[Stage.UNAWARE] = n
@@ -180,7 +180,6 @@ class CxModel(mesa.Model):
         """Book customers ``ids`` for ``phase`` (access, follow_up) at ``step``."""
         if len(ids):
             self._agenda[(phase, step)].append(ids)
-            self.customers.t_due[ids] = step
 
     def pop_due(self, phase: str) -> np.ndarray:
         """Customers booked for ``phase`` now (or earlier), in booking order."""
