@@ -326,7 +326,6 @@ def loyalty(model: "CxModel") -> None:
     model.value_delivered += float(model.loyal_by_segment @ model.value_per_step)
     if lo.churn <= 0:
         return
-    c = model.customers
     ids = in_stage(model, Stage.LOYAL)
     now = loyalty_now(model, ids)
     relief = model.relief(ids, stage="loyalty")

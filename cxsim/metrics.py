@@ -186,6 +186,19 @@ def interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame) -> pd.DataFrame:
+    """Per metric: both means and the paired difference (rows = the same seeds) with its 95% interval."""
+    rows = []
+    for m in METRICS:
+        diff, lo, hi = interval((alternative[m.name] - baseline[m.name]).tolist())
+        rows.append({
+            "metric": m.name, "label": m.label, "unit": m.unit,
+            "baseline": baseline[m.name].mean(), "alternative": alternative[m.name].mean(),
+            "difference": diff, "ci_low": lo, "ci_high": hi, "replicates": len(baseline),
+        })
+    return pd.DataFrame(rows)
+
+
 def summarize_replicates(table: pd.DataFrame, outcomes=SCALAR_OUTCOMES) -> pd.DataFrame:
     """Mean and 95% interval of each outcome over the rows (replicates) of ``table``."""
     rows = []

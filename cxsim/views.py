@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel
 from scipy import stats
 
-from .metrics import FUNNEL, METRIC_BY_NAME, METRICS, SCALAR_OUTCOMES, interval
+from .metrics import FUNNEL, METRIC_BY_NAME, SCALAR_OUTCOMES, paired_differences
 from .params import Params, field_info
 
 if TYPE_CHECKING:
@@ -151,16 +151,8 @@ def paired_comparison(base: list[dict], alt: list[dict]) -> pd.DataFrame:
     ``base`` and ``alt`` are :func:`run_tables` of the same seeds, in the same
     order (common random numbers), as in :func:`cxsim.experiments.compare`.
     """
-    a, b = _outcomes(base), _outcomes(alt)
-    rows = []
-    for m in METRICS:
-        diff, lo, hi = interval((b[m.name] - a[m.name]).tolist())
-        rows.append({
-            "metric": m.name, "label": m.label, "unit": m.unit,
-            "baseline": a[m.name].mean(), "intervention": b[m.name].mean(),
-            "difference": diff, "ci_low": lo, "ci_high": hi, "replicates": len(a),
-        })
-    return pd.DataFrame(rows)
+    table = paired_differences(_outcomes(base), _outcomes(alt))
+    return table.rename(columns={"alternative": "intervention"})
 
 
 def card_metrics(table: pd.DataFrame, n: int = len(HEADLINE)) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 
-from ..metrics import SCALAR_OUTCOMES, interval
+from ..metrics import SCALAR_OUTCOMES, paired_differences
 from ..model import run
 from ..scenario import Scenario, load_scenario, scenario_dict
 from .design import Task, fingerprint, seeds_for
@@ -33,12 +33,7 @@ def run_replicates(scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
 
 def compare(baseline: Scenario, alternative: Scenario, seeds: list[int]) -> pd.DataFrame:
     """Per metric: baseline and alternative means, and the paired difference with its 95% interval."""
-    a, b = run_replicates(baseline, seeds), run_replicates(alternative, seeds)
-    rows = []
-    for name in SCALAR_OUTCOMES:
-        diff, lo, hi = interval((b[name] - a[name]).tolist())
-        rows.append({"metric": name, "baseline": a[name].mean(), "alternative": b[name].mean(), "difference": diff, "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows)
+    return paired_differences(run_replicates(baseline, seeds), run_replicates(alternative, seeds))
 
 
 def _scenario(scenario: Scenario | str | Path) -> Scenario:
