@@ -38,15 +38,21 @@ CONFIRMED = 0.7
 """Satisfaction when performance exactly meets expectation (Oliver 1980: confirmation satisfies)."""
 
 
-def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
-    """Customers ``ids`` meet a touchpoint; returns the change in feeling."""
+def _move_feeling(c, ids: np.ndarray, performance: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
+    """Feeling moves by reactivity · weight · (performance − expectation); peak and end follow."""
     delta = (reactivity * weight * (performance - c.expectation[ids])).astype(np.float32)
     v = clamp(0.5 * c.valence[ids] + delta, -1.0, 1.0)
     c.valence[ids] = v
     peak = c.peak[ids]
     c.peak[ids] = np.where(np.abs(v) > np.abs(peak), v, peak)
     c.end[ids] = v
-    c.trough[ids] = np.minimum(c.trough[ids], v)
+    return delta
+
+
+def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
+    """Customers ``ids`` meet a touchpoint; returns the change in feeling."""
+    delta = _move_feeling(c, ids, performance, weight, reactivity)
+    c.trough[ids] = np.minimum(c.trough[ids], c.valence[ids])
     c.perf_sum[ids] += weight * performance
     c.perf_weight[ids] += weight
     return delta
@@ -73,12 +79,7 @@ def recover(c, ids: np.ndarray, failed: np.ndarray, recovered: np.ndarray, weigh
     Feeling rises again from the dip (the trough stays); the touchpoint is judged
     at the recovered performance. Returns the change in feeling.
     """
-    delta = (reactivity * weight * (recovered - c.expectation[ids])).astype(np.float32)
-    v = clamp(0.5 * c.valence[ids] + delta, -1.0, 1.0)
-    c.valence[ids] = v
-    peak = c.peak[ids]
-    c.peak[ids] = np.where(np.abs(v) > np.abs(peak), v, peak)
-    c.end[ids] = v
+    delta = _move_feeling(c, ids, recovered, weight, reactivity)
     c.perf_sum[ids] += weight * (recovered - failed)
     return delta
 

@@ -193,12 +193,8 @@ class RetentionProgram(Intervention):
 
 # -- scenario library: relationship, staff, feedback ---------------------------------------------
 @register("acquisition", "Acquisition drive: campaigns and channel partners")
-class Acquisition(Intervention):
-    outreach_boost: float = par(1.0, 0, 20, "×", "relative increase in the hazard of becoming aware")
-    screening_boost: float = par(0.5, 0, 20, "×", "relative increase in the hazard of being offered the service")
-
-    def effects(self) -> Effects:
-        return Effects(outreach_boost=self.outreach_boost, screening_boost=self.screening_boost)
+class Acquisition(OutreachCamps):
+    """Acquisition effort acts like outreach: more prospects become aware and are offered the service."""
 
 
 @register("account_management", "Proactive engagement of key accounts")
