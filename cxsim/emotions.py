@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 def clamp(x, lo: float, hi: float):
     """``np.clip`` without its per-call overhead (it dominates on small arrays)."""
@@ -38,23 +39,16 @@ CONFIRMED = 0.7
 """Satisfaction when performance exactly meets expectation (Oliver 1980: confirmation satisfies)."""
 
 
-def _move_feeling(c, ids: np.ndarray, performance: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
-    """Feeling moves by reactivity · weight · (performance − expectation); peak and end follow."""
-    delta = (reactivity * weight * (performance - c.expectation[ids])).astype(np.float32)
-    v = clamp(0.5 * c.valence[ids] + delta, -1.0, 1.0)
-    c.valence[ids] = v
-    peak = c.peak[ids]
-    c.peak[ids] = np.where(np.abs(v) > np.abs(peak), v, peak)
-    c.end[ids] = v
-    return delta
-
-
 def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
-    """Customers ``ids`` meet a touchpoint; returns the change in feeling."""
-    delta = _move_feeling(c, ids, performance, weight, reactivity)
-    c.trough[ids] = np.minimum(c.trough[ids], c.valence[ids])
-    c.perf_sum[ids] += weight * performance
-    c.perf_weight[ids] += weight
+    """Customers ``ids`` meet a touchpoint; returns the change in feeling.
+
+    Feeling moves by reactivity · weight · (performance − expectation), half of
+    the previous feeling carrying over; peak, end and trough follow; the
+    performance counts toward satisfaction with the touchpoint's weight.
+    """
+    delta = np.empty(len(ids), dtype=np.float32)
+    _feel(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, ids,
+          np.asarray(performance, dtype=np.float32), np.float32(reactivity * weight), np.float32(weight), True, delta)
     return delta
 
 
@@ -79,7 +73,9 @@ def recover(c, ids: np.ndarray, failed: np.ndarray, recovered: np.ndarray, weigh
     Feeling rises again from the dip (the trough stays); the touchpoint is judged
     at the recovered performance. Returns the change in feeling.
     """
-    delta = _move_feeling(c, ids, recovered, weight, reactivity)
+    delta = np.empty(len(ids), dtype=np.float32)
+    _feel(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, ids,
+          np.asarray(recovered, dtype=np.float32), np.float32(reactivity * weight), np.float32(weight), False, delta)
     c.perf_sum[ids] += weight * (recovered - failed)
     return delta
 
@@ -103,3 +99,22 @@ def recommend_score(sat: np.ndarray, peak: np.ndarray, end: np.ndarray, peak_end
         recalled = clamp(recalled + failure_memory * np.minimum(trough, 0.0), -1.0, 1.0)
     memory = 0.5 * (recalled + 1.0)
     return np.rint(10.0 * ((1.0 - peak_end) * sat + peak_end * memory)).astype(np.int8)
+
+
+@njit(cache=True)
+def _feel(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids, performance, gain, weight, count, delta):
+    """One touchpoint for customers ``ids`` (``count``: a new encounter, not a recovery): see :func:`feel`."""
+    half = np.float32(0.5)
+    for j in range(len(ids)):
+        i = ids[j]
+        d = gain * (performance[j] - expectation[i])
+        v = min(max(half * valence[i] + d, np.float32(-1.0)), np.float32(1.0))
+        valence[i] = v
+        if abs(v) > abs(peak[i]):
+            peak[i] = v
+        end[i] = v
+        if count:
+            trough[i] = min(trough[i], v)
+            perf_sum[i] += weight * performance[j]
+            perf_weight[i] += weight
+        delta[j] = d

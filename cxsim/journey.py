@@ -58,6 +58,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from . import barriers, emotions, feedback, relationship, staff
 from .emotions import clamp
@@ -106,11 +107,18 @@ def step(model: "CxModel") -> None:
 def move(model: "CxModel", ids: np.ndarray, old: Stage, new: Stage) -> None:
     """Move customers ``ids`` (all in stage ``old``) to stage ``new``."""
     c = model.customers
-    c.stage[ids] = new
-    c.visited[ids] |= np.uint16(1 << int(new))
-    c.t_stage[ids] = model.t
+    _move(c.stage, c.visited, c.t_stage, ids, int(new), model.t)
     model.counts[old] -= len(ids)
     model.counts[new] += len(ids)
+
+
+@njit(cache=True)
+def _move(stage, visited, t_stage, ids, new, t):
+    bit = np.uint16(1 << new)
+    for i in ids:
+        stage[i] = new
+        visited[i] |= bit
+        t_stage[i] = t
 
 
 def in_stage(model: "CxModel", stage: Stage) -> np.ndarray:

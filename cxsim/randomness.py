@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from numba import njit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -64,14 +65,10 @@ class Streams:
 
     def uniform(self, name: str, ids: np.ndarray, counter: int | np.ndarray = 0) -> np.ndarray:
         """Uniform [0, 1) draws for customers ``ids`` at ``counter`` (a step, or one per customer)."""
-        x = np.asarray(ids, dtype=np.uint64) * _GOLDEN
+        base = self._base(name)
         if isinstance(counter, (int, np.integer)):
-            x ^= np.uint64((self._base(name) + int(counter) * int(_COUNTER)) % 2**64)
-        else:
-            x ^= np.asarray(counter, dtype=np.uint64) * _COUNTER + np.uint64(self._base(name))
-        _splitmix(x)
-        x >>= np.uint64(11)
-        return (x * _TO_UNIT).astype(np.float32)
+            return _uniform_at(np.asarray(ids), np.uint64((base + int(counter) * int(_COUNTER)) % 2**64))
+        return _uniform_counted(np.asarray(ids), np.asarray(counter), np.uint64(base))
 
     def exponential(self, name: str, ids: np.ndarray, counter: int = 0) -> np.ndarray:
         """Exp(1) draws: the random 'hazard budget' a customer spends before an event."""
@@ -81,3 +78,31 @@ class Streams:
     def generator(self, name: str) -> np.random.Generator:
         """A numpy Generator for bulk draws at set-up, private to stream ``name``."""
         return np.random.default_rng(np.random.SeedSequence([self.seed, stream_key(name)]))
+
+
+# -- compiled kernels: one pass per draw instead of a dozen array temporaries --------
+@njit(cache=True, inline="always")
+def _unit(x):
+    """SplitMix64 finaliser of one uint64 state, as a float32 in [0, 1) from its top 53 bits."""
+    x ^= x >> _S30
+    x *= _MIX1
+    x ^= x >> _S27
+    x *= _MIX2
+    x ^= x >> _S31
+    return np.float32((x >> np.uint64(11)) * _TO_UNIT)
+
+
+@njit(cache=True)
+def _uniform_at(ids, key):
+    out = np.empty(len(ids), dtype=np.float32)
+    for i in range(len(ids)):
+        out[i] = _unit(np.uint64(ids[i]) * _GOLDEN ^ key)
+    return out
+
+
+@njit(cache=True)
+def _uniform_counted(ids, counter, base):
+    out = np.empty(len(ids), dtype=np.float32)
+    for i in range(len(ids)):
+        out[i] = _unit(np.uint64(ids[i]) * _GOLDEN ^ (np.uint64(counter[i]) * _COUNTER + base))
+    return out
