@@ -22,6 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")
 """Kinds of out-of-pocket cost in each customer's ledger (currency)."""
@@ -70,30 +71,103 @@ def _weights(w_forgone: float) -> np.ndarray:
     return w
 
 
-def perceived_barriers(decision, *, cash_cost, daily_wage, fear, distance, trust, perceived_need) -> np.ndarray:
-    """Barrier terms (customers × BARRIERS) in utility units, all ≥ 0."""
-    out = np.empty((len(cash_cost), len(BARRIERS)), dtype=np.float32)
-    out[:, 0] = decision.w_cost * np.log1p(cash_cost / (daily_wage * decision.cost_reference_days))
-    out[:, 1] = decision.w_fear * fear
-    out[:, 2] = decision.w_distance * distance / 100.0
-    out[:, 3] = decision.w_distrust * (1.0 - trust)
-    out[:, 4] = decision.w_need * (1.0 - perceived_need)
+def cost_borne(ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray, share_left: dict[int, np.ndarray]) -> np.ndarray:
+    """Weighted cost customers ``ids`` still bear: Σ_kind weight · ledger · share left to them.
+
+    ``share_left`` maps a cost column to the share each customer still pays after
+    the interventions covering them (columns not in it are paid in full).
+    """
+    cols, shares = _share_table(share_left, len(ids))
+    return _cost_borne(ledger, np.asarray(ids), np.asarray(weight, dtype=np.float32), cols, shares)
+
+
+def assess(decision, c, ids: np.ndarray, relief) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weigh the service for customers ``ids`` (state ``c``) under the interventions' ``relief``.
+
+    Returns the barrier terms (customers × :data:`BARRIERS`, utility units, all ≥ 0),
+    the chance to accept, logistic(U), and the binding reason (index of the
+    largest term) – the formulas of this module's docstring. Relief multiplies
+    fear, distance and distrust, adds latent-need insight and social reports, and
+    leaves each cost kind's share in ``relief.cost_share``.
+    """
+    n = len(ids)
+    cols, shares = _share_table(relief.cost_share, n)
+    d = decision
+    coef = np.array([d.w_cost, d.cost_reference_days, d.w_fear, d.w_distance, d.w_distrust, d.w_need,
+                     d.intercept, d.w_social, d.social_cap], dtype=np.float32)
+    terms = np.empty((n, len(BARRIERS)), dtype=np.float32)
+    p = np.empty(n, dtype=np.float32)
+    reason = np.empty(n, dtype=np.int8)
+    _assess(c.ledger, np.asarray(ids), perceived_weights(d), cols, shares,
+            c.need, c.latent_need, c.insight, _each(relief.insight, n), c.daily_wage,
+            c.fear, _each(relief.fear, n), c.distance, _each(relief.distance, n),
+            c.trust, _each(relief.distrust, n), c.reports, _each(relief.reports, n),
+            coef, terms, p, reason)
+    return terms, p, reason
+
+
+def _each(value, n: int) -> np.ndarray:
+    """A per-customer float32 array from a scalar or an array."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float32, copy=False)
+    return np.full(n, value, dtype=np.float32)
+
+
+def _share_table(share_left: dict[int, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    cols = np.fromiter(share_left, dtype=np.int64, count=len(share_left))
+    shares = np.empty((len(cols), n), dtype=np.float32)
+    for row, share in zip(shares, share_left.values()):
+        row[:] = share
+    return cols, shares
+
+
+# -- compiled kernels (float32 throughout, one pass over the customers) -------------
+_ONE, _ZERO, _CENTS = np.float32(1.0), np.float32(0.0), np.float32(100.0)
+
+
+@njit(cache=True, inline="always")
+def _borne(ledger, i, j, weight, cols, shares):
+    total = _ZERO
+    for k in range(ledger.shape[1]):
+        f = weight[k]
+        for m in range(len(cols)):
+            if cols[m] == k:
+                f *= shares[m, j]
+        total += ledger[i, k] * f
+    return total
+
+
+@njit(cache=True)
+def _cost_borne(ledger, ids, weight, cols, shares):
+    out = np.empty(len(ids), dtype=np.float32)
+    for j in range(len(ids)):
+        out[j] = _borne(ledger, ids[j], j, weight, cols, shares)
     return out
 
 
-def utility(decision, barriers: np.ndarray, reports: np.ndarray) -> np.ndarray:
-    """Net utility of accepting: intercept minus barriers plus social proof."""
-    social = decision.w_social * np.minimum(reports, decision.social_cap)
-    return decision.intercept - barriers.sum(axis=1) + social
-
-
-def accept_probability(u: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-u))
-
-
-def binding_reason(barriers: np.ndarray) -> np.ndarray:
-    """Index into BARRIERS of each customer's largest barrier."""
-    return barriers.argmax(axis=1).astype(np.int8)
+@njit(cache=True)
+def _assess(ledger, ids, weight, cols, shares, need, latent_need, insight, insight_add, daily_wage,
+            fear, fear_mult, distance, distance_mult, trust, distrust_mult, reports, reports_add,
+            coef, terms, p, reason):
+    w_cost, reference_days, w_fear, w_distance, w_distrust, w_need, intercept, w_social, social_cap = coef
+    for j in range(len(ids)):
+        i = ids[j]
+        cost = _borne(ledger, i, j, weight, cols, shares)
+        seen = min(_ONE, insight[i] + insight_add[j])
+        felt_need = min(max(need[i] + latent_need[i] * seen, _ZERO), _ONE)
+        terms[j, 0] = w_cost * np.log1p(cost / (daily_wage[i] * reference_days))
+        terms[j, 1] = w_fear * (fear[i] * fear_mult[j])
+        terms[j, 2] = w_distance * (distance[i] * distance_mult[j]) / _CENTS
+        terms[j, 3] = w_distrust * ((_ONE - trust[i]) * distrust_mult[j])
+        terms[j, 4] = w_need * (_ONE - felt_need)
+        total, top = terms[j, 0], 0
+        for b in range(1, terms.shape[1]):
+            total += terms[j, b]
+            if terms[j, b] > terms[j, top]:
+                top = b
+        u = intercept - total + w_social * min(reports[i] + reports_add[j], social_cap)
+        p[j] = _ONE / (_ONE + np.exp(-u))
+        reason[j] = top
 
 
 def days_of_wages(amount, daily_wage):

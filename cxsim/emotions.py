@@ -48,8 +48,11 @@ def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, reactivity:
     """
     delta = np.empty(len(ids), dtype=np.float32)
     _feel(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, ids,
-          np.asarray(performance, dtype=np.float32), np.float32(reactivity * weight), np.float32(weight), True, delta)
+          performance.astype(np.float32, copy=False), reactivity * weight, weight, True, delta)
     return delta
+
+
+KANO = ("performance", "must_be", "delighter")
 
 
 def kano(category: str, performance: np.ndarray, expectation: np.ndarray, delight_power: float) -> np.ndarray:
@@ -59,12 +62,29 @@ def kano(category: str, performance: np.ndarray, expectation: np.ndarray, deligh
     * ``delighter``: ``e + (1 − e) · p^delight_power`` – its absence (p = 0) is neutral,
       its presence lifts performance above expectation, convexly for powers above 1.
     """
-    if category == "must_be":
-        return np.minimum(performance, expectation).astype(np.float32)
-    if category == "delighter":
-        p = np.maximum(performance, 0.0)
-        return (expectation + (1.0 - expectation) * p**delight_power).astype(np.float32)
-    return performance
+    if category == "performance":
+        return performance
+    p, e = np.asarray(performance, dtype=np.float32), np.asarray(expectation, dtype=np.float32)
+    return _kano_each(KANO.index(category), p, e, np.float32(delight_power))
+
+
+def meet(c, ids: np.ndarray, works: np.ndarray, quality, tp, e) -> tuple[np.ndarray, np.ndarray]:
+    """Customers ``ids`` meet touchpoint ``tp``, which ``works`` for some of them.
+
+    It performs at ``quality`` (a number or one per customer) when it works,
+    else at ``tp.failure_quality`` (and counts as a failure); the customer feels
+    that performance through its Kano category (:func:`kano`) as in :func:`feel`;
+    fear and trust move by the touchpoint's effects. Returns the performance felt
+    and the change in feeling.
+    """
+    n = len(ids)
+    each = isinstance(quality, np.ndarray)  # else one level for all
+    quality = quality.astype(np.float32) if each else np.array([quality], dtype=np.float32)
+    felt, delta = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+    _meet(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, c.fear, c.trust, c.failures,
+          ids, works, quality, int(each), tp.failure_quality, KANO.index(tp.kano), e.delight_power,
+          e.reactivity * tp.weight, tp.weight, tp.fear_effect, tp.trust_effect, felt, delta)
+    return felt, delta
 
 
 def recover(c, ids: np.ndarray, failed: np.ndarray, recovered: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
@@ -75,7 +95,7 @@ def recover(c, ids: np.ndarray, failed: np.ndarray, recovered: np.ndarray, weigh
     """
     delta = np.empty(len(ids), dtype=np.float32)
     _feel(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, ids,
-          np.asarray(recovered, dtype=np.float32), np.float32(reactivity * weight), np.float32(weight), False, delta)
+          recovered.astype(np.float32, copy=False), reactivity * weight, weight, False, delta)
     c.perf_sum[ids] += weight * (recovered - failed)
     return delta
 
@@ -101,20 +121,65 @@ def recommend_score(sat: np.ndarray, peak: np.ndarray, end: np.ndarray, peak_end
     return np.rint(10.0 * ((1.0 - peak_end) * sat + peak_end * memory)).astype(np.int8)
 
 
+# -- compiled kernels (float32 throughout) --------------------------------------------
+_ONE, _ZERO, _HALF = np.float32(1.0), np.float32(0.0), np.float32(0.5)
+
+
+@njit(cache=True, inline="always")
+def _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, i, performance, gain, weight, count):
+    """Customer ``i`` feels ``performance`` (``count``: a new encounter, not a recovery): see :func:`feel`."""
+    d = gain * (performance - expectation[i])
+    v = min(max(_HALF * valence[i] + d, -_ONE), _ONE)
+    valence[i] = v
+    if abs(v) > abs(peak[i]):
+        peak[i] = v
+    end[i] = v
+    if count:
+        trough[i] = min(trough[i], v)
+        perf_sum[i] += weight * performance
+        perf_weight[i] += weight
+    return d
+
+
+@njit(cache=True, inline="always")
+def _kano_one(category, p, e, power):
+    if category == 1:  # must_be
+        return min(p, e)
+    if category == 2:  # delighter
+        return e + (_ONE - e) * max(p, _ZERO) ** power
+    return p
+
+
+@njit(cache=True)
+def _kano_each(category, performance, expectation, power):
+    out = np.empty(len(performance), dtype=np.float32)
+    for j in range(len(performance)):
+        out[j] = _kano_one(category, performance[j], expectation[j], power)
+    return out
+
+
 @njit(cache=True)
 def _feel(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids, performance, gain, weight, count, delta):
-    """One touchpoint for customers ``ids`` (``count``: a new encounter, not a recovery): see :func:`feel`."""
-    half = np.float32(0.5)
+    gain, weight = np.float32(gain), np.float32(weight)
+    for j in range(len(ids)):
+        delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids[j], performance[j], gain, weight, count)
+
+
+@njit(cache=True)
+def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, trust, failures,
+          ids, works, quality, each, failure_quality, category, power, gain, weight, fear_effect, trust_effect, felt, delta):
+    failure_quality, power, gain, weight = np.float32(failure_quality), np.float32(power), np.float32(gain), np.float32(weight)
+    fear_effect, trust_effect = np.float32(fear_effect), np.float32(trust_effect)
     for j in range(len(ids)):
         i = ids[j]
-        d = gain * (performance[j] - expectation[i])
-        v = min(max(half * valence[i] + d, np.float32(-1.0)), np.float32(1.0))
-        valence[i] = v
-        if abs(v) > abs(peak[i]):
-            peak[i] = v
-        end[i] = v
-        if count:
-            trough[i] = min(trough[i], v)
-            perf_sum[i] += weight * performance[j]
-            perf_weight[i] += weight
-        delta[j] = d
+        p = quality[j * each]
+        if not works[j]:
+            p = failure_quality
+            failures[i] += 1
+        p = _kano_one(category, p, expectation[i], power)
+        felt[j] = p
+        delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, i, p, gain, weight, True)
+        if fear_effect:
+            fear[i] = min(max(fear[i] + fear_effect, _ZERO), _ONE)
+        if trust_effect:
+            trust[i] = min(max(trust[i] + trust_effect, _ZERO), _ONE)

@@ -61,7 +61,6 @@ import numpy as np
 from numba import njit
 
 from . import barriers, emotions, feedback, relationship, staff
-from .emotions import clamp
 from .barriers import BARRIERS, REASONS
 from .network import scatter_add, unique_ids
 
@@ -129,12 +128,28 @@ def in_stage(model: "CxModel", stage: Stage) -> np.ndarray:
 
 # -- phases ------------------------------------------------------------------------
 def awareness(model: "CxModel") -> None:
-    c = model.customers
-    c.aware_budget -= model.aware_rate
     mixed = model.pars.journey.word_of_mouth * model.net.global_share()
-    if mixed:
-        c.aware_budget -= np.float32(mixed)
-    become_aware(model, np.flatnonzero(c.aware_budget <= 0))  # budgets of the aware are inf
+    become_aware(model, _spend(model.customers.aware_budget, model.aware_rate, np.float32(mixed)))  # budgets of the aware are inf
+
+
+@njit(cache=True)
+def _spend(budget, rate, extra):
+    """``budget -= rate + extra`` (per customer, in that order); returns who ran out (budget ≤ 0)."""
+    spent = 0
+    for i in range(len(budget)):
+        b = budget[i] - rate[i]
+        if extra:
+            b -= extra
+        budget[i] = b
+        spent += b <= 0
+    out = np.empty(spent, dtype=np.int64)
+    k, i = 0, 0
+    while k < spent:
+        if budget[i] <= 0:
+            out[k] = i
+            k += 1
+        i += 1
+    return out
 
 
 def become_aware(model: "CxModel", ids: np.ndarray) -> None:
@@ -153,9 +168,7 @@ def talk(model: "CxModel", talkers: np.ndarray, sign: int) -> None:
     """Customers start (+1) or stop (−1) talking about the service to the people they talk to."""
     if len(talkers) == 0:
         return
-    listeners = model.net.add_talk(model.customers.talk_count, talkers, sign)
-    weight = model.net.listen_weight[listeners] * np.float32(sign * model.pars.journey.word_of_mouth)
-    scatter_add(model.aware_rate, listeners, weight)
+    model.net.add_talk(model.customers.talk_count, model.aware_rate, talkers, sign, model.pars.journey.word_of_mouth)
 
 
 def consideration(model: "CxModel") -> None:
@@ -179,25 +192,13 @@ def decision(model: "CxModel") -> None:
         return
     c, sc = model.customers, model.pars
     relief = model.relief(ids, stage="decision")
-    cash = relief.remaining(c.ledger[ids], barriers.perceived_weights(sc.decision))
-    insight = np.minimum(1.0, c.insight[ids] + relief.insight)
-    need = clamp(c.need[ids] + c.latent_need[ids] * insight, 0.0, 1.0)
-    terms = barriers.perceived_barriers(
-        sc.decision,
-        cash_cost=cash,
-        daily_wage=c.daily_wage[ids],
-        fear=c.fear[ids] * relief.fear,
-        distance=c.distance[ids] * relief.distance,
-        trust=1.0 - (1.0 - c.trust[ids]) * relief.distrust,
-        perceived_need=need,
-    )
-    p = barriers.accept_probability(barriers.utility(sc.decision, terms, c.reports[ids] + relief.reports))
+    _, p, reason = barriers.assess(sc.decision, c, ids, relief)
     draw = model.streams.uniform("decision", ids, c.decisions[ids])
     c.decisions[ids] += 1
     yes = draw < p
     model.charge_use(ids, relief, "decision")
     accept(model, ids[yes])
-    decline(model, ids[~yes], terms[~yes])
+    decline(model, ids[~yes], reason[~yes])
 
 
 def accept(model: "CxModel", ids: np.ndarray) -> None:
@@ -213,13 +214,13 @@ def accept(model: "CxModel", ids: np.ndarray) -> None:
     model.log(ids, "decision", "accepted")
 
 
-def decline(model: "CxModel", ids: np.ndarray, terms: np.ndarray) -> None:
+def decline(model: "CxModel", ids: np.ndarray, reasons: np.ndarray) -> None:
     if len(ids) == 0:
         return
     c = model.customers
     move(model, ids, Stage.OFFERED, Stage.DECLINED)
-    c.reason[ids] = barriers.binding_reason(terms)
-    model.log(ids, "decision", "declined", reasons=c.reason[ids])
+    c.reason[ids] = reasons
+    model.log(ids, "decision", "declined", reasons=reasons)
 
 
 def access(model: "CxModel") -> None:
@@ -228,7 +229,7 @@ def access(model: "CxModel") -> None:
         return
     c, j = model.customers, model.pars.journey
     relief = model.relief(ids, stage="access")
-    cash_needed = relief.remaining(c.ledger[ids], barriers.CASH_SPENT)
+    cash_needed = relief.remaining(c.ledger, ids, barriers.CASH_SPENT)
     short = cash_needed > c.cash[ids]
     drop = short & (model.streams.uniform("shortfall", ids) < j.shortfall_dropout)
     dropped = ids[drop]
@@ -370,11 +371,11 @@ def join_cohort(model: "CxModel", ids: np.ndarray, sign: int) -> None:
     need = int(entry.max()) + 1
     if need > len(model.cohorts):
         model.cohorts = np.vstack([model.cohorts, np.zeros((need - len(model.cohorts), 3))])
-    np.add.at(model.cohorts[:, 0], entry, sign)
-    np.add.at(model.cohorts[:, 1], entry, sign * c.satisfaction[ids].astype(np.float64))
+    scatter_add(model.cohorts[:, 0], entry, sign)
+    scatter_add(model.cohorts[:, 1], entry, sign * c.satisfaction[ids].astype(np.float64))
     extra = c.loyalty[ids].astype(np.float64) - float(np.float32(model.pars.loyalty.initial))
     if extra.any():
-        np.add.at(model.cohorts[:, 2], entry, sign * extra)
+        scatter_add(model.cohorts[:, 2], entry, sign * extra)
     model.loyal_by_segment += sign * np.bincount(c.segment[ids], minlength=len(model.loyal_by_segment))
 
 
@@ -398,29 +399,22 @@ def meet_touchpoints(model: "CxModel", ids: np.ndarray, stage: str) -> None:
             continue
         reliability, quality = model.touchpoint_levels(name, tp, ids)
         works = model.streams.uniform(f"touchpoint:{name}", ids, model.t) < reliability
-        perf = np.where(works, quality, tp.failure_quality).astype(np.float32)
-        if tp.kano != "performance":
-            perf = emotions.kano(tp.kano, perf, c.expectation[ids], e.delight_power)
-        delta = emotions.feel(c, ids, perf, tp.weight, e.reactivity)
+        perf, delta = emotions.meet(c, ids, works, quality, tp, e)
         if not works.all():
             touchpoint_failed(model, stage, name, tp, ids, works, perf)
-        if tp.fear_effect:
-            c.fear[ids] = clamp(c.fear[ids] + tp.fear_effect, 0.0, 1.0)
-        if tp.trust_effect:
-            c.trust[ids] = clamp(c.trust[ids] + tp.trust_effect, 0.0, 1.0)
         model.log(ids, stage, name, delta=delta, flag=works, labels=("failed", "worked"))
 
 
 def touchpoint_failed(model: "CxModel", stage: str, name: str, tp, ids: np.ndarray, works: np.ndarray, perf: np.ndarray) -> None:
-    """Touchpoint ``name`` failed some of ``ids``: count it, let loops hear it, recover some on the spot."""
+    """Touchpoint ``name`` failed some of ``ids`` (felt at ``perf``): let loops hear it, recover some on the spot."""
     c, e = model.customers, model.pars.emotions
     failed = ids[~works]
-    c.failures[failed] += 1
     model.tally["failures"] += len(failed)
     if model.loops:
         feedback.observe(model, name, ids, works)
     chance = model.touchpoint_recovery(name, tp, failed)
-    if not np.any(chance > 0):
+    some = (chance > 0).any() if isinstance(chance, np.ndarray) else chance > 0
+    if not some:
         return
     fixed = model.streams.uniform(f"recovery:{name}", failed, model.t) < chance
     rec = failed[fixed]

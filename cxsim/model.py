@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import feedback, journey, metrics, relationship, staff
 from .agents import CustomerAgent, populate
-from .barriers import CASH_COSTS, REASONS
+from .barriers import CASH_COSTS, REASONS, cost_borne
 from .interventions import Effects
 from .journey import STAGES, Stage
 from .network import build_network
@@ -57,13 +57,9 @@ class Relief:
     def add(self, attr: str, covered: np.ndarray, amount) -> None:
         setattr(self, attr, getattr(self, attr) + np.where(covered, amount, 0))
 
-    def remaining(self, ledger_rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """Weighted cost each customer still bears: ledger · weight minus what is relieved."""
-        total = ledger_rows @ weight
-        for col, share in self.cost_share.items():
-            if weight[col]:
-                total -= ledger_rows[:, col] * (weight[col] * (1.0 - share))
-        return total
+    def remaining(self, ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Weighted cost each of customers ``ids`` still bears after what is relieved."""
+        return cost_borne(ledger, ids, weight, self.cost_share)
 
     def subset(self, mask: np.ndarray) -> "Relief":
         def cut(v):

@@ -17,22 +17,32 @@ incrementally: a step costs O(changes), not O(ties).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .randomness import Streams
 
 
 def scatter_add(target: np.ndarray, idx: np.ndarray, value=1) -> None:
-    """``target[idx] += value`` counting repeated indices (bincount when ``idx`` is large).
+    """``target[idx] += value`` counting repeated indices, in ``target``'s dtype, in order.
 
     ``value`` is a number or an array aligned with ``idx``.
     """
-    if len(idx) * 16 > len(target):
-        if np.ndim(value):
-            target += np.bincount(idx, weights=value, minlength=len(target)).astype(target.dtype)
-        else:
-            target += (np.bincount(idx, minlength=len(target)) * value).astype(target.dtype)
-    elif len(idx):
-        np.add.at(target, idx, value)
+    if isinstance(value, np.ndarray):
+        _scatter_add_each(target, idx, value.astype(target.dtype, copy=False))
+    else:
+        _scatter_add_one(target, idx, target.dtype.type(value))
+
+
+@njit(cache=True)
+def _scatter_add_each(target, idx, value):
+    for j in range(len(idx)):
+        target[idx[j]] += value[j]
+
+
+@njit(cache=True)
+def _scatter_add_one(target, idx, value):
+    for j in range(len(idx)):
+        target[idx[j]] += value
 
 
 def unique_ids(idx: np.ndarray, n: int) -> np.ndarray:
@@ -69,11 +79,13 @@ class VillageTies:
         """(len(tellers) × k) ids of the people each teller talks to."""
         return self.ties[tellers]
 
-    def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> np.ndarray:
-        """Talkers start (+1) or stop (−1) talking; returns who hears the change."""
-        listeners = self.ties[talkers].ravel()
-        scatter_add(talk_count, listeners, sign)
-        return listeners
+    def add_talk(self, talk_count: np.ndarray, heard_rate: np.ndarray, talkers: np.ndarray, sign: int, word_of_mouth: float) -> None:
+        """Talkers start (+1) or stop (−1) talking to their ties.
+
+        Each listener's count of talkers moves by ``sign``, and their awareness
+        hazard ``heard_rate`` by ``sign · word_of_mouth`` times their listening weight.
+        """
+        _add_talk(self.ties, talkers, talk_count, self.listen_weight, heard_rate, sign, np.float32(sign * word_of_mouth))
 
     def global_share(self) -> float:
         return 0.0
@@ -101,9 +113,8 @@ class FullyMixed:
         u = streams.uniform("mixed_ties", slots.ravel(), step).reshape(slots.shape)
         return np.minimum((u * self.n).astype(np.int64), self.n - 1)
 
-    def add_talk(self, talk_count: np.ndarray, talkers: np.ndarray, sign: int) -> np.ndarray:
-        self.talkers += sign * len(talkers)
-        return np.empty(0, dtype=np.int64)
+    def add_talk(self, talk_count: np.ndarray, heard_rate: np.ndarray, talkers: np.ndarray, sign: int, word_of_mouth: float) -> None:
+        self.talkers += sign * len(talkers)  # heard by everyone through global_share()
 
     def global_share(self) -> float:
         """Share of everyone who talks about the service (Bass's F(t))."""
@@ -113,6 +124,14 @@ class FullyMixed:
         import networkx as nx
 
         return nx.complete_graph(self.n, create_using=nx.DiGraph)
+
+
+@njit(cache=True)
+def _add_talk(ties, talkers, talk_count, listen_weight, heard_rate, sign, weight):
+    for t in talkers:
+        for j in ties[t]:
+            talk_count[j] += sign
+            heard_rate[j] += listen_weight[j] * weight
 
 
 def build_network(params, n: int, streams: Streams):

@@ -54,26 +54,24 @@ class Streams:
         if not 0 <= int(seed) < 2**63:
             raise ValueError(f"seed = {seed}: must be an integer in 0–{2**63 - 1}")
         self.seed = int(seed)
-        self._bases: dict[str, int] = {}
+        self._bases: dict[str, np.uint64] = {}
 
-    def _base(self, name: str) -> int:
+    def _base(self, name: str) -> np.uint64:
         base = self._bases.get(name)
         if base is None:
             key = (stream_key(name) ^ (self.seed * 0x2545F4914F6CDD1D)) % 2**64
-            base = self._bases[name] = int(_splitmix(np.array([key], dtype=np.uint64))[0])
+            base = self._bases[name] = _splitmix(np.array([key], dtype=np.uint64))[0]
         return base
 
     def uniform(self, name: str, ids: np.ndarray, counter: int | np.ndarray = 0) -> np.ndarray:
         """Uniform [0, 1) draws for customers ``ids`` at ``counter`` (a step, or one per customer)."""
-        base = self._base(name)
-        if isinstance(counter, (int, np.integer)):
-            return _uniform_at(np.asarray(ids), np.uint64((base + int(counter) * int(_COUNTER)) % 2**64))
-        return _uniform_counted(np.asarray(ids), np.asarray(counter), np.uint64(base))
+        if isinstance(counter, np.ndarray):
+            return _uniform_counted(np.asarray(ids), counter, self._base(name))
+        return _uniform_at(np.asarray(ids), self._base(name), int(counter))
 
     def exponential(self, name: str, ids: np.ndarray, counter: int = 0) -> np.ndarray:
         """Exp(1) draws: the random 'hazard budget' a customer spends before an event."""
-        u = self.uniform(name, ids, counter).astype(np.float64)
-        return (-np.log1p(-u)).astype(np.float32)
+        return _exponential_at(np.asarray(ids), self._base(name), int(counter))
 
     def generator(self, name: str) -> np.random.Generator:
         """A numpy Generator for bulk draws at set-up, private to stream ``name``."""
@@ -93,7 +91,8 @@ def _unit(x):
 
 
 @njit(cache=True)
-def _uniform_at(ids, key):
+def _uniform_at(ids, base, counter):
+    key = base + np.uint64(counter) * _COUNTER  # wraps modulo 2**64
     out = np.empty(len(ids), dtype=np.float32)
     for i in range(len(ids)):
         out[i] = _unit(np.uint64(ids[i]) * _GOLDEN ^ key)
@@ -105,4 +104,13 @@ def _uniform_counted(ids, counter, base):
     out = np.empty(len(ids), dtype=np.float32)
     for i in range(len(ids)):
         out[i] = _unit(np.uint64(ids[i]) * _GOLDEN ^ (np.uint64(counter[i]) * _COUNTER + base))
+    return out
+
+
+@njit(cache=True)
+def _exponential_at(ids, base, counter):
+    key = base + np.uint64(counter) * _COUNTER  # wraps modulo 2**64
+    out = np.empty(len(ids), dtype=np.float32)
+    for i in range(len(ids)):
+        out[i] = np.float32(-np.log1p(-np.float64(_unit(np.uint64(ids[i]) * _GOLDEN ^ key))))
     return out

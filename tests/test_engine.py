@@ -10,22 +10,45 @@ from cxsim.randomness import Streams
 from cxsim.scenario import Decision
 
 
+def _two_customers(**state):
+    from cxsim.agents import Customers
+
+    c = Customers(2)
+    c.daily_wage[:], c.trust[:], c.need[:] = 1.0, 1.0, 1.0
+    for name, values in state.items():
+        getattr(c, name)[:] = values
+    return c
+
+
 def test_binding_reason_is_the_largest_barrier():
+    from cxsim.model import Relief
+
     d = Decision(w_cost=1.0, w_fear=2.0, w_distance=1.0, w_distrust=1.0, w_need=1.0, cost_reference_days=1.0)
-    terms = barriers.perceived_barriers(
-        d,
-        cash_cost=np.array([100.0, 0.0], dtype=np.float32),
-        daily_wage=np.array([1.0, 1.0], dtype=np.float32),
-        fear=np.array([0.1, 0.9], dtype=np.float32),
-        distance=np.array([10.0, 10.0], dtype=np.float32),
-        trust=np.array([1.0, 1.0], dtype=np.float32),
-        perceived_need=np.array([1.0, 1.0], dtype=np.float32),
-    )
+    c = _two_customers(fear=[0.1, 0.9], distance=[10.0, 10.0], reports=[0.0, 10.0])
+    c.ledger[0, barriers.CASH_COSTS.index("transport")] = 100.0
+    terms, p, reason = barriers.assess(d, c, np.arange(2), Relief(n=2))
     assert terms[0, 0] == pytest.approx(np.log(101.0), rel=1e-5)
-    assert barriers.BARRIERS[barriers.binding_reason(terms)[0]] == "cost"
-    assert barriers.BARRIERS[barriers.binding_reason(terms)[1]] == "fear"
-    u = barriers.utility(d, terms, np.array([0.0, 10.0]))
-    assert u[1] - (d.intercept - terms[1].sum()) == pytest.approx(d.w_social * d.social_cap)
+    assert terms[1, 1] == pytest.approx(2.0 * 0.9)
+    assert terms[1, 2] == pytest.approx(0.1)
+    assert [barriers.BARRIERS[r] for r in reason] == ["cost", "fear"]
+    u = np.log(p / (1 - p))  # logit recovers the utility
+    assert u[1] - (d.intercept - terms[1].sum()) == pytest.approx(d.w_social * d.social_cap, rel=1e-4)
+    assert u[0] == pytest.approx(d.intercept - terms[0].sum(), rel=1e-4)
+
+
+def test_relief_scales_fear_distrust_and_adds_insight():
+    from cxsim.model import Relief
+
+    d = Decision()
+    c = _two_customers(fear=[0.8, 0.8], trust=[0.5, 0.5], need=[0.2, 0.2], latent_need=[0.6, 0.6])
+    relief = Relief(n=2, fear=np.array([1.0, 0.5], dtype=np.float32), distrust=np.array([1.0, 0.0], dtype=np.float32),
+                    insight=np.array([0.0, 1.0], dtype=np.float32))
+    terms, p, _ = barriers.assess(d, c, np.arange(2), relief)
+    fear, distrust, low_need = (barriers.BARRIERS.index(b) for b in ("fear", "distrust", "low_need"))
+    assert terms[1, fear] == pytest.approx(terms[0, fear] / 2)
+    assert terms[1, distrust] == 0.0 < terms[0, distrust]
+    assert terms[1, low_need] == pytest.approx(d.w_need * (1 - 0.8))
+    assert p[1] > p[0]
 
 
 def test_perceived_cost_discounts_wages_forgone_and_subtracts_relief():
@@ -36,10 +59,10 @@ def test_perceived_cost_discounts_wages_forgone_and_subtracts_relief():
     ledger[:, barriers.CASH_COSTS.index("transport")] = 10
     ledger[:, barriers.CASH_COSTS.index("own_wages")] = 10
     weights = barriers.perceived_weights(d)
-    assert list(Relief(n=2).remaining(ledger, weights)) == pytest.approx([15.0, 15.0])
+    assert list(Relief(n=2).remaining(ledger, np.arange(2), weights)) == pytest.approx([15.0, 15.0])
     relief = Relief(n=2, cost_share={barriers.CASH_COSTS.index("transport"): np.array([0.0, 1.0], dtype=np.float32)})
-    assert list(relief.remaining(ledger, weights)) == pytest.approx([5.0, 15.0])
-    assert list(relief.remaining(ledger, barriers.CASH_SPENT)) == pytest.approx([0.0, 10.0])
+    assert list(relief.remaining(ledger, np.arange(2), weights)) == pytest.approx([5.0, 15.0])
+    assert list(relief.remaining(ledger, np.arange(2), barriers.CASH_SPENT)) == pytest.approx([0.0, 10.0])
 
 
 def test_satisfaction_is_asymmetric_around_expectation():
