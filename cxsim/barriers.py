@@ -99,18 +99,18 @@ def assess(decision, c, ids: np.ndarray, relief) -> tuple[np.ndarray, np.ndarray
     p = np.empty(n, dtype=np.float32)
     reason = np.empty(n, dtype=np.int8)
     _assess(c.ledger, np.asarray(ids), perceived_weights(d), cols, shares,
-            c.need, c.latent_need, c.insight, _each(relief.insight, n), c.daily_wage,
-            c.fear, _each(relief.fear, n), c.distance, _each(relief.distance, n),
-            c.trust, _each(relief.distrust, n), c.reports, _each(relief.reports, n),
+            c.need, c.latent_need, c.insight, *_each(relief.insight), c.daily_wage,
+            c.fear, *_each(relief.fear), c.distance, *_each(relief.distance),
+            c.trust, *_each(relief.distrust), c.reports, *_each(relief.reports),
             coef, terms, p, reason)
     return terms, p, reason
 
 
-def _each(value, n: int) -> np.ndarray:
-    """A per-customer float32 array from a scalar or an array."""
+def _each(value) -> tuple[np.ndarray, int]:
+    """A float32 array and its step per customer: 1 for one value each, 0 for one value for all."""
     if isinstance(value, np.ndarray):
-        return value.astype(np.float32, copy=False)
-    return np.full(n, value, dtype=np.float32)
+        return value.astype(np.float32, copy=False), 1
+    return np.array([value], dtype=np.float32), 0
 
 
 def _share_table(share_left: dict[int, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -146,26 +146,26 @@ def _cost_borne(ledger, ids, weight, cols, shares):
 
 
 @njit(cache=True)
-def _assess(ledger, ids, weight, cols, shares, need, latent_need, insight, insight_add, daily_wage,
-            fear, fear_mult, distance, distance_mult, trust, distrust_mult, reports, reports_add,
+def _assess(ledger, ids, weight, cols, shares, need, latent_need, insight, insight_add, ia, daily_wage,
+            fear, fear_mult, fm, distance, distance_mult, dm, trust, distrust_mult, tm, reports, reports_add, ra,
             coef, terms, p, reason):
     w_cost, reference_days, w_fear, w_distance, w_distrust, w_need, intercept, w_social, social_cap = coef
     for j in range(len(ids)):
         i = ids[j]
         cost = _borne(ledger, i, j, weight, cols, shares)
-        seen = min(_ONE, insight[i] + insight_add[j])
+        seen = min(_ONE, insight[i] + insight_add[j * ia])
         felt_need = min(max(need[i] + latent_need[i] * seen, _ZERO), _ONE)
         terms[j, 0] = w_cost * np.log1p(cost / (daily_wage[i] * reference_days))
-        terms[j, 1] = w_fear * (fear[i] * fear_mult[j])
-        terms[j, 2] = w_distance * (distance[i] * distance_mult[j]) / _CENTS
-        terms[j, 3] = w_distrust * ((_ONE - trust[i]) * distrust_mult[j])
+        terms[j, 1] = w_fear * (fear[i] * fear_mult[j * fm])
+        terms[j, 2] = w_distance * (distance[i] * distance_mult[j * dm]) / _CENTS
+        terms[j, 3] = w_distrust * ((_ONE - trust[i]) * distrust_mult[j * tm])
         terms[j, 4] = w_need * (_ONE - felt_need)
         total, top = terms[j, 0], 0
         for b in range(1, terms.shape[1]):
             total += terms[j, b]
             if terms[j, b] > terms[j, top]:
                 top = b
-        u = intercept - total + w_social * min(reports[i] + reports_add[j], social_cap)
+        u = intercept - total + w_social * min(reports[i] + reports_add[j * ra], social_cap)
         p[j] = _ONE / (_ONE + np.exp(-u))
         reason[j] = top
 

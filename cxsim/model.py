@@ -16,6 +16,7 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from . import feedback, journey, metrics, relationship, staff
 from .agents import CustomerAgent, populate
@@ -133,7 +134,7 @@ class CxModel(mesa.Model):
         self.staff = staff.Morale(scenario.staff.morale)
         self.loops = feedback.Loops(scenario)
         relationship.seed_installed_base(self)
-        self.datacollector = mesa.DataCollector(model_reporters=metrics.step_reporters())
+        self.datacollector = metrics.StepRecorder(model_reporters=metrics.step_reporters())
         self.datacollector.collect(self)
 
     # -- time --------------------------------------------------------------------------
@@ -271,18 +272,19 @@ class CxModel(mesa.Model):
 
         ``flag`` (bool per customer) picks the note from ``labels`` (false, true);
         ``reasons`` (codes per customer) gives the note as a reason's name.
+        Notes are turned into words only when the events are read.
         """
-        sel = self.tracked[ids]
-        if not sel.any():
+        picked = _tracked_positions(self.tracked, ids)
+        if len(picked) == 0:
             return
-        who = ids[sel]
+        who = ids[picked]
         if reasons is not None:
-            notes = np.asarray(REASONS, dtype=object)[reasons[sel]]
+            notes = (np.asarray(REASONS, dtype=object), reasons[picked])
         elif flag is not None:
-            notes = np.asarray(labels, dtype=object)[flag[sel].astype(np.int8)]
+            notes = (np.asarray(labels, dtype=object), flag[picked].astype(np.int8))
         else:
-            notes = np.full(len(who), "", dtype=object)
-        change = delta[sel] if delta is not None else np.zeros(len(who), dtype=np.float32)
+            notes = None
+        change = delta[picked] if delta is not None else None
         c = self.customers
         self._events.append((self.t, who, stage, what, change, c.valence[who], c.fear[who], notes))
 
@@ -298,10 +300,10 @@ class CxModel(mesa.Model):
             "customer": np.concatenate(who),
             "stage": np.repeat(stage, sizes),
             "event": np.repeat(what, sizes),
-            "feeling_change": np.concatenate(change).astype(float),
+            "feeling_change": np.concatenate([np.zeros(k, dtype=np.float32) if d is None else d for d, k in zip(change, sizes)]).astype(float),
             "valence": np.concatenate(valence).astype(float),
             "fear": np.concatenate(fear).astype(float),
-            "note": np.concatenate(notes).astype(str),
+            "note": np.concatenate([np.full(k, "", dtype=object) if n is None else n[0][n[1]] for n, k in zip(notes, sizes)]).astype(str),
         }, columns=cols)
 
     def customer(self, index: int) -> CustomerAgent:
@@ -312,6 +314,18 @@ class CxModel(mesa.Model):
 
     def stage_of(self, index: int) -> str:
         return STAGES[self.customers.stage[index]]
+
+
+@njit(cache=True)
+def _tracked_positions(tracked, ids):
+    """Positions in ``ids`` of the tracked customers."""
+    out = np.empty(len(ids), dtype=np.int64)
+    k = 0
+    for j in range(len(ids)):
+        if tracked[ids[j]]:
+            out[k] = j
+            k += 1
+    return out[:k]
 
 
 @dataclass
