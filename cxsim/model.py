@@ -31,6 +31,11 @@ from .scenario import Scenario
 _DECISION_EFFECTS = ("fear_relief", "distrust_relief", "latent_insight", "social_reports")
 
 
+def _where(covered: np.ndarray | bool, yes, no):
+    """``np.where`` that keeps a single value when ``covered`` is ``True`` for everyone."""
+    return yes if covered is True else np.where(covered, yes, no)
+
+
 @dataclass
 class Relief:
     """What the interventions covering customers ``ids`` change for them.
@@ -50,13 +55,13 @@ class Relief:
     insight: np.ndarray | float = 0.0  # share of latent need made visible
     reports: np.ndarray | float = 0.0  # extra good-outcome reports
     at_home: np.ndarray | bool = False  # follow-up comes to the village
-    covered: dict[str, np.ndarray] = field(default_factory=dict)
+    covered: dict[str, np.ndarray | bool] = field(default_factory=dict)  # True: covers all of them
 
-    def scale(self, attr: str, covered: np.ndarray, factor: float) -> None:
-        setattr(self, attr, getattr(self, attr) * np.where(covered, np.float32(factor), np.float32(1.0)))
+    def scale(self, attr: str, covered: np.ndarray | bool, factor: float) -> None:
+        setattr(self, attr, getattr(self, attr) * _where(covered, np.float32(factor), np.float32(1.0)))
 
-    def add(self, attr: str, covered: np.ndarray, amount) -> None:
-        setattr(self, attr, getattr(self, attr) + np.where(covered, amount, 0))
+    def add(self, attr: str, covered: np.ndarray | bool, amount) -> None:
+        setattr(self, attr, getattr(self, attr) + _where(covered, amount, 0))
 
     def remaining(self, ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Weighted cost each of customers ``ids`` still bears after what is relieved."""
@@ -69,8 +74,8 @@ class Relief:
         kw = {k: cut(v) for k, v in self.__dict__.items() if k not in ("n", "cost_share", "covered")}
         return Relief(
             n=int(np.count_nonzero(mask)),
-            cost_share={k: v[mask] for k, v in self.cost_share.items()},
-            covered={k: v[mask] for k, v in self.covered.items()},
+            cost_share={k: cut(v) for k, v in self.cost_share.items()},
+            covered={k: cut(v) for k, v in self.covered.items()},
             **kw,
         )
 
@@ -93,8 +98,11 @@ def billing_stage(e: Effects) -> str:
 class CxModel(mesa.Model):
     """Customers on a journey toward (or away from) a service."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, track: int = 300):
+    def __init__(self, scenario: Scenario, seed: int | None = None, track: int = 300,
+                 assigned: dict[str, np.ndarray] | None = None):
+        """``assigned`` limits interventions to customers (name → bool per customer), e.g. an A/B test's arm."""
         seed = scenario.seed if seed is None else int(seed)
+        self.assigned = dict(assigned or {})
         super().__init__(rng=seed)
         self.pars = scenario  # mesa.Model owns `.scenario` (its own experiment object)
         self.seed = seed
@@ -119,6 +127,7 @@ class CxModel(mesa.Model):
         self.active: list[tuple[str, Any, Effects]] = []
         self._active_key: tuple | None = None
         self._coverage: dict[str, np.ndarray] = {}
+        self._covers_all: dict[str, bool] = {}
         self._agenda: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
         self.cohorts = np.zeros((scenario.steps + 2, 3))  # per anchor step: loyal customers, Σ satisfaction, Σ (anchor loyalty − initial)
         self.loyal_by_segment = np.zeros(len(scenario.population.segments), dtype=np.int64)
@@ -161,14 +170,23 @@ class CxModel(mesa.Model):
             if iv.segments:
                 codes = [self.pars.segment_names.index(s) for s in iv.segments]
                 mask &= np.isin(self.customers.segment, codes)
+            if name in self.assigned:
+                mask &= self.assigned[name]
             self._coverage[name] = mask
+            self._covers_all[name] = bool(mask.all())
         return mask[ids]
 
-    def reach(self, name: str, iv, e: Effects, ids: np.ndarray) -> np.ndarray:
-        """Which of ``ids`` the intervention acts on now: coverage, its renewal window, its chance per use."""
+    def reach(self, name: str, iv, e: Effects, ids: np.ndarray) -> np.ndarray | bool:
+        """Which of ``ids`` the intervention acts on now: coverage, its renewal window, its chance per use.
+
+        ``True`` (not an array) when it acts on every one of them, which saves the
+        per-customer work for interventions that cover everyone.
+        """
         cov = self.covered(name, iv, ids)
         if e.renewal_window:
             cov = cov & relationship.near_renewal(self, ids, e.renewal_window)
+        elif e.use_chance >= 1.0 and self._covers_all[name]:
+            return True
         if e.use_chance < 1.0:
             cov = cov & (self.streams.uniform(f"use:{name}", ids, self.t) < e.use_chance)
         return cov
@@ -205,12 +223,12 @@ class CxModel(mesa.Model):
         r = Relief(n=len(ids))
         for name, iv, e in self.active:
             cov = self.reach(name, iv, e, ids)
-            if not cov.any():
+            if cov is not True and not cov.any():
                 continue
             r.covered[name] = cov
             for kind, share in e.cost_relief.items():
                 col = CASH_COSTS.index(kind)
-                r.cost_share[col] = r.cost_share.get(col, 1.0) * np.where(cov, np.float32(1.0 - share), np.float32(1.0))
+                r.cost_share[col] = r.cost_share.get(col, 1.0) * _where(cov, np.float32(1.0 - share), np.float32(1.0))
             for attr, effect in (
                 ("fear", e.fear_relief), ("distrust", e.distrust_relief), ("distance", e.distance_relief),
                 ("churn", e.churn_relief), ("defection", e.defection_relief),
@@ -234,7 +252,7 @@ class CxModel(mesa.Model):
             cov = relief.covered.get(name)
             if cov is None or billing_stage(e) != stage and not (stage == "access" and e.cost_relief):
                 continue
-            users = ids[cov]
+            users = ids if cov is True else ids[cov]
             paid = iv.cost_per_use * len(users) if billing_stage(e) == stage else 0.0
             for kind, share in e.cost_relief.items():
                 if (kind == "follow_up") == (stage == "follow_up"):
@@ -253,8 +271,8 @@ class CxModel(mesa.Model):
         for iv_name, iv, e in self.active:
             if name in e.touchpoint_reliability or name in e.touchpoint_quality:
                 cov = self.reach(iv_name, iv, e, ids)
-                reliability = np.where(cov, np.maximum(reliability, e.touchpoint_reliability.get(name, 0.0)), reliability)
-                quality = np.where(cov, np.minimum(1.0, quality + e.touchpoint_quality.get(name, 0.0)), quality)
+                reliability = _where(cov, np.maximum(reliability, e.touchpoint_reliability.get(name, 0.0)), reliability)
+                quality = _where(cov, np.minimum(1.0, quality + e.touchpoint_quality.get(name, 0.0)), quality)
         return reliability, quality
 
     def touchpoint_recovery(self, name: str, tp, ids: np.ndarray):
@@ -263,7 +281,7 @@ class CxModel(mesa.Model):
         for iv_name, iv, e in self.active:
             if name in e.touchpoint_recovery:
                 cov = self.reach(iv_name, iv, e, ids)
-                chance = np.where(cov, np.maximum(chance, e.touchpoint_recovery[name]), chance)
+                chance = _where(cov, np.maximum(chance, e.touchpoint_recovery[name]), chance)
         return chance
 
     # -- bookkeeping -----------------------------------------------------------------------

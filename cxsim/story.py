@@ -40,7 +40,7 @@ def ledger_sentence(model: "CxModel", i: int) -> str:
     """
     c, cur = model.customers, model.pars.currency
     relief = model.relief(np.array([i]), stage="decision")
-    share = {kind: float(relief.cost_share.get(col, np.ones(1))[0]) for col, kind in enumerate(CASH_COSTS)}
+    share = {kind: float(np.ravel(relief.cost_share.get(col, 1.0))[0]) for col, kind in enumerate(CASH_COSTS)}
     paying = {k: float(v) * share[k] for k, v in zip(CASH_COSTS, c.ledger[i])}
     parts = [f"{COST_WORDS[k]} {v:.0f}" for k, v in zip(CASH_COSTS, c.ledger[i]) if v >= 0.5 and share[k] > 0]
     paid = [COST_WORDS[k] for k, v in zip(CASH_COSTS, c.ledger[i]) if v >= 0.5 and share[k] == 0]

@@ -51,18 +51,6 @@ CUSTOMER_METRICS = {
 """Per-customer outcomes (NaN = not applicable to this customer): shares of all assigned customers unless named ``_if_``."""
 
 
-class ABModel(CxModel):
-    """A model whose treatment interventions cover only the treatment arm (``arm[i]`` True)."""
-
-    def __init__(self, scenario: Scenario, seed: int, arm: np.ndarray, treatment: Iterable[str]):
-        self.arm, self.treatment = arm, frozenset(treatment)
-        super().__init__(scenario, seed)
-
-    def covered(self, name: str, iv, ids: np.ndarray) -> np.ndarray:
-        mask = super().covered(name, iv, ids)
-        return mask & self.arm[ids] if name in self.treatment else mask
-
-
 def assign(seed: int, customers: int, share: float = 0.5) -> np.ndarray:
     """Random assignment to treatment (True) with probability ``share``, from its own stream."""
     return Streams(seed).uniform("ab:assignment", np.arange(customers)) < share
@@ -84,7 +72,7 @@ def ab_run(scenario: Scenario, treatment: list[str], seed: int | None = None, sh
     names = list(scenario.interventions)
     sc = scenario.with_overrides({f"interventions.{n}.enabled": True for n in treatment if n in names})
     arm = assign(seed, sc.population.customers, share)
-    return ABModel(sc, seed, arm, treatment).run(), arm
+    return CxModel(sc, seed, assigned={name: arm for name in treatment}).run(), arm
 
 
 def two_sample(treated: np.ndarray, control: np.ndarray, alpha: float = 0.05) -> dict[str, float]:
