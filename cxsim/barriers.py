@@ -77,8 +77,8 @@ def cost_borne(ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray, share_le
     ``share_left`` maps a cost column to the share each customer still pays after
     the interventions covering them (columns not in it are paid in full).
     """
-    cols, shares = _share_table(share_left, len(ids))
-    return _cost_borne(ledger, np.asarray(ids), np.asarray(weight, dtype=np.float32), cols, shares)
+    weight, cols, shares = _share_table(weight, share_left, len(ids))
+    return _cost_borne(ledger, np.asarray(ids), weight, cols, shares)
 
 
 def assess(decision, c, ids: np.ndarray, relief) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,14 +91,14 @@ def assess(decision, c, ids: np.ndarray, relief) -> tuple[np.ndarray, np.ndarray
     leaves each cost kind's share in ``relief.cost_share``.
     """
     n = len(ids)
-    cols, shares = _share_table(relief.cost_share, n)
+    weight, cols, shares = _share_table(perceived_weights(decision), relief.cost_share, n)
     d = decision
     coef = np.array([d.w_cost, d.cost_reference_days, d.w_fear, d.w_distance, d.w_distrust, d.w_need,
                      d.intercept, d.w_social, d.social_cap], dtype=np.float32)
     terms = np.empty((n, len(BARRIERS)), dtype=np.float32)
     p = np.empty(n, dtype=np.float32)
     reason = np.empty(n, dtype=np.int8)
-    _assess(c.ledger, np.asarray(ids), perceived_weights(d), cols, shares,
+    _assess(c.ledger, np.asarray(ids), weight, cols, shares,
             c.need, c.latent_need, c.insight, *_each(relief.insight), c.daily_wage,
             c.fear, *_each(relief.fear), c.distance, *_each(relief.distance),
             c.trust, *_each(relief.distrust), c.reports, *_each(relief.reports),
@@ -113,12 +113,18 @@ def _each(value) -> tuple[np.ndarray, int]:
     return np.array([value], dtype=np.float32), 0
 
 
-def _share_table(share_left: dict[int, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-    cols = np.fromiter(share_left, dtype=np.int64, count=len(share_left))
+def _share_table(weight: np.ndarray, share_left: dict, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights with the shares that are the same for everyone folded in, and the columns whose share varies."""
+    weight = np.array(weight, dtype=np.float32)
+    varying = {col: share for col, share in share_left.items() if isinstance(share, np.ndarray)}
+    for col, share in share_left.items():
+        if col not in varying:
+            weight[col] *= np.float32(share)
+    cols = np.fromiter(varying, dtype=np.int64, count=len(varying))
     shares = np.empty((len(cols), n), dtype=np.float32)
-    for row, share in zip(shares, share_left.values()):
+    for row, share in zip(shares, varying.values()):
         row[:] = share
-    return cols, shares
+    return weight, cols, shares
 
 
 # -- compiled kernels (float32 throughout, one pass over the customers) -------------

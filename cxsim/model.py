@@ -163,6 +163,9 @@ class CxModel(mesa.Model):
     # -- interventions -------------------------------------------------------------------
     def covered(self, name: str, iv, ids: np.ndarray) -> np.ndarray:
         """Which of ``ids`` the intervention reaches (fixed per customer: its own stream)."""
+        return self._coverage_mask(name, iv)[ids]
+
+    def _coverage_mask(self, name: str, iv) -> np.ndarray:
         mask = self._coverage.get(name)
         if mask is None:
             everyone = np.arange(self.customers.n)
@@ -174,7 +177,7 @@ class CxModel(mesa.Model):
                 mask &= self.assigned[name]
             self._coverage[name] = mask
             self._covers_all[name] = bool(mask.all())
-        return mask[ids]
+        return mask
 
     def reach(self, name: str, iv, e: Effects, ids: np.ndarray) -> np.ndarray | bool:
         """Which of ``ids`` the intervention acts on now: coverage, its renewal window, its chance per use.
@@ -182,11 +185,12 @@ class CxModel(mesa.Model):
         ``True`` (not an array) when it acts on every one of them, which saves the
         per-customer work for interventions that cover everyone.
         """
-        cov = self.covered(name, iv, ids)
+        mask = self._coverage_mask(name, iv)
+        if self._covers_all[name] and not e.renewal_window and e.use_chance >= 1.0:
+            return True
+        cov = mask[ids]
         if e.renewal_window:
             cov = cov & relationship.near_renewal(self, ids, e.renewal_window)
-        elif e.use_chance >= 1.0 and self._covers_all[name]:
-            return True
         if e.use_chance < 1.0:
             cov = cov & (self.streams.uniform(f"use:{name}", ids, self.t) < e.use_chance)
         return cov
