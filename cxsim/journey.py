@@ -152,6 +152,23 @@ def _spend(budget, rate, extra):
     return out
 
 
+@njit(cache=True)
+def _take_due(due_at, now):
+    """Customers whose time has come (``due_at ≤ now``); their ``due_at`` becomes inf."""
+    due = 0
+    for i in range(len(due_at)):
+        due += due_at[i] <= now
+    out = np.empty(due, dtype=np.int64)
+    k, i = 0, 0
+    while k < due:
+        if due_at[i] <= now:
+            out[k] = i
+            due_at[i] = np.inf
+            k += 1
+        i += 1
+    return out
+
+
 def become_aware(model: "CxModel", ids: np.ndarray) -> None:
     if len(ids) == 0:
         return
@@ -175,11 +192,10 @@ def consideration(model: "CxModel") -> None:
     c = model.customers
     boost = sum(e.screening_boost * iv.coverage for _, iv, e in model.active)  # camps serve the whole catchment
     model.screen_hazard += model.pars.journey.screening * (1.0 + boost)
-    ids = np.flatnonzero(c.screen_at <= model.screen_hazard)  # inf unless aware and unscreened
+    ids = _take_due(c.screen_at, np.float32(model.screen_hazard))  # inf unless aware and unscreened
     if len(ids) == 0:
         return
     move(model, ids, Stage.AWARE, Stage.OFFERED)
-    c.screen_at[ids] = np.inf
     model.schedule("decision", model.t, ids)
     model.tally["offered"] += len(ids)
     model.log(ids, "consideration", "screened and offered the service")
@@ -193,8 +209,7 @@ def decision(model: "CxModel") -> None:
     c, sc = model.customers, model.pars
     relief = model.relief(ids, stage="decision")
     _, p, reason = barriers.assess(sc.decision, c, ids, relief)
-    draw = model.streams.uniform("decision", ids, c.decisions[ids])
-    c.decisions[ids] += 1
+    draw = model.streams.uniform_next("decision", ids, c.decisions)
     yes = draw < p
     model.charge_use(ids, relief, "decision")
     accept(model, ids[yes])

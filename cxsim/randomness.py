@@ -69,6 +69,13 @@ class Streams:
             return _uniform_counted(np.asarray(ids), counter, self._base(name))
         return _uniform_at(np.asarray(ids), self._base(name), int(counter))
 
+    def uniform_next(self, name: str, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Uniform draws for customers ``ids`` at their own counter ``counts[id]``, which then moves on by one.
+
+        For decisions a customer may take several times (each time a fresh draw).
+        """
+        return _uniform_next(np.asarray(ids), counts, self._base(name))
+
     def exponential(self, name: str, ids: np.ndarray, counter: int = 0) -> np.ndarray:
         """Exp(1) draws: the random 'hazard budget' a customer spends before an event."""
         return _exponential_at(np.asarray(ids), self._base(name), int(counter))
@@ -113,4 +120,14 @@ def _exponential_at(ids, base, counter):
     out = np.empty(len(ids), dtype=np.float32)
     for i in range(len(ids)):
         out[i] = np.float32(-np.log1p(-np.float64(_unit(np.uint64(ids[i]) * _GOLDEN ^ key))))
+    return out
+
+
+@njit(cache=True)
+def _uniform_next(ids, counts, base):
+    out = np.empty(len(ids), dtype=np.float32)
+    for j in range(len(ids)):
+        i = ids[j]
+        out[j] = _unit(np.uint64(i) * _GOLDEN ^ (np.uint64(counts[i]) * _COUNTER + base))
+        counts[i] += 1
     return out

@@ -88,6 +88,18 @@ def test_streams_are_counter_based_and_stable():
         Streams(-1)
 
 
+def test_per_customer_counters_give_fresh_draws_each_time():
+    s = Streams(7)
+    counts = np.array([0, 5, 0, 2], dtype=np.int8)
+    ids = np.array([1, 3])
+    first = s.uniform_next("d", ids, counts)
+    assert list(counts) == [0, 6, 0, 3]
+    assert np.array_equal(first, s.uniform("d", ids, np.array([5, 2])))
+    assert np.array_equal(s.uniform_next("d", ids, counts), s.uniform("d", ids, np.array([6, 3])))
+    exp = s.exponential("e", np.arange(4000), 2)
+    assert 0.95 < exp.mean() < 1.05 and exp.min() >= 0
+
+
 @pytest.fixture(scope="module")
 def freed_run(small):
     return cxsim.run(small.variant("aravind_1980s"), 5)
