@@ -15,7 +15,7 @@ best of a few repeats for small sizes (set-up and run minimised separately);
 memory is measured in a separate run, because tracing slows Python code down.
 
 The goals are judged on the scenario as shipped; the variant, where eight in
-ten customers accept (so about sixteen times as many go through service,
+ten customers accept (so nearly thirty times as many go through service,
 follow-up and word of mouth), is measured alongside as the heavy case and its
 figures are printed next to the verdict. Each size gets one untimed warm-up
 run first (the engine's numba kernels are compiled or loaded from their cache).
