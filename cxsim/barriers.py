@@ -24,6 +24,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+from .emotions import per_customer
+
 CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")
 """Kinds of out-of-pocket cost in each customer's ledger (currency)."""
 
@@ -99,18 +101,11 @@ def assess(decision, c, ids: np.ndarray, relief) -> tuple[np.ndarray, np.ndarray
     p = np.empty(n, dtype=np.float32)
     reason = np.empty(n, dtype=np.int8)
     _assess(c.ledger, np.asarray(ids), weight, cols, shares,
-            c.need, c.latent_need, c.insight, *_each(relief.insight), c.daily_wage,
-            c.fear, *_each(relief.fear), c.distance, *_each(relief.distance),
-            c.trust, *_each(relief.distrust), c.reports, *_each(relief.reports),
+            c.need, c.latent_need, c.insight, *per_customer(relief.insight), c.daily_wage,
+            c.fear, *per_customer(relief.fear), c.distance, *per_customer(relief.distance),
+            c.trust, *per_customer(relief.distrust), c.reports, *per_customer(relief.reports),
             coef, terms, p, reason)
     return terms, p, reason
-
-
-def _each(value) -> tuple[np.ndarray, int]:
-    """A float32 array and its step per customer: 1 for one value each, 0 for one value for all."""
-    if isinstance(value, np.ndarray):
-        return value.astype(np.float32, copy=False), 1
-    return np.array([value], dtype=np.float32), 0
 
 
 def _share_table(weight: np.ndarray, share_left: dict, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

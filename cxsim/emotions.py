@@ -35,6 +35,14 @@ def clamp(x, lo: float, hi: float):
     return np.minimum(np.maximum(x, lo), hi)
 
 
+def per_customer(value) -> tuple[np.ndarray, int]:
+    """A number or one per customer, for a compiled kernel: a float32 array and its step
+    per customer (1: one value each; 0: one value, at index 0, for all)."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float32, copy=False), 1
+    return np.array([value], dtype=np.float32), 0
+
+
 CONFIRMED = 0.7
 """Satisfaction when performance exactly meets expectation (Oliver 1980: confirmation satisfies)."""
 
@@ -78,11 +86,9 @@ def meet(c, ids: np.ndarray, works: np.ndarray, quality, tp, e) -> tuple[np.ndar
     and the change in feeling.
     """
     n = len(ids)
-    each = isinstance(quality, np.ndarray)  # else one level for all
-    quality = quality.astype(np.float32) if each else np.array([quality], dtype=np.float32)
     felt, delta = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
     _meet(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, c.fear, c.trust, c.failures,
-          ids, works, quality, int(each), tp.failure_quality, KANO.index(tp.kano), e.delight_power,
+          ids, works, *per_customer(quality), tp.failure_quality, KANO.index(tp.kano), e.delight_power,
           e.reactivity * tp.weight, tp.weight, tp.fear_effect, tp.trust_effect, felt, delta)
     return felt, delta
 

@@ -142,14 +142,7 @@ def _spend(budget, rate, extra):
             b -= extra
         budget[i] = b
         spent += b <= 0
-    out = np.empty(spent, dtype=np.int64)
-    k, i = 0, 0
-    while k < spent:
-        if budget[i] <= 0:
-            out[k] = i
-            k += 1
-        i += 1
-    return out
+    return _at_most(budget, np.float32(0.0), spent)
 
 
 @njit(cache=True)
@@ -158,12 +151,20 @@ def _take_due(due_at, now):
     due = 0
     for i in range(len(due_at)):
         due += due_at[i] <= now
-    out = np.empty(due, dtype=np.int64)
+    out = _at_most(due_at, now, due)
+    for i in out:
+        due_at[i] = np.inf
+    return out
+
+
+@njit(cache=True, inline="always")
+def _at_most(values, limit, count):
+    """Indices of the ``count`` entries of ``values`` that are ≤ ``limit``, in order."""
+    out = np.empty(count, dtype=np.int64)
     k, i = 0, 0
-    while k < due:
-        if due_at[i] <= now:
+    while k < count:
+        if values[i] <= limit:
             out[k] = i
-            due_at[i] = np.inf
             k += 1
         i += 1
     return out

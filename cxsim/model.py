@@ -301,11 +301,11 @@ class CxModel(mesa.Model):
             return
         who = ids[picked]
         if reasons is not None:
-            notes = (np.asarray(REASONS, dtype=object), reasons[picked])
+            notes = (REASONS, reasons[picked])
         elif flag is not None:
-            notes = (np.asarray(labels, dtype=object), flag[picked].astype(np.int8))
+            notes = (labels, flag[picked].astype(np.int8))
         else:
-            notes = None
+            notes = None  # (words, codes): worded in events_frame
         change = delta[picked] if delta is not None else None
         c = self.customers
         self._events.append((self.t, who, stage, what, change, c.valence[who], c.fear[who], notes))
@@ -325,7 +325,8 @@ class CxModel(mesa.Model):
             "feeling_change": np.concatenate([np.zeros(k, dtype=np.float32) if d is None else d for d, k in zip(change, sizes)]).astype(float),
             "valence": np.concatenate(valence).astype(float),
             "fear": np.concatenate(fear).astype(float),
-            "note": np.concatenate([np.full(k, "", dtype=object) if n is None else n[0][n[1]] for n, k in zip(notes, sizes)]).astype(str),
+            "note": np.concatenate([np.full(k, "", dtype=object) if n is None else np.asarray(n[0], dtype=object)[n[1]]
+                                    for n, k in zip(notes, sizes)]).astype(str),
         }, columns=cols)
 
     def customer(self, index: int) -> CustomerAgent:
