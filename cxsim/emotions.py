@@ -28,7 +28,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, vectorize
 
 def clamp(x, lo: float, hi: float):
     """``np.clip`` without its per-call overhead (it dominates on small arrays)."""
@@ -113,22 +113,74 @@ def remembered(peak: np.ndarray, end: np.ndarray) -> np.ndarray:
 
 def satisfaction(performance: np.ndarray, expectation: np.ndarray, gain: float, loss_aversion: float) -> np.ndarray:
     """Expectation-confirmation satisfaction 0–1, asymmetric in losses."""
-    d = performance - expectation
-    s = CONFIRMED + gain * np.where(d >= 0, d, loss_aversion * d)
-    return clamp(s, 0.0, 1.0).astype(np.float32)
+    return _satisfaction_each(performance, expectation, np.float32(gain), np.float32(loss_aversion))
 
 
 def recommend_score(sat: np.ndarray, peak: np.ndarray, end: np.ndarray, peak_end: float, trough=None, failure_memory: float = 0.0) -> np.ndarray:
     """NPS-style 0–10 likelihood to recommend (the trough weighs ``failure_memory`` in memory)."""
-    recalled = remembered(peak, end)
-    if failure_memory and trough is not None:
-        recalled = clamp(recalled + failure_memory * np.minimum(trough, 0.0), -1.0, 1.0)
-    memory = 0.5 * (recalled + 1.0)
-    return np.rint(10.0 * ((1.0 - peak_end) * sat + peak_end * memory)).astype(np.int8)
+    trough = 0.0 if trough is None else trough
+    return _score_each(sat, peak, end, trough, *_score_weights(peak_end, failure_memory))
+
+
+def conclude(c, ids: np.ndarray, good: np.ndarray, core_weight: float, e) -> tuple[np.ndarray, np.ndarray]:
+    """Customers ``ids`` meet the core outcome and judge the whole experience.
+
+    The outcome is felt as in :func:`feel`, performing at 1 if ``good`` and 0.1 if
+    not, with weight ``core_weight``; satisfaction then follows from the mean
+    performance met against expectation (:func:`satisfaction`), and the score to
+    recommend from satisfaction and memory (:func:`recommend_score`). Sets the
+    customers' ``satisfaction`` and ``recommend``; returns the change in feeling
+    and the score.
+    """
+    delta = np.empty(len(ids), dtype=np.float32)
+    score = np.empty(len(ids), dtype=np.int8)
+    _conclude(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, c.satisfaction, c.recommend,
+              ids, good, np.float32(e.reactivity * core_weight), np.float32(core_weight), np.float32(e.gain),
+              np.float32(e.loss_aversion), *_score_weights(e.peak_end, e.failure_memory), delta, score)
+    return delta, score
+
+
+def hear(c, who: np.ndarray, fear_keep: float, fear_add: float, trust_add: float) -> None:
+    """Customers ``who`` hear a tie talk about the service: fear becomes ``fear · fear_keep + fear_add``,
+    trust moves by ``trust_add`` (both kept in 0–1)."""
+    _hear(c.fear, c.trust, who, np.float32(fear_keep), np.float32(fear_add), np.float32(trust_add))
+
+
+def _score_weights(peak_end: float, failure_memory: float) -> tuple[np.float32, np.float32, np.float32]:
+    """Weights of satisfaction and of memory in the score, and of the trough in memory, as float32."""
+    return np.float32(1.0 - peak_end), np.float32(peak_end), np.float32(failure_memory)
 
 
 # -- compiled kernels (float32 throughout) --------------------------------------------
-_ONE, _ZERO, _HALF = np.float32(1.0), np.float32(0.0), np.float32(0.5)
+_ONE, _ZERO, _HALF, _TEN = np.float32(1.0), np.float32(0.0), np.float32(0.5), np.float32(10.0)
+_CONFIRMED, _POOR, _TINY = np.float32(CONFIRMED), np.float32(0.1), np.float32(1e-6)
+
+
+@njit(cache=True, inline="always")
+def _satisfied(performance, expectation, gain, loss_aversion):
+    d = performance - expectation
+    s = _CONFIRMED + gain * (d if d >= _ZERO else loss_aversion * d)
+    return min(max(s, _ZERO), _ONE)
+
+
+@njit(cache=True, inline="always")
+def _scored(sat, peak, end, trough, w_sat, w_memory, failure_memory):
+    recalled = _HALF * (peak + end)
+    if failure_memory:
+        recalled = min(max(recalled + failure_memory * min(trough, _ZERO), -_ONE), _ONE)
+    memory = _HALF * (recalled + _ONE)
+    return np.int8(np.rint(_TEN * (w_sat * sat + w_memory * memory)))
+
+
+@vectorize(["float32(float32, float32, float32, float32)", "float64(float64, float64, float64, float64)"], cache=True)
+def _satisfaction_each(performance, expectation, gain, loss_aversion):
+    return _satisfied(performance, expectation, gain, loss_aversion)
+
+
+@vectorize(["int8(float32, float32, float32, float32, float32, float32, float32)",
+            "int8(float64, float64, float64, float64, float64, float64, float64)"], cache=True)
+def _score_each(sat, peak, end, trough, w_sat, w_memory, failure_memory):
+    return _scored(sat, peak, end, trough, w_sat, w_memory, failure_memory)
 
 
 @njit(cache=True, inline="always")
@@ -189,3 +241,22 @@ def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, 
             fear[i] = min(max(fear[i] + fear_effect, _ZERO), _ONE)
         if trust_effect:
             trust[i] = min(max(trust[i] + trust_effect, _ZERO), _ONE)
+
+
+@njit(cache=True)
+def _conclude(valence, peak, end, trough, perf_sum, perf_weight, expectation, satisfaction, recommend,
+              ids, good, gain, weight, sat_gain, loss_aversion, w_sat, w_memory, failure_memory, delta, score):
+    for j in range(len(ids)):
+        i = ids[j]
+        delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, i,
+                             _ONE if good[j] else _POOR, gain, weight, True)
+        sat = _satisfied(perf_sum[i] / max(perf_weight[i], _TINY), expectation[i], sat_gain, loss_aversion)
+        satisfaction[i] = sat
+        score[j] = recommend[i] = _scored(sat, peak[i], end[i], trough[i], w_sat, w_memory, failure_memory)
+
+
+@njit(cache=True)
+def _hear(fear, trust, who, fear_keep, fear_add, trust_add):
+    for i in who:
+        fear[i] = min(max(fear[i] * fear_keep + fear_add, _ZERO), _ONE)
+        trust[i] = min(max(trust[i] + trust_add, _ZERO), _ONE)

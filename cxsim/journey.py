@@ -280,13 +280,9 @@ def follow_up(model: "CxModel") -> None:
     meet_touchpoints(model, ids[attend], "follow_up")
     good = model.streams.uniform("outcome", ids) < j.success + j.follow_up_success * attend
     c.outcome[ids] = good
-    delta = emotions.feel(c, ids, np.where(good, 1.0, 0.1).astype(np.float32), j.core_weight, e.reactivity)
+    delta, score = emotions.conclude(c, ids, good, j.core_weight, e)
     model.log(ids, "follow_up", "outcome", delta=delta, flag=good, labels=("poor outcome", "good outcome"))
     model.value_delivered += sc.value.per_good_outcome * float(good.sum())
-    perf = c.perf_sum[ids] / np.maximum(c.perf_weight[ids], 1e-6)
-    c.satisfaction[ids] = emotions.satisfaction(perf, c.expectation[ids], e.gain, e.loss_aversion)
-    score = emotions.recommend_score(c.satisfaction[ids], c.peak[ids], c.end[ids], e.peak_end, c.trough[ids], e.failure_memory)
-    c.recommend[ids] = score
     c.loyalty[ids] = sc.loyalty.initial
     c.t_anchor[ids] = model.t
     move(model, ids, Stage.SERVED, Stage.LOYAL)
@@ -309,31 +305,28 @@ def refer(model: "CxModel", tellers: np.ndarray, positive: bool) -> None:
         return
     c, r = model.customers, model.pars.referral
     targets = model.net.targets(tellers, model.streams, model.t)
-    slots = tellers.astype(np.int64)[:, None] * targets.shape[1] + np.arange(targets.shape[1])
-    told = model.streams.uniform("tell", slots.ravel(), model.t).reshape(targets.shape) < r.tell
+    told = model.streams.uniform_grid("tell", tellers, targets.shape[1], model.t) < r.tell
     heard = targets[told]
     if len(heard) == 0:
         return
     who = unique_ids(heard, c.n)
-    if positive:
-        model.tally["referrals"] += len(heard)
-        c.referrals_made[tellers] += told.sum(axis=1, dtype=np.int16)
-        scatter_add(c.reports, heard, 1.0)
-        c.fear[who] *= 1.0 - r.fear_relief
-        c.trust[who] = np.minimum(1.0, c.trust[who] + r.trust_gain)
-        undecided = who[c.stage[who] <= Stage.OFFERED]
-        c.referred[undecided] = True
-        become_aware(model, undecided[c.stage[undecided] == Stage.UNAWARE])
-        if model.pars.journey.reconsider:
-            again = who[c.stage[who] == Stage.DECLINED]
-            c.referred[again] = True
-            move(model, again, Stage.DECLINED, Stage.OFFERED)
-            model.schedule("decision", model.t + 1, again)
-            model.tally["reconsiderations"] += len(again)
-    else:
+    if not positive:
         model.tally["warnings"] += len(heard)
-        c.fear[who] = np.minimum(1.0, c.fear[who] + r.warn_fear)
-        c.trust[who] = np.maximum(0.0, c.trust[who] - r.warn_trust)
+        emotions.hear(c, who, fear_keep=1.0, fear_add=r.warn_fear, trust_add=-r.warn_trust)
+        return
+    model.tally["referrals"] += len(heard)
+    c.referrals_made[tellers] += told.sum(axis=1, dtype=np.int16)
+    scatter_add(c.reports, heard, 1.0)
+    emotions.hear(c, who, fear_keep=1.0 - r.fear_relief, fear_add=0.0, trust_add=r.trust_gain)
+    stage = c.stage[who]
+    c.referred[who[stage <= Stage.OFFERED]] = True
+    become_aware(model, who[stage == Stage.UNAWARE])
+    if model.pars.journey.reconsider:
+        again = who[stage == Stage.DECLINED]
+        c.referred[again] = True
+        move(model, again, Stage.DECLINED, Stage.OFFERED)
+        model.schedule("decision", model.t + 1, again)
+        model.tally["reconsiderations"] += len(again)
 
 
 def loyalty(model: "CxModel") -> None:

@@ -76,6 +76,10 @@ class Streams:
         """
         return _uniform_next(np.asarray(ids), counts, self._base(name))
 
+    def uniform_grid(self, name: str, ids: np.ndarray, width: int, counter: int = 0) -> np.ndarray:
+        """(len(ids) × width) uniform draws: ``width`` slots per customer, slot ``id · width + column``."""
+        return _uniform_grid(np.asarray(ids), int(width), self._base(name), int(counter))
+
     def exponential(self, name: str, ids: np.ndarray, counter: int = 0) -> np.ndarray:
         """Exp(1) draws: the random 'hazard budget' a customer spends before an event."""
         return _exponential_at(np.asarray(ids), self._base(name), int(counter))
@@ -103,6 +107,16 @@ def _uniform_at(ids, base, counter):
     out = np.empty(len(ids), dtype=np.float32)
     for i in range(len(ids)):
         out[i] = _unit(np.uint64(ids[i]) * _GOLDEN ^ key)
+    return out
+
+
+@njit(cache=True)
+def _uniform_grid(ids, width, base, counter):
+    key = base + np.uint64(counter) * _COUNTER  # wraps modulo 2**64
+    out = np.empty((len(ids), width), dtype=np.float32)
+    for j in range(len(ids)):
+        for col in range(width):
+            out[j, col] = _unit(np.uint64(ids[j] * width + col) * _GOLDEN ^ key)
     return out
 
 
