@@ -69,17 +69,41 @@ STATE: dict[str, tuple[type, float, str]] = {
 }
 
 
+ROW = (
+    # read together when a customer is screened, meets a touchpoint and decides (float32 first: no padding)
+    "fear", "trust", "expectation", "valence", "peak", "end", "trough", "perf_sum", "perf_weight",
+    "need", "latent_need", "insight", "daily_wage", "distance", "reports", "ledger",
+    "t_stage", "visited", "failures", "decisions", "reason", "referred", "outcome",
+    # read when they are served and afterwards
+    "cash", "satisfaction", "loyalty", "t_anchor", "t_renew", "spend", "referrals_made", "recoveries",
+)
+"""Entries stored side by side, one row per customer; the others are one array each.
+
+Screening, a touchpoint and the decision each reach a few thousand customers
+spread over the population; with each entry in its own array every entry they
+read is a separate cache miss, with the row a couple. Entries scanned for every
+customer each step (awareness budget and rate, screening clock, stage) stay
+arrays of their own, where such scans run at memory speed.
+"""
+
+
 class Customers:
-    """Structure of arrays holding every customer's state (see :data:`STATE`)."""
+    """Every customer's state (see :data:`STATE`): one array per entry, those in :data:`ROW` as views of one row array."""
 
     def __init__(self, n: int):
         self.n = n
+        fields = [(name, STATE[name][0]) if name != "ledger" else (name, np.float32, (len(CASH_COSTS),)) for name in ROW]
+        self.rows = np.zeros(n, dtype=np.dtype(fields, align=True))
+        self.ledger = self.rows["ledger"]
         for name, (dtype, init, _) in STATE.items():
-            setattr(self, name, np.full(n, init, dtype=dtype))
-        self.ledger = np.zeros((n, len(CASH_COSTS)), dtype=np.float32)
+            if name in ROW:
+                setattr(self, name, self.rows[name])
+                getattr(self, name)[:] = init
+            else:
+                setattr(self, name, np.full(n, init, dtype=dtype))
 
     def nbytes(self) -> int:
-        return sum(getattr(self, name).nbytes for name in STATE) + self.ledger.nbytes
+        return self.rows.nbytes + sum(getattr(self, name).nbytes for name in STATE if name not in ROW)
 
     def row(self, i: int) -> dict:
         """One customer's state as plain Python values."""
