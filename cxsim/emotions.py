@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, vectorize
 
+from .prefetch import AHEAD, prefetch
+
 def clamp(x, lo: float, hi: float):
     """``np.clip`` without its per-call overhead (it dominates on small arrays)."""
     return np.minimum(np.maximum(x, lo), hi)
@@ -229,6 +231,9 @@ def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, 
     failure_quality, power, gain, weight = np.float32(failure_quality), np.float32(power), np.float32(gain), np.float32(weight)
     fear_effect, trust_effect = np.float32(fear_effect), np.float32(trust_effect)
     for j in range(len(ids)):
+        if j + AHEAD < len(ids):
+            prefetch(fear, ids[j + AHEAD])  # the row's start
+            prefetch(failures, ids[j + AHEAD])  # and its end
         i = ids[j]
         p = quality[j * each]
         if not works[j]:

@@ -63,6 +63,7 @@ from numba import njit
 from . import barriers, emotions, feedback, relationship, staff
 from .barriers import BARRIERS, REASONS
 from .network import scatter_add, unique_ids
+from .prefetch import AHEAD, prefetch
 
 if TYPE_CHECKING:
     from .model import CxModel
@@ -114,7 +115,11 @@ def move(model: "CxModel", ids: np.ndarray, old: Stage, new: Stage) -> None:
 @njit(cache=True)
 def _move(stage, visited, t_stage, ids, new, t):
     bit = np.uint16(1 << new)
-    for i in ids:
+    for j in range(len(ids)):
+        if j + AHEAD < len(ids):
+            prefetch(stage, ids[j + AHEAD])
+            prefetch(visited, ids[j + AHEAD])
+        i = ids[j]
         stage[i] = new
         visited[i] |= bit
         t_stage[i] = t
