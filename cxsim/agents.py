@@ -1,8 +1,11 @@
 """Customers: their state as arrays (one entry per customer) and a Mesa agent view.
 
-The state schema is declared once in :data:`STATE`; :class:`Customers` allocates
-one numpy array per entry (structure of arrays, ~150 bytes a customer), which is
-what makes a million customers × 52 weeks take a second. :class:`CustomerAgent`
+The state schema is declared once in :data:`STATE`; :class:`Customers` gives
+each entry as a numpy array over all customers (~156 bytes a customer), which
+is what makes a million customers × 52 weeks take about a second. Entries read
+together when a customer is reached (:data:`ROW`) are views of one row array,
+so that reaching a customer costs a couple of cache misses, not one per entry.
+:class:`CustomerAgent`
 is a ``mesa.Agent`` that *views* one customer's entries: use it to inspect a
 customer or tell their story, not to step them.
 """
