@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .emotions import per_customer
-from .prefetch import AHEAD, prefetch
+from .prefetch import prefetch_ahead
 
 CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")
 """Kinds of out-of-pocket cost in each customer's ledger (currency)."""
@@ -153,9 +153,7 @@ def _assess(ledger, ids, weight, cols, shares, need, latent_need, insight, insig
             coef, terms, p, reason):
     w_cost, reference_days, w_fear, w_distance, w_distrust, w_need, intercept, w_social, social_cap = coef
     for j in range(len(ids)):
-        if j + AHEAD < len(ids):
-            prefetch(fear, ids[j + AHEAD])  # the row's start
-            prefetch(reports, ids[j + AHEAD])  # and the rest of what is read here
+        prefetch_ahead(ids, j, fear, reports)  # the span of the row read here
         i = ids[j]
         cost = _borne(ledger, i, j, weight, cols, shares)
         seen = min(_ONE, insight[i] + insight_add[j * ia])

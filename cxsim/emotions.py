@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, vectorize
 
-from .prefetch import AHEAD, prefetch
+from .prefetch import prefetch_ahead
 
 def clamp(x, lo: float, hi: float):
     """``np.clip`` without its per-call overhead (it dominates on small arrays)."""
@@ -222,6 +222,7 @@ def _kano_each(category, performance, expectation, power):
 def _feel(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids, performance, gain, weight, count, delta):
     gain, weight = np.float32(gain), np.float32(weight)
     for j in range(len(ids)):
+        prefetch_ahead(ids, j, valence, expectation)
         delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids[j], performance[j], gain, weight, count)
 
 
@@ -231,9 +232,7 @@ def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, 
     failure_quality, power, gain, weight = np.float32(failure_quality), np.float32(power), np.float32(gain), np.float32(weight)
     fear_effect, trust_effect = np.float32(fear_effect), np.float32(trust_effect)
     for j in range(len(ids)):
-        if j + AHEAD < len(ids):
-            prefetch(fear, ids[j + AHEAD])  # the row's start
-            prefetch(failures, ids[j + AHEAD])  # and its end
+        prefetch_ahead(ids, j, fear, failures)  # the span of the row read here
         i = ids[j]
         p = quality[j * each]
         if not works[j]:
@@ -252,6 +251,7 @@ def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, 
 def _conclude(valence, peak, end, trough, perf_sum, perf_weight, expectation, satisfaction, recommend,
               ids, good, gain, weight, sat_gain, loss_aversion, w_sat, w_memory, failure_memory, delta, score):
     for j in range(len(ids)):
+        prefetch_ahead(ids, j, valence, satisfaction)
         i = ids[j]
         delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, i,
                              _ONE if good[j] else _POOR, gain, weight, True)
@@ -262,6 +262,8 @@ def _conclude(valence, peak, end, trough, perf_sum, perf_weight, expectation, sa
 
 @njit(cache=True)
 def _hear(fear, trust, who, fear_keep, fear_add, trust_add):
-    for i in who:
+    for j in range(len(who)):
+        prefetch_ahead(who, j, fear, trust)
+        i = who[j]
         fear[i] = min(max(fear[i] * fear_keep + fear_add, _ZERO), _ONE)
         trust[i] = min(max(trust[i] + trust_add, _ZERO), _ONE)

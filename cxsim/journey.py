@@ -63,7 +63,7 @@ from numba import njit
 from . import barriers, emotions, feedback, relationship, staff
 from .barriers import BARRIERS, REASONS
 from .network import scatter_add, unique_ids
-from .prefetch import AHEAD, prefetch
+from .prefetch import prefetch_ahead
 
 if TYPE_CHECKING:
     from .model import CxModel
@@ -116,9 +116,7 @@ def move(model: "CxModel", ids: np.ndarray, old: Stage, new: Stage) -> None:
 def _move(stage, visited, t_stage, ids, new, t):
     bit = np.uint16(1 << new)
     for j in range(len(ids)):
-        if j + AHEAD < len(ids):
-            prefetch(stage, ids[j + AHEAD])
-            prefetch(visited, ids[j + AHEAD])
+        prefetch_ahead(ids, j, stage, visited)
         i = ids[j]
         stage[i] = new
         visited[i] |= bit
