@@ -68,6 +68,9 @@ class Relief:
         return cost_borne(ledger, ids, weight, self.cost_share)
 
     def subset(self, mask: np.ndarray) -> "Relief":
+        if not self.covered:  # no intervention reached them: nothing per customer to cut
+            return Relief(n=int(np.count_nonzero(mask)))
+
         def cut(v):
             return v[mask] if isinstance(v, np.ndarray) else v
 
