@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/engine.py            # 10k, 100k, 1M
     .venv/bin/python benchmarks/engine.py --quick    # skip 1M
     .venv/bin/python benchmarks/engine.py --sizes 10000,50000
+    .venv/bin/python benchmarks/engine.py --neighbour  # beside a process thrashing the shared cache
 
 Runs the Aravind scenario as shipped (baseline: interventions off) and its
 ``all_barriers_removed`` variant for the scenario's 52 steps with the engine
@@ -241,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         return report(args)
     finally:
         neighbour.terminate()
+        neighbour.join()
 
 
 def report(args: argparse.Namespace) -> int:
