@@ -100,6 +100,51 @@ def test_per_customer_counters_give_fresh_draws_each_time():
     assert 0.95 < exp.mean() < 1.05 and exp.min() >= 0
 
 
+def test_conclude_feels_the_outcome_then_judges_satisfaction_and_score():
+    e = cxsim.load_scenario("aravind").emotions
+    state = dict(expectation=[0.6, 0.6], perf_sum=[0.5, 0.9], perf_weight=[1.0, 1.0], peak=[0.2, -0.4], end=[0.1, -0.4], trough=[0.0, -0.4])
+    judged, felt = _two_customers(**state), _two_customers(**state)
+    ids, good = np.arange(2), np.array([True, False])
+    delta, score = emotions.conclude(judged, ids, good, 2.0, e)
+    expected = emotions.feel(felt, ids, np.array([1.0, 0.1], dtype=np.float32), 2.0, e.reactivity)
+    assert np.array_equal(delta, expected) and delta[0] > 0 > delta[1]
+    sat = emotions.satisfaction(felt.perf_sum / felt.perf_weight, felt.expectation, e.gain, e.loss_aversion)
+    assert np.array_equal(judged.satisfaction, sat) and sat[0] > sat[1]
+    assert np.array_equal(score, emotions.recommend_score(sat, felt.peak, felt.end, e.peak_end, felt.trough, e.failure_memory))
+    assert np.array_equal(judged.recommend, score)
+
+
+def test_hearing_a_tie_moves_fear_and_trust_within_bounds():
+    c = _two_customers(fear=[0.5, 0.95], trust=[0.02, 0.5])
+    emotions.hear(c, np.array([0, 1]), fear_keep=1.0, fear_add=0.1, trust_add=-0.05)
+    assert c.fear == pytest.approx([0.6, 1.0]) and c.trust == pytest.approx([0.0, 0.45])
+    emotions.hear(c, np.array([1]), fear_keep=0.5, fear_add=0.0, trust_add=0.6)
+    assert c.fear == pytest.approx([0.6, 0.5]) and c.trust == pytest.approx([0.0, 1.0])
+
+
+def test_grid_draws_are_the_draws_of_each_customers_slots():
+    s = Streams(3)
+    ids = np.array([4, 0, 9])
+    grid = s.uniform_grid("tell", ids, 6, 2)
+    slots = (ids[:, None] * 6 + np.arange(6)).ravel()
+    assert grid.shape == (3, 6) and np.array_equal(grid.ravel(), s.uniform("tell", slots, 2))
+
+
+def test_row_entries_are_views_of_one_row_per_customer():
+    from cxsim.agents import ROW, STATE, Customers
+
+    c = Customers(5)
+    assert set(ROW) - {"ledger"} <= set(STATE)
+    for name in ROW:
+        assert np.shares_memory(getattr(c, name), c.rows)
+    c.fear[3] = 0.25
+    c.ledger[3, 1] = 7.0
+    assert c.rows["fear"][3] == np.float32(0.25) and c.rows["ledger"][3, 1] == 7.0 and c.row(3)["cost_transport"] == 7.0
+    assert not np.shares_memory(c.aware_budget, c.rows) and not np.shares_memory(c.stage, c.rows)
+    unpadded = sum(np.dtype(STATE[k][0]).itemsize for k in STATE) + c.ledger.itemsize * c.ledger.shape[1]
+    assert c.nbytes() == 5 * unpadded  # the row adds no padding
+
+
 @pytest.fixture(scope="module")
 def freed_run(small):
     return cxsim.run(small.variant("aravind_1980s"), 5)
