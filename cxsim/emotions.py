@@ -32,6 +32,7 @@ from numba import njit, vectorize
 
 from .prefetch import prefetch_ahead
 
+
 def clamp(x, lo: float, hi: float):
     """``np.clip`` without its per-call overhead (it dominates on small arrays)."""
     return np.minimum(np.maximum(x, lo), hi)

@@ -53,7 +53,7 @@ def _prefetch(context, builder, array_type, value, index) -> None:
     pointer = cgutils.get_item_pointer(context, builder, array_type, view, [index], wraparound=False, boundscheck=False)
     byte_pointer = ir.IntType(8).as_pointer()
     i32 = ir.IntType(32)
-    hint = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0")
+    hint = builder.module.declare_intrinsic(  # names it for this LLVM's pointer types
+        "llvm.prefetch", [byte_pointer], ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]))
     # write access, keep in all cache levels, data cache
     builder.call(hint, [builder.bitcast(pointer, byte_pointer), ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
