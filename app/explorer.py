@@ -26,6 +26,7 @@ import trainer  # noqa: E402
 
 import cxsim  # noqa: E402
 from cxsim import CxError, views  # noqa: E402
+from cxsim.measures import definition  # noqa: E402
 from cxsim.metrics import METRIC_BY_NAME, SCALAR_OUTCOMES  # noqa: E402
 
 OUTCOMES = ("any", "declined", "dropped", "loyal", "churned")
@@ -52,7 +53,7 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     table = views.paired_comparison(runs_by_world["baseline"], runs_by_world["intervention"])
     rows = table.set_index("metric")
     cols = st.columns(4)
-    cards = views.card_metrics(table)
+    cards = views.card_metrics(table, first=views.scenario_measures(s.scenario))  # the scenario's own measures first
     for k, name in enumerate(cards):
         with cols[k % 4].container(border=True):
             metric_card(rows.loc[name], name, cur, len(s.seeds))
@@ -66,7 +67,7 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
 
 def metric_card(row, name: str, cur: str, replicates: int) -> None:
     """Intervention value, paired difference with its 95% interval, and the baseline beneath."""
-    m = METRIC_BY_NAME[name]
+    m = definition(name)
     unit = f" ({cur})" if m.unit == "currency" else ""
     st.metric(
         m.label + unit,

@@ -167,23 +167,27 @@ def measure(results: "Results", name: str) -> float:
     raise CxError(f"unknown measure {name!r}: choose a metric ({', '.join(METRIC_BY_NAME)}), one of {', '.join(MEASURES)}, or NAME@GROUP")
 
 
+def definition(name: str) -> Measure:
+    """Label, unit and meaning of any measure name: a metric, an end-of-run measure or ``NAME@GROUP``."""
+    what, _, group = name.partition("@")
+    if group and what in GROUP_MEASURES:
+        mt = GROUP_MEASURES[what]
+        return Measure(name, f"{mt.label} ({group.replace('_', ' ')})", mt.unit, mt.fn, f"{mt.doc}; group: {group.replace('_', ' ')}")
+    if not group and what in METRIC_BY_NAME:
+        mt = METRIC_BY_NAME[what]
+        return Measure(name, mt.label, mt.unit, mt.fn, mt.doc)
+    if not group and what in MEASURES:
+        return MEASURES[what]
+    return Measure(name, name, "", lambda m: math.nan, name)
+
+
 def label(name: str) -> str:
     """A short human label for a measure name."""
-    if "@" in name:
-        what, group = name.split("@", 1)
-        base = GROUP_MEASURES[what].label if what in GROUP_MEASURES else what
-        return f"{base} ({group.replace('_', ' ')})"
-    if name in METRIC_BY_NAME:
-        return METRIC_BY_NAME[name].label
-    return MEASURES[name].label if name in MEASURES else name
+    return definition(name).label
 
 
 def unit(name: str) -> str:
-    what = name.split("@", 1)[0]
-    for table in (GROUP_MEASURES, MEASURES):
-        if what in table:
-            return table[what].unit
-    return METRIC_BY_NAME[what].unit if what in METRIC_BY_NAME else ""
+    return definition(name).unit
 
 
 def check(names: list[str], scenario) -> None:
@@ -199,4 +203,4 @@ def check(names: list[str], scenario) -> None:
             raise CxError(f"story.measures: unknown measure {name!r}: choose a metric ({', '.join(METRIC_BY_NAME)}) or one of {', '.join(MEASURES)}")
 
 
-__all__ = ["MEASURES", "GROUP_MEASURES", "GROUPS", "measure", "label", "unit", "check"]
+__all__ = ["MEASURES", "GROUP_MEASURES", "GROUPS", "measure", "definition", "label", "unit", "check"]

@@ -201,14 +201,18 @@ def interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame) -> pd.DataFrame:
-    """Per metric: both means and the paired difference (rows = the same seeds) with its 95% interval."""
+def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame, names=SCALAR_OUTCOMES, describe=None) -> pd.DataFrame:
+    """Per outcome ``names`` (columns): both means and the paired difference (rows = the same seeds) with its 95% interval.
+
+    ``describe(name)`` gives an outcome's label and unit (default: from :data:`METRICS`).
+    """
     rows = []
-    for m in METRICS:
-        diff, lo, hi = interval((alternative[m.name] - baseline[m.name]).tolist())
+    for name in names:
+        label, unit = describe(name) if describe else (METRIC_BY_NAME[name].label, METRIC_BY_NAME[name].unit)
+        diff, lo, hi = interval((alternative[name] - baseline[name]).tolist())
         rows.append({
-            "metric": m.name, "label": m.label, "unit": m.unit,
-            "baseline": baseline[m.name].mean(), "alternative": alternative[m.name].mean(),
+            "metric": name, "label": label, "unit": unit,
+            "baseline": baseline[name].mean(), "alternative": alternative[name].mean(),
             "difference": diff, "ci_low": lo, "ci_high": hi, "replicates": len(baseline),
         })
     return pd.DataFrame(rows)

@@ -26,6 +26,7 @@ import pandas as pd
 from pydantic import BaseModel
 from scipy import stats
 
+from . import measures
 from .metrics import FUNNEL, METRIC_BY_NAME, SCALAR_OUTCOMES, paired_differences
 from .params import Params, field_info
 
@@ -56,10 +57,15 @@ MILESTONE_LABELS = {
 
 # -- one run ---------------------------------------------------------------------------
 def run_tables(res: "Results") -> dict[str, Any]:
-    """The small tables of one run that the explorer charts (no per-customer rows)."""
+    """The small tables of one run that the explorer charts (no per-customer rows).
+
+    Outcomes: every metric, then the scenario's own measures (:func:`scenario_measures`).
+    """
     s = res.summary
+    outcomes = {k: _num(s[k]) for k in SCALAR_OUTCOMES}
+    outcomes.update({k: _num(measures.measure(res, k)) for k in scenario_measures(res.scenario)})
     return {
-        "outcomes": {k: _num(s[k]) for k in SCALAR_OUTCOMES},
+        "outcomes": outcomes,
         "timeseries": res.timeseries,
         "funnel": res.funnel,
         "dropouts": res.dropouts,
@@ -67,12 +73,23 @@ def run_tables(res: "Results") -> dict[str, Any]:
     }
 
 
+def scenario_measures(scenario: "Scenario") -> list[str]:
+    """The measures a scenario's story names that are not metrics (end-of-run and group measures)."""
+    return [name for name in scenario.story.measures if name not in METRIC_BY_NAME]
+
+
 def _num(x) -> float:
     return math.nan if x is None else float(x)
 
 
 def _outcomes(runs: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([r["outcomes"] for r in runs], columns=list(SCALAR_OUTCOMES), dtype=float)
+    return pd.DataFrame([r["outcomes"] for r in runs], columns=list(runs[0]["outcomes"]), dtype=float)
+
+
+def describe(name: str) -> tuple[str, str]:
+    """Label and unit of a metric or measure."""
+    d = measures.definition(name)
+    return d.label, d.unit
 
 
 # -- units -----------------------------------------------------------------------------
@@ -85,7 +102,7 @@ def unit_text(unit: str, scenario: "Scenario | None" = None) -> str:
 
 def display_unit(metric: str, currency: str = "currency") -> tuple[float, str]:
     """Scale and unit to show a metric in: shares as %, money in the scenario's currency."""
-    unit = METRIC_BY_NAME[metric].unit
+    unit = measures.unit(metric)
     if unit == "share":
         return 100.0, "%"
     if unit == "currency":
@@ -103,7 +120,7 @@ def fmt(value: float, metric: str, currency: str = "currency", signed: bool = Fa
     scale, shown = display_unit(metric, currency)
     v, sign = value * scale, "+" if signed else ""
     decimals = {"%": 1, "×": 2, "0–1": 2, "−100–100": 1}.get(shown, 0 if abs(v) >= 100 or shown == currency else 2)
-    if METRIC_BY_NAME[metric].unit in ("customers", "recommendations"):
+    if measures.unit(metric) in ("customers", "recommendations"):
         decimals = 0
     text = f"{v:{sign},.{decimals}f}"
     if compact and abs(v) >= 10_000:
@@ -151,15 +168,19 @@ def paired_comparison(base: list[dict], alt: list[dict]) -> pd.DataFrame:
     ``base`` and ``alt`` are :func:`run_tables` of the same seeds, in the same
     order (common random numbers), as in :func:`cxsim.experiments.compare`.
     """
-    table = paired_differences(_outcomes(base), _outcomes(alt))
+    before, after = _outcomes(base), _outcomes(alt)
+    table = paired_differences(before, after, names=list(before.columns), describe=describe)
     return table.rename(columns={"alternative": "intervention"})
 
 
-def card_metrics(table: pd.DataFrame, n: int = len(HEADLINE)) -> list[str]:
-    """The metrics to show as cards: the headline ones that have a value, topped up from :data:`SPARE`."""
+def card_metrics(table: pd.DataFrame, n: int = len(HEADLINE), first: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The outcomes to show as cards: ``first`` (a scenario's own measures), then the headline
+    metrics, topped up from :data:`SPARE` – ``n`` of those that have a value."""
     has_value = set(table.loc[table[["baseline", "intervention"]].notna().any(axis=1), "metric"])
-    chosen = [m for m in HEADLINE if m in has_value]
-    chosen += [m for m in SPARE if m in has_value and m not in chosen][: max(0, n - len(chosen))]
+    chosen: list[str] = []
+    for name in (*first, *HEADLINE, *SPARE):
+        if name in has_value and name not in chosen and len(chosen) < n:
+            chosen.append(name)
     return chosen
 
 

@@ -10,6 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cxsim
+from cxsim import views
+from cxsim.measures import definition
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "explorer.py")
 SMALL = 2000  # customers: fast, still far from noise for the effects tested here
@@ -150,4 +152,7 @@ def test_every_builtin_scenario_loads(name):
     at.selectbox(key="scenario").set_value(name).run()
     assert_clean(at)
     assert at.title[0].value == (cxsim.load_scenario(name).title or name)
-    assert len(at.metric) == 8  # headline metrics that have a value in this scenario
+    assert len(at.metric) == 8  # the scenario's own measures, then headline metrics, that have a value
+    own = tuple(definition(m).label for m in views.scenario_measures(cxsim.load_scenario(name)))
+    if own:
+        assert at.metric[0].label.startswith(own), (own, [m.label for m in at.metric])
