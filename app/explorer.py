@@ -53,7 +53,7 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     table = views.paired_comparison(runs_by_world["baseline"], runs_by_world["intervention"])
     rows = table.set_index("metric")
     cols = st.columns(4)
-    cards = views.card_metrics(table, first=views.scenario_measures(s.scenario))  # the scenario's own measures first
+    cards = views.card_metrics(table, first=s.scenario.story.measures)  # the scenario's own choice first
     for k, name in enumerate(cards):
         with cols[k % 4].container(border=True):
             metric_card(rows.loc[name], name, cur, len(s.seeds))
