@@ -9,7 +9,7 @@ one call the CLI, the app and experiments use; it returns a :class:`Results`.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -129,6 +129,8 @@ class CxModel(mesa.Model):
             self.touchpoints_by_stage[tp.stage].append((name, tp))
         self.active: list[tuple[str, Any, Effects]] = []
         self._active_key: tuple | None = None
+        self._effects = {name: iv.effects() for name, iv in scenario.interventions.items()}  # fixed by their parameters
+        self._relief_for_all: Relief | None = None  # while every active intervention covers everyone
         self._coverage: dict[str, np.ndarray] = {}
         self._covers_all: dict[str, bool] = {}
         self._agenda: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
@@ -210,13 +212,14 @@ class CxModel(mesa.Model):
 
     def refresh_interventions(self) -> None:
         sc = self.pars
-        self.active = [(n, iv, iv.effects()) for n, iv in sc.interventions.items() if iv.active(self.t)]
+        self.active = [(n, iv, self._effects[n]) for n, iv in sc.interventions.items() if iv.active(self.t)]
         for name, iv, _ in self.active:
             self.costs[name] += iv.cost_per_step
         key = tuple(n for n, _, _ in self.active)
         if key == self._active_key:
             return
         self._active_key = key
+        self._relief_for_all = None
         c = self.customers
         boost = np.zeros(c.n, dtype=np.float32)
         everyone = np.arange(c.n)
@@ -227,6 +230,19 @@ class CxModel(mesa.Model):
         self.aware_rate += c.talk_count * self.net.listen_weight * np.float32(sc.journey.word_of_mouth)
 
     def relief(self, ids: np.ndarray, stage: str) -> Relief:
+        """What the active interventions change for customers ``ids`` at this phase (see :class:`Relief`).
+
+        When every active intervention covers everyone, that is the same for anyone, so it is
+        built once (until the active set changes). A Relief is never changed once built.
+        """
+        if self._relief_for_all is not None:
+            return replace(self._relief_for_all, n=len(ids))
+        r = self._relief(ids)
+        if all(r.covered.get(name) is True for name, _, _ in self.active):
+            self._relief_for_all = r
+        return r
+
+    def _relief(self, ids: np.ndarray) -> Relief:
         r = Relief(n=len(ids))
         for name, iv, e in self.active:
             cov = self.reach(name, iv, e, ids)
@@ -254,16 +270,18 @@ class CxModel(mesa.Model):
 
     def charge_use(self, ids: np.ndarray, relief: Relief, stage: str) -> None:
         """Bill the interventions that serve customers ``ids`` at this journey phase."""
-        ledger = self.customers.ledger
+        rows = None  # the customers' ledger rows, gathered once
         for name, iv, e in self.active:
             cov = relief.covered.get(name)
             if cov is None or billing_stage(e) != stage and not (stage == "access" and e.cost_relief):
                 continue
-            users = ids if cov is True else ids[cov]
-            paid = iv.cost_per_use * len(users) if billing_stage(e) == stage else 0.0
+            users = len(ids) if cov is True else int(np.count_nonzero(cov))
+            paid = iv.cost_per_use * users if billing_stage(e) == stage else 0.0
             for kind, share in e.cost_relief.items():
                 if (kind == "follow_up") == (stage == "follow_up"):
-                    paid += share * float(ledger[users, CASH_COSTS.index(kind)].sum())
+                    rows = self.customers.ledger[ids] if rows is None else rows
+                    costs = rows[:, CASH_COSTS.index(kind)]
+                    paid += share * float((costs if cov is True else costs[cov]).sum())
             self.costs[name] += paid
 
     def touchpoint_levels(self, name: str, tp, ids: np.ndarray):
