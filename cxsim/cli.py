@@ -177,16 +177,21 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"run": _run_args, "list": _list_args}
 
 
-EXPLORER = Path(__file__).resolve().parent.parent / "app" / "explorer.py"
+def explorer_page() -> Path:
+    """The explorer's page: ``app/`` in a source checkout, ``cxsim/app/`` in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    pages = [here.parent / "app" / "explorer.py", here / "app" / "explorer.py"]
+    return next((page for page in pages if page.exists()), pages[0])
 
 
 @command("app", "open the explorer in the browser (streamlit run app/explorer.py)")
 def _app(args: argparse.Namespace) -> int:
     import subprocess
 
-    if not EXPLORER.exists():
-        raise CxError(f"the explorer {EXPLORER} is not there: run cxsim from a source checkout (pip install -e .)")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(EXPLORER), "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false", "--client.toolbarMode", "minimal"]
+    page = explorer_page()
+    if not page.exists():
+        raise CxError(f"the explorer {page} is not there: reinstall cxsim (pip install cxsim, or pip install -e . in a checkout)")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(page), "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false", "--client.toolbarMode", "minimal"]
     for option in ("port", "address", "headless"):
         if getattr(args, option) is not None:
             cmd += [f"--server.{option}", str(getattr(args, option))]

@@ -87,3 +87,17 @@ def test_list_shows_each_scenario_with_its_fact(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "aravind" in out and "80%" in out
+
+
+def test_explorer_page_is_found_in_a_checkout_and_in_an_installed_package(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from cxsim import cli
+
+    page = cli.explorer_page()
+    assert page.exists() and page == Path(cli.__file__).resolve().parents[1] / "app" / "explorer.py"
+    installed = tmp_path / "cxsim"  # a wheel's layout: cxsim/cli.py beside cxsim/app/explorer.py
+    (installed / "app").mkdir(parents=True)
+    (installed / "app" / "explorer.py").write_text("")
+    monkeypatch.setattr(cli, "__file__", str(installed / "cli.py"))
+    assert cli.explorer_page() == installed / "app" / "explorer.py"
