@@ -9,7 +9,8 @@ one call the CLI, the app and experiments use; it returns a :class:`Results`.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from copy import copy
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -236,9 +237,11 @@ class CxModel(mesa.Model):
         built once (until the active set changes). A Relief is never changed once built.
         """
         if self._relief_for_all is not None:
-            return replace(self._relief_for_all, n=len(ids))
+            r = copy(self._relief_for_all)
+            r.n = len(ids)
+            return r
         r = self._relief(ids)
-        if all(r.covered.get(name) is True for name, _, _ in self.active):
+        if self.active and all(r.covered.get(name) is True for name, _, _ in self.active):
             self._relief_for_all = r
         return r
 
