@@ -28,7 +28,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, vectorize
+from numba import njit
 
 from .prefetch import prefetch_ahead
 
@@ -115,14 +115,21 @@ def remembered(peak: np.ndarray, end: np.ndarray) -> np.ndarray:
 
 
 def satisfaction(performance: np.ndarray, expectation: np.ndarray, gain: float, loss_aversion: float) -> np.ndarray:
-    """Expectation-confirmation satisfaction 0–1, asymmetric in losses."""
-    return _satisfaction_each(performance, expectation, np.float32(gain), np.float32(loss_aversion))
+    """Expectation-confirmation satisfaction 0–1, asymmetric in losses (float32, one per customer)."""
+    return _satisfaction_each(*_float32s(performance, expectation), np.float32(gain), np.float32(loss_aversion))
 
 
 def recommend_score(sat: np.ndarray, peak: np.ndarray, end: np.ndarray, peak_end: float, trough=None, failure_memory: float = 0.0) -> np.ndarray:
     """NPS-style 0–10 likelihood to recommend (the trough weighs ``failure_memory`` in memory)."""
     trough = 0.0 if trough is None else trough
-    return _score_each(sat, peak, end, trough, *_score_weights(peak_end, failure_memory))
+    return _score_each(*_float32s(sat, peak, end, trough), *_score_weights(peak_end, failure_memory))
+
+
+def _float32s(*values) -> list[np.ndarray]:
+    """Numbers or arrays as float32 arrays of one common length (a number is repeated)."""
+    arrays = [np.atleast_1d(np.asarray(v, dtype=np.float32)) for v in values]
+    n = max(len(a) for a in arrays)
+    return [a if len(a) == n else np.full(n, a[0], dtype=np.float32) for a in arrays]
 
 
 def conclude(c, ids: np.ndarray, good: np.ndarray, core_weight: float, e) -> tuple[np.ndarray, np.ndarray]:
@@ -175,15 +182,20 @@ def _scored(sat, peak, end, trough, w_sat, w_memory, failure_memory):
     return np.int8(np.rint(_TEN * (w_sat * sat + w_memory * memory)))
 
 
-@vectorize(["float32(float32, float32, float32, float32)", "float64(float64, float64, float64, float64)"], cache=True)
+@njit(cache=True)
 def _satisfaction_each(performance, expectation, gain, loss_aversion):
-    return _satisfied(performance, expectation, gain, loss_aversion)
+    out = np.empty(len(performance), dtype=np.float32)
+    for j in range(len(out)):
+        out[j] = _satisfied(performance[j], expectation[j], gain, loss_aversion)
+    return out
 
 
-@vectorize(["int8(float32, float32, float32, float32, float32, float32, float32)",
-            "int8(float64, float64, float64, float64, float64, float64, float64)"], cache=True)
+@njit(cache=True)
 def _score_each(sat, peak, end, trough, w_sat, w_memory, failure_memory):
-    return _scored(sat, peak, end, trough, w_sat, w_memory, failure_memory)
+    out = np.empty(len(sat), dtype=np.int8)
+    for j in range(len(out)):
+        out[j] = _scored(sat[j], peak[j], end[j], trough[j], w_sat, w_memory, failure_memory)
+    return out
 
 
 @njit(cache=True, inline="always")
