@@ -15,31 +15,21 @@ story are computed the same way.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .emotions import CONFIRMED
 from .journey import Stage, loyalty_now
-from .metrics import METRIC_BY_NAME
+from .metrics import METRIC_BY_NAME, Metric, ratio
 from .params import CxError
 
 if TYPE_CHECKING:
     from .model import CxModel, Results
 
 
-@dataclass(frozen=True)
-class Measure:
-    name: str
-    label: str
-    unit: str
-    fn: Callable
-    doc: str
-
-
-def _ratio(a: float, b: float) -> float:
-    return float(a) / float(b) if b else math.nan
+Measure = Metric
+"""The same record as a metric (name, label, unit, function, meaning); group measures' functions also take the group."""
 
 
 def _loyal(m: "CxModel") -> np.ndarray:
@@ -75,22 +65,22 @@ MEASURES: dict[str, Measure] = {
         Measure("customer_base", "Customers ever", "customers", lambda m: m.tally["scored"], "customers who were customers at some point (installed base and new)"),
         Measure("encounters", "Repeat encounters", "encounters", lambda m: m.tally["encounters"], "repeat encounters of customers (purchases, visits, calls)"),
         Measure("repeat_value", "Repeat-encounter value", "currency", lambda m: m.encounter_value, "value of all repeat encounters"),
-        Measure("average_basket", "Average basket", "currency", lambda m: _ratio(m.encounter_value, m.tally["encounters"]), "value per repeat encounter"),
+        Measure("average_basket", "Average basket", "currency", lambda m: ratio(m.encounter_value, m.tally["encounters"]), "value per repeat encounter"),
         Measure("late_value", "Value in the last quarter", "currency", _late_value, "value delivered in the last quarter of the run (repeat business once changes have settled)"),
         Measure("revenue_per_step", "Revenue per step at the end", "currency", _revenue_now, "repeat value per step the remaining customers bring at the end"),
         Measure("current_satisfaction", "Satisfaction of current customers", "0–1", lambda m: float(np.nanmean(m.customers.satisfaction[_loyal(m)])) if len(_loyal(m)) else math.nan, "mean satisfaction of customers still loyal at the end"),
         Measure("current_loyalty", "Loyalty of current customers", "0–1", lambda m: float(loyalty_now(m, _loyal(m)).mean()) if len(_loyal(m)) else math.nan, "mean loyalty of customers still loyal at the end"),
         Measure("churned", "Churned", "customers", lambda m: int(m.counts[Stage.CHURNED]), "customers who left"),
-        Measure("churn_rate", "Churn", "share", lambda m: _ratio(m.counts[Stage.CHURNED], m.tally["scored"]), "customers who left / customers who were ever customers"),
+        Measure("churn_rate", "Churn", "share", lambda m: ratio(m.counts[Stage.CHURNED], m.tally["scored"]), "customers who left / customers who were ever customers"),
         Measure("defections", "Moments of defection lost", "customers", lambda m: m.tally["defections"], "customers who left right after a disappointing encounter"),
         Measure("lapses", "Contracts not renewed", "customers", lambda m: m.tally["lapses"], "contracts that ended without renewal"),
-        Measure("renewal_rate", "Renewal rate", "share", lambda m: 1.0 - _ratio(m.tally["lapses"], m.tally["renewals_due"]), "contracts renewed / contracts that ended"),
+        Measure("renewal_rate", "Renewal rate", "share", lambda m: 1.0 - ratio(m.tally["lapses"], m.tally["renewals_due"]), "contracts renewed / contracts that ended"),
         Measure("staff_morale", "Staff morale at the end", "0–1", lambda m: m.staff.level, "front-line staff morale at the end of the run"),
         Measure("peak_morale", "Highest staff morale", "0–1", lambda m: m.staff.peak, "the highest front-line staff morale during the run"),
         Measure("staffed_quality", "Quality change at staffed touchpoints", "0–1", _staffed_quality, "mean change in quality of staffed touchpoints due to morale, at the end"),
         Measure("actions_done", "Improvement actions done", "actions", lambda m: m.tally["actions_done"], "actions of improvement loops completed"),
         Measure("failures", "Touchpoint failures", "failures", lambda m: m.tally["failures"], "touchpoint failures customers met"),
-        Measure("failure_rate", "Failures per customer", "failures", lambda m: _ratio(m.tally["failures"], m.customers.n), "touchpoint failures met per customer simulated"),
+        Measure("failure_rate", "Failures per customer", "failures", lambda m: ratio(m.tally["failures"], m.customers.n), "touchpoint failures met per customer simulated"),
         Measure("recoveries", "Failures put right", "failures", lambda m: m.tally["recoveries"], "failures recovered on the spot"),
     )
 }
@@ -131,7 +121,7 @@ def _revenue_at_risk(m: "CxModel", mask: np.ndarray) -> float:
     loyal = _loyal(m)
     value = m.value_per_step[c.segment[loyal]] + m.basket[c.segment[loyal]] * m.pars.relationship.encounters
     risk = value * (1.0 - loyalty_now(m, loyal))
-    return _ratio(risk[mask[loyal]].sum(), risk.sum())
+    return ratio(risk[mask[loyal]].sum(), risk.sum())
 
 
 GROUP_MEASURES: dict[str, Measure] = {
@@ -146,7 +136,7 @@ GROUP_MEASURES: dict[str, Measure] = {
         Measure("retention", "Retention", "share", lambda m, g: _mean((m.customers.stage[_scored(m, g)] == Stage.LOYAL).astype(float)), "share of the group's customers still loyal"),
         Measure("spend", "Repeat spend per customer", "currency", lambda m, g: _mean(m.customers.spend[_scored(m, g)].astype(float)), "value of repeat encounters per customer of the group"),
         Measure("revenue_at_risk_share", "Share of revenue at risk", "share", lambda m, g: _revenue_at_risk(m, g), "share of the revenue at risk (value × (1 − loyalty)) held by the group"),
-        Measure("revenue_share", "Share of revenue", "share", lambda m, g: _ratio(m.value_per_step[m.customers.segment[_loyal(m)]][g[_loyal(m)]].sum(), m.value_per_step[m.customers.segment[_loyal(m)]].sum()), "share of the value per step of current customers held by the group"),
+        Measure("revenue_share", "Share of revenue", "share", lambda m, g: ratio(m.value_per_step[m.customers.segment[_loyal(m)]][g[_loyal(m)]].sum(), m.value_per_step[m.customers.segment[_loyal(m)]].sum()), "share of the value per step of current customers held by the group"),
     )
 }
 
@@ -174,8 +164,7 @@ def definition(name: str) -> Measure:
         mt = GROUP_MEASURES[what]
         return Measure(name, f"{mt.label} ({group.replace('_', ' ')})", mt.unit, mt.fn, f"{mt.doc}; group: {group.replace('_', ' ')}")
     if not group and what in METRIC_BY_NAME:
-        mt = METRIC_BY_NAME[what]
-        return Measure(name, mt.label, mt.unit, mt.fn, mt.doc)
+        return METRIC_BY_NAME[what]
     if not group and what in MEASURES:
         return MEASURES[what]
     return Measure(name, name, "", lambda m: math.nan, name)

@@ -25,12 +25,15 @@ if TYPE_CHECKING:
     from .model import CxModel
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else math.nan
+def ratio(a: float, b: float) -> float:
+    """``a / b``, or NaN when there is nothing to divide by."""
+    return float(a) / float(b) if b else math.nan
 
 
 @dataclass(frozen=True)
 class Metric:
+    """A named outcome: label, unit, how to compute it from a model, and what it means."""
+
     name: str
     label: str
     unit: str
@@ -46,18 +49,18 @@ METRICS: tuple[Metric, ...] = (
     Metric("reach", "Reach", "share", lambda m: 1.0 - m.counts[Stage.UNAWARE] / m.customers.n, "share of customers aware of the service"),
     Metric("offered", "Offered", "customers", lambda m: m.tally["offered"], "customers screened and offered the service"),
     Metric("accepted", "Accepted", "customers", lambda m: m.tally["accepted"], "customers who said yes"),
-    Metric("acceptance_rate", "Acceptance", "share", lambda m: _ratio(m.tally["accepted"], m.tally["offered"]), "accepted / offered"),
+    Metric("acceptance_rate", "Acceptance", "share", lambda m: ratio(m.tally["accepted"], m.tally["offered"]), "accepted / offered"),
     Metric("served", "Served", "customers", lambda m: m.tally["served"], "customers who received the service"),
-    Metric("completion_rate", "Completion", "share", lambda m: _ratio(m.tally["served"], m.tally["offered"]), "served / offered"),
-    Metric("satisfaction", "Satisfaction", "0–1", lambda m: _ratio(m.satisfaction_sum, m.tally["scored"]), "mean satisfaction of customers past the outcome"),
-    Metric("nps", "NPS", "−100–100", lambda m: 100 * _ratio(m.tally["promoters"] - m.tally["detractors"], m.tally["scored"]), "% promoters (9–10) − % detractors (0–6)"),
-    Metric("mean_loyalty", "Loyalty", "0–1", lambda m: _ratio(m.loyalty_sum, m.tally["scored"]), "mean loyalty of customers past the outcome (churned count 0)"),
-    Metric("retention", "Retention", "share", lambda m: _ratio(m.counts[Stage.LOYAL], m.tally["scored"]), "customers still loyal / customers past the outcome"),
+    Metric("completion_rate", "Completion", "share", lambda m: ratio(m.tally["served"], m.tally["offered"]), "served / offered"),
+    Metric("satisfaction", "Satisfaction", "0–1", lambda m: ratio(m.satisfaction_sum, m.tally["scored"]), "mean satisfaction of customers past the outcome"),
+    Metric("nps", "NPS", "−100–100", lambda m: 100 * ratio(m.tally["promoters"] - m.tally["detractors"], m.tally["scored"]), "% promoters (9–10) − % detractors (0–6)"),
+    Metric("mean_loyalty", "Loyalty", "0–1", lambda m: ratio(m.loyalty_sum, m.tally["scored"]), "mean loyalty of customers past the outcome (churned count 0)"),
+    Metric("retention", "Retention", "share", lambda m: ratio(m.counts[Stage.LOYAL], m.tally["scored"]), "customers still loyal / customers past the outcome"),
     Metric("referrals", "Referrals", "recommendations", lambda m: m.tally["referrals"], "recommendations made by promoters"),
     Metric("referral_acceptances", "Referral-driven acceptances", "customers", lambda m: m.tally["referral_acceptances"], "acceptances by customers reached by a recommendation"),
     Metric("intervention_cost", "Intervention cost", "currency", _intervention_cost, "what the switched-on interventions cost the provider"),
     Metric("value_delivered", "Value delivered", "currency", lambda m: m.value_delivered, "value of good outcomes and repeat business"),
-    Metric("return_on_spend", "Return on spend", "×", lambda m: _ratio(m.value_delivered, _intervention_cost(m)), "value delivered / intervention cost"),
+    Metric("return_on_spend", "Return on spend", "×", lambda m: ratio(m.value_delivered, _intervention_cost(m)), "value delivered / intervention cost"),
 )
 METRIC_BY_NAME = {mt.name: mt for mt in METRICS}
 
@@ -134,9 +137,9 @@ def summarize(model: "CxModel") -> dict:
         cost_by_intervention={k: float(v) for k, v in model.costs.items() if k != "service"},
         service_cost=float(model.costs.get("service", 0.0)),
         good_outcomes=model.tally["good_outcomes"],
-        follow_up_rate=_clean(_ratio(model.tally["followed_up"], served)),
-        promoters=_clean(_ratio(model.tally["promoters"], served)),
-        detractors=_clean(_ratio(model.tally["detractors"], served)),
+        follow_up_rate=_clean(ratio(model.tally["followed_up"], served)),
+        promoters=_clean(ratio(model.tally["promoters"], served)),
+        detractors=_clean(ratio(model.tally["detractors"], served)),
         warnings=model.tally["warnings"],
         reconsiderations=model.tally["reconsiderations"],
         stage_counts={STAGES[s]: int(model.counts[s]) for s in Stage},
