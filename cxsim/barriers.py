@@ -153,7 +153,7 @@ def _assess(ledger, ids, weight, cols, shares, need, latent_need, insight, insig
             coef, terms, p, reason):
     w_cost, reference_days, w_fear, w_distance, w_distrust, w_need, intercept, w_social, social_cap = coef
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, fear, reports)  # the span of the row read here
+        prefetch_ahead(ids, j, fear, reports)  # the row's start and its reports, next to its ledger
         i = ids[j]
         cost = _borne(ledger, i, j, weight, cols, shares)
         seen = min(_ONE, insight[i] + insight_add[j * ia])

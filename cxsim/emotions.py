@@ -235,7 +235,7 @@ def _kano_each(category, performance, expectation, power):
 def _feel(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids, performance, gain, weight, count, delta):
     gain, weight = np.float32(gain), np.float32(weight)
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, valence, expectation)
+        prefetch_ahead(ids, j, expectation, perf_weight)  # the span of the row read here
         delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids[j], performance[j], gain, weight, count)
 
 
@@ -264,7 +264,7 @@ def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, 
 def _conclude(valence, peak, end, trough, perf_sum, perf_weight, expectation, satisfaction, recommend,
               ids, good, gain, weight, sat_gain, loss_aversion, w_sat, w_memory, failure_memory, delta, score):
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, valence, satisfaction)
+        prefetch_ahead(ids, j, expectation, satisfaction)  # the span of the row read here
         i = ids[j]
         delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, i,
                              _ONE if good[j] else _POOR, gain, weight, True)

@@ -116,7 +116,7 @@ def move(model: "CxModel", ids: np.ndarray, old: Stage, new: Stage) -> None:
 def _move(stage, visited, t_stage, ids, new, t):
     bit = np.uint16(1 << new)
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, stage, visited)
+        prefetch_ahead(ids, j, stage, visited)  # the stage array and the row
         i = ids[j]
         stage[i] = new
         visited[i] |= bit
