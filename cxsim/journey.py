@@ -123,6 +123,11 @@ def _move(stage, visited, t_stage, ids, new, t):
         t_stage[i] = t
 
 
+def reached(c, stage: Stage) -> np.ndarray:
+    """Which customers (state ``c``) have ever been in ``stage`` (bool per customer)."""
+    return (c.visited & np.uint16(1 << int(stage))) != 0
+
+
 def in_stage(model: "CxModel", stage: Stage) -> np.ndarray:
     return np.flatnonzero(model.customers.stage == stage)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .emotions import CONFIRMED
-from .journey import Stage, loyalty_now
+from .journey import Stage, loyalty_now, reached
 from .metrics import METRIC_BY_NAME, Metric, ratio
 from .params import CxError
 
@@ -101,9 +101,9 @@ def _group_mask(m: "CxModel", group: str) -> np.ndarray:
     if group == "unrecovered":
         return c.recoveries < c.failures
     if group == "installed_base":
-        return (c.visited & np.uint16(1 << int(Stage.SERVED))) == 0
+        return ~reached(c, Stage.SERVED)
     if group == "new_customers":
-        return (c.visited & np.uint16(1 << int(Stage.SERVED))) != 0
+        return reached(c, Stage.SERVED)
     raise CxError(f"unknown group {group!r}: choose a segment ({', '.join(names)}) or one of {', '.join(GROUPS)}")
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from .barriers import CASH_COSTS, REASONS
-from .journey import STAGES, Stage, loyalty_now
+from .journey import STAGES, Stage, loyalty_now, reached
 
 if TYPE_CHECKING:
     from .model import CxModel
@@ -168,25 +168,24 @@ def customer_table(model: "CxModel") -> pd.DataFrame:
     return df.reset_index()
 
 
-FUNNEL = ("aware", "offered", "accepted", "served", "followed_up", "good_outcome", "promoter")
+MILESTONES: dict[str, Callable] = {
+    "aware": lambda c: reached(c, Stage.AWARE),
+    "offered": lambda c: reached(c, Stage.OFFERED),
+    "accepted": lambda c: reached(c, Stage.ACCEPTED),
+    "served": lambda c: reached(c, Stage.SERVED),
+    "followed_up": lambda c: c.followed_up,
+    "good_outcome": lambda c: c.outcome == 1,
+    "promoter": lambda c: c.recommend >= 9,
+}
+"""Journey milestones: which customers (state ``c``) ever reached each, in journey order."""
+
+FUNNEL = tuple(MILESTONES)
 
 
 def funnel(model: "CxModel") -> pd.DataFrame:
     """How many customers ever reached each journey milestone."""
     c = model.customers
-
-    def reached(stage: Stage) -> int:
-        return int(np.count_nonzero(c.visited & np.uint16(1 << int(stage))))
-
-    counts = {
-        "aware": reached(Stage.AWARE),
-        "offered": reached(Stage.OFFERED),
-        "accepted": reached(Stage.ACCEPTED),
-        "served": reached(Stage.SERVED),
-        "followed_up": int(c.followed_up.sum()),
-        "good_outcome": int((c.outcome == 1).sum()),
-        "promoter": int((c.recommend >= 9).sum()),
-    }
+    counts = {name: int(np.count_nonzero(mask(c))) for name, mask in MILESTONES.items()}
     df = pd.DataFrame({"milestone": list(counts), "customers": list(counts.values())})
     df["share_of_population"] = df["customers"] / c.n
     return df

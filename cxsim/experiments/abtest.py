@@ -23,15 +23,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats, optimize
 
-from ..journey import Stage
+from ..metrics import MILESTONES
 from ..model import CxModel
 from ..params import CxError
 from ..randomness import Streams
 from ..scenario import Scenario
 
 
-def _reached(stage: Stage):
-    return lambda c: ((c.visited & np.uint16(1 << int(stage))) != 0).astype(float)
+def _share(milestone: str):
+    return lambda c: MILESTONES[milestone](c).astype(float)
 
 
 def _among(outcome, condition):
@@ -39,13 +39,13 @@ def _among(outcome, condition):
 
 
 CUSTOMER_METRICS = {
-    "aware": _reached(Stage.AWARE),
-    "offered": _reached(Stage.OFFERED),
-    "accepted": _reached(Stage.ACCEPTED),
-    "accepted_if_offered": _among(_reached(Stage.ACCEPTED), _reached(Stage.OFFERED)),
-    "served": _reached(Stage.SERVED),
-    "good_outcome": lambda c: (c.outcome == 1).astype(float),
-    "promoter": lambda c: (c.recommend >= 9).astype(float),
+    "aware": _share("aware"),
+    "offered": _share("offered"),
+    "accepted": _share("accepted"),
+    "accepted_if_offered": _among(_share("accepted"), _share("offered")),
+    "served": _share("served"),
+    "good_outcome": _share("good_outcome"),
+    "promoter": _share("promoter"),
     "satisfaction": lambda c: c.satisfaction.astype(float),
 }
 """Per-customer outcomes (NaN = not applicable to this customer): shares of all assigned customers unless named ``_if_``."""
