@@ -189,11 +189,10 @@ def _number(x: float, unit: str, signed: bool = False) -> str:
 def _label(name: str, scenario) -> str:
     """A measure's label with its unit when the number does not show it (currency, per step)."""
     from .measures import label, unit
+    from .views import unit_text
 
     u, text = unit(name), label(name).replace(" per step", f" per {scenario.step_unit}")
-    if u.startswith("currency"):
-        return f"{text} ({u.replace('currency', scenario.currency).replace('step', scenario.step_unit)})"
-    return text
+    return f"{text} ({unit_text(u, scenario)})" if u.startswith("currency") else text
 
 
 def _paragraph(text: str, width: int = 92, indent: str = "  ") -> str:
