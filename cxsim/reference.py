@@ -484,7 +484,7 @@ class ReferenceModel(mesa.Model):
         t = self.steps  # Mesa counts steps from 1, as the engine's model.t
         self.active = [(name, iv, iv.effects()) for name, iv in self.pars.interventions.items() if iv.active(t)]
         for name, iv, _ in self.active:
-            self.costs[name] += iv.cost_per_step
+            self.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
         self.do("awareness")
         boost = sum(e.screening_boost * iv.coverage for _, iv, e in self.active)  # camps serve the whole catchment
         self.screen_hazard += self.pars.journey.screening * (1.0 + boost)
