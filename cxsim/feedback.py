@@ -30,7 +30,8 @@ is a team that listens and acts. Its phase runs last in
   on (the loop's own levels of the touchpoint; a customer covered by several
   loops meets the best of their levels).
   Customers who reported the failure and are still customers are told: they lose
-  the share ``close_loop`` of their dissatisfaction (closing the loop).
+  the share ``close_loop`` of their dissatisfaction (closing the loop), and are
+  asked for their score to recommend again (a closed-loop contact).
 * **Relapse.** A fix made by an untracked action is a change of habit nobody
   monitors: each step it loses the share ``relapse`` of what it gained, back
   toward the status quo. Tracked fixes are monitored and kept.
@@ -195,7 +196,7 @@ def _close_loop(model: "CxModel", reporters: np.ndarray, share: float) -> None:
     who = who[c.stage[who] == journey.Stage.LOYAL]
     if len(who):
         sat = c.satisfaction[who]
-        relationship.set_satisfaction(model, who, (sat + share * (1.0 - sat)).astype(np.float32))
+        relationship.set_satisfaction(model, who, (sat + share * (1.0 - sat)).astype(np.float32), "closed_loop")
         model.tally["loops_closed"] += len(who)
 
 

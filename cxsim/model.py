@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from . import feedback, journey, metrics, relationship, staff
+from . import emotions, feedback, journey, metrics, relationship, staff
 from .agents import CustomerAgent, populate
 from .barriers import CASH_COSTS, REASONS, cost_borne
 from .interventions import Effects
@@ -147,6 +147,7 @@ class CxModel(mesa.Model):
             name: np.isin(np.arange(len(scenario.segment_names)), [scenario.segment_names.index(s) for s in tp.segments])
             for name, tp in scenario.touchpoints.items() if tp.segments
         }
+        self.feeling = emotions.coefficients(scenario.emotions, scenario.journey)  # the behavioural coefficients the kernels read
         self.staff = staff.Morale(scenario.staff.morale)
         self.loops = feedback.Loops(scenario)
         relationship.seed_installed_base(self)

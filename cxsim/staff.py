@@ -6,7 +6,8 @@ of :func:`cxsim.journey.step`:
 * its **set point** is the status quo ``staff.morale``, plus ``morale_lift ·
   coverage`` of active interventions that invest in staff (training, recognition,
   empowerment: ``coverage`` is the share of staff they reach, so morale, the
-  staff's mean, rises by that share of the lift), plus ``mirror · (S − 0.7)`` where S is the mean satisfaction of
+  staff's mean, rises by that share of the lift), plus ``mirror · (S − confirmed)``
+  (``emotions.confirmed``, satisfaction at confirmed expectations) where S is the mean satisfaction of
   current customers (staff feel their customers' mood: the satisfaction mirror of
   the service-profit chain, Heskett et al. 1994);
 * it closes the share ``adapt`` of its gap to the set point each step, so a
@@ -24,8 +25,6 @@ status quo and changes nothing.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from .emotions import CONFIRMED
 
 if TYPE_CHECKING:
     from .model import CxModel
@@ -49,7 +48,7 @@ def update(model: "CxModel") -> None:
     if p.mirror:
         n, sat = model.cohorts[:, 0].sum(), model.cohorts[:, 1].sum()
         if n > 0:
-            mirror = p.mirror * (sat / n - CONFIRMED)
+            mirror = p.mirror * (sat / n - model.pars.emotions.confirmed)
     m.set_point = min(1.0, max(0.0, p.morale + lift + mirror))
     m.level += p.adapt * (m.set_point - m.level)
     for name, iv, e in model.active:

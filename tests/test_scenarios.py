@@ -261,23 +261,29 @@ def test_kano_categories():
 
 class _Feelings:
     def __init__(self, n):
-        for k in ("valence", "peak", "end", "trough", "perf_sum", "perf_weight"):
+        for k in ("valence", "peak", "end", "trough", "episode_peak"):
             setattr(self, k, np.zeros(n, dtype=np.float32))
+        self.peak_perf, self.end_perf = np.full(n, np.nan, dtype=np.float32), np.full(n, np.nan, dtype=np.float32)
         self.expectation = np.full(n, 0.6, dtype=np.float32)
 
 
-def test_recovery_judged_at_the_recovery_but_the_trough_stays():
+def test_a_recovery_is_a_new_moment_and_the_trough_stays():
+    from cxsim.scenario import Emotions
+
+    k = emotions.coefficients(Emotions(peak_end=0.4, failure_memory=1.0))
+    plain_k = emotions.coefficients(Emotions(peak_end=0.4))
     c, ids = _Feelings(2), np.arange(2)
-    emotions.feel(c, ids, np.array([0.75, 0.1], dtype=np.float32), 1.0, 0.6)  # customer 1 meets a failure
+    emotions.feel(c, ids, np.array([0.75, 0.1], dtype=np.float32), 1.0, k)  # customer 1 meets a failure
     trough = float(c.trough[1])
-    emotions.recover(c, ids[1:], np.array([0.1], dtype=np.float32), np.array([0.95], dtype=np.float32), 1.0, 0.6)
+    emotions.recover(c, ids[1:], np.array([0.75], dtype=np.float32), 1.0, k)  # put right, as good as working
     assert c.trough[1] == trough < 0
-    assert c.perf_sum[1] == pytest.approx(0.95) and c.perf_weight[1] == pytest.approx(1.0)
-    sat = emotions.satisfaction(c.perf_sum / c.perf_weight, c.expectation, 1.0, 2.0)
-    assert sat[1] > sat[0]  # the recovery paradox, for satisfaction
-    plain = emotions.recommend_score(sat, c.peak, c.end, 0.4)
-    scarred = emotions.recommend_score(sat, c.peak, c.end, 0.4, c.trough, 1.0)
-    assert scarred[0] == plain[0] and scarred[1] < plain[1]
+    assert c.end_perf[1] == pytest.approx(0.75) and c.peak_perf[1] == pytest.approx(0.1)  # the dip stays the episode's peak
+    judged = emotions.judged(c, ids, k)
+    assert judged[1] < judged[0]  # no recovery paradox by construction: recovery at normal quality repairs the end only
+    sat = emotions.satisfaction(judged, c.expectation, k)
+    plain = emotions.recommend_score(sat, c.peak, c.end, c.trough, plain_k)
+    scarred = emotions.recommend_score(sat, c.peak, c.end, c.trough, k)
+    assert scarred[0] == plain[0] and scarred[1] <= plain[1]
 
 
 def test_loyalty_bookkeeping_stays_consistent_when_satisfaction_changes():
