@@ -318,9 +318,11 @@ def rescore(model: "CxModel", ids: np.ndarray, occasion: str) -> None:
 
     Their 0–10 score follows their satisfaction and remembered experience now; the
     promoter and detractor tallies follow; those who become detractors stop talking
-    about the service and those who stop being detractors start again; then, as
-    at the outcome, promoters recommend the service to their ties and detractors
-    warn them (draws of their own per ``occasion``).
+    about the service and those who stop being detractors start again. As a new
+    customer does at the outcome, a customer who becomes a promoter recommends the
+    service to their ties and one who becomes a detractor warns them (draws of
+    their own per ``occasion``); one who stays what they were has told their ties
+    already and keeps talking (or not) as before.
     """
     if len(ids) == 0:
         return
@@ -330,10 +332,11 @@ def rescore(model: "CxModel", ids: np.ndarray, occasion: str) -> None:
     c.recommend[ids] = new
     count_scores(model, old, -1)
     count_scores(model, new, +1)
+    became_detractor = (old > DETRACTOR) & (new <= DETRACTOR)
     talk(model, ids[(old <= DETRACTOR) & (new > DETRACTOR)], +1)
-    talk(model, ids[(old > DETRACTOR) & (new <= DETRACTOR)], -1)
-    refer(model, ids[new >= PROMOTER], positive=True, occasion=occasion)
-    refer(model, ids[new <= DETRACTOR], positive=False, occasion=occasion)
+    talk(model, ids[became_detractor], -1)
+    refer(model, ids[(old < PROMOTER) & (new >= PROMOTER)], positive=True, occasion=occasion)
+    refer(model, ids[became_detractor], positive=False, occasion=occasion)
 
 
 def refer(model: "CxModel", tellers: np.ndarray, positive: bool, occasion: str = "") -> None:
