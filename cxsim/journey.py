@@ -35,7 +35,8 @@ delay is 0:
 7. **relationship** – (only with ``[relationship]`` set, :mod:`cxsim.relationship`)
    loyal customers' expectations drift; those due a repeat encounter meet the
    ``relationship`` touchpoints, their satisfaction is updated (loyalty is
-   re-anchored) and the encounter's basket is valued; an encounter below
+   re-anchored), their score to recommend is asked again (:func:`rescore`) and
+   the encounter's basket is valued; an encounter below
    expectation is a moment of defection; contracts ending now renew or lapse.
 8. **loyalty** – loyal customers' loyalty moves toward their satisfaction; they
    churn at ``churn · (1 − loyalty)``; loyal customers yield repeat value.
