@@ -116,7 +116,16 @@ def _table(data: Any, named: dict[str, Any], builder, part: str, needs: set[str]
         if missing:
             raise CxError(f"table for this chart lacks column(s) {', '.join(sorted(missing))}: pass results or the table cxsim.views builds")
         return data
-    return builder(worlds(data, **named))
+    runs = worlds(data, **named)
+    return _in_order(builder(runs), list(runs))
+
+
+def _in_order(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Rows grouped by world in the order the worlds were given (the views' tables sort them by name)."""
+    if table.empty:
+        return table
+    rank = table["world"].map({w: k for k, w in enumerate(names)})
+    return table.iloc[rank.argsort(kind="stable")].reset_index(drop=True)
 
 
 def _world_color(names: list[str]) -> alt.Color:
@@ -278,12 +287,17 @@ def journey_table(model: Any, customer: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def journey(model: Any, customer: int) -> alt.FacetChart:
+def journey(model: Any, customer: int | None = None) -> alt.FacetChart:
     """One customer's feelings moment by moment through the touchpoints, with their peak and end marked (peak-end rule).
 
-    ``model`` is a Results or a CxModel, or ``{world: either}`` to follow the same person through several worlds.
+    ``model`` is a Results or a CxModel, or ``{world: either}`` to follow the same person through
+    several worlds, or a table from :func:`journey_table` (then ``customer`` may be left out).
     """
-    table = journey_table(model, customer)
+    if isinstance(model, pd.DataFrame):  # a journey table already (journey_table, or views.journey_table with a world column)
+        table = model if "world" in model.columns else model.assign(world=ONE_WORLD)
+        customer = int(table["customer"].iloc[0]) if customer is None and len(table) else customer
+    else:
+        table = journey_table(model, customer)
     names = _world_names(table)
     x = alt.X("moment:Q", title="moment (touchpoint or transition, in order)", axis=alt.Axis(tickMinStep=1))
     y = alt.Y("valence:Q", title="feeling (−1 bad … +1 good)", scale=alt.Scale(domain=[-1, 1]))
@@ -298,7 +312,7 @@ def journey(model: Any, customer: int) -> alt.FacetChart:
     events = base.transform_filter("datum.moved").mark_text(dy=16, fontSize=10, color="#444").encode(text="event:N")
     zero = alt.Chart().mark_rule(color="#ccc").encode(y=alt.datum(0))
     layered = alt.layer(zero, line, dots, rings, labels, events).properties(width=WIDTH if len(names) == 1 else WIDTH // 2 + 40, height=260)
-    return layered.facet(column=alt.Column("world:N", sort=names, title=None), data=table).properties(title=f"Customer {int(customer)}'s journey: peak and end marked")
+    return layered.facet(column=alt.Column("world:N", sort=names, title=None), data=table).properties(title=f"Customer {customer}'s journey: peak and end marked")
 
 
 # -- rich display of one run ----------------------------------------------------------------------

@@ -38,6 +38,8 @@ def test_api_reference_is_generated_from_docstrings(site):
                        ("plot", "cxsim.plot.funnel"), ("plot", "cxsim.plot.journey"), ("metrics", "cxsim.metrics.paired_differences")]:
         assert f'id="{name}"' in pages[page], name
     assert "paired difference (alternative − baseline)" in pages["plot"]  # the docstring's words
+    assert 'href="../experiments/#cxsim.experiments.compare"' in pages["plot"]  # a :func: role, made a link (docs/hooks.py)
+    assert not [p for p, html in pages.items() if re.search(r":(func|class|mod|data):", html)]
     leftovers = [p for p, html in pages.items() if re.search(r"\]\[cxsim\.", html)]
     assert not leftovers, f"unresolved cross-references on {leftovers}"
 

@@ -36,6 +36,9 @@ def test_funnel_of_a_run_of_replicates_and_of_two_worlds(worlds):
     share = {r["world"]: r["share_of_population"] for r in rows if r["milestone"] == "accepted"}
     assert share["aravind_1980s"] > 5 * share["baseline"]
     assert plot.funnel({"baseline": base, "aravind_1980s": freed}).to_dict()["datasets"] == plot.funnel(baseline=base, aravind_1980s=freed).to_dict()["datasets"]
+    spec, _ = spec_rows(plot.funnel(aravind_1980s=freed, baseline=base))  # worlds keep the order given, and their colours
+    colour = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert colour["domain"] == ["aravind_1980s", "baseline"] and colour["range"][:2] == plot.PALETTE[:2]
 
 
 def test_reasons_by_stage_name_cost_at_baseline(worlds):
@@ -92,6 +95,8 @@ def test_journey_marks_peak_and_end_in_each_world(worlds):
     assert [r["moment"] for r in rows] == list(range(1, len(rows) + 1))
     _, both = spec_rows(plot.journey({"baseline": base, "aravind_1980s": freed.model}, who))
     assert {r["world"] for r in both} == {"baseline", "aravind_1980s"}
+    table = plot.journey_table({"baseline": base}, who)
+    assert spec_rows(plot.journey(table))[1] == spec_rows(plot.journey({"baseline": base}, who))[1]
     untracked = int((~base.model.tracked).nonzero()[0][0])
     with pytest.raises(CxError, match=f"customer = {untracked}: their touchpoints were not recorded"):
         plot.journey(base, untracked)
