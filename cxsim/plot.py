@@ -111,7 +111,10 @@ def _table(data: Any, named: dict[str, Any], builder, part: str, needs: set[str]
     """A views table: built from results, taken as given, or built from one run's own table."""
     if isinstance(data, pd.DataFrame) and not named:
         if "world" not in data.columns:  # one run's own table, e.g. res.funnel
-            return builder({ONE_WORLD: [{part: data}]})
+            try:
+                return builder({ONE_WORLD: [{part: data}]})
+            except KeyError as err:
+                raise CxError(f"table for this chart lacks column {err}: pass results, res.{part} or the table cxsim.views builds") from None
         missing = needs - set(data.columns)
         if missing:
             raise CxError(f"table for this chart lacks column(s) {', '.join(sorted(missing))}: pass results or the table cxsim.views builds")

@@ -113,6 +113,8 @@ def test_views_tables_are_charted_as_given(worlds):
     assert rows[0]["world"] == plot.ONE_WORLD
     with pytest.raises(CxError, match="lacks column"):
         plot.reasons(table)
+    with pytest.raises(CxError, match="lacks column 'milestone'"):
+        plot.funnel(worlds["baseline"][0].dropouts)
     with pytest.raises(CxError, match="expected cxsim.Results"):
         plot.funnel(baseline=[42])
 
