@@ -192,7 +192,8 @@ def curves(data: Any = None, /, metrics: list[str] | tuple[str, ...] = views.CUR
     line = alt.Chart().mark_line().encode(x=x, y="mean:Q", color=colour, tooltip=tip)
     layered = alt.layer(band, line).properties(width=WIDTH + 160, height=150)
     header = alt.Header(labelAngle=0, labelAlign="left")
-    return layered.facet(row=alt.Row("label:N", title=None, header=header), data=table).resolve_scale(y="independent").properties(
+    labels = [METRIC_BY_NAME[m].label for m in metrics] if "metric" in table.columns else None  # rows in the order asked for
+    return layered.facet(row=alt.Row("label:N", sort=labels, title=None, header=header), data=table).resolve_scale(y="independent").properties(
         title="Over time: mean and 95% band over replicates")
 
 
@@ -211,50 +212,62 @@ def stages(data: Any = None, /, step_unit: str | None = None, **named: Any) -> a
 
 
 def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | None = None, currency: str | None = None) -> alt.FacetChart:
-    """The comparison cards as a chart: per metric, the paired difference (alternative − baseline) and its 95% interval.
+    """The comparison cards as a chart: per metric, the paired difference (alternative − baseline) and its 95% interval,
+    labelled with both worlds' means.
 
     ``baseline`` and ``alternative`` are replicates run on the same seeds (Results, run
     tables, or lists of them); or give one ``{baseline_name: ..., alternative_name: ...}``
     dict; or a table from :func:`cxsim.views.paired_comparison` or
     :func:`cxsim.experiments.compare`. ``metrics`` default to the explorer's cards.
     """
-    scenario = None
-    if isinstance(baseline, pd.DataFrame):
-        table = baseline.rename(columns={"alternative": "intervention"})
-        names = ("baseline", "alternative")
-    else:
-        if alternative is None and isinstance(baseline, Mapping) and len(baseline) == 2:
-            (b_name, baseline), (a_name, alternative) = baseline.items()
-            names = (str(b_name), str(a_name))
-        else:
-            names = ("baseline", "alternative")
-        if alternative is None:
-            raise CxError("comparison needs two worlds: comparison(baseline, alternative), or a dict of two worlds, or a paired_comparison table")
-        _check_same_seeds(baseline, alternative)
-        table = views.paired_comparison(_runs(baseline, names[0]), _runs(alternative, names[1]))
-        scenario = _scenario(baseline, {})
+    table, names, scenario = _paired(baseline, alternative)
     cur = currency or (scenario.currency if scenario is not None else "currency")
-    chosen = metrics or views.card_metrics(table, first=views.scenario_measures(scenario) if scenario is not None else ())
-    unknown = [m for m in chosen if m not in set(table["metric"])]
-    if unknown:
-        raise CxError(f"metric {unknown[0]!r}: choose from {', '.join(table['metric'])}")
-    raw = table.set_index("metric").loc[chosen].reset_index().dropna(subset=["difference"])
-    shown = views.display_comparison(raw, cur)
-    shown["title"] = shown["label"] + " (" + shown["unit"] + ")"
-    shown["text"] = [views.fmt_difference(r, cur) or "" for r in raw.to_dict("records")]
+    shown = comparison_table(table, metrics or views.card_metrics(table, first=views.scenario_measures(scenario) if scenario else ()), cur)
     tip = ["label:N", "unit:N", "text:N"] + [alt.Tooltip(f"{c}:Q", format=",.3~f") for c in ("baseline", "intervention", "difference", "ci_low", "ci_high")]
     base = alt.Chart().encode(y=alt.Y("title:N", axis=None))
     rule = base.mark_rule(strokeWidth=3, color=PALETTE[1]).encode(x=alt.X("ci_low:Q", title=None), x2="ci_high:Q")
     point = base.mark_point(filled=True, size=90, color=PALETTE[1]).encode(x="difference:Q", tooltip=tip)
+    text = base.mark_text(align="left", dx=10, fontSize=11, color="#333").encode(x="end:Q", text="text:N")
     zero = base.mark_rule(color="#888", strokeDash=[4, 4]).encode(x=alt.datum(0))
-    layered = alt.layer(zero, rule, point).properties(width=WIDTH + 120, height=26)
+    layered = alt.layer(zero, rule, point, text).properties(width=WIDTH, height=26)
     header = alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12, labelLimit=260, title=None)
     return (
         layered.facet(row=alt.Row("title:N", sort=list(shown["title"]), header=header), data=shown)
         .resolve_scale(x="independent")
         .properties(title=f"{names[1]} − {names[0]}: paired difference and 95% interval")
         .configure_facet(spacing=6)
+        .configure_view(stroke=None)
     )
+
+
+def _paired(baseline: Any, alternative: Any) -> tuple[pd.DataFrame, tuple[str, str], "Scenario | None"]:
+    """The paired-comparison table, the two worlds' names and (when results were given) the scenario."""
+    if isinstance(baseline, pd.DataFrame):
+        return baseline.rename(columns={"alternative": "intervention"}), ("baseline", "alternative"), None
+    names = ("baseline", "alternative")
+    if alternative is None and isinstance(baseline, Mapping) and len(baseline) == 2:
+        (b_name, baseline), (a_name, alternative) = baseline.items()
+        names = (str(b_name), str(a_name))
+    if alternative is None:
+        raise CxError("comparison needs two worlds: comparison(baseline, alternative), or a dict of two worlds, or a paired_comparison table")
+    _check_same_seeds(baseline, alternative)
+    table = views.paired_comparison(_runs(baseline, names[0]), _runs(alternative, names[1]))
+    return table, names, _scenario(baseline, {})
+
+
+def comparison_table(table: pd.DataFrame, metrics: list[str], currency: str = "currency") -> pd.DataFrame:
+    """Rows of :func:`cxsim.views.paired_comparison` for ``metrics``, in display units, with the text of a card:
+    'baseline → alternative: difference ±interval'."""
+    unknown = [m for m in metrics if m not in set(table["metric"])]
+    if unknown:
+        raise CxError(f"metric {unknown[0]!r}: choose from {', '.join(table['metric'])}")
+    raw = table.set_index("metric").loc[list(metrics)].reset_index().dropna(subset=["difference"])
+    shown = views.display_comparison(raw, currency)
+    shown["title"] = shown["label"] + " (" + shown["unit"] + ")"
+    shown["text"] = [f"{views.fmt(r['baseline'], r['metric'], currency, compact=True)} → {views.fmt(r['intervention'], r['metric'], currency, compact=True)}: "
+                     f"{views.fmt_difference(r, currency, compact=True)}" for r in raw.to_dict("records")]
+    shown["end"] = shown[["ci_high", "difference"]].max(axis=1)
+    return shown
 
 
 def _check_same_seeds(baseline: Any, alternative: Any) -> None:
@@ -353,4 +366,4 @@ def _value(x) -> float:
     return math.nan if x is None else float(x)
 
 
-__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "journey", "journey_table", "summary_html", "ONE_WORLD"]
+__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]

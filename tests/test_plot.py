@@ -53,7 +53,8 @@ def test_reasons_by_stage_name_cost_at_baseline(worlds):
 
 
 def test_curves_carry_a_95_band_over_replicates_and_none_for_one_run(worlds):
-    _, rows = spec_rows(plot.curves(worlds, metrics=["referrals", "mean_loyalty"]))
+    spec, rows = spec_rows(plot.curves(worlds, metrics=["referrals", "mean_loyalty"]))
+    assert spec["facet"]["row"]["sort"] == ["Referrals", "Loyalty"]
     assert {r["metric"] for r in rows} == {"referrals", "mean_loyalty"}
     late = [r for r in rows if r["metric"] == "referrals" and r["step"] == 52]
     assert len(late) == 2 and all(r["low"] <= r["mean"] <= r["high"] for r in late)
@@ -74,7 +75,8 @@ def test_comparison_is_the_cards_as_a_chart(worlds, small):
     spec, rows = spec_rows(plot.comparison(worlds["baseline"], worlds["aravind_1980s"]))
     acc = next(r for r in rows if r["metric"] == "acceptance_rate")
     assert acc["unit"] == "%" and acc["ci_low"] <= acc["difference"] <= acc["ci_high"] and acc["difference"] > 50
-    assert acc["text"].startswith("+") and "pp" in acc["text"]
+    before, after = (views.fmt(acc[w] / 100, "acceptance_rate", compact=True) for w in ("baseline", "intervention"))
+    assert acc["text"].startswith(f"{before} → {after}: +") and acc["text"].endswith("(95%)") and acc["end"] == acc["ci_high"]
     assert [r["metric"] for r in rows] == [m for m in views.HEADLINE if m in {r["metric"] for r in rows}]
     assert "alternative − baseline" in str(spec["title"])
     named, _ = spec_rows(plot.comparison({"baseline": worlds["baseline"], "aravind_1980s": worlds["aravind_1980s"]}, metrics=["nps"]))
