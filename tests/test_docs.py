@@ -48,6 +48,7 @@ def shell_lines(text: str) -> list[str]:
     """Command lines of the ```bash blocks of a Markdown page (comments and blank lines dropped)."""
     lines = []
     for block in re.findall(r"```(?:bash|sh|shell|console)\n(.*?)```", text, flags=re.S):
+        block = block.replace("\\\n", " ")  # a command continued on the next line is one command
         lines += [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
     return lines
 
