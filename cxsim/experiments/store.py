@@ -308,8 +308,21 @@ def connect(root: str | Path):
     con = duckdb.connect()
     for view, sub in (("runs", RUNS), ("timeseries", SERIES)):
         if any((root / sub).glob("*.parquet")):
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{_glob(root, sub)}', union_by_name = true)")
+            try:
+                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{_glob(root, sub)}', union_by_name = true)")
+            except duckdb.Error as err:
+                con.close()
+                raise _explained(root, err) from None
     return con
+
+
+def _explained(root: Path, err: Exception) -> CxError:
+    """A DuckDB failure as one line: the damaged file by name if there is one."""
+    bad = damaged_file(root)
+    if bad is not None:
+        return CxError(f"{bad}: damaged result file ({bad.stat().st_size} bytes, not a whole Parquet file): "
+                       "run the sweep again with --resume to redo its run")
+    return CxError(f"query failed: {' '.join(str(err).split())[:160]}")
 
 
 def query(root: str | Path, sql: str) -> pd.DataFrame:
@@ -324,11 +337,7 @@ def query(root: str | Path, sql: str) -> pd.DataFrame:
     try:
         return con.execute(sql).df()
     except duckdb.Error as err:
-        bad = damaged_file(Path(root))
-        if bad is not None:
-            raise CxError(f"{bad}: damaged result file ({bad.stat().st_size} bytes, not a readable Parquet file): "
-                          "run the sweep again with --resume to redo its run") from None
-        raise CxError(f"query failed: {' '.join(str(err).split())[:160]}") from None
+        raise _explained(Path(root), err) from None
     finally:
         con.close()
 
