@@ -287,3 +287,89 @@ def test_a_scenario_beside_the_experiment_is_fine(tmp_path):
     (tmp_path / "mine.toml").write_text((cxsim.scenario.SCENARIO_DIR / "aravind.toml").read_text())
     (tmp_path / "e.toml").write_text('scenario = "mine.toml"\ncustomers = 100\nreplicates = 1\n')
     assert len(make_plan(*load_experiment(tmp_path / "e.toml")).tasks) == 1
+
+
+# -- bounded work ------------------------------------------------------------------------------------
+def _experiment_file(tmp_path, text):
+    path = tmp_path / "big.toml"
+    path.write_text('scenario = "aravind"\n' + text)
+    return path
+
+
+def test_a_huge_sobol_design_is_refused_at_once_from_its_parameters(tmp_path, monkeypatch):
+    """2^19 base samples × 50 uncertainties = 27M runs: refused before SALib draws a single sample."""
+    from cxsim.experiments import load_experiment, make_plan
+    from cxsim.experiments import design
+
+    def no_sampling(*a, **k):
+        raise AssertionError("samples were drawn")
+
+    monkeypatch.setattr(design, "salib_sample", no_sampling)
+    names = [f"population.segments.labourers.{a}" for a in ("fear", "trust", "need", "latent_need", "expectation")]
+    body = "[design]\nkind = \"sobol\"\nsamples = 524288\n[uncertainties]\n" + "\n".join(f'"{n}" = [0.1, 0.9]' for n in names)
+    exp_file = _experiment_file(tmp_path, body)
+    exp, source = load_experiment(exp_file)
+    exp = exp.model_copy(update={"uncertainties": {f"u{k}": exp.uncertainties[names[0]] for k in range(50)}})  # 50 uncertainties
+    t0 = time.perf_counter()
+    with pytest.raises(CxError, match="runs planned"):
+        design.check(design.workload(exp, design.base_scenario(exp, source), {"base": {}}))
+    assert design.design_size(exp) == 524288 * 52
+    with pytest.raises(CxError, match=r"--allow-large|runs planned"):
+        make_plan(*load_experiment(exp_file))  # 5 uncertainties: 3.7M runs × 10k × 52 > bound
+    assert time.perf_counter() - t0 < 5
+
+
+def test_the_cli_refuses_a_large_sweep_with_the_estimate_and_the_flag(tmp_path, capsys):
+    body = 'customers = 1000000\nreplicates = 100\n[design]\nkind = "lhs"\nsamples = 50\n[uncertainties]\n"decision.w_fear" = [0.5, 1.5]\n'
+    exp_file = _experiment_file(tmp_path, body)
+    assert main(["sweep", str(exp_file), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "5000 runs × 1,000,000 customers × 52 steps".replace("5000", "5,000") in err
+    assert "--allow-large" in err and not (tmp_path / "o").exists()
+
+
+def test_estimates_cover_policies_and_ranges_of_size(tmp_path):
+    from cxsim.experiments import load_experiment
+    from cxsim.experiments import design
+
+    body = ('customers = 1000\nreplicates = 2\n[levers]\ninterventions = ["free_transport", "free_medicine"]\ncombine = ["each", "all"]\n'
+            '[design]\nkind = "factorial"\nlevels = 3\n[uncertainties]\n"population.customers" = [1000, 4000]\n"steps" = { values = [10, 80] }\n')
+    exp, source = load_experiment(_experiment_file(tmp_path, body))
+    base = design.base_scenario(exp, source)
+    work = design.workload(exp, base, design.policies(exp, base))
+    assert (work.runs, work.customers, work.steps) == (3 * 2 * 4 * 2, 4000, 80)  # points × policies (baseline, 2 alone, all) × replicates
+    plan = design.make_plan(exp, source)
+    assert len(plan.tasks) <= work.runs
+
+
+def test_run_many_refuses_above_the_bound_unless_allowed():
+    from cxsim.experiments import run_many
+
+    with pytest.raises(CxError, match="allow_large=True"):
+        run_many("aravind", [{"population.customers": 5_000_000, "steps": 2000}], seeds=range(30))
+
+
+def test_the_explorer_asks_before_a_large_page():
+    from cxsim.workload import EXPLORER_BOUND, Workload, needs_confirmation
+
+    assert not needs_confirmation(Workload(2 * 3, 10_000, 52))  # the default page
+    assert needs_confirmation(Workload(2 * 30, 5_000_000, 52))
+    assert Workload(2, 10**6, 1000).customer_steps > EXPLORER_BOUND
+
+
+def test_the_explorer_page_waits_for_confirmation_above_its_bound(monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from cxsim import workload
+
+    monkeypatch.setattr(workload, "EXPLORER_BOUND", 1e5)  # so that a small page is "large" here
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app" / "explorer.py"), default_timeout=60)
+    app.session_state["aravind:population.customers"] = 500
+    app.run()
+    assert not app.exception
+    assert any("Not computed" in i.value for i in app.info) and not app.metric  # nothing ran
+    assert "customer-steps" in app.sidebar.warning[0].value
+    app.sidebar.checkbox(key="allow_large").check().run()
+    assert not app.exception and app.metric  # computed once confirmed
