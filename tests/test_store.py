@@ -206,3 +206,18 @@ def test_a_killed_sweeps_lock_is_taken_over(tmp_path):
     assert (out / ".lock").exists()  # stale: its holder is gone
     result = run_experiment(exp_file, out, resume=True, progress=False, report=False)
     assert result.skipped >= 2 and result.skipped + result.ran == 48
+
+
+def test_a_sweep_refuses_a_folder_of_other_files_or_a_file(tmp_path, capsys):
+    from cxsim.cli import main
+
+    exp_file = _small(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    (tmp_path / "afile").write_text("x")
+    for target, needle in ((tmp_path / "mine", "holds other files (thesis.tex)"), (tmp_path / "afile", "is not a folder"),
+                           (tmp_path / "afile" / "sub", "cannot write there")):
+        assert main(["sweep", str(exp_file), "--out", str(target), "--workers", "1"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and needle in err, err
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["thesis.tex"]

@@ -135,13 +135,15 @@ class Store:
         """Hold the folder's lock while writing; another writer fails at once with one line."""
         from filelock import FileLock, Timeout
 
-        self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.root / LOCK, timeout=0)
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
             lock.acquire()
-        except Timeout:
+        except Timeout:  # (a subclass of OSError: first)
             raise CxError(f"{self.root} is being written by another sweep (it holds {self.root / LOCK}): "
                           "wait for it to finish, or choose another --out") from None
+        except OSError as err:
+            raise CxError(f"{self.root}: cannot write there ({err.strerror or err})") from None
         try:
             yield self
         finally:

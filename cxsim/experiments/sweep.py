@@ -77,6 +77,20 @@ def results_folder(exp: Experiment, out: str | Path | None) -> Path:
     return inside(RESULTS, exp.name or "experiment")
 
 
+def check_sweep_folder(out: Path) -> None:
+    """A sweep writes into a new or empty folder, or one holding a sweep's results; anything else is refused."""
+    from .store import MANIFEST, RUNS
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise CxError(f"--out {out}: is not a folder (a file or a device): choose a new or empty folder")
+    entries = [p.name for p in out.iterdir() if not p.name.startswith(".")]
+    if entries and not (out / MANIFEST).exists() and not (out / RUNS).is_dir():
+        raise CxError(f"--out {out}: holds other files ({', '.join(sorted(entries)[:3])}{', …' if len(entries) > 3 else ''}), "
+                      "not a sweep's results: choose a new or empty folder")
+
+
 def run_experiment(experiment: Experiment | str | Path, out: str | Path | None = None, *, workers: int = 1,
                    scheduler: Any = None, resume: bool = False, progress: bool | None = None, report: bool = True,
                    customers: int | None = None, replicates: int | None = None, samples: int | None = None,
@@ -89,8 +103,7 @@ def run_experiment(experiment: Experiment | str | Path, out: str | Path | None =
     exp, source = prepare(experiment, customers=customers, replicates=replicates, samples=samples)
     plan = make_plan(exp, source, allow_large=allow_large, workers=workers)
     out = results_folder(exp, out)
-    if out.exists() and not out.is_dir():
-        raise CxError(f"--out {out}: is a file, not a folder: choose a new or empty folder")
+    check_sweep_folder(out)
     store = Store(out)
     with store.lock():
         return _run_locked(plan, source, store, out, resume, workers, scheduler, progress, report)
