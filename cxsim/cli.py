@@ -80,6 +80,8 @@ def _short(text: Any, width: int = 40) -> str:
 
 SEED = integer("--seed", 0, MAX_SEED)
 PORT = integer("--port", 1, 65535)
+
+
 def check_scheduler(address: str | None, where: str = "--scheduler") -> str | None:
     """A Dask scheduler address of the form ``[tcp|tls|ucx|ws|wss://]host:port``, checked before connecting."""
     from .experiments.runner import check_address

@@ -140,7 +140,6 @@ def test_more_segments_than_the_index_holds_is_one_clear_error():
 
 # -- run outputs: checked first, streamed per replicate, nothing lost ----------------------------
 import json  # noqa: E402
-import os  # noqa: E402
 import time  # noqa: E402
 
 import pandas as pd  # noqa: E402

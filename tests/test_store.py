@@ -221,3 +221,34 @@ def test_a_sweep_refuses_a_folder_of_other_files_or_a_file(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and needle in err, err
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["thesis.tex"]
+
+
+def test_a_failing_run_or_report_keeps_the_finished_runs_and_says_resume(tmp_path, monkeypatch, capsys):
+    from cxsim.cli import main
+    from cxsim.experiments import reports, runner
+
+    exp_file, out = _small(tmp_path), tmp_path / "out"
+    real = runner.run_task
+
+    def flaky(base, task):
+        if task.run == 3:
+            raise RuntimeError("worker lost")
+        return real(base, task)
+
+    monkeypatch.setattr(runner, "run_task", flaky)
+    assert main(["sweep", str(exp_file), "--out", str(out), "--workers", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "a run failed (RuntimeError: worker lost)" in err and "--resume" in err
+    assert len(load_results(out)) == 3  # runs 0–2 finished and kept
+    monkeypatch.setattr(runner, "run_task", real)
+
+    def broken_figure(result):
+        raise ValueError("no display")
+
+    monkeypatch.setitem(reports.REPORTS, "summary", broken_figure)
+    assert main(["sweep", str(exp_file), "--out", str(out), "--workers", "1", "--resume"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "all 6 runs are kept" in err and "the report failed (ValueError: no display)" in err and "--resume" in err
+    monkeypatch.undo()
+    assert main(["sweep", str(exp_file), "--out", str(out), "--workers", "1", "--resume"]) == 0
+    assert "(0 run now, 6 already there)" in capsys.readouterr().out and (out / "report.md").exists()

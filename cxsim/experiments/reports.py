@@ -9,7 +9,6 @@ curve against the Bass closed form), ``sensitivity`` (Sobol or Morris indices), 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
