@@ -53,7 +53,8 @@ def check_out_dir(path: str | Path, what: str = "--out") -> Path:
     """Make sure results can go to ``path`` before anything runs: a new, empty or earlier run folder we can write.
 
     Refused in one line: a file, a device, a folder holding other things than a run's
-    outputs, a folder that cannot be created or written.
+    outputs, a folder that cannot be created or written. A new folder is not created here
+    (a command refused later leaves nothing behind), only checked to be creatable.
     """
     out = Path(path).expanduser()
     shown = str(path)
@@ -66,13 +67,16 @@ def check_out_dir(path: str | Path, what: str = "--out") -> Path:
         if foreign:
             raise CxError(f"{what} {shown}: holds other files ({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}), "
                           "not the outputs of a run: choose a new or empty folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".cxsim-write-test.{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise CxError(f"{what} {shown}: cannot write there ({err.strerror or err})") from None
+        try:
+            probe = out / f".cxsim-write-test.{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise CxError(f"{what} {shown}: cannot write there ({err.strerror or err})") from None
+        return out
+    parent = next(p for p in out.absolute().parents if p.exists())  # created only when results come
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise CxError(f"{what} {shown}: cannot be created ({parent} is {'not a folder' if not parent.is_dir() else 'not writable'})")
     return out
 
 
@@ -138,6 +142,7 @@ class RunWriter:
         if fmt not in FORMATS:
             raise CxError(f"--format = {fmt!r}: choose from {', '.join(FORMATS)}")
         self.out, self.fmt = Path(out), fmt
+        self.out.mkdir(parents=True, exist_ok=True)
         self.writers: dict[str, Any] = {}
         self.summaries: list[dict[str, Any]] = []
         for name in ALL_OUTPUTS:  # an earlier run's outputs are replaced, never mixed with these

@@ -372,3 +372,9 @@ def test_the_explorer_page_waits_for_confirmation_above_its_bound(monkeypatch):
     assert "customer-steps" in app.sidebar.warning[0].value
     app.sidebar.checkbox(key="allow_large").check().run()
     assert not app.exception and app.metric  # computed once confirmed
+
+
+def test_a_refused_command_leaves_no_folder_behind(tmp_path):
+    out = tmp_path / "new" / "deeper"
+    assert main(["run", "nowhere", "--out", str(out)]) == 2
+    assert not (tmp_path / "new").exists()
