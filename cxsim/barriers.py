@@ -22,9 +22,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
 
 from .emotions import per_customer
+from .kernels import njit
 from .prefetch import prefetch_ahead
 
 CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")

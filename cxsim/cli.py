@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-import pandas as pd
-
 from .params import CxError
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
@@ -150,6 +148,8 @@ def _combine(summaries: list[dict]) -> dict:
 
 
 def write_outputs(out: Path, summary: dict, results: list) -> None:
+    import pandas as pd
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     ts = pd.concat([res.timeseries.assign(seed=res.seed) for res in results], ignore_index=True)
@@ -191,6 +191,9 @@ def _app(args: argparse.Namespace) -> int:
     page = explorer_page()
     if not page.exists():
         raise CxError(f"the explorer {page} is not there: reinstall cxsim (pip install cxsim, or pip install -e . in a checkout)")
+    from .kernels import ensure_compiled
+
+    ensure_compiled()  # once per machine, before the first page, with a message
     cmd = [sys.executable, "-m", "streamlit", "run", str(page), "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false", "--client.toolbarMode", "minimal"]
     for option in ("port", "address", "headless"):
         if getattr(args, option) is not None:
@@ -276,6 +279,25 @@ def _story_args(p: argparse.ArgumentParser) -> None:
 
 
 ARGUMENTS["story"] = _story_args
+
+
+@command("compile", "compile the engine's kernels now (otherwise done once per machine at first use, with a message)")
+def _compile(args: argparse.Namespace) -> int:
+    from . import kernels
+
+    if kernels.is_compiled() and not args.force:
+        print(f"kernels already compiled on this machine ({kernels.stamp_path()}); --force compiles them again")
+        return 0
+    seconds = kernels.compile_all(quiet=True)
+    print(f"compiled kernels in {seconds:.1f} s; cached in {kernels.cache_dir()}")
+    return 0
+
+
+def _compile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="compile (or load) every kernel even if this machine has them")
+
+
+ARGUMENTS["compile"] = _compile_args
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -28,8 +28,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .kernels import njit
 from .prefetch import prefetch_ahead
 
 

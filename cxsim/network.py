@@ -17,8 +17,8 @@ incrementally: a step costs O(changes), not O(ties).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .kernels import njit
 from .randomness import Streams
 
 
