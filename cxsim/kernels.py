@@ -182,6 +182,10 @@ def ensure_compiled() -> None:
         if _checked:
             return
         _checked = True
+        import numba
+
+        if numba.config.DISABLE_JIT:  # kernels run as Python: nothing to compile
+            return
         try:
             stamp = stamp_path()
             if stamp.exists():
