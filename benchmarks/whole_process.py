@@ -67,16 +67,16 @@ def best_of(cmd: list[str], repeats: int, env: dict | None = None) -> Measured:
     return min(runs, key=lambda m: m.wall)
 
 
-def commands(sizes: list[int], out: Path) -> list[tuple[str, list[str], int]]:
+def commands(sizes: list[int], out: Path, repeats: int) -> list[tuple[str, list[str], int]]:
     py = python()
     rows = [
-        ("import cxsim", py + ["-c", "import cxsim"], 5),
-        ("cxsim --help", py + ["-m", "cxsim.cli", "--help"], 5),
-        ("cxsim list", py + ["-m", "cxsim.cli", "list"], 5),
+        ("import cxsim", py + ["-c", "import cxsim"], repeats),
+        ("cxsim --help", py + ["-m", "cxsim.cli", "--help"], repeats),
+        ("cxsim list", py + ["-m", "cxsim.cli", "list"], repeats),
     ]
     for n in sizes:
         rows.append((f"cxsim run aravind --customers {n:,} --out", py + ["-m", "cxsim.cli", "run", "aravind", "--customers", str(n), "--out", str(out / f"run{n}")],
-                     3 if n <= 200_000 else 1))
+                     min(repeats, 3) if n <= 200_000 else 1))
     return rows
 
 
@@ -96,13 +96,13 @@ def goal_text(label: str, m: Measured, n: int | None) -> str:
     return ""
 
 
-def whole_process(sizes: list[int], cold: bool) -> list[tuple[str, Measured, str]]:
+def whole_process(sizes: list[int], cold: bool, repeats: int = 5) -> list[tuple[str, Measured, str]]:
     out = Path(tempfile.mkdtemp(prefix="cxsim-bench-"))
     rows = []
     try:
         # a first, untimed run: the kernels of this checkout compiled or loaded, the disk cache warm
         run_child(python() + ["-m", "cxsim.cli", "run", "aravind", "--customers", "1000", "--steps", "2"])
-        for label, cmd, repeats in commands(sizes, out):
+        for label, cmd, repeats in commands(sizes, out, repeats):
             n = next((s for s in sizes if label.endswith(f"{s:,} --out")), None)
             m = best_of(cmd, repeats)
             rows.append((label, m, goal_text(label, m, n)))
@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="runs at 10k and 200k only; engine table at 10k with a small reference")
     ap.add_argument("--sizes", help="comma-separated customers for `cxsim run --out` (default 10000,200000,1000000,5000000)")
+    ap.add_argument("--repeats", type=int, default=5, help="runs of each start-up command, best kept (runs up to 200k: at most 3; above: 1)")
     ap.add_argument("--no-engine", action="store_true", help="skip the engine-only table and the pure-Mesa reference")
     ap.add_argument("--no-cold", action="store_true", help="skip the first run with an empty kernel cache")
     args = ap.parse_args(argv)
@@ -141,15 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"cxsim whole-process benchmark: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load[0]:.2f}")
     print("machine may be shared: timings are what was measured\n", flush=True)
-    rows = whole_process(sizes, cold=not args.no_cold)
+    rows = whole_process(sizes, cold=not args.no_cold, repeats=max(1, args.repeats))
     print()
     print_table(rows)
     if not args.no_engine:
         import engine
 
         print("\nEngine only, in one process (benchmarks/engine.py), same run:\n", flush=True)
-        engine_args = ["--sizes", "10000", "--reference-size", "2000", "--reference-repeats", "1", "--repeats", "2"] if args.quick \
-            else ["--sizes", "10000,100000,1000000"]
+        engine_args = ["--sizes", "10000", "--reference-size", "2000", "--reference-repeats", "1", "--repeats", str(min(args.repeats, 2))] if args.quick \
+            else ["--sizes", "10000,100000,1000000", "--repeats", str(max(args.repeats, 7))]
         engine.main(engine_args)
     return 0
 

@@ -24,7 +24,7 @@ def test_benchmark_reports_every_goal_beside_a_neighbour_it_then_stops(capsys, m
 def test_whole_process_benchmark_quick_mode_prints_both_tables(capsys, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     bench = importlib.import_module("whole_process")
-    code = bench.main(["--quick", "--sizes", "2000", "--no-cold"])
+    code = bench.main(["--quick", "--sizes", "2000", "--no-cold", "--repeats", "1"])
     out = capsys.readouterr().out
     assert code == 0
     for label in ("import cxsim", "cxsim --help", "cxsim list", "cxsim run aravind --customers 2,000 --out"):
