@@ -88,3 +88,15 @@ def test_a_cold_kernel_cache_is_compiled_once_with_a_message(tmp_path):
     assert "compiling kernels" not in second.stderr
     assert first.stdout == second.stdout  # same results whether compiled now or loaded
     assert list((tmp_path / "numba").rglob("cxsim-kernels-*.stamp"))
+
+
+def test_compile_command_records_the_stamp(capsys):
+    from cxsim import kernels
+    from cxsim.cli import main
+
+    assert main(["compile", "--force"]) == 0
+    captured = capsys.readouterr()
+    assert "compiling kernels, once per machine" in captured.err and "kernels cached in" in captured.out
+    assert kernels.is_compiled()
+    assert main(["compile"]) == 0
+    assert "already compiled" in capsys.readouterr().out
