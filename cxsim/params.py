@@ -73,6 +73,8 @@ def field_info(model_cls: type[BaseModel], name: str) -> dict[str, Any]:
 
 
 def _num(x: float) -> str:
+    if isinstance(x, int):
+        return f"{x:,}"
     return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 

@@ -246,7 +246,7 @@ class Scenario(Params):
     @classmethod
     def _build_interventions(cls, raw: Any) -> dict[str, Intervention]:
         if not isinstance(raw, dict):
-            raise ValueError(f"= {shorten(raw)}: a table of named interventions, e.g. [interventions.free_transport]")
+            raise ValueError(f"must be a table of named interventions, e.g. [interventions.free_transport], not {shorten(raw)}")
         return {name: build_intervention(name, spec) for name, spec in raw.items()}
 
     @model_validator(mode="after")

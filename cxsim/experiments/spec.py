@@ -161,7 +161,7 @@ class Experiment(Spec):
                 raise ValueError("give a built-in scenario name, a .toml path or a [scenario] table")
             return raw
         if not isinstance(raw, dict):
-            raise ValueError(f"= {shorten(raw)}: give a built-in scenario name, a .toml path or a [scenario] table")
+            raise ValueError(f"give a built-in scenario name, a .toml path or a [scenario] table, not {shorten(raw)}")
         base = (info.context or {}).get("base") or Path.cwd()
         return load_table(raw, Path(base), info.data.get("name") or "inline", "scenario")
 
