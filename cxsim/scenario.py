@@ -11,7 +11,6 @@ change a scenario: dotted paths such as ``population.customers`` or
 from __future__ import annotations
 
 import copy
-import json
 import math
 import re
 from functools import lru_cache
@@ -493,9 +492,19 @@ def _read_toml_once(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     return read_toml(Path(path), "scenario file")
 
 
-@lru_cache(maxsize=64)
-def _validated(table_json: str, where: str) -> Scenario:
-    return validate_file_table(json.loads(table_json), where)
+_VALIDATED: dict[str, Scenario] = {}
+
+
+def _validated(table: dict[str, Any], where: str) -> Scenario:
+    """:func:`validate_file_table`, remembered for the last 64 tables (keyed by their exact repr: 1 and 1.0 differ)."""
+    key = repr((where, table))
+    sc = _VALIDATED.get(key)
+    if sc is None:
+        sc = validate_file_table(table, where)
+        if len(_VALIDATED) >= 64:
+            _VALIDATED.pop(next(iter(_VALIDATED)), None)
+        _VALIDATED[key] = sc
+    return sc
 
 
 def validate_file_table(table: dict[str, Any], where: str) -> Scenario:
@@ -516,7 +525,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     raw = _read_cached(path)
     raw.setdefault("name", path.stem)
     table = scenario_table(raw, path.parent, path.name, (path,))
-    return _validated(json.dumps(table, default=str), path.name)
+    return _validated(table, path.name)
 
 
 def load_table(raw: Any, base: Path, name: str, where: str) -> dict[str, Any]:
@@ -524,7 +533,7 @@ def load_table(raw: Any, base: Path, name: str, where: str) -> dict[str, Any]:
     if isinstance(raw, dict):
         raw = {"name": name, **raw}
     table = scenario_table(raw, base, where)
-    _validated(json.dumps(table, default=str), where)
+    _validated(table, where)
     return table
 
 
