@@ -6,6 +6,12 @@ parameter groups declared here. Each number has a default, a unit and a range
 :meth:`Scenario.with_overrides` is the only way the app, the CLI and experiments
 change a scenario: dotted paths such as ``population.customers`` or
 ``interventions.free_transport.coverage``.
+
+Defaults serve programmatic construction and overrides only: a *file* declares every
+section of :data:`REQUIRED_SECTIONS` itself, or says ``extends = "aravind"`` (or a
+relative ``.toml`` path) and lists what changes (:func:`scenario_table`). Values are
+strict and finite; cross-field rules (shares add up to 1, ties, references, variants)
+are checked when a scenario is validated, and every error is one :class:`CxError` line.
 """
 
 from __future__ import annotations
@@ -466,11 +472,17 @@ def _check_not_empty(raw: dict[str, Any], where: str, path: str = "") -> None:
             _check_not_empty(value, where, here)
 
 
+def looks_like_path(name_or_path: str | Path) -> bool:
+    """A path (it has a suffix or a folder part), not a name to look up (``aravind`` is a name even if ./aravind exists)."""
+    text = str(name_or_path)
+    return bool(Path(text).suffix) or any(sep in text for sep in "/\\")
+
+
 def _scenario_path(name_or_path: str | Path) -> Path:
     if not isinstance(name_or_path, (str, Path)) or not str(name_or_path):
         raise CxError(f"scenario {shorten(name_or_path)}: give a built-in name ({choices(list_scenarios(), 60)}) or a .toml path")
     path = Path(name_or_path)
-    if not path.suffix and not path.exists():
+    if not looks_like_path(name_or_path):
         if str(name_or_path) not in list_scenarios():
             raise CxError(f"unknown scenario {shorten(str(name_or_path))}: choose from {choices(list_scenarios(), 100)} or give a .toml path")
         path = SCENARIO_DIR / f"{name_or_path}.toml"

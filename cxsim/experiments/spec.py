@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from ..metrics import SCALAR_OUTCOMES
 from ..params import CxError, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten
-from ..scenario import load_table
+from ..scenario import load_table, looks_like_path
 
 EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "experiments"
 DESIGNS = ("factorial", "lhs", "sobol", "morris")
@@ -229,7 +229,7 @@ def find_experiment(name_or_path: str | Path) -> Path:
     if not isinstance(name_or_path, (str, Path)) or not str(name_or_path):
         raise CxError(f"experiment {shorten(name_or_path)}: give a .toml path or a name from experiments/")
     path = Path(name_or_path)
-    if path.suffix or path.exists():
+    if looks_like_path(name_or_path):
         return path
     for folder in (Path.cwd() / "experiments", EXPERIMENT_DIR):
         if (folder / f"{path}.toml").exists():
