@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from .barriers import CASH_COSTS
-from .params import CxError, Params, choices, explain, par, shorten
+from .params import CxError, Params, choices, explain, par, shorten, validating
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ def build_intervention(name: str, spec: Any) -> Intervention:
         raise CxError(f"{at}: unknown intervention kind {shorten(kind)}; choose from {choices(intervention_names(), 120)}")
     cls = REGISTRY[kind]
     try:
-        return cls.model_validate(spec)
+        with validating():
+            return cls.model_validate(spec)
     except ValidationError as err:
         raise CxError(explain(err, cls, at=at)) from None
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,6 +44,40 @@ class Params(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        one_line_init(super().__init__, type(self), data)
+
+
+_NESTED: ContextVar[bool] = ContextVar("cxsim_validating", default=False)
+
+
+def one_line_init(init: Callable[..., None], cls: type[BaseModel], data: dict[str, Any]) -> None:
+    """A model constructed directly from Python raises CxError (one line), like one read from a file.
+
+    Inside a validation already under way (nested models, or :func:`validating`), pydantic's
+    own error is left to the caller, which reports it with the full field path.
+    """
+    if _NESTED.get():
+        init(**data)
+        return
+    token = _NESTED.set(True)
+    try:
+        init(**data)
+    except ValidationError as err:
+        raise CxError(explain(err, cls, cls.__name__)) from None
+    finally:
+        _NESTED.reset(token)
+
+
+@contextmanager
+def validating():
+    """Validate inside this block to get pydantic's ValidationError (and report it with context)."""
+    token = _NESTED.set(True)
+    try:
+        yield
+    finally:
+        _NESTED.reset(token)
 
 
 def par(default: Any, lo: float | None = None, hi: float | None = None, unit: str = "", doc: str = "", source: str = ""):

@@ -29,7 +29,7 @@ from pydantic import Field, SerializeAsAny, ValidationError, field_validator, mo
 from .agents import STATE
 from .barriers import CASH_COSTS
 from .interventions import Intervention, build_intervention, intervention_names
-from .params import CxError, Params, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten
+from .params import CxError, Params, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten, validating
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -362,7 +362,8 @@ def validate_scenario(data: dict[str, Any], where: str = "scenario", variants: b
         raise CxError(f"{where}: a scenario is a table of sections, not {shorten(data)}")
     reject_nonfinite(data, where)
     try:
-        sc = Scenario.model_validate(data)
+        with validating():
+            sc = Scenario.model_validate(data)
     except ValidationError as err:
         raise CxError(explain(err, Scenario, where)) from None
     if variants:

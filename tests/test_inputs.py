@@ -275,10 +275,27 @@ def test_experiment_values_are_strict(raw, needle):
     assert needle in error_of(parse_experiment, raw)
 
 
-def test_the_cli_gives_one_line_and_status_2_for_bad_files(tmp_path):
+def test_the_cli_gives_one_line_and_status_2_for_bad_files(tmp_path, capsys):
+    from cxsim.cli import main
+
     cut = scenario_file(tmp_path, ARAVIND[: ARAVIND.index("daily_wage = 9") + len("daily_wage = 9")], "cut.toml")
+    proc = subprocess.run([sys.executable, "-m", "cxsim.cli", "run", str(cut)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == "" and proc.stderr == "cxsim: error: cut.toml: missing section [costs]: " + proc.stderr.split(": ", 4)[-1]
+    assert proc.stderr.count("\n") == 1 and len(proc.stderr) < MAX_LINE + 20, proc.stderr
     (tmp_path / "bin.toml").write_bytes(b"\x00\xff")
-    for path in (cut, tmp_path / "bin.toml", tmp_path):
-        proc = subprocess.run([sys.executable, "-m", "cxsim.cli", "run", str(path)], capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 2 and proc.stdout == "", proc.stdout
-        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("cxsim: error: ") and len(proc.stderr) < MAX_LINE + 20, proc.stderr
+    empty = scenario_file(tmp_path, "", "empty.toml")
+    for args in (["run", str(tmp_path / "bin.toml")], ["run", str(tmp_path)], ["story", str(empty)], ["sweep", str(tmp_path / "bin.toml")],
+                 ["run", "aravind", "--set", "population.customers=5000.0"], ["run", "aravind", "--set", "costs.medicine=NaN"]):
+        assert main(args) == 2, args
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and err.startswith("cxsim: error: ") and len(err) < MAX_LINE + 20, err
+
+
+def test_models_constructed_directly_raise_cxerror_with_the_field_path():
+    from cxsim.experiments.spec import Experiment
+    from cxsim.scenario import Decision, Scenario, Segment
+
+    assert error_of(lambda: Segment(share="x")).startswith("Segment: share = 'x'")
+    assert "population.segments.a.share = True" in error_of(lambda: Scenario(population={"segments": {"a": {"share": True}}}))
+    assert "is not a name" in error_of(lambda: Experiment(name="../x"))
+    assert Decision(w_fear=1).w_fear == 1.0

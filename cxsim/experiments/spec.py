@@ -34,13 +34,14 @@ identifier, and an inline ``[scenario]`` follows the rules of a scenario file
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..metrics import SCALAR_OUTCOMES
-from ..params import CxError, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten
+from ..params import CxError, choices, explain, flatten, one_line_init, par, read_toml, reject_nonfinite, shorten, validating
 from ..scenario import load_table, looks_like_path
 
 EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "experiments"
@@ -49,12 +50,17 @@ COMBINE = ("each", "all", "cumulative", "factorial")
 REPORTS = ("summary", "waterfall", "bass", "sensitivity", "ab")
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
 """An experiment name: letters, digits, ``_`` and ``-`` (it names the results folder)."""
+_BASE: ContextVar[Path | None] = ContextVar("cxsim_experiment_folder", default=None)
+"""The folder of the experiment file being read (an inline scenario's ``extends`` starts there)."""
 OPTIONS = {"periods": "bass"}
 """Report settings (``[options]``), each a positive number, and the report that reads it."""
 
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        one_line_init(super().__init__, type(self), data)
 
 
 class Uncertainty(Spec):
@@ -162,8 +168,7 @@ class Experiment(Spec):
             return raw
         if not isinstance(raw, dict):
             raise ValueError(f"give a built-in scenario name, a .toml path or a [scenario] table, not {shorten(raw)}")
-        base = (info.context or {}).get("base") or Path.cwd()
-        return load_table(raw, Path(base), info.data.get("name") or "inline", "scenario")
+        return load_table(raw, _BASE.get() or Path.cwd(), info.data.get("name") or "inline", "scenario")
 
     @field_validator("options")
     @classmethod
@@ -249,10 +254,14 @@ def parse_experiment(raw: dict[str, Any], where: str = "experiment", base: Path 
     if not isinstance(raw, dict):
         raise CxError(f"{where}: an experiment is a table of settings, not {shorten(raw)}")
     reject_nonfinite(raw, where)
+    token = _BASE.set(base)
     try:
-        return Experiment.model_validate(raw, context={"base": base})
+        with validating():
+            return Experiment.model_validate(raw)
     except ValidationError as err:
         raise CxError(explain(err, Experiment, where)) from None
+    finally:
+        _BASE.reset(token)
 
 
 def one_line(err: ValidationError, root: type[BaseModel], where: str) -> str:
