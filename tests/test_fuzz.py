@@ -175,6 +175,10 @@ def incomplete(text: str) -> bool:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         return True
+    return incomplete_table(raw)
+
+
+def incomplete_table(raw: dict[str, Any]) -> bool:
     if "extends" not in raw:
         for section in REQUIRED_SECTIONS:
             node: Any = raw
@@ -213,6 +217,12 @@ def check_experiment_text(tmp: Path, source: Path, m: Mutation) -> None:
     msg = outcome(validate_experiment, path)
     if m.kind in ("unknown key", "wrong type", "out of range", "not finite"):
         assert msg is not None, f"{source.name}: {m.kind}: accepted"
+    try:
+        inline = tomllib.loads(m.text).get("scenario")
+    except tomllib.TOMLDecodeError:
+        inline = None
+    if isinstance(inline, dict) and incomplete_table(inline):
+        assert msg is not None, f"{source.name}: {m.kind}: an incomplete inline scenario was accepted"
 
 
 @pytest.fixture(scope="module")
