@@ -20,7 +20,8 @@ import math
 import re
 import signal
 import tomllib
-from contextlib import contextmanager
+import io
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -42,6 +43,7 @@ SLOW = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthC
 CORPUS = Path(__file__).parent / "fuzz_corpus"
 SCENARIO_FILES = sorted(SCENARIO_DIR.glob("*.toml"))
 EXPERIMENT_FILES = sorted(EXPERIMENT_DIR.glob("*.toml"))
+PATHS_CLI = ["decision.w_fear", "journey.reconsider", "network.kind", "costs.medicine", "steps", "story.title", "population.segments"]
 
 
 class Hang(Exception):
@@ -270,6 +272,35 @@ def test_mutated_experiment_files_give_success_or_one_line(fuzz_dir, case):
 @given(experiment_cases)
 def test_mutated_experiment_files_many(fuzz_dir, case):
     check_experiment_text(fuzz_dir, *case)
+
+
+# -- the command line, end to end ---------------------------------------------------------------------
+def check_cli(tmp: Path, source: Path, m: Mutation, set_path: str, set_text: str) -> None:
+    from cxsim.cli import main
+
+    path = tmp / source.name
+    path.write_text(m.text, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    with time_bound(), redirect_stdout(out), redirect_stderr(err):
+        rc = main(["run", str(path), "--customers", "100", "--steps", "2", "--set", f"{set_path}={set_text}"])
+    err = err.getvalue()
+    assert rc in (0, 2), rc
+    if rc == 2:
+        assert err.count("\n") == 1 and err.startswith("cxsim: error: ") and len(err) <= MAX_LINE + 16, err
+    else:
+        assert "error" not in err and "Traceback" not in err, err  # progress lines only
+        assert not (m.must_fail or incomplete(m.text)), f"{source.name}: {m.kind}: exit 0"
+
+
+set_texts = st.sampled_from(["0.5", "2", "true", '"yes"', "nan", "1e400", "[1]", "{}", "villages", "-1", "5000.0"]) | st.text(max_size=12)
+
+
+@given(st.sampled_from(SCENARIO_FILES).flatmap(lambda p: st.tuples(st.just(p), mutations(p.read_text(encoding="utf-8")))),
+       st.sampled_from(PATHS_CLI), set_texts)
+@settings(max_examples=25)
+def test_the_cli_exits_0_or_2_with_one_line(fuzz_dir, case, set_path, set_text):
+    """`cxsim run FILE --set PATH=TEXT` on damaged files: exit 0 (a tiny run) or 2 with one line, never a traceback."""
+    check_cli(fuzz_dir, *case, set_path, set_text)
 
 
 # -- the API ----------------------------------------------------------------------------------------------
