@@ -9,8 +9,11 @@ the rule in plain scalar code, and a :class:`ReferenceModel` (a ``mesa.Model``)
 that steps the agents through ``self.agents.do(...)``. It is used
 
 * as the **reference of the rules**: read a method here to know what a customer
-  does; ``tests/test_reference.py`` checks that the engine gives the same
-  acceptance (same seed → same draws → the same customers accept);
+  does; :func:`compare` lists every customer (stage, binding reason, stages
+  visited, outcome, score to recommend, satisfaction, loyalty, fear, trust, …)
+  and every count where engine and reference differ, and
+  ``tests/test_reference.py`` requires that list to be empty (same seed → same
+  draws → the same customers, to float32 rounding);
 * as the **benchmark baseline**: ``benchmarks/engine.py`` times it against the engine.
 
 What it shares with the engine, so both can be compared customer by customer:
@@ -20,6 +23,20 @@ each agent keeps its list of ties) and the named counter-based random streams
 (``Streams``: customer ``i``'s draw for a decision depends only on the seed,
 the stream name, ``i`` and the counter, so who draws first does not matter).
 Scalar draws through numpy are slow; that is fine for a reference.
+
+What it implements, and what it refuses
+---------------------------------------
+:data:`REFERENCE_RULES` names the rules written here (the founding case's rules:
+awareness, screening, the barrier decision, the cash-shortfall dropout,
+touchpoints of Kano category *performance*, the outcome, satisfaction, the score
+to recommend, recommendations, warnings, reconsideration, loyalty and churn, on
+a village or fully mixed network) and :data:`REFERENCE_INTERVENTIONS` the
+intervention kinds whose effects it applies. A scenario that needs anything
+else (:data:`LACKING` lists those features: an installed base, repeat
+encounters, staff morale, improvement loops, other Kano categories, touchpoints
+for some segments only, service recovery, the memory of the worst moment, …) is
+refused by :class:`ReferenceModel` with a :class:`~cxsim.params.CxError` naming
+the feature (:func:`lacking`), never run with other rules.
 
 Where it deliberately follows the engine's ordering
 ----------------------------------------------------
@@ -45,8 +62,9 @@ a customer told by several promoters in one step counts every report (social
 proof) but is reassured once that step (fear relief, trust gain, awareness,
 reconsideration happen on the first telling; likewise one warning's worth of
 fear and distrust per step). Agent attributes are Python floats (the engine uses
-float32), so a rare draw that lands within rounding of its threshold may go
-the other way.
+float32): feelings, satisfaction, loyalty, fear and trust agree to
+:data:`FLOAT_TOLERANCE`; a draw landing within rounding of its threshold could in
+principle go the other way, which :func:`compare` would report.
 """
 
 from __future__ import annotations
@@ -66,6 +84,7 @@ from .interventions import Effects
 from .journey import STAGES, Stage
 from .model import billing_stage
 from .network import build_network
+from .params import CxError
 from .randomness import Streams
 from .scenario import Scenario
 
@@ -73,6 +92,78 @@ UNAWARE, AWARE, OFFERED, ACCEPTED, SERVED, LOYAL, DECLINED, DROPPED, CHURNED = S
 TALKING = (ACCEPTED, SERVED, LOYAL)
 CASH_SPENT = tuple(k for k in CASH_COSTS if k not in WAGE_KINDS and k != "follow_up")
 """Costs paid in cash on the trip to the service (wages forgone empty no purse; follow-up is paid later)."""
+
+REFERENCE_RULES: dict[str, str] = {
+    "awareness": "outreach · reach · (1 + Σ boost) + word of mouth · talking share of in-ties, against an Exp(1) budget",
+    "screening": "a global screening hazard (raised by camps' screening boost) against an Exp(1) budget",
+    "touchpoints": "performance-category touchpoints met by everyone at their stage: works with its reliability, "
+                   "feeling moves with performance − expectation (half carried over), peak and end kept",
+    "decision": "logistic utility: intercept − Σ barriers (cost, fear, distance, distrust, low need) + social proof",
+    "binding_reason": "a decliner's reason is the largest barrier term (first of equals)",
+    "cash_shortfall": "at access, a customer whose cash falls short of the cash cost drops out with shortfall_dropout",
+    "outcome": "follow-up attended (or at home); good outcome with success + follow_up_success · attended",
+    "satisfaction": "expectation-confirmation on the weighted mean performance, losses × loss_aversion",
+    "score": "0–10 score: (1 − peak_end) · satisfaction + peak_end · peak-end memory",
+    "recommendations": "promoters (9–10) tell each tie with chance tell: reports, less fear, more trust, awareness",
+    "warnings": "detractors (0–6) warn each tie with chance tell: more fear, less trust; they stop talking",
+    "reconsideration": "a decliner told by a promoter is offered the service again (journey.reconsider)",
+    "loyalty": "loyalty moves toward satisfaction by learning per step; repeat value per loyal customer",
+    "churn": "loyal customers leave at 1 − exp(−churn · (1 − loyalty) · relief)",
+    "network": "villages (fixed ties) or fully mixed (ties drawn afresh each telling)",
+    "billing": "running costs per step, fees per use at the billing phase, cash costs taken over",
+}
+"""The rules this module implements (what each does, in a line)."""
+
+REFERENCE_INTERVENTIONS = frozenset({
+    "free_transport", "free_food_lodging", "free_medicine", "wage_compensation", "free_follow_up",
+    "counselling", "outreach_camps", "acquisition", "testimonials", "fix_touchpoint", "retention_program",
+})
+"""Intervention kinds whose effects the reference applies (cost relief, fear/distrust/distance relief,
+latent insight, social reports, outreach and screening boosts, touchpoint fixes, churn relief)."""
+
+LACKING: dict[str, str] = {
+    "installed_base": "an installed base (population.segments.*.customers_at_start > 0)",
+    "relationship": "repeat encounters, drifting expectations or contracts ([relationship])",
+    "staff_morale": "staff morale moving touchpoint quality (touchpoints.*.staff_effect ≠ 0)",
+    "improvement_loops": "improvement loops (intervention kind improvement_loop)",
+    "kano": "Kano categories other than performance (touchpoints.*.kano)",
+    "touchpoint_segments": "touchpoints met by some segments only (touchpoints.*.segments)",
+    "service_recovery": "service recovery (touchpoints.*.recovery > 0)",
+    "failure_memory": "the memory of the worst moment (emotions.failure_memory > 0)",
+    "intervention_kind": "intervention kinds other than " + ", ".join(sorted(REFERENCE_INTERVENTIONS)),
+}
+"""Scenario features the reference does not implement (it refuses scenarios that use them)."""
+
+
+def lacking(scenario: Scenario) -> str | None:
+    """The first feature ``scenario`` uses that the reference lacks, as one line naming it; None if none."""
+    for name, seg in scenario.population.segments.items():
+        if seg.customers_at_start > 0:
+            return f"population.segments.{name}.customers_at_start = {seg.customers_at_start}: {LACKING['installed_base']}"
+    if scenario.relationship.active:
+        return f"[relationship] is active: {LACKING['relationship']}"
+    for name, tp in scenario.touchpoints.items():
+        where = f"touchpoints.{name}"
+        if tp.staff_effect:
+            return f"{where}.staff_effect = {tp.staff_effect}: {LACKING['staff_morale']}"
+        if tp.kano != "performance":
+            return f"{where}.kano = {tp.kano!r}: {LACKING['kano']}"
+        if tp.segments:
+            return f"{where}.segments = {tp.segments}: {LACKING['touchpoint_segments']}"
+        if tp.recovery > 0:
+            return f"{where}.recovery = {tp.recovery}: {LACKING['service_recovery']}"
+        if tp.stage == "relationship":
+            return f"{where}.stage = 'relationship': {LACKING['relationship']}"
+    if scenario.emotions.failure_memory > 0:
+        return f"emotions.failure_memory = {scenario.emotions.failure_memory}: {LACKING['failure_memory']}"
+    for name, iv in scenario.interventions.items():
+        if not iv.enabled:
+            continue
+        if iv.kind == "improvement_loop":
+            return f"interventions.{name}.kind = 'improvement_loop': {LACKING['improvement_loops']}"
+        if iv.kind not in REFERENCE_INTERVENTIONS:
+            return f"interventions.{name}.kind = {iv.kind!r}: {LACKING['intervention_kind']}"
+    return None
 
 
 def clamp(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
@@ -92,6 +183,18 @@ class Relief:
     insight: float = 0.0  # share of latent need made visible
     reports: float = 0.0  # extra good-outcome reports
     at_home: bool = False  # follow-up comes to the village
+
+
+def satisfaction_rule(performance: float, expectation: float, e) -> float:
+    """Expectation-confirmation satisfaction 0–1 (Oliver 1980), losses looming larger (``e``: emotions)."""
+    gap = performance - expectation
+    return clamp(CONFIRMED + e.gain * (gap if gap >= 0 else e.loss_aversion * gap))
+
+
+def score_rule(satisfaction: float, peak: float, end: float, e) -> int:
+    """The 0–10 score to recommend: satisfaction blended with the peak-end memory (weight ``peak_end``)."""
+    memory = 0.5 * (0.5 * (peak + end) + 1.0)  # peak-end rule, on 0–1
+    return round(10.0 * ((1.0 - e.peak_end) * satisfaction + e.peak_end * memory))
 
 
 class Customer(mesa.Agent):
@@ -337,11 +440,8 @@ class Customer(mesa.Agent):
         self.outcome = int(good)
         self.feel(1.0 if good else 0.1, j.core_weight)
         m.value_delivered += m.pars.value.per_good_outcome * good
-        performance = self.perf_sum / max(self.perf_weight, 1e-6)
-        gap = performance - self.expectation  # expectation-confirmation, losses loom larger
-        self.satisfaction = clamp(CONFIRMED + e.gain * (gap if gap >= 0 else e.loss_aversion * gap))
-        memory = 0.5 * (0.5 * (self.peak + self.end) + 1.0)  # peak-end rule, on 0–1
-        self.recommend = round(10.0 * ((1.0 - e.peak_end) * self.satisfaction + e.peak_end * memory))
+        self.satisfaction = satisfaction_rule(self.perf_sum / max(self.perf_weight, 1e-6), self.expectation, e)
+        self.recommend = score_rule(self.satisfaction, self.peak, self.end, e)
         self.loyalty = m.pars.loyalty.initial
         self.move(LOYAL)
         m.tally["scored"] += 1
@@ -424,6 +524,9 @@ class ReferenceModel(mesa.Model):
     """Customers as ``mesa.Agent`` objects, stepped phase by phase with ``agents.do``."""
 
     def __init__(self, scenario: Scenario, seed: int | None = None, shuffle: bool = False):
+        missing = lacking(scenario)
+        if missing:
+            raise CxError(f"the reference cannot run scenario {scenario.name!r}: {missing}")
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         self.pars = scenario
@@ -544,4 +647,111 @@ def run_reference(scenario: Scenario, seed: int | None = None, shuffle: bool = F
     return ReferenceModel(scenario, seed, shuffle=shuffle).run().summary()
 
 
-__all__ = ["Customer", "ReferenceModel", "Relief", "run_reference"]
+FLOAT_TOLERANCE = 1e-5
+"""Largest difference allowed between the engine's float32 state and the reference's Python floats.
+
+The largest difference measured (Aravind, all variants and the other rules it implements, seeds
+1–58, 500–10,000 customers, up to 104 steps) is 1.6e-7 (about one float32 ulp at values near 1); the tolerance leaves room for longer runs to add rounding, yet a
+changed rule moves these values by far more.
+"""
+
+EXACT = ("stage", "reason", "visited", "outcome", "recommend", "followed_up", "referred", "referrals_made", "decisions")
+"""Per-customer entries engine and reference must agree on exactly."""
+
+CLOSE = ("satisfaction", "loyalty", "fear", "trust", "valence", "peak", "end", "reports")
+"""Per-customer entries they must agree on to :data:`FLOAT_TOLERANCE`."""
+
+COUNTS = ("offered", "accepted", "served", "scored", "referrals", "referral_acceptances", "warnings",
+          "reconsiderations", "promoters", "detractors", "good_outcomes", "followed_up")
+"""Run totals they must agree on exactly."""
+
+
+def reference_state(reference: ReferenceModel) -> dict[str, np.ndarray]:
+    """The reference's customers as arrays in the engine's coding (reason codes, visited bits, nan when unset)."""
+    from .barriers import REASONS
+
+    agents = reference.customers
+    nan = math.nan
+    return {
+        "stage": np.array([int(a.stage) for a in agents]),
+        "reason": np.array([-1 if a.reason is None else REASONS.index(a.reason) for a in agents]),
+        "visited": np.array([sum(1 << int(s) for s in a.visited) for a in agents]),
+        "outcome": np.array([a.outcome for a in agents]),
+        "recommend": np.array([a.recommend for a in agents]),
+        "followed_up": np.array([a.followed_up for a in agents]),
+        "referred": np.array([a.referred for a in agents]),
+        "referrals_made": np.array([a.referrals_made for a in agents]),
+        "decisions": np.array([a.decisions for a in agents]),
+        "satisfaction": np.array([nan if a.satisfaction is None else a.satisfaction for a in agents]),
+        "loyalty": np.array([nan if a.loyalty is None else a.loyalty for a in agents]),
+        **{name: np.array([getattr(a, name) for a in agents], dtype=float) for name in ("fear", "trust", "valence", "peak", "end", "reports")},
+    }
+
+
+def engine_state(results) -> dict[str, np.ndarray]:
+    """The engine's customers (a :class:`cxsim.model.Results`), loyalty as it is now."""
+    from .journey import loyalty_now
+
+    model = results.model
+    c = model.customers
+    state = {name: np.asarray(getattr(c, name)) for name in EXACT + CLOSE}
+    loyalty = c.loyalty.astype(float)
+    loyal = np.flatnonzero(c.stage == LOYAL)
+    loyalty[loyal] = loyalty_now(model, loyal)
+    state["loyalty"] = loyalty
+    return state
+
+
+def compare(engine_results, reference: ReferenceModel, tolerance: float = FLOAT_TOLERANCE, show: int = 3) -> list[str]:
+    """Where the engine's run and the reference's run differ, one line per entry or count that differs.
+
+    Both must have run the same scenario and seed. Per customer: :data:`EXACT` entries
+    equal, :data:`CLOSE` entries within ``tolerance`` (unset values, nan, on both sides);
+    and the run's :data:`COUNTS`, running costs and value delivered. An empty list means
+    they agree customer by customer; each line names the entry, how many customers
+    differ and the first ``show`` of them.
+    """
+    eng, ref = engine_state(engine_results), reference_state(reference)
+    n_eng, n_ref = len(eng["stage"]), len(ref["stage"])
+    if n_eng != n_ref:
+        return [f"customers: engine {n_eng}, reference {n_ref}"]
+    out = []
+    for name in EXACT + CLOSE:
+        a, b = eng[name].astype(float), ref[name].astype(float)
+        both_unset = np.isnan(a) & np.isnan(b)
+        if name in EXACT:
+            bad = ~((a == b) | both_unset)
+        else:
+            bad = ~((np.abs(a - b) <= tolerance) | both_unset)
+        if bad.any():
+            who = np.flatnonzero(bad)
+            first = ", ".join(f"#{i}: engine {a[i]:.7g}, reference {b[i]:.7g}" for i in who[:show])
+            out.append(f"{name}: {len(who)} of {n_eng} customers differ ({first})")
+    tally = engine_results.model.tally
+    for name in COUNTS:
+        if tally[name] != reference.tally[name]:
+            out.append(f"{name}: engine {tally[name]}, reference {reference.tally[name]}")
+    eng_sum, ref_sum = engine_results.summary, reference.summary()
+    for name in ("intervention_cost", "value_delivered"):
+        a, b = float(eng_sum[name]), float(ref_sum[name])
+        if not math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6):
+            out.append(f"{name}: engine {a:.9g}, reference {b:.9g}")
+    return out
+
+
+def largest_float_difference(engine_results, reference: ReferenceModel) -> float:
+    """The largest difference over :data:`CLOSE` entries of customers set on both sides (to measure the tolerance)."""
+    eng, ref = engine_state(engine_results), reference_state(reference)
+    worst = 0.0
+    for name in CLOSE:
+        d = np.abs(eng[name].astype(float) - ref[name].astype(float))
+        d = d[~np.isnan(d)]
+        if len(d):
+            worst = max(worst, float(d.max()))
+    return worst
+
+
+__all__ = [
+    "Customer", "ReferenceModel", "Relief", "run_reference", "compare", "lacking", "largest_float_difference",
+    "REFERENCE_RULES", "REFERENCE_INTERVENTIONS", "LACKING", "FLOAT_TOLERANCE", "satisfaction_rule", "score_rule",
+]
