@@ -68,7 +68,15 @@ class Number:
 
     @property
     def mark(self) -> str | None:
-        return mark_of(self.comment) or mark_of(self.header)
+        """Its own comment's mark, else its table header's; a number its own comment calls an
+        assumption counts as one even when the header cites the table's source."""
+        own = mark_of(self.comment)
+        if own:
+            return own
+        shared = mark_of(self.header)
+        if shared == "source" and ASSUMPTION.search(self.comment):
+            return "assumption"
+        return shared
 
 
 # -- a small line scanner: TOML values with their comments ------------------------------------------
