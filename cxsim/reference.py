@@ -78,10 +78,10 @@ import mesa
 import numpy as np
 
 from .agents import populate
-from .barriers import BARRIERS, CASH_COSTS, WAGE_KINDS
+from .barriers import BARRIERS, CASH_COSTS, REASONS, WAGE_KINDS
 from .emotions import CONFIRMED
 from .interventions import Effects
-from .journey import STAGES, Stage
+from .journey import STAGES, Stage, loyalty_now
 from .model import billing_stage
 from .network import build_network
 from .params import CxError
@@ -668,8 +668,6 @@ COUNTS = ("offered", "accepted", "served", "scored", "referrals", "referral_acce
 
 def reference_state(reference: ReferenceModel) -> dict[str, np.ndarray]:
     """The reference's customers as arrays in the engine's coding (reason codes, visited bits, nan when unset)."""
-    from .barriers import REASONS
-
     agents = reference.customers
     nan = math.nan
     return {
@@ -690,8 +688,6 @@ def reference_state(reference: ReferenceModel) -> dict[str, np.ndarray]:
 
 def engine_state(results) -> dict[str, np.ndarray]:
     """The engine's customers (a :class:`cxsim.model.Results`), loyalty as it is now."""
-    from .journey import loyalty_now
-
     model = results.model
     c = model.customers
     state = {name: np.asarray(getattr(c, name)) for name in EXACT + CLOSE}
