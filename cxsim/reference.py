@@ -28,13 +28,14 @@ What it implements, and what it refuses
 ---------------------------------------
 :data:`REFERENCE_RULES` names the rules written here (the founding case's rules:
 awareness, screening, the barrier decision, the cash-shortfall dropout,
-touchpoints of Kano category *performance*, the outcome, satisfaction, the score
-to recommend, recommendations, warnings, reconsideration, loyalty and churn, on
-a village or fully mixed network) and :data:`REFERENCE_INTERVENTIONS` the
+touchpoints (of every Kano category, for all or some segments) and service
+recovery, the outcome,
+satisfaction, the score to recommend, recommendations, warnings, reconsideration,
+loyalty and churn, on a village or fully mixed network) and :data:`REFERENCE_INTERVENTIONS` the
 intervention kinds whose effects it applies. A scenario that needs anything
 else (:data:`LACKING` lists those features: an installed base, repeat
-encounters, staff morale, improvement loops, other Kano categories, touchpoints
-for some segments only, service recovery, the memory of the worst moment, …) is
+encounters and contracts, staff morale, improvement loops, other intervention
+kinds) is
 refused by :class:`ReferenceModel` with a :class:`~cxsim.params.CxError` naming
 the feature (:func:`lacking`), never run with other rules.
 
@@ -96,14 +97,18 @@ CASH_SPENT = tuple(k for k in CASH_COSTS if k not in WAGE_KINDS and k != "follow
 REFERENCE_RULES: dict[str, str] = {
     "awareness": "outreach · reach · (1 + Σ boost) + word of mouth · talking share of in-ties, against an Exp(1) budget",
     "screening": "a global screening hazard (raised by camps' screening boost) against an Exp(1) budget",
-    "touchpoints": "performance-category touchpoints met by everyone at their stage: works with its reliability, "
-                   "feeling moves with performance − expectation (half carried over), peak and end kept",
+    "touchpoints": "touchpoints met at their stage (by their segments only, when they name some): works with its "
+                   "reliability (after fixes), feeling moves with performance − expectation (half carried over), "
+                   "peak and end kept",
+    "kano": "a touchpoint's Kano category shapes the performance felt: must-be min(p, e), delighter e + (1 − e) p^power",
     "decision": "logistic utility: intercept − Σ barriers (cost, fear, distance, distrust, low need) + social proof",
     "binding_reason": "a decliner's reason is the largest barrier term (first of equals)",
     "cash_shortfall": "at access, a customer whose cash falls short of the cash cost drops out with shortfall_dropout",
     "outcome": "follow-up attended (or at home); good outcome with success + follow_up_success · attended",
     "satisfaction": "expectation-confirmation on the weighted mean performance, losses × loss_aversion",
-    "score": "0–10 score: (1 − peak_end) · satisfaction + peak_end · peak-end memory",
+    "score": "0–10 score: (1 − peak_end) · satisfaction + peak_end · peak-end memory (the trough weighing failure_memory)",
+    "service_recovery": "a failed touchpoint is put right with its recovery chance (a floor raised by interventions), "
+                        "judged at recovery_quality; the dip stays as the trough",
     "recommendations": "promoters (9–10) tell each tie with chance tell: reports, less fear, more trust, awareness",
     "warnings": "detractors (0–6) warn each tie with chance tell: more fear, less trust; they stop talking",
     "reconsideration": "a decliner told by a promoter is offered the service again (journey.reconsider)",
@@ -117,19 +122,16 @@ REFERENCE_RULES: dict[str, str] = {
 REFERENCE_INTERVENTIONS = frozenset({
     "free_transport", "free_food_lodging", "free_medicine", "wage_compensation", "free_follow_up",
     "counselling", "outreach_camps", "acquisition", "testimonials", "fix_touchpoint", "retention_program",
+    "service_recovery",
 })
 """Intervention kinds whose effects the reference applies (cost relief, fear/distrust/distance relief,
-latent insight, social reports, outreach and screening boosts, touchpoint fixes, churn relief)."""
+latent insight, social reports, outreach and screening boosts, touchpoint fixes and recovery, churn relief)."""
 
 LACKING: dict[str, str] = {
     "installed_base": "an installed base (population.segments.*.customers_at_start > 0)",
     "relationship": "repeat encounters, drifting expectations or contracts ([relationship])",
     "staff_morale": "staff morale moving touchpoint quality (touchpoints.*.staff_effect ≠ 0)",
     "improvement_loops": "improvement loops (intervention kind improvement_loop)",
-    "kano": "Kano categories other than performance (touchpoints.*.kano)",
-    "touchpoint_segments": "touchpoints met by some segments only (touchpoints.*.segments)",
-    "service_recovery": "service recovery (touchpoints.*.recovery > 0)",
-    "failure_memory": "the memory of the worst moment (emotions.failure_memory > 0)",
     "intervention_kind": "intervention kinds other than " + ", ".join(sorted(REFERENCE_INTERVENTIONS)),
 }
 """Scenario features the reference does not implement (it refuses scenarios that use them)."""
@@ -146,16 +148,8 @@ def lacking(scenario: Scenario) -> str | None:
         where = f"touchpoints.{name}"
         if tp.staff_effect:
             return f"{where}.staff_effect = {tp.staff_effect}: {LACKING['staff_morale']}"
-        if tp.kano != "performance":
-            return f"{where}.kano = {tp.kano!r}: {LACKING['kano']}"
-        if tp.segments:
-            return f"{where}.segments = {tp.segments}: {LACKING['touchpoint_segments']}"
-        if tp.recovery > 0:
-            return f"{where}.recovery = {tp.recovery}: {LACKING['service_recovery']}"
         if tp.stage == "relationship":
             return f"{where}.stage = 'relationship': {LACKING['relationship']}"
-    if scenario.emotions.failure_memory > 0:
-        return f"emotions.failure_memory = {scenario.emotions.failure_memory}: {LACKING['failure_memory']}"
     for name, iv in scenario.interventions.items():
         if not iv.enabled:
             continue
@@ -185,15 +179,30 @@ class Relief:
     at_home: bool = False  # follow-up comes to the village
 
 
+def kano_rule(category: str, performance: float, expectation: float, delight_power: float) -> float:
+    """Performance as the customer feels it, by Kano category (Kano et al. 1984): a *must-be* is only
+    felt when it falls short of expectation; a *delighter* is not missed when absent and lifts
+    performance above expectation, convexly for powers above 1; a *performance* attribute counts as delivered."""
+    if category == "must_be":
+        return min(performance, expectation)
+    if category == "delighter":
+        return expectation + (1.0 - expectation) * max(performance, 0.0) ** delight_power
+    return performance
+
+
 def satisfaction_rule(performance: float, expectation: float, e) -> float:
     """Expectation-confirmation satisfaction 0–1 (Oliver 1980), losses looming larger (``e``: emotions)."""
     gap = performance - expectation
     return clamp(CONFIRMED + e.gain * (gap if gap >= 0 else e.loss_aversion * gap))
 
 
-def score_rule(satisfaction: float, peak: float, end: float, e) -> int:
-    """The 0–10 score to recommend: satisfaction blended with the peak-end memory (weight ``peak_end``)."""
-    memory = 0.5 * (0.5 * (peak + end) + 1.0)  # peak-end rule, on 0–1
+def score_rule(satisfaction: float, peak: float, end: float, trough: float, e) -> int:
+    """The 0–10 score to recommend: satisfaction blended with the peak-end memory (weight ``peak_end``),
+    the worst moment weighing ``failure_memory`` in that memory (Baumeister et al. 2001)."""
+    recalled = 0.5 * (peak + end)  # peak-end rule, −1..1
+    if e.failure_memory:
+        recalled = clamp(recalled + e.failure_memory * min(trough, 0.0), -1.0, 1.0)
+    memory = 0.5 * (recalled + 1.0)  # on 0–1
     return round(10.0 * ((1.0 - e.peak_end) * satisfaction + e.peak_end * memory))
 
 
@@ -229,7 +238,9 @@ class Customer(mesa.Agent):
         self.reason: str | None = None
         # feelings and memory
         self.valence = self.peak = self.end = 0.0
+        self.trough = 0.0  # the worst feeling so far (−1 to 0)
         self.perf_sum = self.perf_weight = 0.0
+        self.failures = self.recoveries = 0  # touchpoint failures met, and those put right on the spot
         # outcomes
         self.satisfaction: float | None = None
         self.loyalty: float | None = None
@@ -323,30 +334,60 @@ class Customer(mesa.Agent):
             ties = self.ties
         return [tie for j, tie in enumerate(ties) if m.uniform("tell", self.index * k + j, t) < m.pars.referral.tell]
 
-    def feel(self, performance: float, weight: float) -> None:
-        """A moment of truth: feeling moves with performance against expectation; memory keeps peak and end."""
+    def feel(self, performance: float, weight: float, count: bool = True) -> None:
+        """A moment of truth: feeling moves with performance against expectation; memory keeps peak,
+        end and (for a new encounter, ``count``; not for a recovery) the trough and the performance."""
         delta = self.model.pars.emotions.reactivity * weight * (performance - self.expectation)
         self.valence = clamp(0.5 * self.valence + delta, -1.0, 1.0)
         if abs(self.valence) > abs(self.peak):
             self.peak = self.valence
         self.end = self.valence
-        self.perf_sum += weight * performance
-        self.perf_weight += weight
+        if count:
+            self.trough = min(self.trough, self.valence)
+            self.perf_sum += weight * performance
+            self.perf_weight += weight
+
+    def recovery_chance(self, name: str, tp) -> float:
+        """Chance a failure of touchpoint ``name`` is put right on the spot (a floor raised by interventions)."""
+        chance = tp.recovery
+        for iv_name, iv, e in self.model.active:
+            if name in e.touchpoint_recovery and self.is_covered(iv_name, iv):
+                chance = max(chance, e.touchpoint_recovery[name])
+        return chance
+
+    def recover(self, name: str, tp, failed: float) -> None:
+        """Service recovery: a failure (felt at ``failed``) put right is judged at the recovery's
+        performance; feeling rises again from the dip, and the trough stays."""
+        chance = self.recovery_chance(name, tp)
+        if chance <= 0 or self.draw(f"recovery:{name}", self.model.steps) >= chance:
+            return
+        recovered = kano_rule(tp.kano, tp.recovery_quality, self.expectation, self.model.pars.emotions.delight_power)
+        self.feel(recovered, tp.weight, count=False)
+        self.perf_sum += tp.weight * (recovered - failed)
+        self.recoveries += 1
+        self.model.tally["recoveries"] += 1
 
     def meet_touchpoints(self, stage: str) -> None:
         m = self.model
         for name, tp in m.touchpoints_by_stage.get(stage, ()):
+            if tp.segments and m.pars.segment_names[self.segment] not in tp.segments:
+                continue  # a touchpoint of another segment's provider
             reliability, quality = tp.reliability, tp.quality
             for iv_name, iv, e in m.active:  # a fix lifts the touchpoint for the customers it covers
                 if (name in e.touchpoint_reliability or name in e.touchpoint_quality) and self.is_covered(iv_name, iv):
                     reliability = max(reliability, e.touchpoint_reliability.get(name, 0.0))
                     quality = min(1.0, quality + e.touchpoint_quality.get(name, 0.0))
             works = self.draw(f"touchpoint:{name}", m.steps) < reliability
-            self.feel(quality if works else tp.failure_quality, tp.weight)
+            felt = kano_rule(tp.kano, quality if works else tp.failure_quality, self.expectation, m.pars.emotions.delight_power)
+            self.feel(felt, tp.weight)
             if tp.fear_effect:
                 self.fear = clamp(self.fear + tp.fear_effect)
             if tp.trust_effect:
                 self.trust = clamp(self.trust + tp.trust_effect)
+            if not works:
+                self.failures += 1
+                m.tally["failures"] += 1
+                self.recover(name, tp, felt)
 
     def become_aware(self) -> None:
         m = self.model
@@ -441,7 +482,7 @@ class Customer(mesa.Agent):
         self.feel(1.0 if good else 0.1, j.core_weight)
         m.value_delivered += m.pars.value.per_good_outcome * good
         self.satisfaction = satisfaction_rule(self.perf_sum / max(self.perf_weight, 1e-6), self.expectation, e)
-        self.recommend = score_rule(self.satisfaction, self.peak, self.end, e)
+        self.recommend = score_rule(self.satisfaction, self.peak, self.end, self.trough, e)
         self.loyalty = m.pars.loyalty.initial
         self.move(LOYAL)
         m.tally["scored"] += 1
@@ -650,19 +691,21 @@ def run_reference(scenario: Scenario, seed: int | None = None, shuffle: bool = F
 FLOAT_TOLERANCE = 1e-5
 """Largest difference allowed between the engine's float32 state and the reference's Python floats.
 
-The largest difference measured (Aravind, all variants and the other rules it implements, seeds
-1–58, 500–10,000 customers, up to 104 steps) is 1.6e-7 (about one float32 ulp at values near 1); the tolerance leaves room for longer runs to add rounding, yet a
+The largest difference measured (every variant of the built-in scenarios it runs and Aravind with
+each other rule it implements, seeds 1–58, 500–10,000 customers, up to 104 steps) is 2.5e-7 (about
+two float32 ulps at values near 1); the tolerance leaves room for longer runs to add rounding, yet a
 changed rule moves these values by far more.
 """
 
-EXACT = ("stage", "reason", "visited", "outcome", "recommend", "followed_up", "referred", "referrals_made", "decisions")
+EXACT = ("stage", "reason", "visited", "outcome", "recommend", "followed_up", "referred", "referrals_made", "decisions",
+         "failures", "recoveries")
 """Per-customer entries engine and reference must agree on exactly."""
 
-CLOSE = ("satisfaction", "loyalty", "fear", "trust", "valence", "peak", "end", "reports")
+CLOSE = ("satisfaction", "loyalty", "fear", "trust", "valence", "peak", "end", "trough", "reports")
 """Per-customer entries they must agree on to :data:`FLOAT_TOLERANCE`."""
 
 COUNTS = ("offered", "accepted", "served", "scored", "referrals", "referral_acceptances", "warnings",
-          "reconsiderations", "promoters", "detractors", "good_outcomes", "followed_up")
+          "reconsiderations", "promoters", "detractors", "good_outcomes", "followed_up", "failures", "recoveries")
 """Run totals they must agree on exactly."""
 
 
@@ -680,9 +723,11 @@ def reference_state(reference: ReferenceModel) -> dict[str, np.ndarray]:
         "referred": np.array([a.referred for a in agents]),
         "referrals_made": np.array([a.referrals_made for a in agents]),
         "decisions": np.array([a.decisions for a in agents]),
+        "failures": np.array([a.failures for a in agents]),
+        "recoveries": np.array([a.recoveries for a in agents]),
         "satisfaction": np.array([nan if a.satisfaction is None else a.satisfaction for a in agents]),
         "loyalty": np.array([nan if a.loyalty is None else a.loyalty for a in agents]),
-        **{name: np.array([getattr(a, name) for a in agents], dtype=float) for name in ("fear", "trust", "valence", "peak", "end", "reports")},
+        **{name: np.array([getattr(a, name) for a in agents], dtype=float) for name in ("fear", "trust", "valence", "peak", "end", "trough", "reports")},
     }
 
 
@@ -749,5 +794,5 @@ def largest_float_difference(engine_results, reference: ReferenceModel) -> float
 
 __all__ = [
     "Customer", "ReferenceModel", "Relief", "run_reference", "compare", "lacking", "largest_float_difference",
-    "REFERENCE_RULES", "REFERENCE_INTERVENTIONS", "LACKING", "FLOAT_TOLERANCE", "satisfaction_rule", "score_rule",
+    "REFERENCE_RULES", "REFERENCE_INTERVENTIONS", "LACKING", "FLOAT_TOLERANCE", "kano_rule", "satisfaction_rule", "score_rule",
 ]

@@ -74,16 +74,28 @@ def _other_rules(aravind):
         .with_interventions(["free_medicine", "wage_compensation"], only=True)
         .with_overrides({"interventions.free_medicine.segments": ["destitute"]}),
         "no_reconsideration": base.with_overrides({"journey.reconsider": False}),
+        "kano_categories": base.with_overrides({"touchpoints.bus_journey.kano": "must_be", "touchpoints.ward_and_staff.kano": "delighter",
+                                                "emotions.delight_power": 1.5}),
+        "touchpoint_segments": base.with_overrides({"touchpoints.bus_journey.segments": ["labourers", "destitute"],
+                                                    "touchpoints.village_follow_up.segments": ["farmers"]}),
+        "service_recovery": with_added(
+            base.with_overrides({"touchpoints.bus_journey.recovery": 0.3, "touchpoints.bus_journey.reliability": 0.6,
+                                 "touchpoints.bus_journey.kano": "must_be", "emotions.failure_memory": 0.8}),
+            "interventions", "desk", {"kind": "service_recovery", "enabled": True, "touchpoints": ["bus_journey", "ward_and_staff"],
+                                      "recovery": 0.7, "coverage": 0.5}),
     }
 
 
 @pytest.mark.parametrize("case", ["fully_mixed", "churn_and_retention", "touchpoint_fix", "partial_coverage",
-                                  "segment_eligibility", "no_reconsideration"])
+                                  "segment_eligibility", "no_reconsideration", "kano_categories", "touchpoint_segments",
+                                  "service_recovery"])
 def test_agreement_holds_for_every_rule_the_reference_implements(aravind, case):
     scenario = _other_rules(aravind)[case]
     assert lacking(scenario) is None
     engine, reference = both(scenario, 19)
     assert compare(engine, reference) == []
+    if case == "service_recovery":
+        assert reference.tally["recoveries"] > 50  # the rule was exercised
 
 
 def test_compare_reports_what_differs(aravind):
@@ -112,10 +124,10 @@ def test_reference_does_not_depend_on_agent_order(aravind):
 
 # -- 2. scope: the rules it implements, the features it refuses ----------------------------------------
 def test_the_reference_declares_its_rules_and_what_it_lacks():
-    for rule in ("decision", "binding_reason", "cash_shortfall", "satisfaction", "score", "warnings", "reconsideration"):
+    for rule in ("decision", "binding_reason", "cash_shortfall", "satisfaction", "score", "warnings", "reconsideration",
+                 "kano", "service_recovery"):
         assert rule in REFERENCE_RULES
-    assert {"installed_base", "relationship", "staff_morale", "improvement_loops", "kano",
-            "touchpoint_segments", "service_recovery", "intervention_kind"} <= set(LACKING)
+    assert {"installed_base", "relationship", "staff_morale", "improvement_loops", "intervention_kind"} <= set(LACKING)
     assert set(REFERENCE_INTERVENTIONS) <= set(intervention_names())
 
 
@@ -137,11 +149,11 @@ def test_every_builtin_scenario_agrees_or_is_refused_in_one_line(name):
             run_reference(world, 8)
 
 
-def test_aravind_is_in_scope_and_the_others_named():
-    """Which built-in scenarios the reference runs today (update when it implements more)."""
+def test_which_builtin_scenarios_the_reference_runs():
+    """The built-in scenarios the reference runs today (update when it implements more)."""
     runs = sorted(n for n in cxsim.list_scenarios()
                   if all(lacking(cxsim.load_scenario(n).variant(v)) is None for v in ["baseline", *cxsim.load_scenario(n).variants]))
-    assert runs == ["aravind"]
+    assert runs == ["aravind", "product_delight", "service_recovery", "value_proposition"]
 
 
 UNSUPPORTED = {  # one feature switched on in Aravind → the key the refusal must name
@@ -150,18 +162,12 @@ UNSUPPORTED = {  # one feature switched on in Aravind → the key the refusal mu
     "contracts": ({"relationship.term_steps": 26}, "[relationship]"),
     "drifting expectations": ({"relationship.expectation_drift": 0.01}, "[relationship]"),
     "staff morale": ({"touchpoints.ward_and_staff.staff_effect": 0.3}, "touchpoints.ward_and_staff.staff_effect"),
-    "must-be touchpoint": ({"touchpoints.bus_journey.kano": "must_be"}, "touchpoints.bus_journey.kano"),
-    "delighter touchpoint": ({"touchpoints.ward_and_staff.kano": "delighter"}, "touchpoints.ward_and_staff.kano"),
-    "touchpoint segments": ({"touchpoints.bus_journey.segments": ["farmers"]}, "touchpoints.bus_journey.segments"),
-    "service recovery": ({"touchpoints.bus_journey.recovery": 0.5}, "touchpoints.bus_journey.recovery"),
-    "memory of the worst moment": ({"emotions.failure_memory": 0.5}, "emotions.failure_memory"),
 }
 
 UNSUPPORTED_INTERVENTIONS = {
     "improvement_loop": {"kind": "improvement_loop", "enabled": True},
     "staff_care": {"kind": "staff_care", "enabled": True},
     "motivational_push": {"kind": "motivational_push", "enabled": True},
-    "service_recovery": {"kind": "service_recovery", "enabled": True, "touchpoints": ["bus_journey"]},
     "save_desk": {"kind": "save_desk", "enabled": True, "touchpoints": ["bus_journey"]},
     "account_management": {"kind": "account_management", "enabled": True},
     "personal_recommendations": {"kind": "personal_recommendations", "enabled": True},
@@ -198,16 +204,17 @@ def test_an_intervention_kind_the_reference_lacks_is_refused_when_enabled(aravin
 
 
 # -- 3. mutation test: a changed engine rule makes the agreement fail -------------------------------------
-MUTATION_CASES = (("baseline", 23), ("aravind_1980s", 23))
+MUTATION_CASES = (("aravind", "baseline", 2000, 23), ("aravind", "aravind_1980s", 2000, 23),
+                  ("service_recovery", "empowered_recovery", 1500, 23))
 
 
 @pytest.fixture(scope="module")
-def references(aravind):
+def references():
     """Reference runs of the mutation cases (the reference is never mutated, so run once)."""
     out = {}
-    for variant, seed in MUTATION_CASES:
-        scenario = aravind.with_overrides({"population.customers": 2000}).variant(variant)
-        out[variant] = (scenario, seed, ReferenceModel(scenario, seed).run())
+    for name, variant, customers, seed in MUTATION_CASES:
+        scenario = cxsim.load_scenario(name).with_overrides({"population.customers": customers}).variant(variant)
+        out[f"{name}/{variant}"] = (scenario, seed, ReferenceModel(scenario, seed).run())
     return out
 
 
@@ -295,6 +302,11 @@ def first_detractor_warns(monkeypatch):
     monkeypatch.setattr(journey, "refer", refer)
 
 
+def recovery_forgotten(monkeypatch):
+    """A failure put right leaves feeling and judged performance as they were (recovery not felt)."""
+    monkeypatch.setattr(emotions, "recover", lambda c, ids, failed, recovered, weight, reactivity: np.zeros(len(ids), dtype=np.float32))
+
+
 MUTATIONS = {
     "loss aversion treated as 1": lambda mp: mutate_judgement(mp, loss_aversion=1.0),
     "peak-end weight 0 in the score": lambda mp: mutate_judgement(mp, peak_end=0.0),
@@ -305,6 +317,8 @@ MUTATIONS = {
     "reconsideration off": no_reconsideration,
     "word of mouth off": no_word_of_mouth,
     "warnings from the first detractor only": first_detractor_warns,
+    "service recovery not felt": recovery_forgotten,
+    "worst moment forgotten in the score": lambda mp: mutate_judgement(mp, failure_memory=0.0),
 }
 
 
