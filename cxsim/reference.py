@@ -26,18 +26,17 @@ Scalar draws through numpy are slow; that is fine for a reference.
 
 What it implements, and what it refuses
 ---------------------------------------
-:data:`REFERENCE_RULES` names the rules written here (the founding case's rules:
-awareness, screening, the barrier decision, the cash-shortfall dropout,
-touchpoints (of every Kano category, for all or some segments) and service
-recovery, the outcome,
-satisfaction, the score to recommend, recommendations, warnings, reconsideration,
-loyalty and churn, on a village or fully mixed network) and :data:`REFERENCE_INTERVENTIONS` the
-intervention kinds whose effects it applies. A scenario that needs anything
-else (:data:`LACKING` lists those features: an installed base, repeat
-encounters and contracts, staff morale, improvement loops, other intervention
-kinds) is
-refused by :class:`ReferenceModel` with a :class:`~cxsim.params.CxError` naming
-the feature (:func:`lacking`), never run with other rules.
+:data:`REFERENCE_RULES` names the rules written here (awareness, screening, the
+barrier decision and its binding reason, the cash-shortfall dropout, touchpoints of
+every Kano category for all or some segments, service recovery, the outcome,
+satisfaction, the score to recommend with the worst moment in memory,
+recommendations, warnings, reconsideration, loyalty and churn, on a village or
+fully mixed network) and :data:`REFERENCE_INTERVENTIONS` the intervention kinds
+whose effects it applies. A scenario that needs anything else (:data:`LACKING`: an
+installed base, repeat encounters and contracts, staff morale, improvement loops,
+other intervention kinds) is refused by :class:`ReferenceModel` with a
+:class:`~cxsim.params.CxError` naming the feature (:func:`lacking`), never run
+with other rules.
 
 Where it deliberately follows the engine's ordering
 ----------------------------------------------------
