@@ -28,13 +28,16 @@ What it implements, and what it refuses
 ---------------------------------------
 :data:`REFERENCE_RULES` names the rules written here (awareness, screening, the
 barrier decision and its binding reason, the cash-shortfall dropout, touchpoints of
-every Kano category for all or some segments, service recovery, the outcome,
-satisfaction, the score to recommend with the worst moment in memory,
+every Kano category for all or some segments, service recovery as a new moment
+of the episode, the outcome, satisfaction judged by the outcome and the episode's
+peak and end touchpoints (duration neglect), the score to recommend with the worst
+moment in memory,
 recommendations, warnings, reconsideration, loyalty and churn, on a village or
 fully mixed network) and :data:`REFERENCE_INTERVENTIONS` the intervention kinds
 whose effects it applies. A scenario that needs anything else (:data:`LACKING`: an
-installed base, repeat encounters and contracts, staff morale, improvement loops,
-other intervention kinds) is refused by :class:`ReferenceModel` with a
+installed base and its remembered satisfaction, repeat encounters and contracts
+(where memory decays and the living score is asked again), staff morale,
+improvement loops and their closed-loop contacts, other intervention kinds) is refused by :class:`ReferenceModel` with a
 :class:`~cxsim.params.CxError` naming the feature (:func:`lacking`), never run
 with other rules.
 
@@ -43,7 +46,7 @@ Where it deliberately follows the engine's ordering
 The engine runs each phase for all customers before the next phase. So one
 step here is a sequence of ``agents.do(phase)`` loops, not one ``agent.step()``:
 
-1. interventions active this step (model; running costs billed);
+1. interventions active this step (model; running costs billed, scaled by coverage);
 2. ``awareness``: hazard += outreach · reach · (1 + Σ boost · covered)
    + word_of_mouth · talking in-ties / in-ties; aware when it reaches the Exp(1) budget;
 3. the model raises the global screening hazard, then ``consideration``;
@@ -79,7 +82,7 @@ import numpy as np
 
 from .agents import populate
 from .barriers import BARRIERS, CASH_COSTS, REASONS, WAGE_KINDS
-from .emotions import CONFIRMED
+from .emotions import DETRACTOR, PROMOTER
 from .interventions import Effects
 from .journey import STAGES, Stage, loyalty_now
 from .model import billing_stage
@@ -97,24 +100,29 @@ REFERENCE_RULES: dict[str, str] = {
     "awareness": "outreach · reach · (1 + Σ boost) + word of mouth · talking share of in-ties, against an Exp(1) budget",
     "screening": "a global screening hazard (raised by camps' screening boost) against an Exp(1) budget",
     "touchpoints": "touchpoints met at their stage (by their segments only, when they name some): works with its "
-                   "reliability (after fixes), feeling moves with performance − expectation (half carried over), "
-                   "peak and end kept",
+                   "reliability (after fixes), feeling moves with performance − expectation (carry_over of it kept), "
+                   "peak, end and trough kept; the episode's peak and end performances kept",
     "kano": "a touchpoint's Kano category shapes the performance felt: must-be min(p, e), delighter e + (1 − e) p^power",
     "decision": "logistic utility: intercept − Σ barriers (cost, fear, distance, distrust, low need) + social proof",
     "binding_reason": "a decliner's reason is the largest barrier term (first of equals)",
     "cash_shortfall": "at access, a customer whose cash falls short of the cash cost drops out with shortfall_dropout",
     "outcome": "follow-up attended (or at home); good outcome with success + follow_up_success · attended",
-    "satisfaction": "expectation-confirmation on the weighted mean performance, losses × loss_aversion",
-    "score": "0–10 score: (1 − peak_end) · satisfaction + peak_end · peak-end memory (the trough weighing failure_memory)",
-    "service_recovery": "a failed touchpoint is put right with its recovery chance (a floor raised by interventions), "
-                        "judged at recovery_quality; the dip stays as the trough",
+    "satisfaction": "expectation-confirmation (confirmed at expectation, losses × loss_aversion) on the judged "
+                    "performance: core outcome, peak and end touchpoints weighted core_weight, judge_peak, judge_end "
+                    "(duration neglect)",
+    "score": "0–10 score: (1 − peak_end) · satisfaction + peak_end · peak-end memory (peak_weight on the peak, "
+             "the trough weighing failure_memory)",
+    "service_recovery": "a failed touchpoint is put right with its recovery chance (a floor raised by interventions): "
+                        "a new moment of the episode felt at recovery_quality (its end, perhaps its peak); the dip "
+                        "stays as the trough",
     "recommendations": "promoters (9–10) tell each tie with chance tell: reports, less fear, more trust, awareness",
     "warnings": "detractors (0–6) warn each tie with chance tell: more fear, less trust; they stop talking",
     "reconsideration": "a decliner told by a promoter is offered the service again (journey.reconsider)",
     "loyalty": "loyalty moves toward satisfaction by learning per step; repeat value per loyal customer",
     "churn": "loyal customers leave at 1 − exp(−churn · (1 − loyalty) · relief)",
     "network": "villages (fixed ties) or fully mixed (ties drawn afresh each telling)",
-    "billing": "running costs per step, fees per use at the billing phase, cash costs taken over",
+    "billing": "running costs per step (cost_per_step at full coverage × coverage), fees per use at the billing "
+               "phase, cash costs taken over",
 }
 """The rules this module implements (what each does, in a line)."""
 
@@ -189,16 +197,29 @@ def kano_rule(category: str, performance: float, expectation: float, delight_pow
     return performance
 
 
+def judged_rule(core: float, core_weight: float, peak_perf: float | None, end_perf: float | None, e) -> float:
+    """Judged performance of an episode by duration neglect (Fredrickson & Kahneman 1993): the core
+    outcome (weight ``core_weight``) with the performances felt at the episode's most intense moment
+    (``judge_peak``) and at its latest touchpoint (``judge_end``), not the number of moments.
+    With no touchpoint met, the outcome alone (nan when the outcome weighs nothing)."""
+    if end_perf is None:
+        return core if core_weight > 0 else math.nan
+    total = core_weight * core + e.judge_peak * peak_perf + e.judge_end * end_perf
+    return total / max(core_weight + e.judge_peak + e.judge_end, 1e-6)
+
+
 def satisfaction_rule(performance: float, expectation: float, e) -> float:
-    """Expectation-confirmation satisfaction 0–1 (Oliver 1980), losses looming larger (``e``: emotions)."""
+    """Expectation-confirmation satisfaction 0–1 (Oliver 1980): ``confirmed`` at expectation, losses
+    looming larger (``e``: emotions)."""
     gap = performance - expectation
-    return clamp(CONFIRMED + e.gain * (gap if gap >= 0 else e.loss_aversion * gap))
+    return clamp(e.confirmed + e.gain * (gap if gap >= 0 else e.loss_aversion * gap))
 
 
 def score_rule(satisfaction: float, peak: float, end: float, trough: float, e) -> int:
-    """The 0–10 score to recommend: satisfaction blended with the peak-end memory (weight ``peak_end``),
-    the worst moment weighing ``failure_memory`` in that memory (Baumeister et al. 2001)."""
-    recalled = 0.5 * (peak + end)  # peak-end rule, −1..1
+    """The 0–10 score to recommend: satisfaction blended with the peak-end memory (weight ``peak_end``;
+    ``peak_weight`` on the peak, the rest on the end), the worst moment weighing ``failure_memory``
+    in that memory (Baumeister et al. 2001)."""
+    recalled = e.peak_weight * peak + (1.0 - e.peak_weight) * end  # peak-end rule, −1..1
     if e.failure_memory:
         recalled = clamp(recalled + e.failure_memory * min(trough, 0.0), -1.0, 1.0)
     memory = 0.5 * (recalled + 1.0)  # on 0–1
@@ -238,7 +259,9 @@ class Customer(mesa.Agent):
         # feelings and memory
         self.valence = self.peak = self.end = 0.0
         self.trough = 0.0  # the worst feeling so far (−1 to 0)
-        self.perf_sum = self.perf_weight = 0.0
+        self.episode_peak = 0.0  # intensity of the episode's most intense feeling
+        self.peak_perf: float | None = None  # performance felt at that moment (None: no touchpoint yet)
+        self.end_perf: float | None = None  # performance felt at the episode's latest touchpoint
         self.failures = self.recoveries = 0  # touchpoint failures met, and those put right on the spot
         # outcomes
         self.satisfaction: float | None = None
@@ -333,18 +356,22 @@ class Customer(mesa.Agent):
             ties = self.ties
         return [tie for j, tie in enumerate(ties) if m.uniform("tell", self.index * k + j, t) < m.pars.referral.tell]
 
-    def feel(self, performance: float, weight: float, count: bool = True) -> None:
-        """A moment of truth: feeling moves with performance against expectation; memory keeps peak,
-        end and (for a new encounter, ``count``; not for a recovery) the trough and the performance."""
-        delta = self.model.pars.emotions.reactivity * weight * (performance - self.expectation)
-        self.valence = clamp(0.5 * self.valence + delta, -1.0, 1.0)
+    def feel(self, performance: float, weight: float, touchpoint: bool = True) -> None:
+        """A moment of truth: feeling moves with performance against expectation (the share
+        ``carry_over`` of the previous feeling carried over); memory keeps peak, end and trough.
+        A ``touchpoint`` moment (a touchpoint or a recovery; not the core outcome) also sets the
+        episode's end performance, and its peak performance when it is the most intense so far."""
+        e = self.model.pars.emotions
+        delta = e.reactivity * weight * (performance - self.expectation)
+        self.valence = clamp(e.carry_over * self.valence + delta, -1.0, 1.0)
         if abs(self.valence) > abs(self.peak):
             self.peak = self.valence
         self.end = self.valence
-        if count:
-            self.trough = min(self.trough, self.valence)
-            self.perf_sum += weight * performance
-            self.perf_weight += weight
+        self.trough = min(self.trough, self.valence)
+        if touchpoint:
+            if self.peak_perf is None or abs(self.valence) > self.episode_peak:
+                self.episode_peak, self.peak_perf = abs(self.valence), performance
+            self.end_perf = performance
 
     def recovery_chance(self, name: str, tp) -> float:
         """Chance a failure of touchpoint ``name`` is put right on the spot (a floor raised by interventions)."""
@@ -354,15 +381,15 @@ class Customer(mesa.Agent):
                 chance = max(chance, e.touchpoint_recovery[name])
         return chance
 
-    def recover(self, name: str, tp, failed: float) -> None:
-        """Service recovery: a failure (felt at ``failed``) put right is judged at the recovery's
-        performance; feeling rises again from the dip, and the trough stays."""
+    def recover(self, name: str, tp) -> None:
+        """Service recovery: a failure put right is a new moment of the episode, felt at the
+        recovery's performance (it becomes the episode's end, and may be its peak); feeling rises
+        again from the dip, and the trough stays."""
         chance = self.recovery_chance(name, tp)
         if chance <= 0 or self.draw(f"recovery:{name}", self.model.steps) >= chance:
             return
         recovered = kano_rule(tp.kano, tp.recovery_quality, self.expectation, self.model.pars.emotions.delight_power)
-        self.feel(recovered, tp.weight, count=False)
-        self.perf_sum += tp.weight * (recovered - failed)
+        self.feel(recovered, tp.weight)
         self.recoveries += 1
         self.model.tally["recoveries"] += 1
 
@@ -386,7 +413,7 @@ class Customer(mesa.Agent):
             if not works:
                 self.failures += 1
                 m.tally["failures"] += 1
-                self.recover(name, tp, felt)
+                self.recover(name, tp)
 
     def become_aware(self) -> None:
         m = self.model
@@ -478,19 +505,21 @@ class Customer(mesa.Agent):
             self.meet_touchpoints("follow_up")
         good = self.draw("outcome") < j.success + j.follow_up_success * attend
         self.outcome = int(good)
-        self.feel(1.0 if good else 0.1, j.core_weight)
+        core = 1.0 if good else j.poor_outcome
+        self.feel(core, j.core_weight, touchpoint=False)
         m.value_delivered += m.pars.value.per_good_outcome * good
-        self.satisfaction = satisfaction_rule(self.perf_sum / max(self.perf_weight, 1e-6), self.expectation, e)
+        performance = judged_rule(core, j.core_weight, self.peak_perf, self.end_perf, e)  # outcome, peak and end
+        self.satisfaction = satisfaction_rule(performance, self.expectation, e)
         self.recommend = score_rule(self.satisfaction, self.peak, self.end, self.trough, e)
         self.loyalty = m.pars.loyalty.initial
         self.move(LOYAL)
         m.tally["scored"] += 1
         m.tally["good_outcomes"] += good
         m.tally["followed_up"] += attend
-        m.tally["promoters"] += self.recommend >= 9
-        m.tally["detractors"] += self.recommend <= 6
+        m.tally["promoters"] += self.recommend >= PROMOTER
+        m.tally["detractors"] += self.recommend <= DETRACTOR
         m.satisfaction_sum += self.satisfaction
-        if self.recommend <= 6:
+        if self.recommend <= DETRACTOR:
             self.talk(-1)
 
     def just_scored(self) -> bool:
@@ -498,7 +527,7 @@ class Customer(mesa.Agent):
 
     def recommend_service(self) -> None:
         """A promoter scored this step tells each tie with chance ``tell``."""
-        if not (self.just_scored() and self.recommend >= 9):
+        if not (self.just_scored() and self.recommend >= PROMOTER):
             return
         for tie in self.told():
             self.model.tally["referrals"] += 1
@@ -524,7 +553,7 @@ class Customer(mesa.Agent):
 
     def warn(self) -> None:
         """A detractor scored this step warns each tie with chance ``tell``."""
-        if not (self.just_scored() and self.recommend <= 6):
+        if not (self.just_scored() and self.recommend <= DETRACTOR):
             return
         for tie in self.told():
             self.model.tally["warnings"] += 1
@@ -556,7 +585,7 @@ class Customer(mesa.Agent):
         if gone:
             self.move(CHURNED)
             self.reason = "dissatisfaction"
-            if self.recommend > 6:
+            if self.recommend > DETRACTOR:
                 self.talk(-1)
 
 
@@ -627,7 +656,7 @@ class ReferenceModel(mesa.Model):
         t = self.steps  # Mesa counts steps from 1, as the engine's model.t
         self.active = [(name, iv, iv.effects()) for name, iv in self.pars.interventions.items() if iv.active(t)]
         for name, iv, _ in self.active:
-            self.costs[name] += iv.cost_per_step
+            self.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
         self.do("awareness")
         boost = sum(e.screening_boost * iv.coverage for _, iv, e in self.active)  # camps serve the whole catchment
         self.screen_hazard += self.pars.journey.screening * (1.0 + boost)
@@ -700,7 +729,8 @@ EXACT = ("stage", "reason", "visited", "outcome", "recommend", "followed_up", "r
          "failures", "recoveries")
 """Per-customer entries engine and reference must agree on exactly."""
 
-CLOSE = ("satisfaction", "loyalty", "fear", "trust", "valence", "peak", "end", "trough", "reports")
+CLOSE = ("satisfaction", "loyalty", "fear", "trust", "valence", "peak", "end", "trough", "episode_peak", "peak_perf",
+         "end_perf", "reports")
 """Per-customer entries they must agree on to :data:`FLOAT_TOLERANCE`."""
 
 COUNTS = ("offered", "accepted", "served", "scored", "referrals", "referral_acceptances", "warnings",
@@ -726,7 +756,9 @@ def reference_state(reference: ReferenceModel) -> dict[str, np.ndarray]:
         "recoveries": np.array([a.recoveries for a in agents]),
         "satisfaction": np.array([nan if a.satisfaction is None else a.satisfaction for a in agents]),
         "loyalty": np.array([nan if a.loyalty is None else a.loyalty for a in agents]),
-        **{name: np.array([getattr(a, name) for a in agents], dtype=float) for name in ("fear", "trust", "valence", "peak", "end", "trough", "reports")},
+        "peak_perf": np.array([nan if a.peak_perf is None else a.peak_perf for a in agents]),
+        "end_perf": np.array([nan if a.end_perf is None else a.end_perf for a in agents]),
+        **{name: np.array([getattr(a, name) for a in agents], dtype=float) for name in ("fear", "trust", "valence", "peak", "end", "trough", "episode_peak", "reports")},
     }
 
 
@@ -793,5 +825,6 @@ def largest_float_difference(engine_results, reference: ReferenceModel) -> float
 
 __all__ = [
     "Customer", "ReferenceModel", "Relief", "run_reference", "compare", "lacking", "largest_float_difference",
-    "REFERENCE_RULES", "REFERENCE_INTERVENTIONS", "LACKING", "FLOAT_TOLERANCE", "kano_rule", "satisfaction_rule", "score_rule",
+    "REFERENCE_RULES", "REFERENCE_INTERVENTIONS", "LACKING", "FLOAT_TOLERANCE", "kano_rule", "judged_rule",
+    "satisfaction_rule", "score_rule",
 ]

@@ -218,15 +218,32 @@ def references():
     return out
 
 
+def judgement_coefficients(k: np.ndarray, changes: dict[str, float]) -> np.ndarray:
+    """The coefficient array ``k`` (:data:`cxsim.emotions.COEFFICIENTS`) with emotion parameters changed.
+
+    ``peak_end`` sets the score's two weights (satisfaction 1 − peak_end, memory peak_end),
+    ``peak_weight`` memory's two (peak peak_weight, end 1 − peak_weight); any other parameter
+    is the coefficient of the same name.
+    """
+    pairs = {"peak_end": ("w_memory", "w_satisfaction"), "peak_weight": ("peak_weight", "end_weight")}
+    k = k.copy()
+    for name, value in changes.items():
+        entries = {pairs[name][0]: value, pairs[name][1]: 1.0 - value} if name in pairs else {name: value}
+        for entry, v in entries.items():
+            k[emotions.COEFFICIENTS.index(entry)] = v
+    return k
+
+
 def mutate_judgement(monkeypatch, **changes):
     """The engine judges the experience with other emotion parameters (satisfaction and score rules).
 
-    The one place that knows where the engine applies them: update it if that rule moves.
+    The one place that knows where the engine applies them (``emotions.conclude``, which reads
+    the coefficient array): update it if that rule moves.
     """
     original = emotions.conclude
 
-    def conclude(c, ids, good, core_weight, e, *args, **kwargs):
-        return original(c, ids, good, core_weight, e.model_copy(update=changes), *args, **kwargs)
+    def conclude(c, ids, good, k, *args, **kwargs):
+        return original(c, ids, good, judgement_coefficients(k, changes), *args, **kwargs)
 
     monkeypatch.setattr(emotions, "conclude", conclude)
 
@@ -246,9 +263,9 @@ def no_cash_shortfall_dropout(monkeypatch):
 def _wrap_refer(monkeypatch, before):
     original = journey.refer
 
-    def refer(model, tellers, positive):
+    def refer(model, tellers, positive, occasion=""):
         if before(model, tellers, positive):
-            original(model, tellers, positive)
+            original(model, tellers, positive, occasion)
 
     monkeypatch.setattr(journey, "refer", refer)
 
@@ -264,11 +281,11 @@ def no_recommendations(monkeypatch):
 def no_reconsideration(monkeypatch):
     original = journey.refer
 
-    def refer(model, tellers, positive):
+    def refer(model, tellers, positive, occasion=""):
         scenario = model.pars
         model.pars = scenario.model_copy(update={"journey": scenario.journey.model_copy(update={"reconsider": False})})
         try:
-            original(model, tellers, positive)
+            original(model, tellers, positive, occasion)
         finally:
             model.pars = scenario
 
@@ -294,17 +311,17 @@ def first_detractor_warns(monkeypatch):
     """Only the first detractor of each step warns (the others keep silent)."""
     original = journey.refer
 
-    def refer(model, tellers, positive):
+    def refer(model, tellers, positive, occasion=""):
         if positive:
-            return original(model, tellers, positive)
-        return original(model, tellers[:1], positive)
+            return original(model, tellers, positive, occasion)
+        return original(model, tellers[:1], positive, occasion)
 
     monkeypatch.setattr(journey, "refer", refer)
 
 
 def recovery_forgotten(monkeypatch):
-    """A failure put right leaves feeling and judged performance as they were (recovery not felt)."""
-    monkeypatch.setattr(emotions, "recover", lambda c, ids, failed, recovered, weight, reactivity: np.zeros(len(ids), dtype=np.float32))
+    """A failure put right leaves feeling and the episode's peak and end as they were (recovery not felt)."""
+    monkeypatch.setattr(emotions, "recover", lambda c, ids, recovered, weight, k: np.zeros(len(ids), dtype=np.float32))
 
 
 MUTATIONS = {
@@ -319,6 +336,9 @@ MUTATIONS = {
     "warnings from the first detractor only": first_detractor_warns,
     "service recovery not felt": recovery_forgotten,
     "worst moment forgotten in the score": lambda mp: mutate_judgement(mp, failure_memory=0.0),
+    "end touchpoint ignored in judged performance": lambda mp: mutate_judgement(mp, judge_end=0.0),
+    "memory keeps the peak only": lambda mp: mutate_judgement(mp, peak_weight=1.0),
+    "confirmation satisfies less": lambda mp: mutate_judgement(mp, confirmed=0.6),
 }
 
 
