@@ -430,6 +430,12 @@ class Results:
     def dropouts(self) -> pd.DataFrame:
         return metrics.dropout_table(self.model)
 
+    def _repr_html_(self) -> str:
+        """Rich display in notebooks: the headline metrics and the funnel (see :func:`cxsim.plot.summary_html`)."""
+        from .plot import summary_html
+
+        return summary_html(self)
+
 
 def run(scenario: Scenario, seed: int | None = None, *, customers: int | None = None, steps: int | None = None, track: int = 300) -> Results:
     """Run ``scenario`` once; ``customers``/``steps`` override the scenario's."""
