@@ -36,7 +36,7 @@ def header(s: sidebar.Settings) -> None:
     st.title(s.scenario.title or s.name)
     if s.scenario.story.fact:
         st.markdown(f"*{s.scenario.story.fact}*")
-    on = [type(s.alternative.interventions[n]).label or n for n in s.alternative.enabled_interventions]
+    on = [views.intervention_label(s.alternative, n) for n in s.alternative.enabled_interventions]
     variant = f"variant {s.start}: " if s.start != sidebar.AS_WRITTEN else ""
     pop = s.baseline.population.customers
     st.caption(

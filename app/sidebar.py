@@ -42,21 +42,41 @@ def key(name: str, path: str) -> str:
     return f"{name}:{path}"
 
 
+def _typed(spec: views.WidgetSpec, value):
+    """A value as the widget of ``spec`` holds it."""
+    if spec.kind == "toggle":
+        return bool(value)
+    if spec.kind == "int":
+        return int(value)
+    if spec.kind in ("slider", "number"):
+        return float(value)
+    if spec.kind == "multiselect":
+        return list(value)
+    return value
+
+
 def widget(spec: views.WidgetSpec, k: str, container=st, **kw):
-    """One widget from its spec; returns its value."""
+    """One widget from its spec; returns its value.
+
+    The value lives in session state (set here from the spec the first time, or by
+    :func:`_start_from` for a new variant), never in a widget default: what the
+    widget shows is what is computed, also after a callback changed it.
+    """
+    if k not in st.session_state:
+        st.session_state[k] = _typed(spec, spec.value)
     kw = dict(key=k, help=spec.help, **kw)
     if spec.kind == "toggle":
-        return container.toggle(spec.label, value=bool(spec.value), **kw)
+        return container.toggle(spec.label, **kw)
     if spec.kind == "slider":
-        return container.slider(spec.label, float(spec.lo), float(spec.hi), float(spec.value), step=spec.step, **kw)
+        return container.slider(spec.label, float(spec.lo), float(spec.hi), step=spec.step, **kw)
     if spec.kind == "int":
-        return container.number_input(spec.label, spec.lo, spec.hi, int(spec.value), step=int(spec.step), **kw)
+        return container.number_input(spec.label, spec.lo, spec.hi, step=int(spec.step), **kw)
     if spec.kind == "number":
-        return container.number_input(spec.label, float(spec.lo), float(spec.hi), float(spec.value), step=spec.step, **kw)
+        return container.number_input(spec.label, float(spec.lo), float(spec.hi), step=spec.step, **kw)
     if spec.kind == "choice":
-        return container.selectbox(spec.label, spec.options, index=spec.options.index(spec.value), **kw)
+        return container.selectbox(spec.label, spec.options, **kw)
     if spec.kind == "multiselect":
-        return container.multiselect(spec.label, spec.options, default=list(spec.value), **kw)
+        return container.multiselect(spec.label, spec.options, **kw)
     raise ValueError(f"unknown widget kind {spec.kind!r}")
 
 
@@ -69,11 +89,21 @@ def _remember(name: str, path: str) -> None:
     _remembered(name)[path] = st.session_state[key(name, path)]
 
 
-def _reset_interventions(name: str) -> None:
-    """A new starting variant: intervention widgets take that variant's values."""
-    prefix = key(name, "interventions.")
-    for k in [k for k in st.session_state if str(k).startswith(prefix)]:
-        del st.session_state[k]
+def starting_point(sc: Scenario, start: str) -> Scenario:
+    """The scenario a 'Start from' choice describes."""
+    return sc if start == AS_WRITTEN else sc.variant(start)
+
+
+def _start_from(name: str) -> None:
+    """A new starting variant: every intervention widget takes that variant's value.
+
+    The values are written into session state (not deleted): a deleted key would
+    leave the browser showing the old switches while the new ones are computed.
+    """
+    start = starting_point(load_scenario(name), st.session_state[key(name, "start")])
+    for iv_name in start.interventions:
+        for spec in views.intervention_specs(start, iv_name):
+            st.session_state[key(name, spec.path)] = _typed(spec, spec.value)
     _remembered(name).clear()
 
 
@@ -90,23 +120,23 @@ def pick_start(name: str, sc: Scenario) -> tuple[str, Scenario]:
     options = [AS_WRITTEN, *sc.variants]
     default = 1 if sc.variants and not sc.enabled_interventions else 0
     start = st.sidebar.selectbox(
-        "Start from", options, index=default, key=key(name, "start"), on_change=_reset_interventions, args=(name,),
+        "Start from", options, index=default, key=key(name, "start"), on_change=_start_from, args=(name,),
         help="a named variant of the scenario sets the interventions below; 'as written' is the scenario file",
     )
     if start != AS_WRITTEN:
         st.sidebar.caption(sc.variants[start].description)
-        return start, sc.variant(start)
-    return start, sc
+    return start, starting_point(sc, start)
 
 
 def intervention_panel(name: str, start: Scenario) -> dict:
     """A switch per intervention; the settings of one at a time: the intervention world's overrides."""
     st.sidebar.subheader("Interventions")
-    labels = {n: type(iv).label or n for n, iv in start.interventions.items()}
+    labels = {n: views.intervention_label(start, n) for n in start.interventions}
     values = {}
     for iv_name in start.interventions:
         switch = views.intervention_specs(start, iv_name)[0]
-        values[switch.path] = widget(replace(switch, label=labels[iv_name]), key(name, switch.path), st.sidebar)
+        shown = replace(switch, label=labels[iv_name], help=views.intervention_help(start, iv_name))
+        values[switch.path] = widget(shown, key(name, switch.path), st.sidebar)
     if not labels:
         return values
     first_on = next((k for k, n in enumerate(labels) if values[f"interventions.{n}.enabled"]), 0)
@@ -114,8 +144,10 @@ def intervention_panel(name: str, start: Scenario) -> dict:
         shown = st.selectbox("settings of", list(labels), index=first_on, format_func=labels.get, key=key(name, "settings_of"))
         remembered = _remembered(name)
         for spec in views.intervention_specs(start, shown)[1:]:
-            spec = replace(spec, value=remembered.get(spec.path, spec.value))
-            values[spec.path] = widget(spec, key(name, spec.path), st, on_change=_remember, args=(name, spec.path))
+            k = key(name, spec.path)
+            if spec.path in remembered and k not in st.session_state:
+                st.session_state[k] = remembered[spec.path]
+            values[spec.path] = widget(spec, k, st, on_change=_remember, args=(name, spec.path))
     return {**remembered, **values}
 
 

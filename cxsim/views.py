@@ -313,6 +313,25 @@ def widget_spec(path: str, model_cls: type[BaseModel], field: str, value: Any, s
     return WidgetSpec(kind="number", label=f"{pretty} ({unit_part}{rng})" if rng else pretty, step=float(mag / 10), **spec)
 
 
+def intervention_label(scenario: "Scenario", name: str) -> str:
+    """A switch's own label: the kind's label when the intervention is named after its kind
+    (``free_transport``), else its name made readable (``early_warning_priority`` → 'Early warning priority')."""
+    iv = scenario.interventions[name]
+    title = getattr(iv, "title", "")
+    if title:
+        return title
+    if iv.kind in ("", name) and type(iv).label:
+        return type(iv).label
+    return name.replace("_", " ").capitalize()
+
+
+def intervention_help(scenario: "Scenario", name: str) -> str:
+    """What kind of intervention a switch is, for its help text."""
+    iv = scenario.interventions[name]
+    kind = type(iv).label or iv.kind or name
+    return f"{kind} (kind {iv.kind or name}, interventions.{name} in the scenario file)"
+
+
 def intervention_specs(scenario: "Scenario", name: str) -> list[WidgetSpec]:
     """Widgets for one intervention's parameters (switch first), from its class's declarations."""
     iv = scenario.interventions[name]
@@ -361,7 +380,7 @@ def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[s
     Each step: ``kind`` (inside_out, outside_in, intervention, what_changed), ``title``,
     ``text``, and ``interventions`` switched on when its effect is revealed (None: no run).
     """
-    story, labels = scenario.story, {n: (type(iv).label or n) for n, iv in scenario.interventions.items()}
+    story, labels = scenario.story, {n: intervention_label(scenario, n) for n in scenario.interventions}
     steps = [
         {"kind": "inside_out", "title": "Inside out: the provider's view", "short": "no intervention", "interventions": [],
          "text": story.inside_out or f"The provider offers: {scenario.title or scenario.name}. From the inside, the offer looks right."},
@@ -382,5 +401,5 @@ def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[s
 __all__ = [
     "WORLDS", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
     "dropout_table", "timeseries_table", "stage_table", "journey_table", "WidgetSpec", "widget_spec",
-    "intervention_specs", "parameter_paths", "trainer_steps", "unit_text", "display_unit", "fmt", "fmt_difference", "number_text", "comparison_text",
+    "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "unit_text", "display_unit", "fmt", "fmt_difference", "number_text", "comparison_text",
 ]
