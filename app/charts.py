@@ -25,20 +25,35 @@ def _stretchable(chart) -> bool:
     return not isinstance(chart, (alt.FacetChart, alt.VConcatChart, alt.HConcatChart))
 
 
+READING_COLOR = alt.Color(
+    "reading:N", title=None, legend=alt.Legend(orient="bottom", labelFontSize=12),
+    scale=alt.Scale(domain=["better", "worse", "no clear change", "changed", "no change"],
+                    range=["#1a7f37", "#cf222e", "#8c959f", "#57606a", "#8c959f"]),
+)
+AXIS = dict(labelFontSize=12, labelColor="#1f2328", titleFontSize=12, titleColor="#1f2328")
+
+
 def differences(table: pd.DataFrame) -> alt.FacetChart:
-    """Intervention − baseline per metric: the point estimate and its 95% interval (one row per metric)."""
-    data = table.dropna(subset=["difference"]).assign(title=lambda d: d["label"] + " (" + d["unit"] + ")")
-    base = alt.Chart().encode(y=alt.Y("title:N", axis=None))
-    tip = ["label:N", "unit:N", alt.Tooltip("baseline:Q", format=",.3~f"), alt.Tooltip("intervention:Q", format=",.3~f"),
+    """Intervention − baseline per metric: the point estimate and its 95% interval.
+
+    One panel per unit (percentage points, customers, currency, …): the rows of a panel
+    share one scale, so their bars can be compared; the labels are the metrics' own.
+    """
+    data = table.dropna(subset=["difference"])
+    tip = ["label:N", "unit:N", "reading:N", alt.Tooltip("baseline:Q", format=",.3~f"), alt.Tooltip("intervention:Q", format=",.3~f"),
            alt.Tooltip("difference:Q", format=",.3~f"), alt.Tooltip("ci_low:Q", format=",.3~f"), alt.Tooltip("ci_high:Q", format=",.3~f")]
-    rule = base.mark_rule(strokeWidth=3, color="#1668c1").encode(x=alt.X("ci_low:Q", title=None), x2="ci_high:Q")
-    point = base.mark_point(filled=True, size=90, color="#1668c1").encode(x="difference:Q", tooltip=tip)
-    zero = base.mark_rule(color="#888", strokeDash=[4, 4]).encode(x=alt.datum(0))
-    layered = alt.layer(zero, rule, point).properties(width=WIDTH + 120, height=26)
+    y = alt.Y("label:N", sort=list(data["label"]), title=None, axis=alt.Axis(labelLimit=360, **AXIS))
+    x_axis = alt.Axis(grid=True, **AXIS)
+    base = alt.Chart().encode(y=y)
+    rule = base.mark_rule(strokeWidth=4).encode(x=alt.X("ci_low:Q", title=None, axis=x_axis), x2="ci_high:Q", color=READING_COLOR)
+    point = base.mark_point(filled=True, size=110, opacity=1).encode(x="difference:Q", color=READING_COLOR, tooltip=tip)
+    zero = alt.Chart().mark_rule(color="#57606a", strokeDash=[4, 4]).encode(x=alt.datum(0))
+    layered = alt.layer(zero, rule, point).properties(width=WIDTH, height=alt.Step(30))
+    header = alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelFontSize=13, labelFontWeight="bold", labelColor="#1f2328", title=None, labelOrient="top")
     return (
-        layered.facet(row=alt.Row("title:N", sort=list(data["title"]), header=alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12, labelLimit=260, title=None)), data=data)
-        .resolve_scale(x="independent")
-        .configure_facet(spacing=6)
+        layered.facet(row=alt.Row("scale:N", sort=list(dict.fromkeys(data["scale"])), header=header), data=data)
+        .resolve_scale(x="independent", y="independent")
+        .configure_facet(spacing=14)
     )
 
 

@@ -55,29 +55,52 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     cols = st.columns(4)
     cards = views.card_metrics(table, first=s.scenario.story.measures)  # the scenario's own choice first
     for k, name in enumerate(cards):
-        with cols[k % 4].container(border=True):
+        with cols[k % 4].container(border=True, key=f"card_{name.replace('@', '_at_')}"):
             metric_card(rows.loc[name], name, cur, len(s.seeds))
     shown = views.display_comparison(table, cur)
     st.subheader("Intervention − baseline, with 95% intervals")
-    st.caption("Each row: the paired difference (point) and its 95% interval over the replicates (bar); dashed line: no difference.")
+    st.caption(
+        "Each row: the paired difference (point) and its 95% interval over the replicates (bar); dashed line: no difference. "
+        "Green: better, red: worse (by whether more is better for that measure), grey: no clear change or no better direction."
+    )
     charts.show(charts.differences(shown[shown["metric"].isin(cards)]), shown, "comparison")
     with st.expander("Every metric (table)"):
         st.table(views.comparison_text(table, cur).set_index("metric"))
 
 
+READING = {  # verdict → (delta colour, arrow shown)
+    "better": ("green", True), "worse": ("red", True), "changed": ("gray", True),
+    "no clear change": ("gray", False), "no change": ("gray", False), "": ("gray", False),
+}
+
+
 def metric_card(row, name: str, cur: str, replicates: int) -> None:
-    """Intervention value, paired difference with its 95% interval, and the baseline beneath."""
+    """Intervention value, paired difference with its 95% interval, and the baseline beneath.
+
+    The colour follows whether the change is good for this measure; zero changes and changes
+    whose 95% interval spans zero get no arrow and read 'no clear change'.
+    """
     m = definition(name)
     unit = f" ({cur})" if m.unit == "currency" else ""
+    full = {**row, "metric": name}
+    reading = views.verdict(full, cur)
+    colour, arrow = READING[reading]
+    delta = views.fmt_difference(full, cur, unit=not unit, compact=True)
+    detail = ""
+    if reading == "no clear change":
+        delta, detail = "no clear change", f" · difference {delta}"
+    st.markdown(f"**{m.label}{unit}**", help=f"{m.doc}. Large: with the interventions. Delta: paired difference from the baseline, "
+                f"95% interval over {replicates} replicate(s) on the same seeds. "
+                + ({"higher": "Higher is better.", "lower": "Lower is better."}.get(m.better, "Neither direction is better in itself.")))
     st.metric(
         m.label + unit,
         views.fmt(row["intervention"], name, cur, unit=not unit, compact=True),
-        delta=views.fmt_difference({**row, "metric": name}, cur, unit=not unit, compact=True),
-        delta_color="inverse" if name == "intervention_cost" else "normal",
-        help=f"{m.doc}. Large: with the interventions. Delta: paired difference from the baseline, "
-        f"95% interval over {replicates} replicate(s) on the same seeds.",
+        delta=delta,
+        delta_color=colour,
+        delta_arrow=("up" if row["difference"] > 0 else "down") if arrow else "off",
+        label_visibility="collapsed",
     )
-    st.caption(f"baseline {views.fmt(row['baseline'], name, cur, unit=not unit, compact=True)}")
+    st.caption(f"baseline {views.fmt(row['baseline'], name, cur, unit=not unit, compact=True)}{detail}")
 
 
 def funnel_view(s: sidebar.Settings, runs_by_world: dict) -> None:

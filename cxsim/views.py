@@ -110,32 +110,86 @@ def display_unit(metric: str, currency: str = "currency") -> tuple[float, str]:
     return 1.0, unit
 
 
+COUNT_UNITS = ("customers", "recommendations", "actions", "failures", "encounters")
+"""Units that count things: shown as whole numbers (unless a small mean, e.g. 0.3 failures per customer)."""
+
+_BIG = ((1e12, "T"), (1e9, "bn"), (1e6, "M"), (1e3, "k"))
+
+
+def _decimals(v: float, shown: str, metric: str, currency: str) -> int:
+    fixed = {"%": 1, "×": 2, "0–1": 2, "−100–100": 1}
+    if shown in fixed:
+        return fixed[shown]
+    if measures.unit(metric) in COUNT_UNITS or shown == currency:
+        return 0 if abs(v) >= 10 or float(v).is_integer() else (1 if abs(v) >= 1 else 2)
+    return 0 if abs(v) >= 100 else 2
+
+
+def _compact(v: float, sign: str) -> str:
+    """10,000 and more in three significant digits with a letter: 900,848 → '901k', 5.2e13 → '52.0T'."""
+    k = next(k for k, (size, _) in enumerate(_BIG) if abs(v) >= size)
+    big, letter = v / _BIG[k][0], _BIG[k][1]
+    decimals = max(0, 2 - math.floor(math.log10(abs(big))))
+    if abs(round(big, decimals)) >= 1000 and k > 0:  # 999,960 → '1.00M', not '1,000k'
+        big, letter, decimals = v / _BIG[k - 1][0], _BIG[k - 1][1], 2
+    return f"{big:{sign},.{decimals}f}{letter}"
+
+
 def fmt(value: float, metric: str, currency: str = "currency", signed: bool = False, unit: bool = True, compact: bool = False) -> str:
     """A metric value (or, ``signed``, a difference) as people read it: '71.5 %', '+66.8 pp', '900,848 rupees'.
 
-    ``compact`` writes numbers of 10,000 and more as '900.8k' or '10.2M'.
+    Counts of things are whole numbers; a value that rounds to zero is '0' (no sign, never '−0');
+    ``compact`` writes numbers of 10,000 and more as '901k', '10.2M' or '3.40bn' (never an exponent).
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     scale, shown = display_unit(metric, currency)
-    v, sign = value * scale, "+" if signed else ""
-    decimals = {"%": 1, "×": 2, "0–1": 2, "−100–100": 1}.get(shown, 0 if abs(v) >= 100 or shown == currency else 2)
-    if measures.unit(metric) in ("customers", "recommendations"):
-        decimals = 0
-    text = f"{v:{sign},.{decimals}f}"
-    if compact and abs(v) >= 10_000:
-        big, letter = (v / 1e6, "M") if abs(v) >= 1e6 else (v / 1e3, "k")
-        text = f"{big:{sign}.3g}{letter}"
+    v = value * scale
+    decimals = _decimals(v, shown, metric, currency)
+    if round(v, decimals) == 0:
+        v, sign, decimals = 0.0, "", 0
+    else:
+        sign = "+" if signed else ""
+    text = _compact(v, sign) if compact and abs(v) >= 10_000 else f"{v:{sign},.{decimals}f}"
     suffix = {"%": " pp" if signed else " %", "×": "×", currency: f" {currency}"}.get(shown, "")
     return text + suffix if unit else text
 
 
+def _is_zero(x: float, metric: str, currency: str) -> bool:
+    """Zero as shown (rounded to the digits :func:`fmt` prints)."""
+    return not any(ch in "123456789" for ch in fmt(x, metric, currency, unit=False))
+
+
+def verdict(row: dict | pd.Series, currency: str = "currency") -> str:
+    """How one row of :func:`paired_comparison` reads, by the measure's declared direction (``better``):
+
+    'better' or 'worse'; 'changed' (neither direction is better); 'no clear change'
+    (the 95% interval spans zero); 'no change' (zero as shown); '' (no value).
+    """
+    diff, lo, hi, m = row["difference"], row["ci_low"], row["ci_high"], row["metric"]
+    if math.isnan(diff):
+        return ""
+    if _is_zero(diff, m, currency) and (math.isnan(lo) or (_is_zero(lo, m, currency) and _is_zero(hi, m, currency))):
+        return "no change"
+    if not math.isnan(lo) and lo <= 0 <= hi:
+        return "no clear change"
+    if _is_zero(diff, m, currency):
+        return "no change"
+    better = measures.definition(m).better
+    if better is None:
+        return "changed"
+    return "better" if (diff > 0) == (better == "higher") else "worse"
+
+
 def fmt_difference(row: dict | pd.Series, currency: str = "currency", unit: bool = True, compact: bool = False) -> str | None:
-    """'+66.8 pp ±2.1 (95%)' for one row of :func:`paired_comparison` (the interval's bounds if it is not symmetric)."""
+    """'+66.8 pp ±2.1 (95%)' for one row of :func:`paired_comparison` (the interval's bounds if it is not symmetric);
+    'no change' when the difference and its interval are zero as shown."""
     m = row["metric"]
     if math.isnan(row["difference"]):
         return None
     diff, lo, hi = row["difference"], row["ci_low"], row["ci_high"]
+    if verdict(row, currency) == "no change":
+        return "no change"
     text = fmt(diff, m, currency, signed=True, unit=unit, compact=compact)
     if math.isnan(lo):
         return text
@@ -152,6 +206,7 @@ def comparison_text(table: pd.DataFrame, currency: str = "currency") -> pd.DataF
         "baseline": fmt(r["baseline"], r["metric"], currency),
         "intervention": fmt(r["intervention"], r["metric"], currency),
         "difference (95% interval)": fmt_difference(r, currency) or "–",
+        "reading": verdict(r, currency),
     } for r in table.to_dict("records")]
     return pd.DataFrame(rows)
 
@@ -192,7 +247,16 @@ def display_comparison(table: pd.DataFrame, currency: str = "currency") -> pd.Da
     out = table.copy()
     out[cols] = out[cols].to_numpy() * scale[:, None]
     out["unit"] = [su[1] for su in scale_unit]
+    out["reading"] = [verdict(r, currency) for r in table.to_dict("records")]
+    out["scale"] = [difference_scale(u) for u in out["unit"]]
     return out
+
+
+def difference_scale(unit: str) -> str:
+    """The axis a difference in ``unit`` is drawn on: differences of shares are percentage points."""
+    named = {"%": "percentage points", "×": "× (ratio)", "−100–100": "points (scale −100 to 100)", "0–1": "score (0 to 1)",
+             "0–10": "score (0 to 10)", "": "number"}
+    return named.get(unit, unit)
 
 
 def _stack(runs_by_world: dict[str, list[dict]], part: str) -> pd.DataFrame:
@@ -401,5 +465,5 @@ def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[s
 __all__ = [
     "WORLDS", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
     "dropout_table", "timeseries_table", "stage_table", "journey_table", "WidgetSpec", "widget_spec",
-    "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "unit_text", "display_unit", "fmt", "fmt_difference", "number_text", "comparison_text",
+    "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "COUNT_UNITS", "number_text", "comparison_text",
 ]
