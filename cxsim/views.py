@@ -438,32 +438,47 @@ def parameter_paths(scenario: "Scenario") -> list[tuple[str, type[BaseModel], st
 
 
 # -- trainer's mode -----------------------------------------------------------------------
+def setup_and_outcome(text: str) -> tuple[str, str]:
+    """A story paragraph split after its first sentence: the setup (shown before a prediction)
+    and the rest (how it turned out, shown only with the reveal)."""
+    flat = " ".join(text.split())
+    for k, ch in enumerate(flat):
+        if ch in ".!?" and flat[k + 1 : k + 2] == " " and flat[k + 2 : k + 3].isupper():
+            return flat[: k + 1], flat[k + 2 :]
+    return flat, ""
+
+
 def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[str, Any]]:
     """The story step by step: inside-out, outside-in, then each intervention added in turn.
 
     Each step: ``kind`` (inside_out, outside_in, intervention, what_changed), ``title``,
-    ``text``, and ``interventions`` switched on when its effect is revealed (None: no run).
+    ``text`` (shown from the start), ``after`` (shown only once the step's result is
+    revealed, so no step gives its answer away) and ``interventions`` switched on when
+    its effect is revealed (None: no run).
     """
     story, labels = scenario.story, {n: intervention_label(scenario, n) for n in scenario.interventions}
+    setup, outcome = setup_and_outcome(story.inside_out) if story.inside_out else (
+        f"The provider offers: {scenario.title or scenario.name}. From the inside, the offer looks right.", "")
     steps = [
         {"kind": "inside_out", "title": "Inside out: the provider's view", "short": "no intervention", "interventions": [],
-         "text": story.inside_out or f"The provider offers: {scenario.title or scenario.name}. From the inside, the offer looks right."},
-        {"kind": "outside_in", "title": "Outside in: ask the non-user", "interventions": None,
+         "text": setup, "after": outcome},
+        {"kind": "outside_in", "title": "Outside in: ask the non-user", "interventions": None, "after": "",
          "text": story.outside_in or "Ask the people who stayed away why, in their own words and with their own costs."},
     ]
     on: list[str] = []
     for name in interventions:
         on = on + [name]
         steps.append({"kind": "intervention", "title": f"Switch on: {labels[name]}", "short": f"+ {labels[name]}", "interventions": on,
-                      "text": f"Now add **{labels[name]}**" + (f" (on top of {', '.join(labels[n] for n in on[:-1])})." if len(on) > 1 else ".")})
-    closing = " ".join(x for x in (story.what_changed, story.fact) if x)
-    steps.append({"kind": "what_changed", "title": "What changed", "interventions": None,
-                  "text": closing or "Compare your predictions with what happened.", "source": story.source})
+                      "text": f"Now add **{labels[name]}**" + (f" (on top of {', '.join(labels[n] for n in on[:-1])})." if len(on) > 1 else "."),
+                      "after": ""})
+    steps.append({"kind": "what_changed", "title": "What changed", "interventions": None, "after": "",
+                  "text": " ".join(story.what_changed.split()), "fact": story.fact, "source": story.source,
+                  "labels": [labels[n] for n in interventions]})
     return steps
 
 
 __all__ = [
     "WORLDS", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
     "dropout_table", "timeseries_table", "stage_table", "journey_table", "WidgetSpec", "widget_spec",
-    "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "COUNT_UNITS", "number_text", "comparison_text",
+    "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "setup_and_outcome", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "COUNT_UNITS", "number_text", "comparison_text",
 ]
