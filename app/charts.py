@@ -18,7 +18,17 @@ def show(chart: alt.TopLevelMixin, table: pd.DataFrame, name: str) -> None:
     st.altair_chart(chart, width="stretch" if _stretchable(chart) else "content")
     left, right, _ = st.columns([1, 1, 3])
     left.download_button("Table (CSV)", lambda: table.to_csv(index=False), f"{name}.csv", "text/csv", key=f"dl_{name}_csv", on_click="ignore")
-    right.download_button("Chart (HTML)", chart.to_html, f"{name}.html", "text/html", key=f"dl_{name}_html", on_click="ignore")
+    right.download_button("Chart (HTML)", lambda: standalone_html(chart), f"{name}.html", "text/html", key=f"dl_{name}_html", on_click="ignore",
+                          help="one file that opens offline: the Vega libraries are inside")
+
+
+def standalone_html(chart: alt.TopLevelMixin) -> str:
+    """The chart as one HTML file with vega, vega-lite and vega-embed inlined (readable offline).
+
+    Altair inlines the libraries through the vl-convert-python package (a dependency);
+    made on click only, as a deferred download.
+    """
+    return chart.to_html(inline=True)
 
 
 def _stretchable(chart) -> bool:

@@ -10,24 +10,30 @@ and the tables of :mod:`cxsim.views` become charts (:mod:`charts`). No model log
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 import time
 from pathlib import Path
+
+import streamlit as st
 
 if str(Path(__file__).parent) not in sys.path:  # sibling modules, however the page is started
     sys.path.insert(0, str(Path(__file__).parent))
 
-import charts  # noqa: E402
-import pandas as pd  # noqa: E402
-import runs  # noqa: E402
-import sidebar  # noqa: E402
-import stories  # noqa: E402
-import streamlit as st  # noqa: E402
-import trainer  # noqa: E402
+STARTED = time.perf_counter()
+st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
+_first = "cxsim.model" not in sys.modules  # the first page of this server process imports the simulator
+with st.spinner("Loading the simulator (once per server)…", show_time=True) if _first else nullcontext():
+    import charts  # noqa: E402
+    import pandas as pd  # noqa: E402
+    import runs  # noqa: E402
+    import sidebar  # noqa: E402
+    import stories  # noqa: E402
+    import trainer  # noqa: E402
 
-import cxsim  # noqa: E402
-from cxsim import CxError, views  # noqa: E402
-from cxsim.measures import definition  # noqa: E402
-from cxsim.metrics import METRIC_BY_NAME, SCALAR_OUTCOMES  # noqa: E402
+    import cxsim  # noqa: E402
+    from cxsim import CxError, views  # noqa: E402
+    from cxsim.measures import definition  # noqa: E402
+    from cxsim.metrics import METRIC_BY_NAME, SCALAR_OUTCOMES  # noqa: E402
 
 OUTCOMES = ("any", "declined", "dropped", "loyal", "churned")
 
@@ -204,19 +210,18 @@ def explorer(s: sidebar.Settings) -> None:
 
 
 def main() -> None:
-    started = time.perf_counter()
-    st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
     s = sidebar.safe_render()
     if s is None:
         return
     try:
+        runs.warm_up(s.name)
         if s.trainer:
             trainer.render(s)
         else:
             explorer(s)
     except CxError as err:
         st.error(f"**Bad setting** – {err}")
-    st.caption(f"cxsim {cxsim.__version__} · page computed in {time.perf_counter() - started:.2f} s (runs are cached: moving back to a setting is instant)", help=None)
+    st.caption(f"cxsim {cxsim.__version__} · page computed in {time.perf_counter() - STARTED:.2f} s (runs are cached: moving back to a setting is instant)", help=None)
 
 
 main()
