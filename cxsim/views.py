@@ -117,7 +117,7 @@ _BIG = ((1e12, "T"), (1e9, "bn"), (1e6, "M"), (1e3, "k"))
 
 
 def _decimals(v: float, shown: str, metric: str, currency: str) -> int:
-    fixed = {"%": 1, "×": 2, "0–1": 2, "−100–100": 1}
+    fixed = {"%": 1, "×": 2, "0–1": 2, "−100–100": 1, "index": 1, "0–10": 1}
     if shown in fixed:
         return fixed[shown]
     if measures.unit(metric) in COUNT_UNITS or shown == currency:
@@ -191,12 +191,22 @@ def fmt_difference(row: dict | pd.Series, currency: str = "currency", unit: bool
     if verdict(row, currency) == "no change":
         return "no change"
     text = fmt(diff, m, currency, signed=True, unit=unit, compact=compact)
-    if math.isnan(lo):
+    if math.isnan(lo) or hi == lo:  # one replicate, or the same difference in every replicate
         return text
     if abs((lo + hi) / 2 - diff) <= 1e-9 * max(1.0, abs(diff)):  # symmetric: '+66.8 pp ±2.1 (95%)'
-        return f"{text} ±{fmt((hi - lo) / 2, m, currency, unit=False, compact=compact)} (95%)"
+        return f"{text} ±{_half_width((hi - lo) / 2, diff, m, currency, compact)} (95%)"
     lo_text, hi_text = (fmt(v, m, currency, signed=True, unit=False, compact=compact) for v in (lo, hi))
     return f"{text} (95% CI {lo_text} to {hi_text})"
+
+
+def _half_width(half: float, diff: float, metric: str, currency: str, compact: bool) -> str:
+    """An interval's half-width at the digits of its difference: '2.1', or '<0.01' when it rounds to zero."""
+    text = fmt(half, metric, currency, unit=False, compact=compact)
+    if half > 0 and not any(ch in "123456789" for ch in text):
+        scale, shown = display_unit(metric, currency)
+        decimals = _decimals(diff * scale, shown, metric, currency)
+        return f"<{10 ** -decimals:.{decimals}f}" if decimals else "<1"
+    return text
 
 
 def comparison_text(table: pd.DataFrame, currency: str = "currency") -> pd.DataFrame:

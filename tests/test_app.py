@@ -67,6 +67,68 @@ def test_toggling_an_intervention_moves_acceptance_the_expected_way():
     assert metric_value(at, "Acceptance") > off
 
 
+def acceptance_alone(names: list[str], customers: int, seeds=(1, 2, 3)) -> float:
+    """Acceptance (%) computed by the API for these interventions only, on the page's seeds."""
+    sc = cxsim.load_scenario("aravind").with_interventions(names, only=True).with_overrides({"population.customers": customers})
+    return 100 * sum(cxsim.run(sc, s).summary["acceptance_rate"] for s in seeds) / len(seeds)
+
+
+def switch(at: AppTest, name: str):
+    return at.toggle(key=f"aravind:interventions.{name}.enabled")
+
+
+def test_variant_then_switch_computes_what_the_switches_show():
+    at = small_app()
+    ivs = list(cxsim.load_scenario("aravind").interventions)
+    at.selectbox(key="aravind:start").set_value("as written").run()
+    assert not any(switch(at, n).value for n in ivs)
+    assert "No intervention is switched on" in at.info[0].value
+    at.selectbox(key="aravind:start").set_value("aravind_1980s").run()
+    on = cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions
+    assert [n for n in ivs if switch(at, n).value] == on
+    assert not at.info  # the page does not claim that nothing is on
+    for name in ("free_food_lodging", "free_medicine", "free_follow_up"):
+        switch(at, name).set_value(False).run()
+    assert_clean(at)
+    assert [n for n in ivs if switch(at, n).value] == ["free_transport"]
+    assert metric_value(at, "Acceptance") == pytest.approx(acceptance_alone(["free_transport"], SMALL), abs=0.051)
+    assert "Free transport to hospital and back" in at.caption[0].value and "Free medicine" not in at.caption[0].value
+
+
+def card(at: AppTest, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+GREEN, RED, GRAY = 1, 0, 2  # streamlit's MetricColor
+UP, DOWN, NO_ARROW = 1, 0, 2  # … and MetricDirection
+
+
+def test_card_colours_follow_which_direction_is_good():
+    at = new_app()
+    at.session_state["telco_churn:population.customers"] = SMALL
+    at.run()
+    at.selectbox(key="scenario").set_value("telco_churn").run()
+    assert_clean(at)
+    churn = card(at, "Churn")  # falls with the save desk: good
+    assert churn.delta.startswith("-") and (churn.proto.color, churn.proto.direction) == (GREEN, DOWN)
+    cost = card(at, "Intervention cost (pounds)")  # rises: bad
+    assert (cost.proto.color, cost.proto.direction) == (RED, UP)
+    for m in at.metric:  # no arrow for zero or unclear changes, and nothing but grey for them
+        if m.delta in ("no change", "no clear change", ""):
+            assert (m.proto.color, m.proto.direction) == (GRAY, NO_ARROW), (m.label, m.delta)
+
+
+def test_journey_reliability_switches_have_their_own_labels():
+    at = new_app()
+    at.session_state["journey_reliability:population.customers"] = 500
+    at.run()
+    at.selectbox(key="scenario").set_value("journey_reliability").run()
+    assert_clean(at)
+    labels = [t.label for t in at.toggle if t.key.startswith("journey_reliability:interventions.") and t.key.endswith(".enabled")]
+    assert len(labels) == 3 and len(set(labels)) == 3, labels
+    assert all("Listen, assign actions" in t.help for t in at.toggle if t.key.endswith(".enabled") and "interventions" in t.key)
+
+
 def test_intervention_parameters_are_widgets_from_the_schema():
     at = small_app()
     coverage = at.slider(key="aravind:interventions.free_transport.coverage")
@@ -126,21 +188,61 @@ def test_bad_setting_shows_a_message_not_a_traceback():
     assert not at.exception and "expected path = value" in at.error[0].value
 
 
+def page_text(at: AppTest) -> str:
+    return "\n".join(e.value for kind in ("markdown", "success", "info", "caption") for e in getattr(at, kind))
+
+
 def test_trainer_mode_predicts_then_reveals():
     at = small_app()
     at.toggle(key="trainer").set_value(True).run()
     assert_clean(at)
     assert not at.metric  # results stay hidden until revealed
     assert not at.success
+    assert "one in twenty" not in page_text(at)  # the story's outcome waits for the reveal too
     at.slider(key="trainer_predict_0").set_value(60).run()
     at.button(key="trainer_reveal_0").click().run()
     assert "You predicted 60 %" in at.success[0].value
+    assert "one in twenty" in page_text(at)
     steps = 2 + len(cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions) + 1
     for _ in range(steps - 1):  # inside-out, outside-in, each intervention, what changed
         at.button(key="trainer_next").click().run()
         assert_clean(at)
     assert at.button(key="trainer_next").proto.disabled
     assert at.subheader[0].value == "What changed"
+
+
+def test_trainer_predictions_are_per_step_and_survive_back():
+    at = small_app()
+    at.toggle(key="trainer").set_value(True).run()
+    at.slider(key="trainer_predict_0").set_value(20).run()
+    at.button(key="trainer_reveal_0").click().run()
+    at.button(key="trainer_next").click().run()
+    at.button(key="trainer_next").click().run()  # the first intervention: a fresh prediction
+    assert at.slider(key="trainer_predict_2").value == 50 and not at.success
+    at.slider(key="trainer_predict_2").set_value(35).run()
+    at.button(key="trainer_back").click().run()
+    at.button(key="trainer_back").click().run()  # back to the first step: its own revealed prediction
+    assert at.slider(key="trainer_predict_0").value == 20 and at.slider(key="trainer_predict_0").proto.disabled
+    assert "You predicted 20 %" in at.success[0].value
+    at.button(key="trainer_next").click().run()
+    at.button(key="trainer_next").click().run()
+    assert not at.success  # step 3 was not revealed: nothing computed shows
+    at.button(key="trainer_reveal_2").click().run()
+    assert_clean(at)
+    assert "You predicted" in at.success[0].value
+
+
+def test_trainer_closing_text_quotes_the_simulated_number():
+    at = small_app()
+    at.toggle(key="trainer").set_value(True).run()
+    on = cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions
+    for _ in range(2 + len(on)):
+        at.button(key="trainer_next").click().run()
+    assert at.subheader[0].value == "What changed"
+    text = page_text(at)
+    assert f"{acceptance_alone(on, SMALL):.1f} %" in text and f"{acceptance_alone([], SMALL):.1f} %" in text
+    assert "Simulated here" in text and "Reported by the source" in text
+    assert text.index("Simulated here") < text.index("about 80%")  # the computed number first, the source's labelled
 
 
 @pytest.mark.parametrize("name", cxsim.list_scenarios())
