@@ -221,7 +221,8 @@ def main() -> None:
             explorer(s)
     except CxError as err:
         st.error(f"**Bad setting** – {err}")
-    st.caption(f"cxsim {cxsim.__version__} · page computed in {time.perf_counter() - STARTED:.2f} s (runs are cached: moving back to a setting is instant)", help=None)
+    st.session_state["page_runs"] = st.session_state.get("page_runs", 0) + 1  # shown: lets a test see a run has ended
+    st.caption(f"cxsim {cxsim.__version__} · run {st.session_state['page_runs']} · page computed in {time.perf_counter() - STARTED:.2f} s (runs are cached: moving back to a setting is instant)", help=None)
 
 
 main()
