@@ -38,40 +38,68 @@ with st.spinner("Loading the simulator (once per server)…", show_time=True) if
 OUTCOMES = ("any", "declined", "dropped", "loyal", "churned")
 
 
+def _recipe(s: sidebar.Settings, world: str) -> str:
+    sc = s.worlds[world]
+    return ", ".join(views.intervention_label(sc, n) for n in sc.enabled_interventions) or "no intervention"
+
+
 def header(s: sidebar.Settings) -> None:
     st.title(s.scenario.title or s.name)
     if s.scenario.story.fact:
         st.markdown(f"*{s.scenario.story.fact}*")
-    on = [views.intervention_label(s.alternative, n) for n in s.alternative.enabled_interventions]
     variant = f"variant {s.start}: " if s.start != sidebar.AS_WRITTEN else ""
+    whatifs = [w for w in s.worlds if w != "baseline"]
+    described = " · ".join(f"**{w}**: {variant if w == s.edited else ''}{_recipe(s, w)}" for w in whatifs)
     pop = s.baseline.population.customers
     st.caption(
-        f"**Baseline**: no intervention · **Intervention**: {variant}{', '.join(on) or 'none switched on'} · "
+        f"**Baseline**: no intervention · {described} · "
         f"{pop:,} customers, {s.baseline.steps} {s.baseline.step_unit}s, "
         f"{len(s.seeds)} replicate(s) per world on the same seeds {s.seeds[0]}–{s.seeds[-1]} (common random numbers)"
     )
     if s.alternative == s.baseline:
-        st.info("No intervention is switched on: switch one on in the sidebar (or start from a variant) to compare.")
+        st.info(f"No intervention is switched on in **{s.edited}**: switch one on in the sidebar (or start from a variant) to compare.")
+
+
+def _card_key(s: sidebar.Settings, world: str, metric: str) -> str:
+    """Container key of a card: ``card_<metric>`` for the edited what-if, ``card_<k>_<metric>`` for kept ones."""
+    tail = metric.replace("@", "_at_")
+    if world == s.edited:
+        return f"card_{tail}"
+    return f"card_{list(s.worlds).index(world)}_{tail}"
 
 
 def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     cur = s.scenario.currency
-    table = views.paired_comparison(runs_by_world["baseline"], runs_by_world["intervention"])
-    rows = table.set_index("metric")
-    cols = st.columns(4)
-    cards = views.card_metrics(table, first=s.scenario.story.measures)  # the scenario's own choice first
-    for k, name in enumerate(cards):
-        with cols[k % 4].container(border=True, key=f"card_{name.replace('@', '_at_')}"):
-            metric_card(rows.loc[name], name, cur, len(s.seeds))
+    table = views.worlds_comparison(runs_by_world)
+    whatifs = [w for w in s.worlds if w != "baseline"]
+    cards = views.card_metrics(table[table["world"] == s.edited], first=s.scenario.story.measures)  # the scenario's own choice first
+    if len(whatifs) == 1:
+        rows = table.set_index("metric")
+        cols = st.columns(4)
+        for k, name in enumerate(cards):
+            with cols[k % 4].container(border=True, key=_card_key(s, s.edited, name)):
+                metric_card(rows.loc[name], name, cur, len(s.seeds))
+    else:  # one column of cards per what-if, side by side
+        for col, world in zip(st.columns(len(whatifs)), whatifs):
+            col.markdown(f"#### {world}")
+            col.caption(_recipe(s, world))
+            rows = table[table["world"] == world].set_index("metric")
+            for name in cards:
+                with col.container(border=True, key=_card_key(s, world, name)):
+                    metric_card(rows.loc[name], name, cur, len(s.seeds))
     shown = views.display_comparison(table, cur)
-    st.subheader("Intervention − baseline, with 95% intervals")
+    st.subheader("What-if − baseline, with 95% intervals" if len(whatifs) > 1 else f"{s.edited} − baseline, with 95% intervals")
     st.caption(
         "Each row: the paired difference (point) and its 95% interval over the replicates (bar); dashed line: no difference. "
-        "Green: better, red: worse (by whether more is better for that measure), grey: no clear change or no better direction."
+        + ("Green: better, red: worse (by whether more is better for that measure), grey: no clear change or no better direction."
+           if len(whatifs) == 1 else "Colour: the what-if; a hollow point: no clear change (the interval spans zero).")
     )
-    charts.show(charts.differences(shown[shown["metric"].isin(cards)]), shown, "comparison")
+    charts.show(charts.differences(shown[shown["metric"].isin(cards)], whatifs), shown, "comparison")
     with st.expander("Every metric (table)"):
-        st.table(views.comparison_text(table, cur).set_index("metric"))
+        for world in whatifs:
+            if len(whatifs) > 1:
+                st.markdown(f"**{world}**")
+            st.table(views.comparison_text(table[table["world"] == world].rename(columns={"value": "intervention"}), cur).set_index("metric"))
 
 
 READING = {  # verdict → (delta colour, arrow shown)
@@ -95,12 +123,12 @@ def metric_card(row, name: str, cur: str, replicates: int) -> None:
     detail = ""
     if reading == "no clear change":
         delta, detail = "no clear change", f" · difference {delta}"
-    st.markdown(f"**{m.label}{unit}**", help=f"{m.doc}. Large: with the interventions. Delta: paired difference from the baseline, "
+    st.markdown(f"**{m.label}{unit}**", help=f"{m.doc}. Large: in this what-if. Delta: paired difference from the baseline, "
                 f"95% interval over {replicates} replicate(s) on the same seeds. "
                 + ({"higher": "Higher is better.", "lower": "Lower is better."}.get(m.better, "Neither direction is better in itself.")))
     st.metric(
         m.label + unit,
-        views.fmt(row["intervention"], name, cur, unit=not unit, compact=True),
+        views.fmt(row["value"], name, cur, unit=not unit, compact=True),
         delta=delta,
         delta_color=colour,
         delta_arrow=("up" if row["difference"] > 0 else "down") if arrow else "off",
@@ -112,38 +140,46 @@ def metric_card(row, name: str, cur: str, replicates: int) -> None:
 def funnel_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     st.subheader("How many customers reach each stage")
     funnel = views.funnel_table(runs_by_world)
-    charts.show(charts.funnel(funnel), funnel, "funnel")
+    charts.show(charts.funnel(funnel, list(s.worlds)), funnel, "funnel")
     st.subheader("Where they leave the journey, and why")
     dropouts = views.dropout_table(runs_by_world)
     if dropouts.empty:
         st.info("Nobody left the journey.")
     else:
-        charts.show(charts.where_they_left(dropouts), dropouts, "dropouts_by_stage")
+        charts.show(charts.where_they_left(dropouts, list(s.worlds)), dropouts, "dropouts_by_stage")
 
 
 def nonuser_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     st.subheader("Why non-users stay away")
     dropouts = views.dropout_table(runs_by_world)
     if not dropouts.empty:
-        charts.show(charts.reasons_by_stage(dropouts), dropouts, "dropout_reasons")
+        charts.show(charts.reasons_by_stage(dropouts, list(s.worlds)), dropouts, "dropout_reasons")
     st.subheader("Ask a non-user")
     left, mid, right = st.columns([1, 1, 1])
     which = left.selectbox("who", stories.NON_USERS, key="nonuser_which", format_func=lambda w: f"{w}: {stories.WHERE[w]}")
-    world = mid.radio("in the world", views.WORLDS, key="nonuser_world", horizontal=True)
+    _forget_unless("nonuser_world", list(s.worlds))
+    world = mid.radio("in the world", list(s.worlds), key="nonuser_world", horizontal=True)
     with right:
         draw = stories.ask_button("Ask a random non-user", "nonuser_ask", "nonuser_draw")
     stories.nonuser_card(_jsons(s), world, s.seeds[0], which, draw)
 
 
+def _forget_unless(key: str, options: list[str]) -> None:
+    """Drop a remembered choice of world that is no longer compared (a what-if was dropped or renamed)."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
 def _jsons(s: sidebar.Settings) -> dict[str, str]:
-    return {"baseline": s.baseline.model_dump_json(), "intervention": s.alternative.model_dump_json()}
+    return {w: sc.model_dump_json() for w, sc in s.worlds.items()}
 
 
 def _choose_customer(s: sidebar.Settings, worlds: dict[str, str]) -> int:
     """Outcome, world and a 'random' button set the customer; or type a number."""
     a, b, c, d = st.columns([1, 1, 1, 1])
     which = a.selectbox("outcome", OUTCOMES, index=OUTCOMES.index("loyal"), key="journey_which")
-    world = b.radio("in the world", views.WORLDS, index=1, key="journey_world", horizontal=True)
+    _forget_unless("journey_world", list(worlds))
+    world = b.radio("in the world", list(worlds), index=list(worlds).index(s.edited), key="journey_world", horizontal=True)
     n = s.baseline.population.customers
     picked = None
     if c.button("Random customer", key="journey_pick", type="primary") or "journey_customer" not in st.session_state:
@@ -158,20 +194,20 @@ def _choose_customer(s: sidebar.Settings, worlds: dict[str, str]) -> int:
 
 
 def journey_view(s: sidebar.Settings, runs_by_world: dict) -> None:
-    st.subheader("One customer's journey, in both worlds")
+    st.subheader("One customer's journey, in every world")
     worlds = _jsons(s)
     i = _choose_customer(s, worlds)
-    people = {w: runs.customer(worlds[w], s.seeds[0], i) for w in views.WORLDS}
+    people = {w: runs.customer(worlds[w], s.seeds[0], i) for w in worlds}
     if not people["baseline"]["tracked"]:
         st.info(f"Customer {i}'s touchpoints were not recorded (a random sample of customers is tracked): press 'Random customer'.")
     journey = pd.concat([p["journey"].assign(world=w) for w, p in people.items()], ignore_index=True)
-    cols = st.columns(2)
+    cols = st.columns(len(people))
     for col, (w, p) in zip(cols, people.items()):
         col.markdown(f"**{w}**: customer {i} ({p['segment']}) ends **{stories.fate(p)}**")
     if len(journey):
-        charts.show(charts.feelings(journey), journey, "customer_journey")
+        charts.show(charts.feelings(journey, list(people)), journey, "customer_journey")
         st.caption("Each point is a moment of the journey; ◆ and labels mark the touchpoints that moved the feeling; red circles mark the peak and the end (peak-end rule).")
-    for col, (w, p) in zip(st.columns(2), people.items()):
+    for col, (w, p) in zip(st.columns(len(people)), people.items()):
         with col.expander(f"Story in plain words ({w})"):
             st.text(p["story"])
 
@@ -184,14 +220,14 @@ def time_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     )
     if names:
         series = views.timeseries_table(runs_by_world, names)
-        charts.show(charts.curves(series, s.baseline.step_unit), series, "over_time")
+        charts.show(charts.curves(series, s.baseline.step_unit, list(s.worlds)), series, "over_time")
     st.subheader("Customers in each stage")
     occupancy = views.stage_table(runs_by_world)
-    charts.show(charts.stages(occupancy, s.baseline.step_unit), occupancy, "stages_over_time")
+    charts.show(charts.stages(occupancy, s.baseline.step_unit, list(s.worlds)), occupancy, "stages_over_time")
 
 
 VIEWS = {
-    "Baseline vs intervention": compare_view,
+    "Baseline vs what-ifs": compare_view,
     "Journey funnel": funnel_view,
     "Ask the non-user": nonuser_view,
     "One customer's journey": journey_view,
@@ -201,7 +237,7 @@ VIEWS = {
 
 def explorer(s: sidebar.Settings) -> None:
     header(s)
-    runs_by_world = runs.run_worlds({"baseline": s.baseline, "intervention": s.alternative}, s.seeds)
+    runs_by_world = runs.run_worlds(s.worlds, s.seeds)
     tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
     for tab, view in zip(tabs, VIEWS.values()):
         if tab.open:

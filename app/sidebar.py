@@ -8,7 +8,7 @@ parameter means, so a new parameter or intervention needs no code here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -22,6 +22,9 @@ AS_WRITTEN = "as written"
 REMEMBERED = "intervention_settings"
 REPLICATES = {"default": 3, "lo": 1, "hi": 30}
 DEFAULT_SCENARIO = "aravind"
+WHATIFS = "whatifs"  # session state: scenario name → the what-ifs kept for comparison
+MAX_WHATIFS = 4  # what-ifs compared with the baseline, the one being edited included
+EDITED = "intervention"  # default name of the what-if being edited
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Settings:
     alternative: Scenario  # the interventions switched on in the sidebar
     seeds: list[int]
     trainer: bool
+    worlds: dict[str, Scenario] = field(default_factory=dict)  # baseline first, kept what-ifs, then the edited one
+    edited: str = EDITED  # the name of the what-if the sidebar edits (``alternative``)
 
 
 def key(name: str, path: str) -> str:
@@ -205,6 +210,61 @@ def parse_overrides(text: str) -> dict:
     return out
 
 
+def kept_whatifs(name: str) -> list[dict]:
+    """What-ifs kept for scenario ``name``: each ``{"name", "start", "values"}`` (values: intervention overrides)."""
+    return st.session_state.setdefault(WHATIFS, {}).setdefault(name, [])
+
+
+def unique_name(wanted: str, taken: list[str]) -> str:
+    """``wanted`` (stripped, or 'what-if'), made different from 'baseline' and every name in ``taken``."""
+    base = " ".join(str(wanted).split()) or "what-if"
+    label, k = base, 2
+    while label in taken or label == "baseline":
+        label, k = f"{base} ({k})", k + 1
+    return label
+
+
+def _keep(name: str, start: str, values: dict) -> None:
+    kept = kept_whatifs(name)
+    taken = [w["name"] for w in kept]
+    kept.append({"name": unique_name(st.session_state.get(key(name, "world_name"), EDITED), taken), "start": start, "values": dict(values)})
+    st.session_state[key(name, "world_name")] = unique_name(f"what-if {len(kept) + 1}", [w["name"] for w in kept])
+
+
+def _drop(name: str, k: int) -> None:
+    kept = kept_whatifs(name)
+    if 0 <= k < len(kept):
+        del kept[k]
+
+
+def whatif_scenario(sc: Scenario, start: str, values: dict, shared: dict) -> Scenario:
+    """A what-if: its starting variant, its intervention settings, then the overrides every world shares."""
+    return starting_point(sc, start).with_overrides({**values, **shared})
+
+
+def worlds_panel(name: str, sc: Scenario, start: str, values: dict) -> tuple[str, list[dict]]:
+    """Name the what-if being edited, keep it beside others (up to :data:`MAX_WHATIFS` with it), drop kept ones."""
+    st.sidebar.subheader("Worlds to compare")
+    kept = kept_whatifs(name)
+    if key(name, "world_name") not in st.session_state:
+        st.session_state[key(name, "world_name")] = unique_name(EDITED, [w["name"] for w in kept])
+    edited = st.sidebar.text_input(
+        "name of the what-if being edited", key=key(name, "world_name"), max_chars=40,
+        help="the switches above set this what-if; 'Keep' freezes it so you can set up another one beside it",
+    )
+    full = len(kept) >= MAX_WHATIFS - 1
+    st.sidebar.button(
+        "➕ Keep it and set up another", key=key(name, "keep"), on_click=_keep, args=(name, start, values), disabled=full,
+        help=f"compare up to {MAX_WHATIFS} what-ifs with the baseline, all on the same seeds" + (" (full)" if full else ""),
+    )
+    for k, w in enumerate(kept):
+        left, right = st.sidebar.columns([4, 1])
+        ivs = starting_point(sc, w["start"]).with_overrides(w["values"]).enabled_interventions
+        left.caption(f"**{w['name']}**: " + (", ".join(views.intervention_label(sc, n) for n in ivs) or "no intervention"))
+        right.button("✕", key=key(name, f"drop_{k}"), on_click=_drop, args=(name, k), help=f"stop comparing {w['name']}")
+    return unique_name(edited, [w["name"] for w in kept]), kept
+
+
 def render() -> Settings:
     """Draw the sidebar; returns the settings, or raises CxError for a bad one."""
     st.sidebar.title("cxsim explorer")
@@ -212,12 +272,14 @@ def render() -> Settings:
     trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
     start_name, start = pick_start(name, sc)
     iv_values = intervention_panel(name, start)
+    edited, kept = worlds_panel(name, sc, start_name, iv_values)
     size, seeds = size_panel(name, sc)
     extra = overrides_panel(name, sc)
-    world = sc.with_overrides({**size, **extra})
-    baseline = world.with_interventions([], only=True)
-    alternative = start.with_overrides({**iv_values, **size, **extra})
-    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer)
+    shared = {**size, **extra}
+    baseline = sc.with_overrides(shared).with_interventions([], only=True)
+    alternative = start.with_overrides({**iv_values, **shared})
+    worlds = {"baseline": baseline, **{w["name"]: whatif_scenario(sc, w["start"], w["values"], shared) for w in kept}, edited: alternative}
+    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer, worlds, edited)
 
 
 def safe_render() -> Settings | None:

@@ -238,10 +238,29 @@ def paired_comparison(base: list[dict], alt: list[dict]) -> pd.DataFrame:
     return table.rename(columns={"alternative": "intervention"})
 
 
+def worlds_comparison(runs_by_world: dict[str, list[dict]], baseline: str = "baseline") -> pd.DataFrame:
+    """Every other world against ``baseline``: :func:`paired_comparison` per world, stacked, with a ``world``
+    column (in the order of ``runs_by_world``) and each row's :func:`verdict`.
+
+    All worlds must have been run on the same seeds in the same order (paired differences)."""
+    base = runs_by_world[baseline]
+    frames = []
+    for world, runs in runs_by_world.items():
+        if world != baseline:
+            if len(runs) != len(base):
+                raise ValueError(f"world {world!r} has {len(runs)} replicates, the baseline {len(base)}: pair them on the same seeds")
+            frames.append(paired_comparison(base, runs).rename(columns={"intervention": "value"}).assign(world=world))
+    if not frames:
+        return pd.DataFrame(columns=["world", "metric", "label", "unit", "baseline", "value", "difference", "ci_low", "ci_high", "replicates"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["world", *[c for c in out.columns if c != "world"]]]
+
+
 def card_metrics(table: pd.DataFrame, n: int = len(HEADLINE), first: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The outcomes to show as cards: ``first`` (a scenario's own measures), then the headline
     metrics, topped up from :data:`SPARE` – ``n`` of those that have a value."""
-    has_value = set(table.loc[table[["baseline", "intervention"]].notna().any(axis=1), "metric"])
+    values = [c for c in ("baseline", "intervention", "value") if c in table]
+    has_value = set(table.loc[table[values].notna().any(axis=1), "metric"])
     chosen: list[str] = []
     for name in (*first, *HEADLINE, *SPARE):
         if name in has_value and name not in chosen and len(chosen) < n:
@@ -253,7 +272,7 @@ def display_comparison(table: pd.DataFrame, currency: str = "currency") -> pd.Da
     """:func:`paired_comparison` in display units (shares in %, differences in points)."""
     scale_unit = [display_unit(m, currency) for m in table["metric"]]
     scale = np.array([su[0] for su in scale_unit])
-    cols = ["baseline", "intervention", "difference", "ci_low", "ci_high"]
+    cols = [c for c in ("baseline", "intervention", "value", "difference", "ci_low", "ci_high") if c in table]
     out = table.copy()
     out[cols] = out[cols].to_numpy() * scale[:, None]
     out["unit"] = [su[1] for su in scale_unit]
@@ -488,7 +507,7 @@ def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[s
 
 
 __all__ = [
-    "WORLDS", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
+    "WORLDS", "worlds_comparison", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
     "dropout_table", "timeseries_table", "stage_table", "journey_table", "WidgetSpec", "widget_spec",
     "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "setup_and_outcome", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "COUNT_UNITS", "number_text", "comparison_text",
 ]

@@ -258,3 +258,57 @@ def test_every_builtin_scenario_loads(name):
     own = tuple(definition(m).label for m in views.scenario_measures(cxsim.load_scenario(name)))
     if own:  # its measures that are not metrics are among the cards
         assert any(m.label.startswith(own) for m in at.metric), (own, [m.label for m in at.metric])
+
+
+def keep(at: AppTest, name: str) -> None:
+    """Name the edited what-if ``name`` and keep it for comparison."""
+    at.text_input(key="aravind:world_name").set_value(name).run()
+    at.button(key="aravind:keep").click().run()
+
+
+def only(at: AppTest, names: list[str]) -> None:
+    for n in cxsim.load_scenario("aravind").interventions:
+        if switch(at, n).value != (n in names):
+            switch(at, n).set_value(n in names).run()
+
+
+def test_four_what_ifs_side_by_side_on_the_same_seeds():
+    at = small_app()
+    keep(at, "1980s")  # the default: Aravind's four interventions
+    only(at, ["free_transport"])
+    keep(at, "bus only")
+    only(at, ["counselling"])
+    keep(at, "counselling")
+    only(at, ["free_transport", "free_food_lodging", "free_medicine", "wage_compensation", "free_follow_up"])
+    at.text_input(key="aravind:world_name").set_value("everything").run()
+    assert_clean(at)
+    assert at.button(key="aravind:keep").proto.disabled  # four what-ifs: full
+    on = cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions
+    expected = {"1980s": on, "bus only": ["free_transport"], "counselling": ["counselling"],
+                "everything": ["free_transport", "free_food_lodging", "free_medicine", "wage_compensation", "free_follow_up"]}
+    headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert headings == [f"#### {w}" for w in expected]
+    acceptance = [metric_value_of(m) for m in at.metric if m.label == "Acceptance"]
+    assert acceptance == [pytest.approx(acceptance_alone(ivs, SMALL), abs=0.051) for ivs in expected.values()]
+    for view in ("Journey funnel", "Ask the non-user", "One customer's journey", "Loyalty and referrals over time"):
+        at.session_state["view"] = view
+        at.run()
+        assert_clean(at)
+        assert at.get("vega_lite_chart")
+    at.session_state["view"] = "Baseline vs what-ifs"
+    at.button(key="aravind:drop_1").click().run()  # stop comparing 'bus only'
+    assert_clean(at)
+    assert [m.value for m in at.markdown if m.value.startswith("#### ")] == ["#### 1980s", "#### counselling", "#### everything"]
+    assert not at.button(key="aravind:keep").proto.disabled
+
+
+def metric_value_of(card) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", card.value.split()[0]))
+
+
+def test_kept_what_if_names_are_unique():
+    at = small_app()
+    keep(at, "baseline")  # not the baseline's name
+    keep(at, "baseline")
+    names = [c.value.split("**")[1] for c in at.sidebar.caption if c.value.startswith("**")]
+    assert names[:2] == ["baseline (2)", "baseline (3)"], names

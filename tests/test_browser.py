@@ -321,3 +321,38 @@ def _downloaded_chart_renders_offline(explorer, tmp_path):
     assert not left, left  # nothing was fetched from the web
     assert not errors, errors
     explorer.clean()
+
+
+def _keep(explorer, name: str) -> None:
+    box = explorer.page.locator(SIDEBAR).get_by_role("textbox", name="name of the what-if being edited")
+    box.fill(name)
+    explorer.act(lambda: box.press("Enter"))
+    explorer.act(lambda: explorer.page.locator(SIDEBAR).get_by_role("button", name="➕ Keep it and set up another").click())
+
+
+def _only(explorer, labels: list[str]) -> None:
+    for label, on in explorer.switches().items():
+        if on != (label in labels):
+            explorer.flip(label)
+
+
+def test_four_worlds_side_by_side(explorer, tmp_path):
+    _keep(explorer, "1980s")
+    _only(explorer, [SWITCH])
+    _keep(explorer, "bus only")
+    _only(explorer, ["Door-to-door counselling"])
+    _keep(explorer, "counselling")
+    _only(explorer, [SWITCH, "Free food and lodging"])
+    page = explorer.page
+    headings = page.locator("[data-testid='stMain'] h4").all_inner_texts()
+    assert headings == ["1980s", "bus only", "counselling", "what-if 4"], headings  # the edited one is named for its place
+    assert page.locator(SIDEBAR).get_by_role("button", name="➕ Keep it and set up another").is_disabled()
+    values = [page.locator(f".st-key-card_{k}_acceptance_rate [data-testid='stMetricValue']").inner_text() for k in (1, 2, 3)]
+    assert values == [_acceptance_alone(ivs) for ivs in (
+        ["free_transport", "free_food_lodging", "free_medicine", "free_follow_up"], ["free_transport"], ["counselling"])]
+    assert explorer.card_value("acceptance_rate").inner_text() == _acceptance_alone(["free_transport", "free_food_lodging"])
+    page.screenshot(path=str(tmp_path / "four_worlds.png"), full_page=True)
+    explorer.act(lambda: page.get_by_role("tab", name="Journey funnel").click())
+    legend = page.locator(".vega-embed").first.locator("g.role-legend text").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert {"baseline", "1980s", "bus only", "counselling"} <= set(legend), legend
+    explorer.clean()
