@@ -24,6 +24,7 @@ st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
 _first = "cxsim.model" not in sys.modules  # the first page of this server process imports the simulator
 with st.spinner("Loading the simulator (once per server)…", show_time=True) if _first else nullcontext():
     import charts  # noqa: E402
+    import links  # noqa: E402
     import pandas as pd  # noqa: E402
     import runs  # noqa: E402
     import sidebar  # noqa: E402
@@ -246,9 +247,14 @@ def explorer(s: sidebar.Settings) -> None:
 
 
 def main() -> None:
+    skipped = links.restore()
+    if skipped:
+        st.warning("Not applied from this link: " + "; ".join(skipped))
+    _forget_unless("view", list(VIEWS))
     s = sidebar.safe_render()
     if s is None:
         return
+    links.save(s)
     try:
         runs.warm_up(s.name)
         if s.trainer:

@@ -25,6 +25,7 @@ DEFAULT_SCENARIO = "aravind"
 WHATIFS = "whatifs"  # session state: scenario name → the what-ifs kept for comparison
 MAX_WHATIFS = 4  # what-ifs compared with the baseline, the one being edited included
 EDITED = "intervention"  # default name of the what-if being edited
+DEFAULTS = "widget_defaults"  # session state: widget key → the value it starts from (what a link leaves out)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def widget(spec: views.WidgetSpec, k: str, container=st, **kw):
     """
     if k not in st.session_state:
         st.session_state[k] = _typed(spec, spec.value)
+    st.session_state.setdefault(DEFAULTS, {})[k] = _typed(spec, spec.value)
     kw = dict(key=k, help=spec.help, **kw)
     if spec.kind == "toggle":
         return container.toggle(spec.label, **kw)
@@ -92,6 +94,16 @@ def _remembered(name: str) -> dict:
 
 def _remember(name: str, path: str) -> None:
     _remembered(name)[path] = st.session_state[key(name, path)]
+
+
+def remember_setting(name: str, path: str, value) -> None:
+    """Keep an intervention setting (from a link) as if the user had changed it."""
+    _remembered(name)[path] = value
+
+
+def remembered_settings(name: str) -> dict:
+    """Intervention settings the user changed (kept while other interventions' settings are shown)."""
+    return dict(_remembered(name))
 
 
 def starting_point(sc: Scenario, start: str) -> Scenario:

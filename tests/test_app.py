@@ -312,3 +312,56 @@ def test_kept_what_if_names_are_unique():
     keep(at, "baseline")
     names = [c.value.split("**")[1] for c in at.sidebar.caption if c.value.startswith("**")]
     assert names[:2] == ["baseline (2)", "baseline (3)"], names
+
+
+def link_of(at: AppTest) -> dict[str, str]:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+
+
+def test_a_link_reproduces_the_view():
+    at = small_app()
+    at.selectbox(key="aravind:start").set_value("as written").run()
+    switch(at, "free_transport").set_value(True).run()
+    keep(at, "bus")
+    switch(at, "free_medicine").set_value(True).run()
+    at.slider(key="aravind:interventions.free_transport.coverage").set_value(0.5).run()
+    at.slider(key="replicates").set_value(2).run()
+    at.session_state["view"] = "Journey funnel"
+    at.run()
+    assert_clean(at)
+    link = link_of(at)
+    assert link["scenario"] == "aravind" and link["start"] == "as written" and link["view"] == "Journey funnel"
+    assert link["interventions.free_transport.coverage"] == "0.5" and "interventions.counselling.enabled" not in link
+    at.session_state["view"] = "Baseline vs what-ifs"
+    at.run()
+    shown = [(m.label, m.value, m.delta) for m in at.metric]
+
+    again = new_app()
+    for k, v in link.items():
+        again.query_params[k] = v
+    again.run()
+    assert_clean(again)
+    assert not again.warning
+    assert again.session_state["view"] == "Journey funnel"
+    assert [n for n in cxsim.load_scenario("aravind").interventions if switch(again, n).value] == ["free_transport", "free_medicine"]
+    assert again.slider(key="aravind:interventions.free_transport.coverage").value == 0.5
+    again.session_state["view"] = "Baseline vs what-ifs"
+    again.run()
+    assert [(m.label, m.value, m.delta) for m in again.metric] == shown  # the same numbers, kept what-if included
+    assert link_of(again) | {"view": "Baseline vs what-ifs"} == link | {"view": "Baseline vs what-ifs"}
+
+
+def test_a_bad_link_is_named_not_a_traceback():
+    at = new_app()
+    at.query_params.update({"scenario": "aravind", "population.customers": "5", "interventions.nope.enabled": "true",
+                            "replicates": "99", "start": "no_such_variant"})
+    at.run()
+    assert not at.exception and not at.error
+    text = at.warning[0].value
+    assert "population.customers" in text and "10" in text  # the field and its range
+    assert "interventions.nope.enabled" in text and "replicates" in text and "no_such_variant" in text
+    assert len(at.metric) == 8  # the page still works on its defaults
+    wrong = new_app()
+    wrong.query_params["scenario"] = "no_such_scenario"
+    wrong.run()
+    assert not wrong.exception and "no_such_scenario" in wrong.warning[0].value
