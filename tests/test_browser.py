@@ -104,14 +104,15 @@ def browser(playwright):
 class Page:
     """A fresh browser context on the explorer, recording console errors and page errors."""
 
-    def __init__(self, browser, url: str):
+    def __init__(self, browser, url: str, cards: bool = True):
         self.context = browser.new_context(viewport={"width": 1500, "height": 2600}, accept_downloads=True)
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.goto(url)
-        self.card_value("acceptance_rate").wait_for(timeout=60_000)
+        if cards:
+            self.card_value("acceptance_rate").wait_for(timeout=60_000)
         self.page.wait_for_function(f"() => {RUN_NUMBER} > 0 && {SCRIPT_STATE} === 'notRunning'", timeout=60_000)
 
     def card_value(self, metric: str):
@@ -355,4 +356,31 @@ def test_four_worlds_side_by_side(explorer, tmp_path):
     explorer.act(lambda: page.get_by_role("tab", name="Journey funnel").click())
     legend = page.locator(".vega-embed").first.locator("g.role-legend text").evaluate_all("ts => ts.map(t => t.textContent)")
     assert {"baseline", "1980s", "bus only", "counselling"} <= set(legend), legend
+    explorer.clean()
+
+
+def test_a_link_reproduces_the_view_in_a_new_browser(explorer, browser):
+    explorer.choose("Start from", "as written")
+    explorer.flip(SWITCH)
+    _keep(explorer, "bus")
+    explorer.flip("Free medicine")
+    explorer.act(lambda: explorer.page.get_by_role("tab", name="Journey funnel").click())
+    link = explorer.page.url
+    assert "start=as+written" in link or "start=as%20written" in link, link
+    explorer.act(lambda: explorer.page.get_by_role("tab", name="Baseline vs what-ifs").click())
+    shown = explorer.page.locator("[data-testid='stMetric']").all_inner_texts()
+    switches = explorer.switches()
+
+    other = Page(browser, link, cards=False)  # a new browser context: no cookies, no session
+    try:
+        assert other.page.get_by_role("tab", name="Journey funnel", selected=True).count() == 1
+        other.page.wait_for_function(  # every switch drawn (Trainer's mode besides)
+            f"() => document.querySelectorAll('{SIDEBAR} [data-testid=\"stCheckbox\"]').length >= {len(switches) + 1}", timeout=30_000)
+        assert other.switches() == switches
+        other.act(lambda: other.page.get_by_role("tab", name="Baseline vs what-ifs").click())
+        other.card_value("acceptance_rate").wait_for(timeout=30_000)
+        assert other.page.locator("[data-testid='stMetric']").all_inner_texts() == shown
+        other.clean()
+    finally:
+        other.close()
     explorer.clean()
