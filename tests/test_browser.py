@@ -337,7 +337,7 @@ def _only(explorer, labels: list[str]) -> None:
             explorer.flip(label)
 
 
-def test_four_worlds_side_by_side(explorer, tmp_path):
+def test_four_worlds_side_by_side_and_a_link_that_reproduces_them(explorer, browser, tmp_path):
     _keep(explorer, "1980s")
     _only(explorer, [SWITCH])
     _keep(explorer, "bus only")
@@ -357,21 +357,18 @@ def test_four_worlds_side_by_side(explorer, tmp_path):
     legend = page.locator(".vega-embed").first.locator("g.role-legend text").evaluate_all("ts => ts.map(t => t.textContent)")
     assert {"baseline", "1980s", "bus only", "counselling"} <= set(legend), legend
     explorer.clean()
+    _link_reproduces_the_view(explorer, browser)
 
 
-def test_a_link_reproduces_the_view_in_a_new_browser(explorer, browser):
-    explorer.choose("Start from", "as written")
-    explorer.flip(SWITCH)
-    _keep(explorer, "bus")
-    explorer.flip("Free medicine")
-    explorer.act(lambda: explorer.page.get_by_role("tab", name="Journey funnel").click())
+def _link_reproduces_the_view(explorer, browser):
+    """The page's URL, opened in a new browser context (no cookies, no session), shows the same view."""
     link = explorer.page.url
-    assert "start=as+written" in link or "start=as%20written" in link, link
-    explorer.act(lambda: explorer.page.get_by_role("tab", name="Baseline vs what-ifs").click())
-    shown = explorer.page.locator("[data-testid='stMetric']").all_inner_texts()
+    assert "view=Journey" in link and "whatifs=" in link, link
     switches = explorer.switches()
-
-    other = Page(browser, link, cards=False)  # a new browser context: no cookies, no session
+    explorer.act(lambda: explorer.page.get_by_role("tab", name="Baseline vs what-ifs").click())
+    explorer.card_value("acceptance_rate").wait_for(timeout=30_000)
+    shown = explorer.page.locator("[data-testid='stMetric']").all_inner_texts()
+    other = Page(browser, link, cards=False)
     try:
         assert other.page.get_by_role("tab", name="Journey funnel", selected=True).count() == 1
         other.page.wait_for_function(  # every switch drawn (Trainer's mode besides)
@@ -379,8 +376,7 @@ def test_a_link_reproduces_the_view_in_a_new_browser(explorer, browser):
         assert other.switches() == switches
         other.act(lambda: other.page.get_by_role("tab", name="Baseline vs what-ifs").click())
         other.card_value("acceptance_rate").wait_for(timeout=30_000)
-        assert other.page.locator("[data-testid='stMetric']").all_inner_texts() == shown
+        assert other.page.locator("[data-testid='stMetric']").all_inner_texts() == shown  # four worlds, the same numbers
         other.clean()
     finally:
         other.close()
-    explorer.clean()
