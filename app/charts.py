@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from cxsim.views import WORLDS
+from cxsim.views import FLOW_NODES, WORLDS
 
 PALETTE = ["#9aa5b1", "#1668c1", "#e8710a", "#12b5cb", "#9334e6"]  # baseline grey, then one colour per what-if
 
@@ -168,3 +169,38 @@ def predictions(table: pd.DataFrame) -> alt.Chart:
         color=alt.Color("what:N", scale=alt.Scale(domain=["predicted", "simulated"], range=["#f2a541", "#1668c1"]), title=None),
         tooltip=["step", "what", alt.Tooltip("acceptance:Q", format=".1f")],
     ).properties(height=60 + 40 * len(table))
+
+
+FLOW_ENDS = {  # where customers leave or stop, coloured by what it means
+    "never aware": "#c9ced6", "not offered": "#c9ced6", "deciding": "#c9ced6", "waiting for service": "#c9ced6", "in follow-up": "#c9ced6",
+    "declined": "#cf222e", "dropped": "#cf222e", "churned": "#cf222e", "elsewhere": "#8c959f", "still customers": "#1a7f37",
+}
+
+
+def journey_sankey(flows: pd.DataFrame, world: str, population: float) -> go.Figure:
+    """How the customers of one world move between stages and where they leave (a Plotly Sankey)."""
+    data = flows[flows["world"] == world]
+    nodes = [n for n in FLOW_NODES if n in set(data["source"]) | set(data["target"])]
+    index = {n: k for k, n in enumerate(nodes)}
+    totals = {n: max(data.loc[data["target"] == n, "customers"].sum(), data.loc[data["source"] == n, "customers"].sum()) for n in nodes}
+    labels = [f"{n}: {totals[n]:,.0f} ({totals[n] / population:.0%})" for n in nodes]
+    node_colour = [FLOW_ENDS.get(n, "#1668c1") for n in nodes]
+    link_colour = [("rgba(207,34,46,0.35)" if FLOW_ENDS.get(t) == "#cf222e" else "rgba(22,104,193,0.25)") for t in data["target"]]
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node=dict(label=labels, color=node_colour, pad=18, thickness=16, line=dict(width=0)),
+        link=dict(source=[index[a] for a in data["source"]], target=[index[b] for b in data["target"]], value=list(data["customers"]),
+                  color=link_colour, hovertemplate="%{source.label} → %{target.label}<br>%{value:,.0f} customers<extra></extra>"),
+        textfont=dict(size=13, color="#1f2328"),
+    ))
+    fig.update_layout(title=dict(text=world, font=dict(size=15)), height=420, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def show_plotly(fig: go.Figure, table: pd.DataFrame, name: str) -> None:
+    """A Plotly chart, then its table (CSV) and the chart as one HTML file with plotly.js inside (readable offline)."""
+    st.plotly_chart(fig, key=f"plotly_{name}", config={"displaylogo": False})
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button("Table (CSV)", lambda: table.to_csv(index=False), f"{name}.csv", "text/csv", key=f"dl_{name}_csv", on_click="ignore")
+    right.download_button("Chart (HTML)", lambda: fig.to_html(include_plotlyjs=True, full_html=True), f"{name}.html", "text/html",
+                          key=f"dl_{name}_html", on_click="ignore", help="one file that opens offline: plotly.js is inside")

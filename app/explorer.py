@@ -150,6 +150,25 @@ def funnel_view(s: sidebar.Settings, runs_by_world: dict) -> None:
         charts.show(charts.where_they_left(dropouts, list(s.worlds)), dropouts, "dropouts_by_stage")
 
 
+def flow_view(s: sidebar.Settings, runs_by_world: dict) -> None:
+    st.subheader("How customers move through the journey, and where they leave")
+    flows = views.flow_table(runs_by_world)
+    worlds = list(s.worlds)
+    _forget_unless_all("flow_worlds", worlds)
+    shown = st.multiselect("worlds", worlds, default=["baseline", s.edited], key="flow_worlds")
+    st.caption("Width: customers (mean over the replicates); red: where they leave (declined, dropped, churned); "
+               "grey: still on the way at the end.")
+    for world in shown:
+        chart = charts.journey_sankey(flows, world, s.baseline.population.customers)
+        charts.show_plotly(chart, flows[flows["world"] == world], f"journey_flow_{worlds.index(world)}")
+
+
+def _forget_unless_all(key: str, options: list[str]) -> None:
+    # a remembered choice of several worlds, one of which is no longer compared
+    if key in st.session_state and not set(st.session_state[key]) <= set(options):
+        del st.session_state[key]
+
+
 def nonuser_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     st.subheader("Why non-users stay away")
     dropouts = views.dropout_table(runs_by_world)
@@ -230,6 +249,7 @@ def time_view(s: sidebar.Settings, runs_by_world: dict) -> None:
 VIEWS = {
     "Baseline vs what-ifs": compare_view,
     "Journey funnel": funnel_view,
+    "Journey flow": flow_view,
     "Ask the non-user": nonuser_view,
     "One customer's journey": journey_view,
     "Loyalty and referrals over time": time_view,

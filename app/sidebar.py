@@ -266,7 +266,7 @@ def worlds_panel(name: str, sc: Scenario, start: str, values: dict) -> tuple[str
     )
     full = len(kept) >= MAX_WHATIFS - 1
     st.sidebar.button(
-        "➕ Keep it and set up another", key=key(name, "keep"), on_click=_keep, args=(name, start, values), disabled=full,
+        "Keep it and set up another", key=key(name, "keep"), icon=":material/add:", on_click=_keep, args=(name, start, values), disabled=full,
         help=f"compare up to {MAX_WHATIFS} what-ifs with the baseline, all on the same seeds" + (" (full)" if full else ""),
     )
     for k, w in enumerate(kept):

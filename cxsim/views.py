@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from scipy import stats
 
 from . import measures
+from .journey import Stage, reached
 from .metrics import FUNNEL, METRIC_BY_NAME, SCALAR_OUTCOMES, paired_differences
 from .params import Params, field_info
 
@@ -69,8 +70,53 @@ def run_tables(res: "Results") -> dict[str, Any]:
         "timeseries": res.timeseries,
         "funnel": res.funnel,
         "dropouts": res.dropouts,
+        "flows": journey_flows(res.model),
         "customers": int(s["customers"]),
     }
+
+
+FLOW_NODES = (
+    "customers", "installed base", "never aware", "aware", "not offered", "offered", "declined", "deciding",
+    "accepted", "dropped", "waiting for service", "served", "in follow-up", "loyal", "still customers", "churned", "elsewhere",
+)
+"""Nodes of the journey flow, in journey order (ends: never aware, not offered, declined, deciding,
+dropped, waiting for service, in follow-up, still customers, churned, elsewhere)."""
+
+
+def journey_flows(model) -> pd.DataFrame:
+    """How customers moved between stages and where they left: (source, target, customers) per link.
+
+    From each customer's stages ever reached (``visited`` bits) and final stage. A prospect
+    counts as having reached a stage when they reached it or any later one; customers already
+    loyal who were never served here are the installed base. Every node's inflow equals its
+    outflow; links with no customer are left out.
+    """
+    c = model.customers
+    stage = c.stage
+    ever = {st_: reached(c, st_) for st_ in Stage}
+    installed = ever[Stage.LOYAL] & ~ever[Stage.SERVED]
+    path = (Stage.AWARE, Stage.OFFERED, Stage.ACCEPTED, Stage.SERVED)
+    at_least = {}
+    for k, st_ in enumerate(path):
+        at_least[st_] = ~installed & np.logical_or.reduce([ever[s] for s in path[k:]])
+    aware, offered, accepted, served = (at_least[s] for s in path)
+    loyal = (served & ever[Stage.LOYAL]) | installed
+    is_ = {st_: stage == st_ for st_ in (Stage.DECLINED, Stage.DROPPED, Stage.CHURNED, Stage.LOYAL)}
+    links = [
+        ("customers", "installed base", installed), ("customers", "aware", aware), ("customers", "never aware", ~installed & ~aware),
+        ("installed base", "loyal", installed),
+        ("aware", "offered", offered), ("aware", "not offered", aware & ~offered),
+        ("offered", "accepted", accepted), ("offered", "declined", offered & ~accepted & is_[Stage.DECLINED]),
+        ("offered", "deciding", offered & ~accepted & ~is_[Stage.DECLINED]),
+        ("accepted", "served", served), ("accepted", "dropped", accepted & ~served & is_[Stage.DROPPED]),
+        ("accepted", "waiting for service", accepted & ~served & ~is_[Stage.DROPPED]),
+        ("served", "loyal", served & ever[Stage.LOYAL]), ("served", "churned", served & ~ever[Stage.LOYAL] & is_[Stage.CHURNED]),
+        ("served", "in follow-up", served & ~ever[Stage.LOYAL] & ~is_[Stage.CHURNED]),
+        ("loyal", "still customers", loyal & is_[Stage.LOYAL]), ("loyal", "churned", loyal & is_[Stage.CHURNED]),
+        ("loyal", "elsewhere", loyal & ~is_[Stage.LOYAL] & ~is_[Stage.CHURNED]),
+    ]
+    rows = [{"source": a, "target": b, "customers": int(np.count_nonzero(m))} for a, b, m in links]
+    return pd.DataFrame([r for r in rows if r["customers"]], columns=["source", "target", "customers"])
 
 
 def scenario_measures(scenario: "Scenario") -> list[str]:
@@ -327,6 +373,20 @@ def timeseries_table(runs_by_world: dict[str, list[dict]], metrics: tuple[str, .
     return out.drop(columns=["sd", "n"])
 
 
+def flow_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
+    """Mean customers on each link of the journey flow (:func:`journey_flows`) per world (a missing link = 0)."""
+    df = _stack(runs_by_world, "flows")
+    cols = ["world", "source", "target", "customers"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    n = {w: len(runs) for w, runs in runs_by_world.items()}
+    out = df.groupby(["world", "source", "target"], sort=False, as_index=False)["customers"].sum()
+    out["customers"] = out["customers"] / out["world"].map(n)
+    order = {name: k for k, name in enumerate(FLOW_NODES)}
+    out = out.assign(_a=out["source"].map(order), _b=out["target"].map(order), _w=out["world"].map({w: k for k, w in enumerate(runs_by_world)}))
+    return out.sort_values(["_w", "_a", "_b"], ignore_index=True)[cols]
+
+
 def stage_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
     """Mean customers in each journey stage at each step, per world (long format)."""
     df = _stack(runs_by_world, "timeseries")
@@ -508,6 +568,6 @@ def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[s
 
 __all__ = [
     "WORLDS", "worlds_comparison", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
-    "dropout_table", "timeseries_table", "stage_table", "journey_table", "WidgetSpec", "widget_spec",
+    "dropout_table", "timeseries_table", "stage_table", "journey_flows", "flow_table", "FLOW_NODES", "journey_table", "WidgetSpec", "widget_spec",
     "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "setup_and_outcome", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "COUNT_UNITS", "number_text", "comparison_text",
 ]

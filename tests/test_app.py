@@ -365,3 +365,21 @@ def test_a_bad_link_is_named_not_a_traceback():
     wrong.query_params["scenario"] = "no_such_scenario"
     wrong.run()
     assert not wrong.exception and "no_such_scenario" in wrong.warning[0].value
+
+
+def test_journey_flow_is_a_sankey_per_world():
+    at = small_app()
+    at.session_state["view"] = "Journey flow"
+    at.run()
+    assert_clean(at)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # baseline and the what-if
+    import json
+
+    spec = json.loads(charts[0].proto.spec)
+    sankey = spec["data"][0]
+    assert sankey["type"] == "sankey"
+    labels = sankey["node"]["label"]
+    assert any(label.startswith("declined") for label in labels) and labels[0].startswith("customers: 2,000")
+    at.multiselect(key="flow_worlds").set_value(["intervention"]).run()
+    assert len(at.get("plotly_chart")) == 1

@@ -129,3 +129,30 @@ def test_intervals_are_drawn_on_one_scale_per_unit(basket_worlds):
     scales = shown.groupby("scale")["unit"].nunique()
     assert (scales == 1).all()  # a panel never mixes units
     assert set(shown.loc[shown["unit"] == "%", "scale"]) == {"percentage points"}
+
+
+@pytest.mark.parametrize("name", ["aravind", "telco_churn", "top_accounts"])
+def test_journey_flows_balance_at_every_node(name):
+    sc = cxsim.load_scenario(name)
+    res = cxsim.run(sc.variant(next(iter(sc.variants))).with_overrides({"population.customers": 800, "steps": 20}), 3)
+    flows = views.journey_flows(res.model)
+    inflow, outflow = flows.groupby("target")["customers"].sum(), flows.groupby("source")["customers"].sum()
+    assert outflow["customers"] == res.model.customers.n  # everyone starts once
+    for node in outflow.index.drop("customers"):
+        assert inflow[node] == outflow[node], node  # what comes in goes on or ends there
+    assert set(flows["source"]) | set(flows["target"]) <= set(views.FLOW_NODES)
+    leaving = flows.loc[flows["target"].isin(["declined", "dropped", "churned"]), "customers"].sum()
+    stage = res.model.customers.stage
+    from cxsim.journey import Stage
+    assert leaving == int(((stage == Stage.DECLINED) | (stage == Stage.DROPPED) | (stage == Stage.CHURNED)).sum())
+
+
+def test_flow_table_means_per_world(basket_worlds):
+    sc, runs = basket_worlds
+    table = views.flow_table(runs)
+    assert list(dict.fromkeys(table["world"])) == ["baseline", "intervention"]
+    first = runs["baseline"][0]["flows"].set_index(["source", "target"])["customers"]
+    second = runs["baseline"][1]["flows"].set_index(["source", "target"])["customers"]
+    mean = first.add(second, fill_value=0) / 2
+    got = table[table["world"] == "baseline"].set_index(["source", "target"])["customers"]
+    assert got.sort_index().to_dict() == pytest.approx(mean.sort_index().to_dict())  # the mean of the two replicates
