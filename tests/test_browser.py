@@ -175,7 +175,6 @@ def test_default_page_colours_scales_download_and_switch(explorer, tmp_path):
     """One page: colours and arrows, the intervals chart, the chart HTML offline, then a switch."""
     _colours_and_arrows_follow_which_direction_is_good(explorer)
     _intervals_share_one_readable_scale_per_unit(explorer)
-    _downloaded_chart_renders_offline(explorer, tmp_path)
     before = explorer.card_value("acceptance_rate").inner_text()
     explorer.flip(SWITCH)
     _wait_for_change(explorer.card_value("acceptance_rate"), before)
@@ -184,6 +183,7 @@ def test_default_page_colours_scales_download_and_switch(explorer, tmp_path):
     assert _percent(after) < _percent(before) - 20, (before, after)  # no free bus: far fewer accept
     explorer.clean()
     assert (tmp_path / "explorer.png").stat().st_size > 10_000
+    _downloaded_chart_renders_offline(explorer, tmp_path)  # last: skipped where vl-convert-python is missing
 
 
 def _wait_for_change(locator, old: str, timeout: float = 60.0) -> None:
@@ -294,6 +294,12 @@ def test_trainer_hides_results_until_revealed_and_keeps_each_prediction(explorer
 
 
 def _downloaded_chart_renders_offline(explorer, tmp_path):
+    try:
+        import vl_convert  # noqa: F401 - altair inlines the Vega libraries through it (a dependency)
+    except ImportError:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail("vl-convert-python is missing in CI (pip install -e '.[test]')")
+        pytest.skip("vl-convert-python not installed (pip install -e .): chart HTML offline not checked")
     with explorer.page.expect_download(timeout=60_000) as download:
         explorer.page.get_by_role("button", name="Chart (HTML)").first.click()
     path = tmp_path / "chart.html"
