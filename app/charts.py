@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from cxsim.views import FLOW_NODES, WORLDS
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 PALETTE = ["#9aa5b1", "#1668c1", "#e8710a", "#12b5cb", "#9334e6"]  # baseline grey, then one colour per what-if
 
@@ -179,6 +183,8 @@ FLOW_ENDS = {  # where customers leave or stop, coloured by what it means
 
 def journey_sankey(flows: pd.DataFrame, world: str, population: float) -> go.Figure:
     """How the customers of one world move between stages and where they leave (a Plotly Sankey)."""
+    import plotly.graph_objects as go  # imported on this view only: it is slow to import (off the first page)
+
     data = flows[flows["world"] == world]
     nodes = [n for n in FLOW_NODES if n in set(data["source"]) | set(data["target"])]
     index = {n: k for k, n in enumerate(nodes)}
