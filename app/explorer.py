@@ -27,6 +27,7 @@ with st.spinner("Loading the simulator (once per server)…", show_time=True) if
     import links  # noqa: E402
     import pandas as pd  # noqa: E402
     import runs  # noqa: E402
+    import share  # noqa: E402
     import sidebar  # noqa: E402
     import stories  # noqa: E402
     import trainer  # noqa: E402
@@ -272,6 +273,8 @@ def main() -> None:
         st.warning("Not applied from this link: " + "; ".join(skipped))
     _forget_unless("view", list(VIEWS))
     s = sidebar.safe_render()
+    if s is not None:
+        share.panel(s)
     if s is None or not sidebar.confirm_work(s):
         return
     links.save(s)

@@ -83,8 +83,6 @@ def _whatifs(sc, items) -> list[dict]:
     out = []
     for item in items:
         start, values = item.get("start", sidebar.AS_WRITTEN), dict(item.get("values", {}))
-        if not all(k.startswith("interventions.") for k in values):
-            raise ValueError("a what-if sets interventions only")
         sidebar.whatif_scenario(sc, start, values, {})  # validates
         out.append({"name": sidebar.unique_name(item.get("name", ""), [w["name"] for w in out]), "start": start, "values": values})
     return out

@@ -272,7 +272,9 @@ def worlds_panel(name: str, sc: Scenario, start: str, values: dict) -> tuple[str
     for k, w in enumerate(kept):
         left, right = st.sidebar.columns([4, 1])
         ivs = starting_point(sc, w["start"]).with_overrides(w["values"]).enabled_interventions
-        left.caption(f"**{w['name']}**: " + (", ".join(views.intervention_label(sc, n) for n in ivs) or "no intervention"))
+        other = sum(1 for p in w["values"] if not p.startswith("interventions."))
+        left.caption(f"**{w['name']}**: " + (", ".join(views.intervention_label(sc, n) for n in ivs) or "no intervention")
+                     + (f" + {other} other change(s)" if other else ""))
         right.button("✕", key=key(name, f"drop_{k}"), on_click=_drop, args=(name, k), help=f"stop comparing {w['name']}")
     return unique_name(edited, [w["name"] for w in kept]), kept
 
