@@ -383,3 +383,47 @@ def test_journey_flow_is_a_sankey_per_world():
     assert any(label.startswith("declined") for label in labels) and labels[0].startswith("customers: 2,000")
     at.multiselect(key="flow_worlds").set_value(["intervention"]).run()
     assert len(at.get("plotly_chart")) == 1
+
+
+def sidebar_text(at: AppTest) -> str:
+    return "\n".join(e.value for kind in ("caption", "error", "success") for e in getattr(at.sidebar, kind))
+
+
+def test_a_what_if_file_runs_as_shown_and_loads_back(tmp_path):
+    from cxsim import scenario_file
+
+    at = small_app()
+    at.selectbox(key="aravind:start").set_value("as written").run()
+    switch(at, "free_transport").set_value(True).run()
+    at.slider(key="aravind:interventions.free_transport.coverage").set_value(0.5).run()
+    assert_clean(at)
+    shown = metric_value(at, "Acceptance")
+    assert at.get("download_button") and any(b.label == "Download it as a scenario file" for b in at.get("download_button"))
+    # the file the page writes for this what-if (the same function, the same world as the page builds it)
+    world = cxsim.load_scenario("aravind").with_overrides(
+        {"interventions.free_transport.enabled": True, "interventions.free_transport.coverage": 0.5, "population.customers": SMALL})
+    path = tmp_path / "aravind_bus.toml"
+    path.write_text(scenario_file.to_toml(world, "aravind"))
+    ran = [cxsim.run(cxsim.load_scenario(path), s).summary["acceptance_rate"] for s in (1, 2, 3)]
+    assert 100 * sum(ran) / 3 == pytest.approx(shown, abs=0.051)  # the file reproduces the page's number
+
+    at.file_uploader(key="whatif_upload").set_value(("aravind bus.toml", path.read_bytes(), "application/toml")).run()
+    assert_clean(at)
+    assert "Loaded **aravind_bus**" in sidebar_text(at)
+    assert [m.value for m in at.markdown if m.value.startswith("#### ")] == ["#### aravind_bus", "#### intervention"]
+    loaded, edited = [metric_value_of(m) for m in at.metric if m.label == "Acceptance"]
+    assert loaded == edited == shown  # the loaded what-if is the world it was saved from
+
+
+@pytest.mark.parametrize("data, words", [
+    (b'extends = "aravind"\n[costs]\nmedicine = "lots"\n', "costs.medicine"),
+    (b'extends = "../../etc/aravind.toml"\n', "never a path"),
+    (b"[[[", "not valid TOML"),
+])
+def test_a_bad_what_if_file_is_one_line_and_the_page_keeps_working(data, words):
+    at = small_app()
+    at.file_uploader(key="whatif_upload").set_value(("bad.toml", data, "application/toml")).run()
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert len(errors) == 1 and words in errors[0] and "\n" not in errors[0], errors
+    assert len(at.metric) == 8 and not at.main.error  # the page still computes its worlds
