@@ -104,39 +104,25 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
             st.table(views.comparison_text(table[table["world"] == world].rename(columns={"value": "intervention"}), cur).set_index("metric"))
 
 
-READING = {  # verdict → (delta colour, arrow shown)
-    "better": ("green", True), "worse": ("red", True), "changed": ("gray", True),
-    "no clear change": ("gray", False), "no change": ("gray", False), "": ("gray", False),
-}
+COLOURS = {"better": "green", "worse": "red"}  # any other reading is grey
 
 
 def metric_card(row, name: str, cur: str, replicates: int) -> None:
-    """Intervention value, paired difference with its 95% interval, and the baseline beneath.
+    """Intervention value, paired difference with its 95% interval, and the baseline beneath (:func:`cxsim.views.card_text`).
 
     The colour follows whether the change is good for this measure; zero changes and changes
     whose 95% interval spans zero get no arrow and read 'no clear change'.
     """
     m = definition(name)
-    unit = f" ({cur})" if m.unit == "currency" else ""
-    full = {**row, "metric": name}
-    reading = views.verdict(full, cur)
-    colour, arrow = READING[reading]
-    delta = views.fmt_difference(full, cur, unit=not unit, compact=True)
-    detail = ""
-    if reading == "no clear change":
-        delta, detail = "no clear change", f" · difference {delta}"
-    st.markdown(f"**{m.label}{unit}**", help=f"{m.doc}. Large: in this what-if. Delta: paired difference from the baseline, "
+    card = views.card_text(row, name, cur)
+    st.markdown(f"**{card['label']}**", help=f"{m.doc}. Large: in this what-if. Delta: paired difference from the baseline, "
                 f"95% interval over {replicates} replicate(s) on the same seeds. "
                 + ({"higher": "Higher is better.", "lower": "Lower is better."}.get(m.better, "Neither direction is better in itself.")))
     st.metric(
-        m.label + unit,
-        views.fmt(row["value"], name, cur, unit=not unit, compact=True),
-        delta=delta,
-        delta_color=colour,
-        delta_arrow=("up" if row["difference"] > 0 else "down") if arrow else "off",
-        label_visibility="collapsed",
+        card["label"], card["value"], delta=card["delta"] or None, delta_color=COLOURS.get(card["reading"], "gray"),
+        delta_arrow=card["arrow"], label_visibility="collapsed",
     )
-    st.caption(f"baseline {views.fmt(row['baseline'], name, cur, unit=not unit, compact=True)}{detail}")
+    st.caption(card["baseline"])
 
 
 def funnel_view(s: sidebar.Settings, runs_by_world: dict) -> None:
@@ -257,9 +243,26 @@ VIEWS = {
 }
 
 
+def report_button(s: sidebar.Settings, runs_by_world: dict) -> None:
+    """One click: the comparison as a self-contained HTML report (:func:`cxsim.report.comparison_report`, made on click)."""
+    customer = st.session_state.get("journey_customer")  # the customer the journey view shows, if it was opened
+
+    def made() -> str:
+        from cxsim import report
+
+        return report.comparison_report(s.name, s.worlds, runs_by_world, s.seeds, customer=customer)
+
+    st.download_button(
+        "Report (HTML)", made, f"cxsim_report_{s.name}.html", "text/html", key="report_download", on_click="ignore", icon=":material/description:",
+        help="one file that opens offline: the story, every world's settings, seeds, version, the cards with their intervals, "
+             "the funnel, why non-users stay away and one customer's journey",
+    )
+
+
 def explorer(s: sidebar.Settings) -> None:
     header(s)
     runs_by_world = runs.run_worlds(s.worlds, s.seeds)
+    report_button(s, runs_by_world)
     tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
     for tab, view in zip(tabs, VIEWS.values()):
         if tab.open:

@@ -267,6 +267,26 @@ def comparison_text(table: pd.DataFrame, currency: str = "currency") -> pd.DataF
     return pd.DataFrame(rows)
 
 
+ARROWS = {"better": True, "worse": True, "changed": True, "no clear change": False, "no change": False, "": False}
+"""Whether a reading (:func:`verdict`) shows an arrow: zero and unclear changes get none."""
+
+
+def card_text(row: dict | pd.Series, metric: str, currency: str = "currency") -> dict[str, str]:
+    """One metric card as the explorer and the report show it: label (with the currency unit), value,
+    delta, baseline, reading (:func:`verdict`) and arrow ('up', 'down' or 'off')."""
+    m = measures.definition(metric)
+    unit = f" ({currency})" if m.unit == "currency" else ""
+    full = {**dict(row), "metric": metric}
+    reading = verdict(full, currency)
+    delta = fmt_difference(full, currency, unit=not unit, compact=True)
+    baseline = f"baseline {fmt(full['baseline'], metric, currency, unit=not unit, compact=True)}"
+    if reading == "no clear change":
+        delta, baseline = "no clear change", f"{baseline} · difference {delta}"
+    arrow = ("up" if full["difference"] > 0 else "down") if ARROWS[reading] else "off"
+    return {"label": m.label + unit, "value": fmt(full["value"], metric, currency, unit=not unit, compact=True),
+            "delta": delta or "", "baseline": baseline, "reading": reading, "arrow": arrow}
+
+
 def number_text(x: float) -> str:
     """A range bound for a label: 100000 → '100,000', 1e9 → '1e9'."""
     return f"{x:.0e}".replace("e+0", "e").replace("e+", "e") if abs(x) >= 1e6 else f"{x:,g}"
@@ -569,5 +589,5 @@ def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[s
 __all__ = [
     "WORLDS", "worlds_comparison", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
     "dropout_table", "timeseries_table", "stage_table", "journey_flows", "flow_table", "FLOW_NODES", "journey_table", "WidgetSpec", "widget_spec",
-    "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "setup_and_outcome", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "COUNT_UNITS", "number_text", "comparison_text",
+    "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "setup_and_outcome", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "card_text", "ARROWS", "COUNT_UNITS", "number_text", "comparison_text",
 ]
