@@ -390,3 +390,73 @@ def _link_reproduces_the_view(explorer, browser):
         other.clean()
     finally:
         other.close()
+
+
+def _offline_context(browser):
+    """A browser context in which every request leaving this machine is refused (and recorded)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
+    left: list[str] = []
+
+    def local_only(route):
+        url = route.request.url
+        if url.startswith(("file:", "http://127.0.0.1", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            left.append(url)
+            route.abort()
+
+    context.route("**/*", local_only)
+    return context, left
+
+
+def _download(explorer, name: str, path: Path) -> Path:
+    with explorer.page.expect_download(timeout=60_000) as download:
+        explorer.page.get_by_role("button", name=name).first.click()
+    download.value.save_as(path)
+    return path
+
+
+def test_report_offline_and_a_what_if_saved_run_and_loaded_back(explorer, browser, tmp_path):
+    """The report opens offline with its charts and the page's numbers; the what-if file runs as shown and loads back."""
+    import cxsim
+
+    page = explorer.page
+    metrics = ["acceptance_rate", "nps", "intervention_cost"]
+    shown = {m: (explorer.card_value(m).inner_text(), explorer.card_delta(m).inner_text()) for m in metrics}
+    report = _download(explorer, "Report (HTML)", tmp_path / "report.html")
+    offline, left = _offline_context(browser)
+    try:
+        view = offline.new_page()
+        errors: list[str] = []
+        view.on("pageerror", lambda e: errors.append(str(e)))
+        view.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        view.goto(report.as_uri())
+        view.wait_for_function("() => document.querySelectorAll('.chart svg.marks, .chart canvas.marks').length === 3", timeout=30_000)
+        for m, (value, delta) in shown.items():
+            card = view.locator(f".card[data-world='intervention'][data-metric='{m}']")
+            assert card.locator(".value").inner_text() == value
+            assert card.locator(".delta").inner_text().lstrip("▲▼ ") == delta
+        assert view.locator("#seeds").inner_text() == "1, 2, 3" and view.locator("#version").inner_text() == cxsim.__version__
+    finally:
+        offline.close()
+    assert not left, left  # nothing was fetched from the web
+    assert not errors, errors
+
+    page.locator(SIDEBAR).get_by_text("Save or load a what-if").click()  # open the expander
+    saved = _download(explorer, "Download it as a scenario file", tmp_path / "aravind_1980s.toml")
+    sc = cxsim.load_scenario(saved)  # what `cxsim run FILE` reads
+    mean = 100 * sum(cxsim.run(sc, s).summary["acceptance_rate"] for s in (1, 2, 3)) / 3
+    assert f"{mean:.1f} %" == shown["acceptance_rate"][0]
+
+    upload = page.locator(f"{SIDEBAR} input[type='file']")
+    explorer.act(lambda: upload.set_input_files(str(saved)))
+    page.locator("[data-testid='stMain'] h4").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stMain'] h4").all_inner_texts() == ["aravind_1980s", "intervention"]
+    assert page.locator(".st-key-card_1_acceptance_rate [data-testid='stMetricValue']").inner_text() == shown["acceptance_rate"][0]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "../../secret.toml"\n')
+    explorer.act(lambda: upload.set_input_files(str(bad)))
+    alert = page.locator(f"{SIDEBAR} [data-testid='stAlertContentError']")
+    assert "never a path" in alert.inner_text() and "\n" not in alert.inner_text().strip()
+    assert page.locator("[data-testid='stMetric']").count() == 16  # the page keeps working: both what-ifs' cards
+    explorer.clean()
