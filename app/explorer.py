@@ -24,6 +24,7 @@ st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
 _first = "cxsim.model" not in sys.modules  # the first page of this server process imports the simulator
 with st.spinner("Loading the simulator (once per server)…", show_time=True) if _first else nullcontext():
     import charts  # noqa: E402
+    import editor  # noqa: E402
     import links  # noqa: E402
     import pandas as pd  # noqa: E402
     import runs  # noqa: E402
@@ -240,6 +241,7 @@ VIEWS = {
     "Ask the non-user": nonuser_view,
     "One customer's journey": journey_view,
     "Loyalty and referrals over time": time_view,
+    "Your own scenario": editor.view,
 }
 
 

@@ -106,6 +106,27 @@ def remembered_settings(name: str) -> dict:
     return dict(_remembered(name))
 
 
+EDITS = "scenario_edits"  # session state: scenario name → the edits of 'Your own scenario' the page runs
+
+
+def applied_edits(name: str) -> dict:
+    """Changes to built-in scenario ``name`` made in 'Your own scenario' and run (dotted path → value)."""
+    return st.session_state.setdefault(EDITS, {}).setdefault(name, {})
+
+
+def scenario_of(name: str) -> Scenario:
+    """Built-in scenario ``name`` with the page's own edits, if any: what every world starts from."""
+    sc = load_scenario(name)
+    edits = applied_edits(name)
+    return sc.with_overrides(edits) if edits else sc
+
+
+def reset_interventions(name: str) -> None:
+    """Every intervention widget back to the starting variant's value (of the scenario as edited)."""
+    if key(name, "start") in st.session_state:
+        _start_from(name)
+
+
 def starting_point(sc: Scenario, start: str) -> Scenario:
     """The scenario a 'Start from' choice describes."""
     return sc if start == AS_WRITTEN else sc.variant(start)
@@ -117,7 +138,7 @@ def _start_from(name: str) -> None:
     The values are written into session state (not deleted): a deleted key would
     leave the browser showing the old switches while the new ones are computed.
     """
-    start = starting_point(load_scenario(name), st.session_state[key(name, "start")])
+    start = starting_point(scenario_of(name), st.session_state[key(name, "start")])
     for iv_name in start.interventions:
         for spec in views.intervention_specs(start, iv_name):
             st.session_state[key(name, spec.path)] = _typed(spec, spec.value)
@@ -128,8 +149,9 @@ def pick_scenario() -> tuple[str, Scenario]:
     names = list_scenarios()
     index = names.index(DEFAULT_SCENARIO) if DEFAULT_SCENARIO in names else 0
     name = st.sidebar.selectbox("Scenario", names, index=index, key="scenario", help="built-in scenarios (cxsim/scenarios/*.toml)")
-    sc = load_scenario(name)
-    st.sidebar.caption(sc.title or sc.name)
+    sc = scenario_of(name)
+    edits = applied_edits(name)
+    st.sidebar.caption((sc.title or sc.name) + (f" · **your own**: {len(edits)} change(s) (tab 'Your own scenario')" if edits else ""))
     return name, sc
 
 

@@ -427,3 +427,45 @@ def test_a_bad_what_if_file_is_one_line_and_the_page_keeps_working(data, words):
     errors = [e.value for e in at.sidebar.error]
     assert len(errors) == 1 and words in errors[0] and "\n" not in errors[0], errors
     assert len(at.metric) == 8 and not at.main.error  # the page still computes its worlds
+
+
+def own_scenario_app() -> AppTest:
+    at = small_app()
+    at.session_state["view"] = "Your own scenario"
+    return at.run()
+
+
+def test_your_own_scenario_is_edited_in_schema_forms_and_runs_in_every_world():
+    at = own_scenario_app()
+    assert_clean(at)
+    medicine = at.number_input(key="edit:aravind:costs.medicine")
+    assert "rupees" in medicine.label and "0–1e9" in medicine.label  # unit and range from the declaration
+    assert at.slider(key="edit:aravind:journey.success").max == 1.0
+    assert at.toggle(key="edit:aravind:interventions.free_transport.enabled")
+    share = at.slider(key="edit:aravind:population.segments.labourers.share")
+    share.set_value(share.value + 0.1).run()  # shares no longer add up to 1: one line, nothing run
+    assert not at.exception
+    assert len(at.error) == 1 and "shares add up" in at.error[0].value and "\n" not in at.error[0].value
+    assert at.button(key="editor_run").proto.disabled and len(at.metric) == 0
+    at.slider(key="edit:aravind:population.segments.labourers.share").set_value(share.value - 0.1).run()
+    at.number_input(key="edit:aravind:costs.medicine").set_value(0.0).run()
+    at.slider(key="edit:aravind:journey.success").set_value(0.5).run()
+    assert_clean(at)
+    assert "2 change(s)" in at.success[0].value and "not run yet" in at.success[0].value
+    at.button(key="editor_run").click().run()
+    assert_clean(at)
+    assert "the page runs it" in at.success[0].value
+    at.session_state["view"] = "Baseline vs what-ifs"
+    at.run()
+    assert_clean(at)
+    own = cxsim.load_scenario("aravind").with_overrides({"costs.medicine": 0.0, "journey.success": 0.5, "population.customers": SMALL})
+    on = own.variants["aravind_1980s"].interventions
+    want = 100 * sum(cxsim.run(own.with_interventions(on, only=True), s).summary["acceptance_rate"] for s in (1, 2, 3)) / 3
+    assert metric_value(at, "Acceptance") == pytest.approx(want, abs=0.051)  # every world starts from your scenario
+    assert "your own" in sidebar_text(at)
+    at.session_state["view"] = "Your own scenario"
+    at.run()
+    at.button(key="editor_discard").click().run()
+    assert_clean(at)
+    assert at.number_input(key="edit:aravind:costs.medicine").value == cxsim.load_scenario("aravind").costs.medicine
+    assert "your own" not in sidebar_text(at)
