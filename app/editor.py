@@ -62,6 +62,10 @@ def specs_for(base, prefixes: tuple[str, ...]) -> list[views.WidgetSpec]:
 
 
 def _form(name: str, specs: list[views.WidgetSpec], prefix: str) -> dict:
+    applied = sidebar.applied_edits(name)  # a draft that was run (or came with a link) shows as it runs
+    for spec in specs:
+        if spec.path in applied and edit_key(name, spec.path) not in st.session_state:
+            st.session_state[edit_key(name, spec.path)] = applied[spec.path]
     values = {}
     for group, items in _groups(specs, prefix).items():
         if group:

@@ -21,6 +21,7 @@ DEFAULTS = sidebar.DEFAULTS  # session state: widget key → the value it starts
 PAGE_KEYS = {"view": "view", "replicates": "replicates", "trainer": "trainer"}  # query name → session key (not per scenario)
 SCENARIO_KEYS = {"start": "start", "name": "world_name", "overrides": "overrides"}  # query name → path of sidebar.key
 WHATIFS = "whatifs"
+EDITS = "edits"
 MAX_LENGTH = 8000  # characters of query string read from a link
 
 
@@ -55,6 +56,12 @@ def _apply(name: str, sc, query: str, value: str) -> None:
         st.session_state[sidebar.key(name, "start")] = value
     elif query in ("name", "overrides"):
         st.session_state[sidebar.key(name, SCENARIO_KEYS[query])] = str(value)[:2000]
+    elif query == EDITS:  # 'Your own scenario': checked as a whole against the built-in scenario
+        edits = json.loads(value)
+        if not isinstance(edits, dict):
+            raise ValueError("a table of path: value")
+        sc.with_overrides(edits)
+        sidebar.applied_edits(name).update(edits)
     elif query == WHATIFS:
         sidebar.kept_whatifs(name)[:] = _whatifs(sc, json.loads(value))
     else:  # a parameter path of the scenario: checked against its declaration
@@ -102,6 +109,9 @@ def save(s: sidebar.Settings) -> None:
         value = st.session_state.get(sidebar.key(s.name, path))
         if value not in (None, "") and not (query == "name" and value == sidebar.EDITED):
             params[query] = str(value)
+    edits = sidebar.applied_edits(s.name)
+    if edits:
+        params[EDITS] = json.dumps(edits, separators=(",", ":"))
     kept = sidebar.kept_whatifs(s.name)
     if kept:
         params[WHATIFS] = json.dumps(kept, separators=(",", ":"))

@@ -469,3 +469,23 @@ def test_your_own_scenario_is_edited_in_schema_forms_and_runs_in_every_world():
     assert_clean(at)
     assert at.number_input(key="edit:aravind:costs.medicine").value == cxsim.load_scenario("aravind").costs.medicine
     assert "your own" not in sidebar_text(at)
+
+
+def test_a_link_carries_your_own_scenario():
+    at = own_scenario_app()
+    at.number_input(key="edit:aravind:costs.medicine").set_value(0.0).run()
+    at.button(key="editor_run").click().run()
+    at.session_state["view"] = "Baseline vs what-ifs"
+    at.run()
+    shown = [(m.label, m.value, m.delta) for m in at.metric]
+    link = link_of(at)
+    assert link["edits"] == '{"costs.medicine":0.0}'
+    again = new_app()
+    for k, v in link.items():
+        again.query_params[k] = v
+    again.run()
+    assert_clean(again)
+    assert not again.warning and [(m.label, m.value, m.delta) for m in again.metric] == shown
+    again.session_state["view"] = "Your own scenario"
+    again.run()
+    assert again.number_input(key="edit:aravind:costs.medicine").value == 0.0 and "the page runs it" in again.success[0].value
