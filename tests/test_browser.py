@@ -460,3 +460,27 @@ def test_report_offline_and_a_what_if_saved_run_and_loaded_back(explorer, browse
     assert "never a path" in alert.inner_text() and "\n" not in alert.inner_text().strip()
     assert page.locator("[data-testid='stMetric']").count() == 16  # the page keeps working: both what-ifs' cards
     explorer.clean()
+
+
+def test_your_own_scenario_edited_run_and_downloaded(explorer, tmp_path):
+    import cxsim
+
+    page = explorer.page
+    explorer.act(lambda: page.get_by_role("tab", name="Your own scenario").click())
+    page.get_by_role("tab", name="Costs").click()
+    box = page.locator("[data-testid='stMain']").get_by_role("spinbutton", name="medicine (rupees; 0–1e9)")
+    box.fill("0")
+    explorer.act(lambda: box.press("Enter"))
+    assert "1 change(s) to aravind" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+    explorer.act(lambda: page.get_by_role("button", name="Run it").click())
+    assert "the page runs it" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+    path = _download(explorer, "Download (TOML)", tmp_path / "own.toml")
+    assert 'extends = "aravind"' in path.read_text()
+    own = cxsim.load_scenario(path)  # what `cxsim run FILE` reads
+    assert own.costs.medicine == 0.0 and own.population.customers == cxsim.load_scenario("aravind").population.customers
+    explorer.act(lambda: page.get_by_role("tab", name="Baseline vs what-ifs").click())
+    explorer.card_value("acceptance_rate").wait_for(timeout=60_000)
+    on = own.variants["aravind_1980s"].interventions
+    want = 100 * sum(cxsim.run(own.with_interventions(on, only=True), s).summary["acceptance_rate"] for s in (1, 2, 3)) / 3
+    assert explorer.card_value("acceptance_rate").inner_text() == f"{want:.1f} %"  # the page runs your scenario
+    explorer.clean()
