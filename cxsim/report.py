@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -95,6 +96,7 @@ def default_customer(model: "CxModel") -> int:
 
 
 # -- HTML ----------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
 def _vega_bundle() -> str:
     """vega, vega-lite and vega-embed as one script (what altair's ``to_html(inline=True)`` writes in)."""
     try:

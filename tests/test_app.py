@@ -489,3 +489,16 @@ def test_a_link_carries_your_own_scenario():
     again.session_state["view"] = "Your own scenario"
     again.run()
     assert again.number_input(key="edit:aravind:costs.medicine").value == 0.0 and "the page runs it" in again.success[0].value
+
+
+@pytest.mark.parametrize("name", cxsim.list_scenarios())
+def test_your_own_scenario_renders_for_every_builtin_scenario(name):
+    at = new_app()
+    at.session_state[f"{name}:population.customers"] = 300
+    at.session_state[f"{name}:steps"] = 8
+    at.session_state["view"] = "Your own scenario"
+    at.run()
+    at.selectbox(key="scenario").set_value(name).run()
+    assert_clean(at)
+    assert "Valid: 0 change(s)" in at.success[0].value
+    assert any(w.key.startswith(f"edit:{name}:costs.") for w in at.number_input if w.key)

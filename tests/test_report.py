@@ -60,3 +60,13 @@ def test_report_refuses_mismatched_worlds(comparison):
     worlds, runs = comparison
     with pytest.raises(cxsim.CxError):
         report.comparison_report("aravind", worlds, {"baseline": runs["baseline"]}, SEEDS)
+
+
+@pytest.mark.parametrize("name", cxsim.list_scenarios())
+def test_every_builtin_scenario_makes_a_report(name):
+    sc = cxsim.load_scenario(name).with_overrides({"population.customers": 300, "steps": 10})
+    first = next(iter(sc.variants), None)
+    worlds = {"baseline": sc.variant("baseline"), "what-if": sc.variant(first) if first else sc}
+    runs = {w: [views.run_tables(cxsim.run(s, 1))] for w, s in worlds.items()}
+    text = report.comparison_report(name, worlds, runs, [1])
+    assert text.count("class='card'") == 8 and "</html>" in text
