@@ -502,3 +502,14 @@ def test_your_own_scenario_renders_for_every_builtin_scenario(name):
     assert_clean(at)
     assert "Valid: 0 change(s)" in at.success[0].value
     assert any(w.key.startswith(f"edit:{name}:costs.") for w in at.number_input if w.key)
+
+
+def test_a_what_if_file_of_another_scenario_switches_the_page_to_it():
+    at = small_app()
+    data = b'extends = "telco_churn"\nsteps = 12\n[population]\ncustomers = 600\n'
+    at.file_uploader(key="whatif_upload").set_value(("telco.toml", data, "application/toml")).run()
+    assert_clean(at)
+    assert at.selectbox(key="scenario").value == "telco_churn"
+    assert at.number_input(key="telco_churn:population.customers").value == 600 and at.number_input(key="telco_churn:steps").value == 12
+    assert [m.value for m in at.markdown if m.value.startswith("#### ")] == ["#### telco", "#### intervention"]
+    assert "0 change(s) to telco_churn" in sidebar_text(at)
