@@ -1,7 +1,7 @@
 """The search: an Optuna study in SQLite, one plan (trial) at a time.
 
 Samplers: NSGA-II (``NSGAIISampler``) for several objectives, multivariate TPE for one,
-both with ``constraints_func`` (a plan violating a constraint is never preferred to one
+both constrained (``Trial.set_constraint``, or ``constraints_func`` before Optuna 5: a plan violating a constraint is never preferred to one
 that meets them all). Every trial runs on the same search seeds.
 
 Determinism: trials run one at a time; the sampler is re-made before every trial with a
@@ -93,12 +93,19 @@ def constraints_of(trial) -> list[float]:
     return list(trial.user_attrs["plan"]["constraints"])
 
 
+def set_constraints() -> bool:
+    """Optuna ≥ 5 records constraints on the trial (``Trial.set_constraint``); older ones ask a ``constraints_func``."""
+    import optuna
+
+    return hasattr(optuna.Trial, "set_constraint")
+
+
 def make_sampler(spec: Spec, finished: int):
     """The sampler for the trial after ``finished`` complete ones (re-seeded per trial: resumable, deterministic)."""
     import optuna
 
     seed = (spec.file.sampler_seed * 1_000_003 + finished) % 2**32
-    cf = constraints_of if spec.constraints else None
+    cf = constraints_of if spec.constraints and not set_constraints() else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if len(spec.objectives) > 1:
@@ -167,6 +174,9 @@ class Search:
         attrs = self.evaluate(params)
         trial = optuna.Trial(self.study, self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, trial_number))
         trial.set_user_attr("plan", attrs)  # one attribute: one commit
+        if set_constraints():
+            for i, v in enumerate(attrs["constraints"]):
+                trial.set_constraint(str(i), v)
         values, _ = objective_values(self.spec, Evaluation.from_attrs(attrs["evaluation"]))
         self.study.tell(trial_number, values)
 
