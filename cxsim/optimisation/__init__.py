@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -85,13 +85,14 @@ class Optimisation:
 def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = None, out: str | Path | None = None, *,
              trials: int | None = None, workers: int = 1, scheduler: Any = None, resume: bool = False,
              budget: float | None = None, progress: bool | None = None, report: bool = True, command: str | None = None,
-             **overrides: Any) -> Optimisation:
+             on_trial: Callable[[int, int], None] | None = None, **overrides: Any) -> Optimisation:
     """Search the levers of ``file`` (a path, a ready-made name in ``optimisation/``, or its mapping) for ``scenario``.
 
     ``trials`` and ``budget`` override the file's; other ``overrides`` replace top-level keys
     of the file (``levers=…``, ``objectives=…``, ``customers=…``). ``resume`` continues (or,
     with no more trials to run, re-reports) the study in ``out/study.db``. Results do not
-    depend on ``workers`` or ``scheduler``.
+    depend on ``workers`` or ``scheduler``. ``on_trial(done, total)`` is called after each
+    trial (a progress bar; raising in it stops the search, which ``resume`` continues).
     """
     import time
 
@@ -107,7 +108,7 @@ def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = N
     study = open_study(out, spec, base, resume)
     with Executor(workers, scheduler) as ex:
         search = Search(study, spec, base, ex)
-        search.run(spec.file.trials, progress=progress)
+        search.run(spec.file.trials, progress=progress, on_trial=on_trial)
         baseline = ex.evaluate(base, spec, [nothing(spec)], spec.search_seeds)[0]
         plans = analysis.plans_from_study(study)
         rec = analysis.recommend(spec, plans, spec.budget)

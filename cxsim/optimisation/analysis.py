@@ -184,6 +184,8 @@ def explain(spec: Spec, plan: Plan | Evaluation, baseline: Evaluation, currency:
     if gained:
         text += "; now binding: " + ", ".join(gained)
     cu = f" {currency}" if currency else ""
+    if ev.mean("accepted") == 0 and baseline.mean("accepted") == 0:  # an installed base: nobody new to accept
+        return text + "."
     text += f". Extra accepted: {terms['extra_accepted']:+,.0f} [{terms['extra_accepted_low']:+,.0f}, {terms['extra_accepted_high']:+,.0f}] per run"
     if not math.isnan(terms["cost_per_extra_accepted"]):
         text += f", at {terms['cost_per_extra_accepted']:,.1f}{cu} per extra accepted customer"

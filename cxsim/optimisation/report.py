@@ -140,6 +140,7 @@ def markdown(res: "Optimisation") -> str:
     rec = res.recommendation
     names = [x.name for x in spec.objectives]
     size = f"{f.customers or sc.population.customers:,} customers, {f.steps or sc.steps} {sc.step_unit}s"
+    acquires = res.baseline.mean("accepted") > 0 or any(p.mean("accepted") > 0 for p in res.plans)
     lines = [f"# {f.title or 'Best plan for a budget: ' + sc.name}", ""]
     if f.description:
         lines += [f.description.strip(), ""]
@@ -167,7 +168,7 @@ def markdown(res: "Optimisation") -> str:
         b = rec.best
         lines += [f"**{b.text}** (trial {b.trial})", ""]
         lines += ["| measure | plan (95% interval over search seeds) | doing nothing | difference (paired) |", "|---|---|---|---|"]
-        for name in dict.fromkeys(names + ["intervention_cost", "accepted"]):
+        for name in dict.fromkeys(names + ["intervention_cost"] + ["accepted"] * acquires):
             d = analysis.paired(b.evaluation, res.baseline, name)
             lines.append(f"| {label(name)} | {_ci(b.evaluation, name)} | {_f(res.baseline.mean(name))} | {_diff(d)} |")
         lines += ["", f"In the customers' terms: {res.explain(b)}", ""]
@@ -197,19 +198,22 @@ def markdown(res: "Optimisation") -> str:
         lines += [""]
         if adv:
             first = int(ft.iloc[0]["fresh_rank"]) == 1
-            sign = "ahead of" if adv[1] > 0 else ("behind" if adv[2] < 0 else "indistinguishable from")
-            lines += [f"**Advantage of the recommended plan over the runner-up on fresh seeds:** {_diff(adv)} ({label(o.name)}); "
-                      f"the recommended plan is {sign} the runner-up, and {'first' if first else 'not first'} among the top plans on the fresh seeds.", ""]
+            better, worse = (adv[1] > 0, adv[2] < 0) if o.maximise else (adv[2] < 0, adv[1] > 0)
+            sign = "better than" if better else ("worse than" if worse else "statistically indistinguishable from")
+            lines += [f"**Advantage of the recommended plan over the runner-up on fresh seeds:** {_diff(adv)} ({label(o.name)}, "
+                      f"{'higher' if o.maximise else 'lower'} is better): the recommended plan is {sign} the runner-up, and {'first' if first else 'not first'} among the top plans on the fresh seeds.", ""]
     if res.frontier:
         lines += [f"## Frontier: {', '.join(label(x.name) for x in analysis.criteria(spec))}", "",
                   f"{len(res.frontier)} plans that meet the constraints and that no other such plan beats on every axis (means over search seeds; intervals in frontier.parquet).", "",
-                  f"| plan | cost ({cu}) | " + " | ".join(label(n) for n in names if n != "intervention_cost") + f" | extra accepted | {cu} per extra accepted | main reason removed (non-users) |",
-                  "|---|---|" + "---|" * (len([n for n in names if n != 'intervention_cost']) + 3)]
+                  f"| plan | cost ({cu}) | " + " | ".join(label(n) for n in names if n != "intervention_cost")
+                  + (f" | extra accepted | {cu} per extra accepted" if acquires else "") + " | main reason removed (non-users) |",
+                  "|---|---|" + "---|" * (len([n for n in names if n != 'intervention_cost']) + 1 + 2 * acquires)]
         ftab = res.frontier_table
         for r in ftab.to_dict("records"):
             vals = " | ".join(_ci_row(r, n) for n in names if n != "intervention_cost")
-            reason = f"{r['main_reason_removed']} ({r['non_users_freed']:,.0f})" if r["main_reason_removed"] else "–"
-            lines.append(f"| {r['plan']} | {_f(r['intervention_cost'])} | {vals} | {_f(r['extra_accepted'])} | {_f(r['cost_per_extra_accepted'])} | {reason} |")
+            reason = f"{r['main_reason_removed']} ({r['non_users_freed']:,.0f})" if isinstance(r["main_reason_removed"], str) else "–"
+            extra = f" {_f(r['extra_accepted'])} | {_f(r['cost_per_extra_accepted'])} |" if acquires else ""
+            lines.append(f"| {r['plan']} | {_f(r['intervention_cost'])} | {vals} |{extra} {reason} |")
         lines.append("")
     lines += ["## Files", "", "`frontier.parquet` (the frontier with 95% intervals), `plans.csv` (every trial), "
               "`fresh.csv` (top plans on fresh seeds), `frontier.png`, `study.db` (the Optuna study: `--resume` continues it).", ""]

@@ -192,7 +192,8 @@ class Search:
             else:
                 self.study.tell(t.number, state=TrialState.FAIL)
 
-    def run(self, trials: int, progress: bool | None = None) -> None:
+    def run(self, trials: int, progress: bool | None = None, on_trial=None) -> None:
+        """Run trials until ``trials`` are complete; ``on_trial(done, trials)`` after each (raise in it to stop: resumable)."""
         from tqdm import tqdm
 
         self.resume_stale()
@@ -207,6 +208,8 @@ class Search:
                 self.finish(trial.number, dict(trial.params))
                 done += 1
                 bar.update()
+                if on_trial is not None:
+                    on_trial(done, trials)
 
 
 __all__ = ["Search", "open_study", "make_sampler", "distributions", "identity", "storage_url", "WORST"]
