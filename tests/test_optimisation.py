@@ -150,6 +150,7 @@ BAD = [
     ('constraints = ["cost < lots"]\n[levers.free_transport]\n[objectives]\nacceptance_rate = "max"\n', "expected 'MEASURE <= NUMBER'"),
     ('constraints = ["intervention_cost <= budget"]\n[levers.free_transport]\n[objectives]\nacceptance_rate = "max"\n', "none is set"),
     ('[objectives]\nacceptance_rate = "max"\n', "levers: required field is missing"),
+    ('compare = ["nope"]\n[levers.free_transport]\n[objectives]\nacceptance_rate = "max"\n', "compare = 'nope': unknown variant"),
     ('trials = 0\n[levers.free_transport]\n[objectives]\nacceptance_rate = "max"\n', "trials = 0"),
 ]
 
@@ -169,3 +170,15 @@ def test_flags_without_a_file(tmp_path, capsys):
                  "--budget", "5000", "--customers", "300", "--steps", "12", "--seeds", "2", "--trials", "3", "--out", str(tmp_path / "f")]) == 0
     assert "best plan:" in capsys.readouterr().out
     assert main(["optimise", "aravind", "--lever", "free_transport.subsidy=0.5", "--out", str(tmp_path / "g")]) == 2
+
+
+def test_named_plans_start_the_search_and_are_placed_against_the_frontier(tmp_path):
+    spec = {**SMALL, "trials": 3, "population": 4, "compare": ["aravind_1980s", "counselling_only"],
+            "levers": {n: {} for n in ("free_transport", "free_food_lodging", "free_medicine", "free_follow_up", "testimonials")},
+            "objectives": {"acceptance_rate": "maximise", "intervention_cost": "minimise"}}
+    res = optimise("aravind", spec, tmp_path / "n", progress=False)
+    first = res.plans[0]
+    assert first.text == "free_transport + free_food_lodging + free_medicine + free_follow_up"  # aravind_1980s, enqueued
+    assert first.evaluation.values == res.compared["aravind_1980s"].values  # the same plan on the same seeds
+    assert set(res.compared) == {"aravind_1980s", "counselling_only"}  # counselling is no lever: compared, not enqueued
+    assert "Named plans against the frontier" in (tmp_path / "n" / "report.md").read_text()

@@ -22,7 +22,7 @@ from ..params import CxError
 from ..scenario import Scenario, load_scenario
 from . import analysis
 from .analysis import Plan, Recommendation
-from .evaluate import Evaluation, Executor, base_world, nothing
+from .evaluate import Evaluation, Executor, base_world, nothing, variant_plan
 from .search import Search, open_study
 from .spec import Spec, load
 
@@ -42,6 +42,7 @@ class Optimisation:
     top: list[Plan] = field(default_factory=list)
     fresh: list[Evaluation] = field(default_factory=list)
     fresh_baseline: Evaluation | None = None
+    compared: dict[str, Evaluation] = field(default_factory=dict)
     runs: int = 0
     seconds: float = 0.0
     date: str = ""
@@ -109,7 +110,8 @@ def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = N
     with Executor(workers, scheduler) as ex:
         search = Search(study, spec, base, ex)
         search.run(spec.file.trials, progress=progress, on_trial=on_trial)
-        baseline = ex.evaluate(base, spec, [nothing(spec)], spec.search_seeds)[0]
+        baseline, *others = ex.evaluate(base, spec, [nothing(spec)] + [variant_plan(sc, v) for v in spec.file.compare], spec.search_seeds)
+        compared = dict(zip(spec.file.compare, others))
         plans = analysis.plans_from_study(study)
         rec = analysis.recommend(spec, plans, spec.budget)
         top = analysis.top_plans(rec, spec.file.top)
@@ -118,9 +120,9 @@ def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = N
         if top:
             evs = ex.evaluate(base, spec, [p.overrides for p in top] + [nothing(spec)], spec.fresh_seed_list)
             fresh, fresh_base = evs[:-1], evs[-1]
-    runs = search.runs + len(spec.search_seeds) + (len(top) + 1) * len(spec.fresh_seed_list) * bool(top)
+    runs = search.runs + len(spec.search_seeds) * (1 + len(compared)) + (len(top) + 1) * len(spec.fresh_seed_list) * bool(top)
     res = Optimisation(sc, spec, out, command or _command(scenario, file, out), plans, analysis.frontier(spec, plans),
-                       baseline, rec, top, fresh, fresh_base, runs, time.perf_counter() - t0, _dt.date.today().isoformat())
+                       baseline, rec, top, fresh, fresh_base, compared, runs, time.perf_counter() - t0, _dt.date.today().isoformat())
     if report:
         from .report import write_all
 

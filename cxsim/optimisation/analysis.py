@@ -170,7 +170,7 @@ def customers_terms(plan: Evaluation, baseline: Evaluation) -> dict[str, float]:
     spend = plan.mean("intervention_cost") - baseline.mean("intervention_cost")
     d_acc = paired(plan, baseline, "accepted")
     return {"extra_accepted": extra, "extra_accepted_low": d_acc[1], "extra_accepted_high": d_acc[2], "extra_cost": spend,
-            "cost_per_extra_accepted": spend / extra if extra > 0 else math.nan}
+            "cost_per_extra_accepted": spend / extra if extra > 0 and d_acc[1] > 0 else math.nan}  # only for a real gain
 
 
 def explain(spec: Spec, plan: Plan | Evaluation, baseline: Evaluation, currency: str = "") -> str:
@@ -212,5 +212,19 @@ def fresh_table(spec: Spec, plans: list[Plan], fresh: list[Evaluation], rec: Rec
     return df
 
 
-__all__ = ["Plan", "Recommendation", "plans_from_study", "frontier", "recommend", "top_plans", "paired",
+def dominated_by(spec: Spec, ev: Evaluation, plans: list[Plan]) -> Plan | None:
+    """The cheapest feasible evaluated plan at least as good on every frontier axis and better on one, if any."""
+    axes = criteria(spec)
+    mine = np.array([_signed(o, ev.mean(o.name)) for o in axes])
+    better = []
+    for p in unique(plans):
+        if not p.feasible:
+            continue
+        theirs = np.array([_signed(o, p.mean(o.name)) for o in axes])
+        if np.all(theirs >= mine) and np.any(theirs > mine):
+            better.append(p)
+    return min(better, key=lambda p: (p.cost, p.trial)) if better else None
+
+
+__all__ = ["dominated_by", "Plan", "Recommendation", "plans_from_study", "frontier", "recommend", "top_plans", "paired",
            "reason_changes", "customers_terms", "explain", "fresh_table", "criteria", "unique", "within_budget"]

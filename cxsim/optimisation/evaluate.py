@@ -105,6 +105,12 @@ def nothing(spec: Spec) -> dict[str, Any]:
     return {f"interventions.{lv.name}.enabled": False for lv in spec.levers}
 
 
+def variant_plan(scenario: Scenario, variant: str) -> dict[str, Any]:
+    """Overrides that turn the base world into a named variant: its interventions only, and its settings."""
+    chosen = scenario.variants[variant].interventions
+    return {**{f"interventions.{n}.enabled": n in chosen for n in scenario.interventions}, **scenario.variants[variant].set}
+
+
 def plan_key(overrides: dict[str, Any]) -> str:
     return fingerprint(overrides)
 

@@ -60,7 +60,7 @@ def frontier_table(res: "Optimisation") -> pd.DataFrame:
     for p in res.frontier:
         terms = analysis.customers_terms(p.evaluation, res.baseline)
         ch = analysis.reason_changes(p.evaluation, res.baseline)
-        top = ch.iloc[0] if len(ch) and ch.iloc[0]["change"] < 0 else None
+        top = ch.iloc[0] if len(ch) and ch.iloc[0]["change"] <= -0.5 else None
         rows.append({"trial": p.trial, "plan": p.text, **_lever_columns(res, p), **_quantity_columns(res, p), **terms,
                      "main_reason_removed": None if top is None else top["reason"],
                      "non_users_freed": 0.0 if top is None else -float(top["change"]),
@@ -152,7 +152,7 @@ def markdown(res: "Optimisation") -> str:
         f"{f.seeds} seeds {spec.search_seeds[0]}–{spec.search_seeds[-1]} (common random numbers). Objectives: "
         + ", ".join(f"{label(x.name)} {x.arrow}" for x in spec.objectives)
         + (". Constraints: " + ", ".join(f"`{c.text}`" + (f" (budget {c.bound:,.0f})" if c.uses_budget else "") for c in spec.constraints) if spec.constraints else ". No constraints")
-        + f". {res.runs:,} runs in {res.seconds:,.0f} s.",
+        + f". This invocation: {res.runs:,} runs in {res.seconds:,.0f} s (after --resume: only what ran then).",
         "",
         "Levers:",
         *_levers_text(res),
@@ -202,6 +202,15 @@ def markdown(res: "Optimisation") -> str:
             sign = "better than" if better else ("worse than" if worse else "statistically indistinguishable from")
             lines += [f"**Advantage of the recommended plan over the runner-up on fresh seeds:** {_diff(adv)} ({label(o.name)}, "
                       f"{'higher' if o.maximise else 'lower'} is better): the recommended plan is {sign} the runner-up, and {'first' if first else 'not first'} among the top plans on the fresh seeds.", ""]
+    if res.compared:
+        lines += ["## Named plans against the frontier", "", f"| variant | {label(o.name)} | cost ({cu}) | recommended − variant (paired) | on the frontier? |", "|---|---|---|---|---|"]
+        for v, ev in res.compared.items():
+            dom = analysis.dominated_by(spec, ev, res.plans)
+            verdict = "yes: no evaluated plan is at least as good on every axis and better on one" if dom is None else (
+                f"no: {dom.text} (trial {dom.trial}) has {label(o.name)} {_f(dom.mean(o.name))} for {_f(dom.cost)}")
+            d = _diff(analysis.paired(rec.best.evaluation, ev, o.name)) if rec.best else "–"
+            lines.append(f"| {v}: {sc.variants[v].description} | {_ci(ev, o.name)} | {_ci(ev, 'intervention_cost')} | {d} | {verdict} |")
+        lines.append("")
     if res.frontier:
         lines += [f"## Frontier: {', '.join(label(x.name) for x in analysis.criteria(spec))}", "",
                   f"{len(res.frontier)} plans that meet the constraints and that no other such plan beats on every axis (means over search seeds; intervals in frontier.parquet).", "",

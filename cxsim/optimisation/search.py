@@ -10,7 +10,8 @@ other state in the study's storage, so a study is a function of its file alone â
 number of workers never changes a number. A trial interrupted mid-evaluation stays
 RUNNING in ``study.db`` with its parameters drawn; ``--resume`` evaluates those same
 parameters first, so an interrupted and resumed search ends exactly where an
-uninterrupted one ends. A plan met again (Optuna may propose it twice, and the fields
+uninterrupted one ends. Named plans (``compare``) the levers can express are enqueued as
+the first trials, so the search starts from them. A plan met again (Optuna may propose it twice, and the fields
 of an unused lever do not matter) takes the first evaluation's numbers without runs.
 """
 
@@ -83,10 +84,40 @@ def open_study(out: Path, spec: Spec, base: Scenario, resume: bool):
     key = identity(spec, base)
     started = study.user_attrs.get("identity")
     if started is None:
+        for params in named_plans(spec, base):
+            study.enqueue_trial(params)
         study.set_user_attr("identity", key)
     elif started != key:
         raise CxError(f"{out}: its study was started with another scenario, levers, objectives, constraints or seeds; use another --out")
     return study
+
+
+def named_plans(spec: Spec, base: Scenario) -> list[dict[str, Any]]:
+    """The ``compare`` variants the levers can express (their interventions all levers, their values in range): the first trials."""
+    out = []
+    for v in spec.file.compare:
+        variant = base.variants[v]
+        if set(variant.interventions) - {lv.name for lv in spec.levers} or variant.set:
+            continue
+        parts = [_lever_params(lv, base.interventions[lv.name], lv.name in variant.interventions) for lv in spec.levers]
+        if all(p is not None for p in parts):
+            out.append({k: val for p in parts for k, val in p.items()})
+    return out
+
+
+def _lever_params(lv, iv, on: bool) -> dict[str, Any] | None:
+    """Optuna's parameters for one lever set as the scenario has it, or None if its range cannot express that."""
+    if not lv.optional and not on:
+        return None
+    params: dict[str, Any] = {f"{lv.name}.enabled": on} if lv.optional else {}
+    for d in lv.dimensions:
+        value = getattr(iv, d.field)
+        on_grid = d.step is None or round((value - d.low) / d.step, 9).is_integer()
+        if not d.low <= value <= d.high or not on_grid:
+            return None
+        if not d.fixed:
+            params[d.name] = value
+    return params
 
 
 def constraints_of(trial) -> list[float]:
@@ -185,7 +216,7 @@ class Search:
         from optuna.trial import TrialState
 
         dists = distributions(self.spec)
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # WAITING ones (enqueued) are asked in turn
             if set(t.params) == set(dists):
                 self.study.sampler = make_sampler(self.spec, len(complete(self.study)))
                 self.finish(t.number, dict(t.params))

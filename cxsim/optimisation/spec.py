@@ -69,6 +69,7 @@ class SearchFile(Params):
     levers: dict[str, dict[str, Any]] = Field(description="interventions the search may use, with ranges of their fields")
     objectives: dict[str, Sense] = Field(description="measure → maximise or minimise (the first is the primary)")
     constraints: list[str] = Field(default_factory=list, description="e.g. 'intervention_cost <= budget'")
+    compare: list[str] = Field(default_factory=list, description="named variants placed against the frontier (is the package on it?)")
 
     @field_validator("levers", "objectives")
     @classmethod
@@ -213,6 +214,9 @@ def parse(raw: dict[str, Any], scenario: Scenario, where: str = "optimisation", 
         raise CxError(f"{where}: scenario = {f.scenario!r}: this file is written for {f.scenario!r}, not {scenario.name!r}")
     if f.variant != "baseline" and f.variant not in scenario.variants:
         raise CxError(f"{where}: variant = {f.variant!r}: unknown variant: choose from baseline, {', '.join(scenario.variants) or '(none)'}")
+    for v in f.compare:
+        if v not in scenario.variants:
+            raise CxError(f"{where}: compare = {v!r}: unknown variant: choose from {', '.join(scenario.variants) or '(none)'}")
     steps = f.steps or scenario.steps
     levers = tuple(parse_lever(name, spec, scenario, where) for name, spec in f.levers.items())
     objectives = tuple(parse_objective(name, sense, scenario, where) for name, sense in f.objectives.items())
