@@ -92,6 +92,9 @@ def figure(res: "Optimisation", path: Path) -> Path:
                     fmt="-o", ms=4, c="#1f4e79", capsize=2, label="frontier (95% interval over seeds)")
     b = res.baseline
     ax.scatter([b.mean("intervention_cost")], [b.mean(o.name)], marker="s", c="k", s=30, label="doing nothing", zorder=5)
+    for name, ev in res.compared.items():
+        ax.scatter([ev.mean("intervention_cost")], [ev.mean(o.name)], marker="D", s=36, facecolors="none", edgecolors="#2ca02c", zorder=6)
+        ax.annotate(name, (ev.mean("intervention_cost"), ev.mean(o.name)), fontsize=7, xytext=(4, -10), textcoords="offset points")
     if res.best:
         ax.scatter([res.best.cost], [res.best.mean(o.name)], marker="*", s=220, c="#d62728", label="recommended", zorder=6)
     if res.spec.budget is not None:
