@@ -17,13 +17,13 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from . import emotions, feedback, journey, metrics, relationship, staff
 from .agents import CustomerAgent, populate
 from .barriers import CASH_COSTS, REASONS, cost_borne
 from .interventions import Effects
 from .journey import STAGES, Stage
+from .kernels import njit
 from .network import build_network
 from .params import CxError
 from .randomness import Streams
@@ -429,6 +429,12 @@ class Results:
     @cached_property
     def dropouts(self) -> pd.DataFrame:
         return metrics.dropout_table(self.model)
+
+    def _repr_html_(self) -> str:
+        """Rich display in notebooks: the headline metrics and the funnel (see :func:`cxsim.plot.summary_html`)."""
+        from .plot import summary_html
+
+        return summary_html(self)
 
 
 def run(scenario: Scenario, seed: int | None = None, *, customers: int | None = None, steps: int | None = None, track: int = 300) -> Results:
