@@ -148,7 +148,7 @@ class Executor:
             from distributed import LocalCluster
 
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+                                         dashboard_address=":0", silence_logs=logging.ERROR)
             self.scheduler = self._cluster
         return self
 
