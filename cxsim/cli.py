@@ -336,6 +336,87 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS["sweep"] = _sweep_args
 
 
+@command("optimise", "search the best intervention plan for a budget (Optuna): frontier, best plan, reasons it removes")
+def _optimise(args: argparse.Namespace) -> int:
+    from .optimisation import optimise
+
+    flags: dict[str, Any] = {"customers": args.customers, "steps": args.steps, "seeds": args.seeds}
+    if args.lever:
+        flags["levers"] = _lever_flags(args.lever)
+    if args.objective:
+        flags["objectives"] = dict(_objective_flag(o) for o in args.objective)
+    if args.constraint:
+        flags["constraints"] = args.constraint
+    if args.file is None:
+        from .scenario import load_scenario
+
+        flags.setdefault("levers", {name: {} for name in load_scenario(args.scenario).interventions})
+        flags.setdefault("objectives", {"acceptance_rate": "maximise", "intervention_cost": "minimise"})
+        if args.budget is not None and "constraints" not in flags:
+            flags["constraints"] = ["intervention_cost <= budget"]
+    command = "cxsim optimise " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["optimise"] else None
+    try:
+        res = optimise(args.scenario, args.file, args.out, trials=args.trials, workers=args.workers or 1, scheduler=args.scheduler,
+                       resume=args.resume, budget=args.budget, progress=None, command=command, **flags)
+    except KeyboardInterrupt:
+        print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
+        raise
+    o = res.spec.primary.name
+    print(f"{res.spec.file.title or res.scenario.name}: {len(res.plans)} trials, {len(res.frontier)} plans on the frontier, in {res.out}")
+    if res.best is None:
+        print("  no evaluated plan meets the constraints within the budget")
+    else:
+        mean, lo, hi = res.best.evaluation.interval(o)
+        print(f"  best plan: {res.best.text}: {o} {_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}], cost {_fmt(res.best.cost)}")
+        print(f"  {len(res.recommendation.ties)} runner(s)-up statistically indistinguishable from it")
+        if res.advantage:
+            d = res.advantage
+            print(f"  advantage over the runner-up on fresh seeds: {d[0]:+.4g} [{d[1]:+.4g}, {d[2]:+.4g}]")
+        print(f"  {res.explain(res.best)}")
+    print("wrote " + ", ".join(str(p) for p in res.files.values()))
+    return 0
+
+
+def _lever_flags(items: list[str]) -> dict[str, dict[str, Any]]:
+    """--lever NAME (on or off) or --lever NAME.FIELD=LOW:HIGH (repeatable) → the file's [levers] table."""
+    levers: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, _, rng = item.partition("=")
+        lever, _, fld = name.partition(".")
+        levers.setdefault(lever, {})
+        if fld:
+            if ":" not in rng:
+                raise CxError(f"--lever {item!r}: expected NAME or NAME.FIELD=LOW:HIGH, e.g. free_transport.subsidy=0.5:1")
+            lo, hi = (parse_value(x) for x in rng.split(":", 1))
+            levers[lever][fld] = [lo, hi]
+    return levers
+
+
+def _objective_flag(text: str) -> tuple[str, str]:
+    name, _, sense = text.partition(":")
+    return name, sense or "maximise"
+
+
+def _optimise_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
+    p.add_argument("file", nargs="?", help="optimisation file (.toml) or the name of one in optimisation/ (default: flags)")
+    p.add_argument("--out", "-o", type=Path, help="results folder (default results/optimise-<file or scenario>)")
+    p.add_argument("--trials", type=int, help="plans to evaluate (default: the file's)")
+    p.add_argument("--workers", "-j", type=int, help="local worker processes for a plan's runs (default 1 = in this process)")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted search (or re-report a finished one) in --out")
+    p.add_argument("--budget", type=float, help="recommend the best plan within this intervention cost (and 'budget' in constraints)")
+    p.add_argument("--lever", action="append", metavar="NAME[.FIELD=LOW:HIGH]", help="without a file: an intervention the search may use, or a field range (repeatable)")
+    p.add_argument("--objective", action="append", metavar="MEASURE[:min]", help="without a file: a measure to maximise (or :min); repeatable")
+    p.add_argument("--constraint", action="append", metavar="'MEASURE <= X'", help="e.g. 'cost_per_accepted <= 600' (repeatable)")
+    p.add_argument("--customers", type=int, help="customers per run")
+    p.add_argument("--steps", type=int, help="steps per run")
+    p.add_argument("--seeds", type=int, help="search seeds per plan")
+
+
+ARGUMENTS["optimise"] = _optimise_args
+
+
 @command("story", "tell a scenario's story (inside-out, outside-in, what changed) with the numbers of runs")
 def _story(args: argparse.Namespace) -> int:
     from .scenario import load_scenario
