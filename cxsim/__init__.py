@@ -9,6 +9,7 @@
 from .model import CxModel, Results, run
 from .params import CxError
 from .scenario import Scenario, list_scenarios, load_scenario
+from .calibration import calibrate
 
 __version__ = "0.1.0"
-__all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios", "load_scenario", "__version__"]
+__all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios", "load_scenario", "calibrate", "__version__"]
