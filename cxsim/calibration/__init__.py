@@ -88,7 +88,7 @@ def calibrate(scenario: str | Path, targets: str | Path | dict, out: str | Path 
         scenario=base, spec=spec, out=out,
         command=command or f"cxsim calibrate {scenario} {targets_name}",
         date=_dt.date.today().isoformat(), best=best, objective=ev.objective, fits=ev.fits, trials=table,
-        region=region, ranges=_validation.parameter_ranges(region, spec),
+        region=region, ranges=_validation.parameter_ranges(region, spec, table),
         start={p: _targets.current_value(base, p) for p in params},
         scenario_path=scenario_file(scenario), targets_name=targets_name,
     )

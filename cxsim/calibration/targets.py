@@ -310,7 +310,7 @@ def check_parameters(tf: TargetsFile, scenario: Scenario, where: str) -> None:
             scenario.with_overrides({path: prior.low})
             scenario.with_overrides({path: prior.high})
         except CxError as err:
-            msg = str(err).split(": ", 1)[-1]
+            msg = str(err).removeprefix(f"scenario {scenario.name!r}: ")
             raise CxError(f"{field}: {msg}") from None
         value = current_value(scenario, path)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -352,4 +352,4 @@ def check_validation(tf: TargetsFile, scenario: Scenario, where: str) -> None:
             try:
                 scenario.with_overrides({path: value})
             except CxError as err:
-                raise CxError(f"{where}: validation.switches.{path}: {str(err).split(': ', 1)[-1]}") from None
+                raise CxError(f"{where}: validation.switches.{path}: {str(err).removeprefix(f'scenario {scenario.name!r}: ')}") from None

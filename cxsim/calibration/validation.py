@@ -54,12 +54,71 @@ def within_noise(trials: pd.DataFrame, k: int) -> pd.DataFrame:
     return trials[trials["objective"] <= best + threshold(k)].sort_values(["objective", "trial"], ignore_index=True)
 
 
-def parameter_ranges(region: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    """Per parameter: best value, range within noise, and whether that range reaches a prior bound."""
+def _scaled(trials: pd.DataFrame, spec: Spec) -> np.ndarray:
+    """Parameters of the trials mapped to [0, 1] of their priors (log priors in their logarithm)."""
+    cols = []
+    for path, p in spec.parameters.items():
+        x, lo, hi = trials[path].to_numpy(float), p.low, p.high
+        if p.log:
+            x, lo, hi = np.log(x), math.log(lo), math.log(hi)
+        cols.append((x - lo) / (hi - lo))
+    return np.column_stack(cols)
+
+
+def _unscale(u: float, prior) -> float:
+    u = min(max(u, 0.0), 1.0)
+    if prior.log:
+        return math.exp(math.log(prior.low) + u * (math.log(prior.high) - math.log(prior.low)))
+    return prior.low + u * (prior.high - prior.low)
+
+
+def quadratic_ranges(trials: pd.DataFrame, spec: Spec) -> dict[str, tuple[float, float]] | None:
+    """Each parameter's range in the region Δobjective ≤ χ²₀.₉₅(k) of a quadratic fitted to the trials near the best.
+
+    The sampler's trials within noise cover that region only patchily; the quadratic
+    (least squares on the trials within 25 χ²₀.₉₅(k) of the best, at least twice as many as its coefficients)
+    gives its projection on each parameter. None when the fit is not a bowl
+    (a direction the targets do not pin).
+    """
+    k = len(spec.parameters)
+    coefficients = (k + 1) * (k + 2) // 2
+    ranked = trials.sort_values("objective")
+    near = ranked[ranked["objective"] <= ranked["objective"].iloc[0] + 25 * threshold(k)]
+    if len(near) < 2 * coefficients:
+        near = ranked.head(2 * coefficients)
+    if len(near) < 2 * coefficients:
+        return None
+    x = _scaled(near, spec)
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    design = np.column_stack([np.ones(len(x))] + [x[:, i] for i in range(k)] + [x[:, i] * x[:, j] for i, j in pairs])
+    coef, *_ = np.linalg.lstsq(design, near["objective"].to_numpy(float), rcond=None)
+    g = coef[1:k + 1]
+    h = np.zeros((k, k))
+    for c, (i, j) in zip(coef[k + 1:], pairs):
+        h[i, j] += c if i != j else 2 * c
+        h[j, i] = h[i, j]
+    if np.any(np.linalg.eigvalsh(h) <= 0):
+        return None
+    cov = np.linalg.inv(h)
+    centre = -cov @ g
+    half = np.sqrt(2 * threshold(k) * np.diag(cov))
+    return {path: (_unscale(centre[i] - half[i], p), _unscale(centre[i] + half[i], p))
+            for i, (path, p) in enumerate(spec.parameters.items())}
+
+
+def parameter_ranges(region: pd.DataFrame, spec: Spec, trials: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per parameter: best value, range within noise, and whether that range reaches a prior bound.
+
+    The range is that of the trials within noise of the best, widened to the quadratic
+    region of :func:`quadratic_ranges` when ``trials`` are given and it exists.
+    """
     rows = []
     best = region.iloc[0]
+    bowl = quadratic_ranges(trials, spec) if trials is not None else None
     for path, prior in spec.parameters.items():
         lo, hi = float(region[path].min()), float(region[path].max())
+        if bowl:
+            lo, hi = min(lo, bowl[path][0]), max(hi, bowl[path][1])
         width = prior.high - prior.low
         edge = [name for name, hit in (("low", lo - prior.low <= 0.02 * width), ("high", prior.high - hi <= 0.02 * width)) if hit]
         rows.append({"parameter": path, "prior_low": prior.low, "prior_high": prior.high, "log": prior.log,
