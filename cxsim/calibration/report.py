@@ -35,6 +35,16 @@ def write_all(cal: "Calibration") -> dict[str, Path]:
     if cal.scenario_path is not None:
         files["calibrated"] = out / "calibrated.toml"
         files["calibrated"].write_text(calibrated_text(cal), encoding="utf-8")
+    if cal.validation is not None:
+        files["predictions"] = out / "predictions.csv"
+        cal.validation.predictions.to_csv(files["predictions"], index=False)
+        files["sets"] = out / "sets.csv"
+        cal.validation.per_set.to_csv(files["sets"], index=False)
+        files["reasons"] = out / "reasons.csv"
+        cal.validation.reasons.to_csv(files["reasons"], index=False)
+        if len(cal.validation.sensitivity):
+            files["sensitivity"] = out / "sensitivity.csv"
+            cal.validation.sensitivity.to_csv(files["sensitivity"], index=False)
     files["report"].write_text(markdown(cal), encoding="utf-8")
     return files
 
@@ -133,6 +143,7 @@ def markdown(cal: "Calibration") -> str:
         lines += validation_section(cal)
     lines += ["## Files", "",
               "`trials.csv` (every trial: parameters, objective, simulated targets and residuals), `fit.png`, "
+              + ("`predictions.csv`, `sets.csv`, `reasons.csv` and `sensitivity.csv` (the validation tables), " if cal.validation is not None else "")
               + ("`calibrated.toml` (the scenario with the fitted numbers written in and marked `calibrated`), " if cal.scenario_path else "")
               + "`study.db` (the Optuna study: rerun the command with `--resume` and more `--trials` to continue).", ""]
     return "\n".join(lines)
@@ -154,6 +165,19 @@ def validation_section(cal: "Calibration") -> list[str]:
         src = f" ({r.source})" if r.source else ""
         lines.append(f"| `{r.variant}` | **{show(r.predicted)}** | {show(r.low)} – {show(r.high)} | {show(r.set_low)} – {show(r.set_high)} | "
                      f"{observed}{src} | {r.note or '–'} |")
+    loose = [f"`{r.parameter}`" for r in cal.ranges.itertuples() if r.reaches_bound]
+    if loose:
+        lines += ["", f"**The targets do not pin {', '.join(loose)}**: their ranges within noise reach the priors' bounds, so the best "
+                  "is one point of a ridge of equally good fits and the prediction at the best means little on its own; the interval "
+                  "(and the means of the sets) is the prediction. A target that separates these parameters would narrow it."]
+    if len(v.per_set):
+        params = list(cal.spec.parameters)
+        variants = [c for c in v.per_set.columns if c not in params and c != "set"]
+        lines += ["", "Each parameter set (the first is the best) and its prediction:", "",
+                  "| " + " | ".join(f"`{p}`" for p in params) + " | " + " | ".join(f"`{x}`" for x in variants) + " |",
+                  "|" + "---|" * (len(params) + len(variants))]
+        for r in v.per_set.to_dict("records"):
+            lines.append("| " + " | ".join(_f(float(r[p]), 3) for p in params) + " | " + " | ".join(show(r[x]) for x in variants) + " |")
     for r in v.predictions.itertuples():
         if r.observed is not None and not (isinstance(r.observed, float) and math.isnan(r.observed)):
             inside = r.low <= r.observed <= r.high

@@ -148,6 +148,7 @@ class ValidationResult:
     sets: list[dict[str, Any]]
     predictions: pd.DataFrame  # variant, predicted, set_low, set_high, low, high, observed, source, note
     reasons: pd.DataFrame  # variant, reason, share (at the best parameters)
+    per_set: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per parameter set: parameters, mean per variant
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)  # variant, steps, switches…, predicted, low, high
 
 
@@ -160,8 +161,12 @@ def _summarise(per_set: list[list[float]]) -> dict[str, float]:
     return {"predicted": means[0], "set_low": min(means), "set_high": max(means), "low": min(lows), "high": max(highs)}
 
 
-def validate(scenario: Scenario, spec: Spec, sets: list[dict[str, Any]], *, workers: int = 1, scheduler: Any = None) -> ValidationResult | None:
-    """Predictions of ``spec``'s ``[validation]`` at parameter sets ``sets`` (the best first), on the validation seeds."""
+def validate(scenario: Scenario, spec: Spec, sets: list[dict[str, Any]], *, workers: int = 1, scheduler: Any = None,
+             horizons: bool = True) -> ValidationResult | None:
+    """Predictions of ``spec``'s ``[validation]`` at parameter sets ``sets`` (the best first), on the validation seeds.
+
+    ``horizons``: also the table over horizons and switches (:func:`sensitivity`).
+    """
     v = spec.file.validation
     if v is None or not v.predict:
         return None
@@ -179,8 +184,11 @@ def validate(scenario: Scenario, spec: Spec, sets: list[dict[str, Any]], *, work
             share = float(np.nanmean(per_set[0][(p.variant, steps, f"reason:{r}")]))
             if share > 0:
                 reasons.append({"variant": p.variant, "reason": r, "share": share})
-    result = ValidationResult(v.measure, steps, seeds, sets, pd.DataFrame(rows), pd.DataFrame(reasons))
-    result.sensitivity = sensitivity(scenario, spec, sets, workers=workers, scheduler=scheduler)
+    table = pd.DataFrame([{"set": i, **s, **{p.variant: float(np.mean(vals[(p.variant, steps, v.measure)])) for p in v.predict}}
+                          for i, (s, vals) in enumerate(zip(sets, per_set))])
+    result = ValidationResult(v.measure, steps, seeds, sets, pd.DataFrame(rows), pd.DataFrame(reasons), table)
+    if horizons:
+        result.sensitivity = sensitivity(scenario, spec, sets, workers=workers, scheduler=scheduler)
     return result
 
 
