@@ -47,8 +47,9 @@ STATE: dict[str, tuple[type, float, str]] = {
     "valence": (np.float32, 0, "current feeling −1 (bad) to 1 (good)"),
     "peak": (np.float32, 0, "most intense feeling so far −1 to 1"),
     "end": (np.float32, 0, "latest feeling −1 to 1"),
-    "perf_sum": (np.float32, 0, "weighted sum of touchpoint performance"),
-    "perf_weight": (np.float32, 0, "sum of touchpoint weights met"),
+    "episode_peak": (np.float32, 0, "intensity of the current episode's most intense feeling 0–1"),
+    "peak_perf": (np.float32, np.nan, "performance felt at the current episode's most intense moment (NaN: none yet)"),
+    "end_perf": (np.float32, np.nan, "performance felt at the current episode's latest touchpoint (NaN: none yet)"),
     "satisfaction": (np.float32, np.nan, "satisfaction 0–1 after the outcome"),
     "loyalty": (np.float32, np.nan, "loyalty 0–1 while a customer"),
     "recommend": (np.int8, -1, "likelihood to recommend 0–10 (−1 = not asked yet)"),
@@ -74,7 +75,7 @@ STATE: dict[str, tuple[type, float, str]] = {
 
 ROW = (
     # read together when a customer is screened, meets a touchpoint and decides (float32 first: no padding)
-    "fear", "trust", "expectation", "valence", "peak", "end", "trough", "perf_sum", "perf_weight",
+    "fear", "trust", "expectation", "valence", "peak", "end", "trough", "episode_peak", "peak_perf", "end_perf",
     "need", "latent_need", "insight", "daily_wage", "distance", "reports", "ledger",
     "t_stage", "visited", "failures", "decisions", "reason", "referred", "outcome",
     # read when they are served and afterwards

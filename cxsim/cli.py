@@ -318,8 +318,20 @@ def _calibrate_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS["calibrate"] = _calibrate_args
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cxsim")
+    except PackageNotFoundError:  # a checkout on the path, not installed
+        from . import __version__
+
+        return __version__
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxsim", description="Agent-based simulation of customer experience.")
+    parser.add_argument("--version", action="version", version=f"cxsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, _) in COMMANDS.items():
         ARGUMENTS.get(name, lambda p: None)(sub.add_parser(name, help=help_text, description=help_text))

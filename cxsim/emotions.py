@@ -1,28 +1,42 @@
 """Feelings and memory: touchpoints move valence; peak-end memory; expectation-confirmation.
 
+Every behavioural number here is a parameter of the scenario (``[emotions]``, and
+``journey.core_weight``/``journey.poor_outcome``), passed to the compiled kernels
+as one small float32 array built once per run (:func:`coefficients`).
+
 * A touchpoint performs at ``quality`` when it works (chance ``reliability``) and
   at ``failure_quality`` when it fails. Feeling moves by
-  ``reactivity · weight · (performance − expectation)``, half of the previous
-  feeling carrying over.
-* Memory keeps the most intense feeling (peak) and the latest (end); the
-  remembered experience is their mean (Kahneman et al. 1993, peak-end rule).
-* Satisfaction follows expectation-confirmation (Oliver 1980): met expectations
-  give ``confirmed``; performance above expectation adds ``gain`` per unit, below
-  it removes ``loss_aversion · gain`` per unit (losses loom larger).
+  ``reactivity · weight · (performance − expectation)``, the share ``carry_over``
+  of the previous feeling carrying over.
+* **Memory** keeps the most intense feeling (peak), the latest (end) and the worst
+  (trough); the remembered experience is ``peak_weight · peak + (1 − peak_weight)
+  · end`` (+ ``failure_memory · trough``): the peak-end rule (Kahneman et al. 1993;
+  Redelmeier & Kahneman 1996). Memory spans the customer's episodes (the first
+  service, then each repeat encounter): at each new encounter the intensity of
+  what is remembered from earlier ones (peak and trough) fades by
+  ``memory_decay`` (:func:`begin_episode`), so recent episodes weigh more.
+* **Judged performance** follows duration neglect (Fredrickson & Kahneman 1993):
+  an episode is judged by its peak and its end, not by how many moments it had.
+  It is ``(core_weight · outcome + judge_peak · p_peak + judge_end · p_end) /
+  (core_weight + judge_peak + judge_end)``, where ``p_peak`` is the performance
+  felt at the episode's most intense moment and ``p_end`` at its latest
+  touchpoint (:func:`judged`; a repeat encounter has no core outcome).
+* Satisfaction follows expectation-confirmation (Oliver 1980): judged performance
+  that meets expectation gives ``confirmed``; above expectation adds ``gain`` per
+  unit, below it removes ``loss_aversion · gain`` per unit (losses loom larger).
 * The 0–10 likelihood to recommend blends satisfaction with the remembered
-  experience (weight ``peak_end``).
+  experience (weight ``peak_end``); it is asked again at every encounter, so it
+  lives (:func:`recommend_score`; promoters 9–10, detractors 0–6, Reichheld 2003).
 * Kano categories (Kano et al. 1984) shape what a touchpoint's performance means
   to the customer (:func:`kano`): a *must-be* is only felt when it falls short
   of expectation; a *delighter* is not missed when absent and lifts performance
   above expectation non-linearly when present; a *performance* attribute counts
   as delivered.
-* Service recovery (:func:`recover`): a failure put right is judged at the
-  recovery's performance, but the dip it caused stays in memory as the
-  *trough* (the worst moment), which weighs ``failure_memory`` in the remembered
-  experience (bad is stronger than good, Baumeister et al. 2001). So recovery can
-  lift satisfaction to or above a faultless experience's while the score to
-  recommend stays below it (the recovery paradox holds for satisfaction, not for
-  word of mouth: de Matos et al. 2007).
+* Service recovery (:func:`recover`): a failure put right is a new moment of the
+  episode, felt at the recovery's performance (it can become the episode's end,
+  or its peak); the dip it follows stays in memory as the *trough* (the worst
+  moment), which weighs ``failure_memory`` in the remembered experience (bad is
+  stronger than good, Baumeister et al. 2001).
 """
 
 from __future__ import annotations
@@ -46,20 +60,55 @@ def per_customer(value) -> tuple[np.ndarray, int]:
     return np.array([value], dtype=np.float32), 0
 
 
-CONFIRMED = 0.7
-"""Satisfaction when performance exactly meets expectation (Oliver 1980: confirmation satisfies)."""
+PROMOTER, DETRACTOR = 9, 6
+"""Scores of 9–10 are promoters, 0–6 detractors (the NPS definition, Reichheld 2003)."""
+
+COEFFICIENTS = (
+    "confirmed", "gain", "loss_aversion",  # expectation-confirmation
+    "carry_over", "reactivity",  # how feeling moves
+    "peak_weight", "end_weight", "failure_memory", "retain",  # what memory keeps (retain = 1 − memory_decay)
+    "w_satisfaction", "w_memory",  # the score to recommend
+    "core_weight", "judge_peak", "judge_end", "poor_outcome",  # judged performance
+    "delight_power",
+)
+"""The entries of the coefficient array the kernels read (:func:`coefficients`)."""
+(_K_CONFIRMED, _K_GAIN, _K_LOSS, _K_CARRY, _K_REACT, _K_PEAK, _K_END, _K_FAILURE, _K_RETAIN,
+ _K_W_SAT, _K_W_MEMORY, _K_CORE, _K_J_PEAK, _K_J_END, _K_POOR, _K_DELIGHT) = range(len(COEFFICIENTS))
 
 
-def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
-    """Customers ``ids`` meet a touchpoint; returns the change in feeling.
+def coefficients(emotions, journey=None) -> np.ndarray:
+    """The behavioural coefficients of a scenario's ``[emotions]`` (and ``[journey]``) as one float32 array.
 
-    Feeling moves by reactivity · weight · (performance − expectation), half of
-    the previous feeling carrying over; peak, end and trough follow; the
-    performance counts toward satisfaction with the touchpoint's weight.
+    Built once per run from the validated parameters and passed to every kernel.
+    ``journey`` gives ``core_weight`` and ``poor_outcome`` (their defaults when omitted).
+    """
+    if journey is None:
+        from .scenario import Journey
+
+        journey = Journey()
+    e = emotions
+    values = {
+        "confirmed": e.confirmed, "gain": e.gain, "loss_aversion": e.loss_aversion,
+        "carry_over": e.carry_over, "reactivity": e.reactivity,
+        "peak_weight": e.peak_weight, "end_weight": 1.0 - e.peak_weight, "failure_memory": e.failure_memory,
+        "retain": 1.0 - e.memory_decay,
+        "w_satisfaction": 1.0 - e.peak_end, "w_memory": e.peak_end,
+        "core_weight": journey.core_weight, "judge_peak": e.judge_peak, "judge_end": e.judge_end,
+        "poor_outcome": journey.poor_outcome, "delight_power": e.delight_power,
+    }
+    return np.array([values[k] for k in COEFFICIENTS], dtype=np.float32)
+
+
+def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, k: np.ndarray) -> np.ndarray:
+    """Customers ``ids`` meet a touchpoint of ``weight`` performing at ``performance``; returns the change in feeling.
+
+    Feeling moves by reactivity · weight · (performance − expectation), the share
+    ``carry_over`` of the previous feeling carrying over; peak, end and trough
+    follow, and the episode's peak and end performances (:func:`judged`).
     """
     delta = np.empty(len(ids), dtype=np.float32)
-    _feel(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, ids,
-          performance.astype(np.float32, copy=False), reactivity * weight, weight, True, delta)
+    _feel(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation, ids,
+          performance.astype(np.float32, copy=False), np.float32(k[_K_REACT] * weight), k, delta)
     return delta
 
 
@@ -79,7 +128,7 @@ def kano(category: str, performance: np.ndarray, expectation: np.ndarray, deligh
     return _kano_each(KANO.index(category), p, e, np.float32(delight_power))
 
 
-def meet(c, ids: np.ndarray, works: np.ndarray, quality, tp, e) -> tuple[np.ndarray, np.ndarray]:
+def meet(c, ids: np.ndarray, works: np.ndarray, quality, tp, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Customers ``ids`` meet touchpoint ``tp``, which ``works`` for some of them.
 
     It performs at ``quality`` (a number or one per customer) when it works,
@@ -90,39 +139,73 @@ def meet(c, ids: np.ndarray, works: np.ndarray, quality, tp, e) -> tuple[np.ndar
     """
     n = len(ids)
     felt, delta = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
-    _meet(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, c.fear, c.trust, c.failures,
-          ids, works, *per_customer(quality), tp.failure_quality, KANO.index(tp.kano), e.delight_power,
-          e.reactivity * tp.weight, tp.weight, tp.fear_effect, tp.trust_effect, felt, delta)
+    _meet(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation, c.fear, c.trust,
+          c.failures, ids, works, *per_customer(quality), tp.failure_quality, KANO.index(tp.kano),
+          k[_K_REACT] * tp.weight, tp.fear_effect, tp.trust_effect, k, felt, delta)
     return felt, delta
 
 
-def recover(c, ids: np.ndarray, failed: np.ndarray, recovered: np.ndarray, weight: float, reactivity: float) -> np.ndarray:
-    """Failures of customers ``ids`` (already felt at ``failed``) are put right at ``recovered``.
+def recover(c, ids: np.ndarray, recovered: np.ndarray, weight: float, k: np.ndarray) -> np.ndarray:
+    """Failures of customers ``ids`` are put right, felt at ``recovered``: a new moment of the episode.
 
-    Feeling rises again from the dip (the trough stays); the touchpoint is judged
-    at the recovered performance. Returns the change in feeling.
+    Feeling rises again from the dip (the trough stays); the recovery is the
+    episode's latest touchpoint and may be its peak. Returns the change in feeling.
     """
-    delta = np.empty(len(ids), dtype=np.float32)
-    _feel(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, ids,
-          recovered.astype(np.float32, copy=False), reactivity * weight, weight, False, delta)
-    c.perf_sum[ids] += weight * (recovered - failed)
-    return delta
+    return feel(c, ids, recovered, weight, k)
 
 
-def remembered(peak: np.ndarray, end: np.ndarray) -> np.ndarray:
+def begin_episode(c, ids: np.ndarray, k: np.ndarray) -> None:
+    """Customers ``ids`` start a new encounter: what they remember of earlier ones fades.
+
+    The intensity of the remembered peak and trough is multiplied by
+    ``1 − memory_decay``; the new episode has no peak or end performance yet.
+    """
+    retain = k[_K_RETAIN]
+    if retain != 1:
+        c.peak[ids] *= retain
+        c.trough[ids] *= retain
+    c.episode_peak[ids] = 0
+    c.peak_perf[ids] = np.nan
+    c.end_perf[ids] = np.nan
+
+
+def judged(c, ids: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Judged performance of the current episode's touchpoints (a repeat encounter, no core outcome).
+
+    ``(judge_peak · p_peak + judge_end · p_end) / (judge_peak + judge_end)``; NaN for
+    customers who met no touchpoint in it.
+    """
+    out = np.empty(len(ids), dtype=np.float32)
+    _judged_each(c.peak_perf, c.end_perf, ids, k, out)
+    return out
+
+
+def remembered(peak: np.ndarray, end: np.ndarray, peak_weight: float = 0.5) -> np.ndarray:
     """Remembered experience −1..1 by the peak-end rule."""
-    return 0.5 * (peak + end)
+    return peak_weight * peak + (1.0 - peak_weight) * end
 
 
-def satisfaction(performance: np.ndarray, expectation: np.ndarray, gain: float, loss_aversion: float) -> np.ndarray:
+def satisfaction(performance: np.ndarray, expectation: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Expectation-confirmation satisfaction 0–1, asymmetric in losses (float32, one per customer)."""
-    return _satisfaction_each(*_float32s(performance, expectation), np.float32(gain), np.float32(loss_aversion))
+    return _satisfaction_each(*_float32s(performance, expectation), k)
 
 
-def recommend_score(sat: np.ndarray, peak: np.ndarray, end: np.ndarray, peak_end: float, trough=None, failure_memory: float = 0.0) -> np.ndarray:
-    """NPS-style 0–10 likelihood to recommend (the trough weighs ``failure_memory`` in memory)."""
-    trough = 0.0 if trough is None else trough
-    return _score_each(*_float32s(sat, peak, end, trough), *_score_weights(peak_end, failure_memory))
+def recommend_score(sat: np.ndarray, peak: np.ndarray, end: np.ndarray, trough, k: np.ndarray) -> np.ndarray:
+    """NPS-style 0–10 likelihood to recommend from satisfaction and the remembered experience."""
+    return _score_each(*_float32s(sat, peak, end, trough), k)
+
+
+def seed_memory(c, ids: np.ndarray, sat: np.ndarray) -> None:
+    """Customers ``ids`` (an installed base) remember their relationship as consistent with satisfaction ``sat``.
+
+    Their remembered experience is ``2 · sat − 1`` (the satisfaction on the −1..1
+    scale of feelings: peak, end and current feeling), so that their score to
+    recommend is ``round(10 · sat)`` when no failure is remembered.
+    """
+    memory = (2.0 * sat - 1.0).astype(np.float32)
+    c.valence[ids] = memory
+    c.peak[ids] = memory
+    c.end[ids] = memory
 
 
 def _float32s(*values) -> list[np.ndarray]:
@@ -132,21 +215,20 @@ def _float32s(*values) -> list[np.ndarray]:
     return [a if len(a) == n else np.full(n, a[0], dtype=np.float32) for a in arrays]
 
 
-def conclude(c, ids: np.ndarray, good: np.ndarray, core_weight: float, e) -> tuple[np.ndarray, np.ndarray]:
+def conclude(c, ids: np.ndarray, good: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Customers ``ids`` meet the core outcome and judge the whole experience.
 
-    The outcome is felt as in :func:`feel`, performing at 1 if ``good`` and 0.1 if
-    not, with weight ``core_weight``; satisfaction then follows from the mean
-    performance met against expectation (:func:`satisfaction`), and the score to
-    recommend from satisfaction and memory (:func:`recommend_score`). Sets the
-    customers' ``satisfaction`` and ``recommend``; returns the change in feeling
-    and the score.
+    The outcome is felt as in :func:`feel`, performing at 1 if ``good`` and at
+    ``poor_outcome`` if not, with weight ``core_weight``; satisfaction then follows
+    from the judged performance (the outcome, the peak and the end touchpoints)
+    against expectation (:func:`satisfaction`), and the score to recommend from
+    satisfaction and memory (:func:`recommend_score`). Sets the customers'
+    ``satisfaction`` and ``recommend``; returns the change in feeling and the score.
     """
     delta = np.empty(len(ids), dtype=np.float32)
     score = np.empty(len(ids), dtype=np.int8)
-    _conclude(c.valence, c.peak, c.end, c.trough, c.perf_sum, c.perf_weight, c.expectation, c.satisfaction, c.recommend,
-              ids, good, np.float32(e.reactivity * core_weight), np.float32(core_weight), np.float32(e.gain),
-              np.float32(e.loss_aversion), *_score_weights(e.peak_end, e.failure_memory), delta, score)
+    _conclude(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation,
+              c.satisfaction, c.recommend, ids, good, k, delta, score)
     return delta, score
 
 
@@ -156,61 +238,76 @@ def hear(c, who: np.ndarray, fear_keep: float, fear_add: float, trust_add: float
     _hear(c.fear, c.trust, who, np.float32(fear_keep), np.float32(fear_add), np.float32(trust_add))
 
 
-def _score_weights(peak_end: float, failure_memory: float) -> tuple[np.float32, np.float32, np.float32]:
-    """Weights of satisfaction and of memory in the score, and of the trough in memory, as float32."""
-    return np.float32(1.0 - peak_end), np.float32(peak_end), np.float32(failure_memory)
-
-
 # -- compiled kernels (float32 throughout) --------------------------------------------
 _ONE, _ZERO, _HALF, _TEN = np.float32(1.0), np.float32(0.0), np.float32(0.5), np.float32(10.0)
-_CONFIRMED, _POOR, _TINY = np.float32(CONFIRMED), np.float32(0.1), np.float32(1e-6)
+_TINY = np.float32(1e-6)
 
 
 @njit(cache=True, inline="always")
-def _satisfied(performance, expectation, gain, loss_aversion):
+def _satisfied(performance, expectation, k):
     d = performance - expectation
-    s = _CONFIRMED + gain * (d if d >= _ZERO else loss_aversion * d)
+    s = k[_K_CONFIRMED] + k[_K_GAIN] * (d if d >= _ZERO else k[_K_LOSS] * d)
     return min(max(s, _ZERO), _ONE)
 
 
 @njit(cache=True, inline="always")
-def _scored(sat, peak, end, trough, w_sat, w_memory, failure_memory):
-    recalled = _HALF * (peak + end)
+def _scored(sat, peak, end, trough, k):
+    recalled = k[_K_PEAK] * peak + k[_K_END] * end
+    failure_memory = k[_K_FAILURE]
     if failure_memory:
         recalled = min(max(recalled + failure_memory * min(trough, _ZERO), -_ONE), _ONE)
     memory = _HALF * (recalled + _ONE)
-    return np.int8(np.rint(_TEN * (w_sat * sat + w_memory * memory)))
+    return np.int8(np.rint(_TEN * (k[_K_W_SAT] * sat + k[_K_W_MEMORY] * memory)))
+
+
+@njit(cache=True, inline="always")
+def _judged(core, core_weight, peak_perf, end_perf, k):
+    """Judged performance: the core outcome (weight ``core_weight``, 0 for none) with the peak and end touchpoints."""
+    if np.isnan(end_perf):
+        return core if core_weight > _ZERO else np.float32(np.nan)
+    w_peak, w_end = k[_K_J_PEAK], k[_K_J_END]
+    total = core_weight * core + w_peak * peak_perf + w_end * end_perf
+    return total / max(core_weight + w_peak + w_end, _TINY)
 
 
 @njit(cache=True)
-def _satisfaction_each(performance, expectation, gain, loss_aversion):
+def _judged_each(peak_perf, end_perf, ids, k, out):
+    for j in range(len(ids)):
+        i = ids[j]
+        out[j] = _judged(_ZERO, _ZERO, peak_perf[i], end_perf[i], k)
+
+
+@njit(cache=True)
+def _satisfaction_each(performance, expectation, k):
     out = np.empty(len(performance), dtype=np.float32)
     for j in range(len(out)):
-        out[j] = _satisfied(performance[j], expectation[j], gain, loss_aversion)
+        out[j] = _satisfied(performance[j], expectation[j], k)
     return out
 
 
 @njit(cache=True)
-def _score_each(sat, peak, end, trough, w_sat, w_memory, failure_memory):
+def _score_each(sat, peak, end, trough, k):
     out = np.empty(len(sat), dtype=np.int8)
     for j in range(len(out)):
-        out[j] = _scored(sat[j], peak[j], end[j], trough[j], w_sat, w_memory, failure_memory)
+        out[j] = _scored(sat[j], peak[j], end[j], trough[j], k)
     return out
 
 
 @njit(cache=True, inline="always")
-def _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, i, performance, gain, weight, count):
-    """Customer ``i`` feels ``performance`` (``count``: a new encounter, not a recovery): see :func:`feel`."""
+def _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, performance, gain, k, touchpoint):
+    """Customer ``i`` feels ``performance`` (``touchpoint``: a touchpoint or a recovery, not the core outcome): see :func:`feel`."""
     d = gain * (performance - expectation[i])
-    v = min(max(_HALF * valence[i] + d, -_ONE), _ONE)
+    v = min(max(k[_K_CARRY] * valence[i] + d, -_ONE), _ONE)
     valence[i] = v
     if abs(v) > abs(peak[i]):
         peak[i] = v
     end[i] = v
-    if count:
-        trough[i] = min(trough[i], v)
-        perf_sum[i] += weight * performance
-        perf_weight[i] += weight
+    trough[i] = min(trough[i], v)
+    if touchpoint:
+        if abs(v) > episode_peak[i] or np.isnan(peak_perf[i]):
+            episode_peak[i] = abs(v)
+            peak_perf[i] = performance
+        end_perf[i] = performance
     return d
 
 
@@ -232,18 +329,18 @@ def _kano_each(category, performance, expectation, power):
 
 
 @njit(cache=True)
-def _feel(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids, performance, gain, weight, count, delta):
-    gain, weight = np.float32(gain), np.float32(weight)
+def _feel(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, ids, performance, gain, k, delta):
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, expectation, perf_weight)  # the span of the row read here
-        delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, ids[j], performance[j], gain, weight, count)
+        prefetch_ahead(ids, j, expectation, end_perf)  # the span of the row read here
+        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, ids[j],
+                             performance[j], gain, k, True)
 
 
 @njit(cache=True)
-def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, trust, failures,
-          ids, works, quality, each, failure_quality, category, power, gain, weight, fear_effect, trust_effect, felt, delta):
-    failure_quality, power, gain, weight = np.float32(failure_quality), np.float32(power), np.float32(gain), np.float32(weight)
-    fear_effect, trust_effect = np.float32(fear_effect), np.float32(trust_effect)
+def _meet(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, fear, trust, failures,
+          ids, works, quality, each, failure_quality, category, gain, fear_effect, trust_effect, k, felt, delta):
+    failure_quality, gain = np.float32(failure_quality), np.float32(gain)
+    fear_effect, trust_effect, power = np.float32(fear_effect), np.float32(trust_effect), k[_K_DELIGHT]
     for j in range(len(ids)):
         prefetch_ahead(ids, j, fear, failures)  # the span of the row read here
         i = ids[j]
@@ -253,7 +350,7 @@ def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, 
             failures[i] += 1
         p = _kano_one(category, p, expectation[i], power)
         felt[j] = p
-        delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, i, p, gain, weight, True)
+        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, p, gain, k, True)
         if fear_effect:
             fear[i] = min(max(fear[i] + fear_effect, _ZERO), _ONE)
         if trust_effect:
@@ -261,16 +358,18 @@ def _meet(valence, peak, end, trough, perf_sum, perf_weight, expectation, fear, 
 
 
 @njit(cache=True)
-def _conclude(valence, peak, end, trough, perf_sum, perf_weight, expectation, satisfaction, recommend,
-              ids, good, gain, weight, sat_gain, loss_aversion, w_sat, w_memory, failure_memory, delta, score):
+def _conclude(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, satisfaction, recommend,
+              ids, good, k, delta, score):
+    weight = k[_K_CORE]
+    gain = k[_K_REACT] * weight
     for j in range(len(ids)):
         prefetch_ahead(ids, j, expectation, satisfaction)  # the span of the row read here
         i = ids[j]
-        delta[j] = _feel_one(valence, peak, end, trough, perf_sum, perf_weight, expectation, i,
-                             _ONE if good[j] else _POOR, gain, weight, True)
-        sat = _satisfied(perf_sum[i] / max(perf_weight[i], _TINY), expectation[i], sat_gain, loss_aversion)
+        core = _ONE if good[j] else k[_K_POOR]
+        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, core, gain, k, False)
+        sat = _satisfied(_judged(core, weight, peak_perf[i], end_perf[i], k), expectation[i], k)
         satisfaction[i] = sat
-        score[j] = recommend[i] = _scored(sat, peak[i], end[i], trough[i], w_sat, w_memory, failure_memory)
+        score[j] = recommend[i] = _scored(sat, peak[i], end[i], trough[i], k)
 
 
 @njit(cache=True)

@@ -4,10 +4,15 @@ An ``improvement_loop`` intervention (:class:`cxsim.interventions.ImprovementLoo
 is a team that listens and acts. Its phase runs last in
 :func:`cxsim.journey.step`, after the customers' moments of truth:
 
-* **Listening.** Whenever a customer it covers meets a touchpoint that fails,
-  the team hears of it (``coverage`` is the share of customers whose experience
-  reaches the team: a short, immediate survey's response rate, or 1 for an
-  operational early-warning system that sees every interaction).
+* **Coverage** is the share of customers the programme serves (its sites,
+  regions or accounts): their experience can reach the team, and the team's
+  fixes reach their touchpoints. Coverage 0 is a programme that serves nobody:
+  it hears nothing, assigns nothing, fixes nothing and costs nothing.
+* **Listening.** Whenever a covered customer meets a touchpoint that fails, the
+  team hears of it if the customer responds (``response``: a short, immediate
+  survey's response rate, or 1 for an operational early-warning system that sees
+  every interaction). Responders are the share ``response`` of the covered
+  customers, drawn once per customer.
 * **Review.** Every ``review_steps`` the team assigns up to ``actions`` actions to
   touchpoints that have no open action: ``worst`` targets the touchpoints with
   the most reported failures × weight (priority touchpoints first); ``spread``
@@ -21,15 +26,19 @@ is a team that listens and acts. Its phase runs last in
   actions lapse (a failing touchpoint is heard about again).
 * **Fixes.** A done action removes the share ``fix_share`` of the touchpoint's
   failures below ``ceiling`` (``fix = reliability``) or adds ``quality_gain`` to
-  its quality (``fix = quality``), for every customer from the next step on.
+  its quality (``fix = quality``), for every covered customer from the next step
+  on (the loop's own levels of the touchpoint; a customer covered by several
+  loops meets the best of their levels).
   Customers who reported the failure and are still customers are told: they lose
-  the share ``close_loop`` of their dissatisfaction (closing the loop).
+  the share ``close_loop`` of their dissatisfaction (closing the loop), and are
+  asked for their score to recommend again (a closed-loop contact).
 * **Relapse.** A fix made by an untracked action is a change of habit nobody
   monitors: each step it loses the share ``relapse`` of what it gained, back
   toward the status quo. Tracked fixes are monitored and kept.
 
-Touchpoint levels that actions change live in ``model.levels`` (name →
-[reliability, quality]); :meth:`cxsim.model.CxModel.touchpoint_levels` reads them.
+Each team keeps the levels its actions set (touchpoint → [reliability, quality],
+starting from the touchpoint's own ``model.levels``); :func:`levels` gives them to
+:meth:`cxsim.model.CxModel.touchpoint_levels` for the customers each loop covers.
 """
 
 from __future__ import annotations
@@ -64,6 +73,8 @@ class Team:
     assigned: int = 0
     done: int = 0
     unmonitored: dict[str, list[float]] = field(default_factory=dict)  # touchpoint → [reliability, quality] gained by untracked fixes
+    levels: dict[str, list[float]] = field(default_factory=dict)  # touchpoint → [reliability, quality] after this loop's fixes
+    listeners: np.ndarray | None = None  # which customers' failures reach the team (covered and responding)
 
 
 class Loops:
@@ -71,6 +82,7 @@ class Loops:
 
     def __init__(self, scenario):
         self.names = [n for n, iv in scenario.interventions.items() if isinstance(iv, ImprovementLoop) and iv.enabled]
+        self.loops = {n: scenario.interventions[n] for n in self.names}
         self.teams = {n: Team() for n in self.names}
         self.fixes: list[tuple[int, str, str]] = []  # (step, loop, touchpoint)
 
@@ -82,20 +94,51 @@ def _active_loops(model: "CxModel"):
     return [(n, iv) for n, iv, _ in model.active if n in model.loops.teams]
 
 
+def levels(model: "CxModel", name: str, ids: np.ndarray):
+    """Reliability and quality of touchpoint ``name`` for customers ``ids`` after the fixes of the loops covering them.
+
+    Numbers when no loop changed it (or one loop covering everyone did), else one per customer.
+    """
+    reliability, quality = model.levels[name]
+    for loop, team in model.loops.teams.items():
+        fixed = team.levels.get(name)
+        if fixed is None:
+            continue
+        cov = model.covering(loop, model.loops.loops[loop], ids)
+        if cov is True and np.isscalar(reliability) and np.isscalar(quality):
+            reliability, quality = max(reliability, fixed[0]), max(quality, fixed[1])
+        else:
+            reliability = np.where(cov, np.maximum(reliability, fixed[0]), reliability)
+            quality = np.where(cov, np.maximum(quality, fixed[1]), quality)
+    return reliability, quality
+
+
+def _listeners(model: "CxModel", loop: str, iv: ImprovementLoop, team: Team) -> np.ndarray:
+    """Covered customers who respond: the share ``response`` of the covered, from the coverage draw itself."""
+    if team.listeners is None:
+        covered = model.covering(loop, iv, np.arange(model.customers.n))
+        responds = model.streams.uniform(f"coverage:{loop}", np.arange(model.customers.n)) < iv.coverage * iv.response
+        team.listeners = responds & covered
+    return team.listeners
+
+
 def observe(model: "CxModel", name: str, ids: np.ndarray, works: np.ndarray) -> None:
     """Customers ``ids`` met touchpoint ``name``; the loops that cover them hear of its failures."""
     failed = ids[~works]
     if len(failed) == 0:
         return
     for loop, iv in _active_loops(model):
-        heard = failed[model.covered(loop, iv, failed)]
+        team = model.loops.teams[loop]
+        heard = failed[_listeners(model, loop, iv, team)[failed]]
         if len(heard):
-            model.loops.teams[loop].heard.setdefault(name, []).append(heard)
+            team.heard.setdefault(name, []).append(heard)
 
 
 def review(model: "CxModel") -> None:
     """Last phase: actions due are done (or not); at review steps new actions are assigned."""
     for loop, iv in _active_loops(model):
+        if not model.covers_anyone(loop, iv):
+            continue  # a programme that serves nobody does nothing
         team = model.loops.teams[loop]
         if iv.relapse and team.unmonitored:
             _relapse(model, iv, team)
@@ -124,7 +167,7 @@ def _finish(model: "CxModel", loop: str, iv: ImprovementLoop, team: Team) -> Non
 
 
 def _fix(model: "CxModel", iv: ImprovementLoop, team: Team, name: str) -> None:
-    level = model.levels[name]
+    level = team.levels.setdefault(name, list(model.levels[name]))
     before = list(level)
     if iv.fix == "reliability":
         if level[0] < iv.ceiling:
@@ -140,7 +183,7 @@ def _fix(model: "CxModel", iv: ImprovementLoop, team: Team, name: str) -> None:
 def _relapse(model: "CxModel", iv: ImprovementLoop, team: Team) -> None:
     """Untracked fixes lose the share ``relapse`` of their gain (old habits return)."""
     for name, gain in team.unmonitored.items():
-        level = model.levels[name]
+        level = team.levels[name]
         for k in (0, 1):
             lost = iv.relapse * gain[k]
             level[k] -= lost
@@ -153,7 +196,7 @@ def _close_loop(model: "CxModel", reporters: np.ndarray, share: float) -> None:
     who = who[c.stage[who] == journey.Stage.LOYAL]
     if len(who):
         sat = c.satisfaction[who]
-        relationship.set_satisfaction(model, who, (sat + share * (1.0 - sat)).astype(np.float32))
+        relationship.set_satisfaction(model, who, (sat + share * (1.0 - sat)).astype(np.float32), "closed_loop")
         model.tally["loops_closed"] += len(who)
 
 

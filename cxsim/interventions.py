@@ -7,8 +7,21 @@ cash it takes over from customers), and *what it does* through :class:`Effects`.
 The model reads the effects where they belong: cost and fear relief at the
 decision and at access, outreach at awareness, touchpoint fixes at service.
 
-Who is covered is drawn once per customer from the intervention's own random
-stream, so coverage 0 leaves a run identical to the baseline (common random numbers).
+**Coverage means one thing: the share of what the intervention acts on that it
+reaches**, so that coverage 0 leaves every result identical to the baseline
+(tested for every class in :data:`REGISTRY`, ``tests/test_coverage.py``):
+
+* interventions that act on customers (subsidies, counselling, outreach, fixes,
+  recovery, retention, ...): the share of eligible customers covered, drawn once
+  per customer from the intervention's own random stream (common random numbers);
+* organisation-wide ones say in their docstring what they cover: staff care and
+  motivational pushes the share of staff reached (the morale lift or push scales
+  with it); an improvement loop the share of customers it serves (their
+  experience can reach the team and its fixes reach their touchpoints).
+
+``cost_per_step`` is the running cost at full coverage: a programme pays it in
+proportion to its coverage (one that reaches nobody costs nothing);
+``cost_per_use`` is paid per covered use.
 """
 
 from __future__ import annotations
@@ -55,10 +68,10 @@ class Intervention(Params):
     enabled: bool = Field(False, description="switched on")
     start: int = par(0, 0, 100_000, "step", "first step the intervention acts")
     stop: int = par(100_000, 0, 100_000, "step", "step from which it no longer acts")
-    coverage: float = par(1.0, 0, 1, "fraction", "share of eligible customers it reaches")
+    coverage: float = par(1.0, 0, 1, "fraction", "share of what it acts on that it reaches: eligible customers, or (organisation-wide ones) staff or customers served")
     segments: list[str] = Field(default_factory=list, description="eligible segments (empty = all)")
     cost_per_use: float = par(0.0, 0, 1e9, "currency", "provider's cost each time a covered customer uses it")
-    cost_per_step: float = par(0.0, 0, 1e12, "currency/step", "provider's running cost per step while active")
+    cost_per_step: float = par(0.0, 0, 1e12, "currency/step", "provider's running cost per step while active, at full coverage (it scales with coverage)")
 
     label: ClassVar[str] = ""
 
@@ -250,6 +263,9 @@ class RenewalDelight(Intervention):
 
 @register("staff_care", "Invest in staff: training, recognition, empowerment")
 class StaffCare(Intervention):
+    """Training, recognition, empowerment. ``coverage`` is the share of staff it reaches: morale (the
+    staff's mean) has its set point raised by ``morale_lift · coverage`` while active."""
+
     morale_lift: float = par(0.2, 0, 1, "0–1", "rise of the staff morale set point while active")
 
     def effects(self) -> Effects:
@@ -258,6 +274,9 @@ class StaffCare(Intervention):
 
 @register("motivational_push", "One-off push: rally, targets, verbatim read-out")
 class MotivationalPush(Intervention):
+    """A one-off rally. ``coverage`` is the share of staff it reaches: morale jumps by
+    ``morale_push · coverage`` when it starts, then fades."""
+
     morale_push: float = par(0.3, 0, 1, "0–1", "jump in staff morale when the push happens (it then fades)")
 
     def effects(self) -> Effects:
@@ -268,12 +287,16 @@ class MotivationalPush(Intervention):
 class ImprovementLoop(Intervention):
     """The provider hears about failing touchpoints and acts; see :mod:`cxsim.feedback`.
 
-    ``coverage`` is the share of customers whose experience reaches the team (a
-    short immediate survey's response rate; 1 = operational monitoring of every
-    interaction, an early-warning system).
+    ``coverage`` is the share of customers the programme serves (its sites,
+    regions or accounts): their failures can reach the team and its fixes reach
+    their touchpoints; ``response`` is the share of them whose experience
+    reaches the team (a short immediate survey's response rate; 1 = operational
+    monitoring of every interaction, an early-warning system). Coverage 0 serves
+    nobody: no actions, no fixes, no running cost.
     """
 
     touchpoints: list[str] = Field(default_factory=list, description="touchpoints the team may act on (empty = all)")
+    response: float = par(1.0, 0, 1, "fraction", "share of covered customers whose experience reaches the team (survey response rate; 1 = operational monitoring)")
     review_steps: int = par(4, 1, 520, "steps", "steps between reviews where actions are assigned")
     actions: int = par(1, 0, 100, "actions per review", "actions the team can take on at each review (its capacity)")
     targeting: Literal["worst", "spread"] = Field("worst", description="worst: touchpoints with most reported failures × weight first; spread: every touchpoint in turn")

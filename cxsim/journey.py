@@ -35,7 +35,8 @@ delay is 0:
 7. **relationship** – (only with ``[relationship]`` set, :mod:`cxsim.relationship`)
    loyal customers' expectations drift; those due a repeat encounter meet the
    ``relationship`` touchpoints, their satisfaction is updated (loyalty is
-   re-anchored) and the encounter's basket is valued; an encounter below
+   re-anchored), their score to recommend is asked again (:func:`rescore`) and
+   the encounter's basket is valued; an encounter below
    expectation is a moment of defection; contracts ending now renew or lapse.
 8. **loyalty** – loyal customers' loyalty moves toward their satisfaction; they
    churn at ``churn · (1 − loyalty)``; loyal customers yield repeat value.
@@ -62,6 +63,7 @@ from numba import njit
 
 from . import barriers, emotions, feedback, relationship, staff
 from .barriers import BARRIERS, REASONS
+from .emotions import DETRACTOR, PROMOTER
 from .network import scatter_add, unique_ids
 from .prefetch import prefetch_ahead
 
@@ -288,7 +290,7 @@ def follow_up(model: "CxModel") -> None:
     meet_touchpoints(model, ids[attend], "follow_up")
     good = model.streams.uniform("outcome", ids) < j.success + j.follow_up_success * attend
     c.outcome[ids] = good
-    delta, score = emotions.conclude(c, ids, good, j.core_weight, e)
+    delta, score = emotions.conclude(c, ids, good, model.feeling)
     model.log(ids, "follow_up", "outcome", delta=delta, flag=good, labels=("poor outcome", "good outcome"))
     model.value_delivered += sc.value.per_good_outcome * float(good.sum())
     c.loyalty[ids] = sc.loyalty.initial
@@ -298,22 +300,58 @@ def follow_up(model: "CxModel") -> None:
     model.tally["scored"] += len(ids)
     model.tally["good_outcomes"] += int(good.sum())
     model.tally["followed_up"] += int(attend.sum())
-    model.tally["promoters"] += int((score >= 9).sum())
-    model.tally["detractors"] += int((score <= 6).sum())
+    count_scores(model, score, +1)
     model.satisfaction_sum += float(c.satisfaction[ids].sum())
-    detractors = ids[score <= 6]
+    detractors = ids[score <= DETRACTOR]
     talk(model, detractors, -1)
-    refer(model, ids[score >= 9], positive=True)
+    refer(model, ids[score >= PROMOTER], positive=True)
     refer(model, detractors, positive=False)
 
 
-def refer(model: "CxModel", tellers: np.ndarray, positive: bool) -> None:
-    """Promoters recommend the service to their ties; detractors warn them."""
+def count_scores(model: "CxModel", scores: np.ndarray, sign: int) -> None:
+    """Add (+1) or remove (−1) scores from the promoter and detractor tallies (NPS follows current scores)."""
+    model.tally["promoters"] += sign * int(np.count_nonzero(scores >= PROMOTER))
+    model.tally["detractors"] += sign * int(np.count_nonzero(scores <= DETRACTOR))
+
+
+def rescore(model: "CxModel", ids: np.ndarray, occasion: str) -> None:
+    """Loyal customers ``ids`` are asked again at an encounter (the living score to recommend).
+
+    Their 0–10 score follows their satisfaction and remembered experience now; the
+    promoter and detractor tallies follow; those who become detractors stop talking
+    about the service and those who stop being detractors start again. As a new
+    customer does at the outcome, a customer who becomes a promoter recommends the
+    service to their ties and one who becomes a detractor warns them (draws of
+    their own per ``occasion``); one who stays what they were has told their ties
+    already and keeps talking (or not) as before.
+    """
+    if len(ids) == 0:
+        return
+    c = model.customers
+    old = c.recommend[ids].copy()
+    new = emotions.recommend_score(c.satisfaction[ids], c.peak[ids], c.end[ids], c.trough[ids], model.feeling)
+    c.recommend[ids] = new
+    count_scores(model, old, -1)
+    count_scores(model, new, +1)
+    became_detractor = (old > DETRACTOR) & (new <= DETRACTOR)
+    talk(model, ids[(old <= DETRACTOR) & (new > DETRACTOR)], +1)
+    talk(model, ids[became_detractor], -1)
+    refer(model, ids[(old < PROMOTER) & (new >= PROMOTER)], positive=True, occasion=occasion)
+    refer(model, ids[became_detractor], positive=False, occasion=occasion)
+
+
+def refer(model: "CxModel", tellers: np.ndarray, positive: bool, occasion: str = "") -> None:
+    """Promoters recommend the service to their ties; detractors warn them.
+
+    ``occasion`` names the moment after the outcome (an encounter, a renewal, ...)
+    so that its draws are its own.
+    """
     if len(tellers) == 0:
         return
     c, r = model.customers, model.pars.referral
     targets = model.net.targets(tellers, model.streams, model.t)
-    told = model.streams.uniform_grid("tell", tellers, targets.shape[1], model.t) < r.tell
+    stream = f"tell:{occasion}" if occasion else "tell"
+    told = model.streams.uniform_grid(stream, tellers, targets.shape[1], model.t) < r.tell
     heard = targets[told]
     if len(heard) == 0:
         return
@@ -374,7 +412,7 @@ def leave(model: "CxModel", gone: np.ndarray, now: np.ndarray, stage: str = "loy
     c.loyalty[gone] = now
     move(model, gone, Stage.LOYAL, Stage.CHURNED)
     c.reason[gone] = REASONS.index("dissatisfaction")
-    talk(model, gone[c.recommend[gone] > 6], -1)
+    talk(model, gone[c.recommend[gone] > DETRACTOR], -1)
     model.log(gone, stage, what)
 
 
@@ -416,7 +454,7 @@ def meet_touchpoints(model: "CxModel", ids: np.ndarray, stage: str) -> None:
             continue
         reliability, quality = model.touchpoint_levels(name, tp, ids)
         works = model.streams.uniform(f"touchpoint:{name}", ids, model.t) < reliability
-        perf, delta = emotions.meet(c, ids, works, quality, tp, e)
+        perf, delta = emotions.meet(c, ids, works, quality, tp, model.feeling)
         if not works.all():
             touchpoint_failed(model, stage, name, tp, ids, works, perf)
         model.log(ids, stage, name, delta=delta, flag=works, labels=("failed", "worked"))
@@ -440,7 +478,7 @@ def touchpoint_failed(model: "CxModel", stage: str, name: str, tp, ids: np.ndarr
     recovered = np.full(len(rec), tp.recovery_quality, dtype=np.float32)
     if tp.kano != "performance":
         recovered = emotions.kano(tp.kano, recovered, c.expectation[rec], e.delight_power)
-    delta = emotions.recover(c, rec, perf[~works][fixed], recovered, tp.weight, e.reactivity)
+    delta = emotions.recover(c, rec, recovered, tp.weight, model.feeling)
     c.recoveries[rec] += 1
     model.tally["recoveries"] += len(rec)
     model.log(rec, stage, name, delta=delta, flag=np.ones(len(rec), dtype=bool), labels=("", "put right"))

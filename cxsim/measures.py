@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .emotions import CONFIRMED
 from .journey import Stage, loyalty_now, reached
 from .metrics import METRIC_BY_NAME, Metric, ratio
 from .params import CxError
@@ -129,7 +128,7 @@ GROUP_MEASURES: dict[str, Measure] = {
     for mt in (
         Measure("customers", "Customers", "customers", lambda m, g: int(g.sum()), "customers in the group"),
         Measure("satisfaction", "Satisfaction", "0–1", lambda m, g: _mean(m.customers.satisfaction[_scored(m, g)]), "mean satisfaction of the group's customers past the outcome"),
-        Measure("value_index", "Value-for-money index", "index", lambda m, g: 100.0 * _mean(m.customers.satisfaction[_scored(m, g)]) / CONFIRMED, "100 × satisfaction ÷ satisfaction when the promise is exactly met"),
+        Measure("value_index", "Value-for-money index", "index", lambda m, g: 100.0 * _mean(m.customers.satisfaction[_scored(m, g)]) / m.pars.emotions.confirmed, "100 × satisfaction ÷ satisfaction when the promise is exactly met"),
         Measure("promoters", "Promoters", "share", lambda m, g: _mean((m.customers.recommend[_scored(m, g)] >= 9).astype(float)), "share of the group's customers who would recommend (9–10)"),
         Measure("recommend", "Score to recommend", "0–10", lambda m, g: _mean(m.customers.recommend[_scored(m, g)].astype(float)), "mean 0–10 score to recommend"),
         Measure("referrals", "Referrals per customer", "recommendations", lambda m, g: _mean(m.customers.referrals_made[_scored(m, g)].astype(float)), "recommendations made per customer of the group"),

@@ -177,7 +177,8 @@ MILESTONES: dict[str, Callable] = {
     "good_outcome": lambda c: c.outcome == 1,
     "promoter": lambda c: c.recommend >= 9,
 }
-"""Journey milestones: which customers (state ``c``) ever reached each, in journey order."""
+"""Journey milestones: which customers (state ``c``) ever reached each, in journey order
+(``promoter``: a promoter now, the score to recommend being asked again at every encounter)."""
 
 FUNNEL = tuple(MILESTONES)
 

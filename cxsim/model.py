@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from . import feedback, journey, metrics, relationship, staff
+from . import emotions, feedback, journey, metrics, relationship, staff
 from .agents import CustomerAgent, populate
 from .barriers import CASH_COSTS, REASONS, cost_borne
 from .interventions import Effects
@@ -134,6 +134,7 @@ class CxModel(mesa.Model):
         self._relief_for_all: Relief | None = None  # while every active intervention covers everyone
         self._coverage: dict[str, np.ndarray] = {}
         self._covers_all: dict[str, bool] = {}
+        self._covers_any: dict[str, bool] = {}
         self._agenda: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
         self.cohorts = np.zeros((scenario.steps + 2, 3))  # per anchor step: loyal customers, Σ satisfaction, Σ (anchor loyalty − initial)
         self.loyal_by_segment = np.zeros(len(scenario.population.segments), dtype=np.int64)
@@ -141,11 +142,12 @@ class CxModel(mesa.Model):
         self._events: list[tuple] = []
         self.basket = np.array([s.basket for s in scenario.population.segments.values()])
         self.encounter_value = 0.0
-        self.levels = {name: [tp.reliability, tp.quality] for name, tp in scenario.touchpoints.items()}  # after fixes (feedback)
+        self.levels = {name: [tp.reliability, tp.quality] for name, tp in scenario.touchpoints.items()}  # before any loop's fixes
         self.touchpoint_segments = {
             name: np.isin(np.arange(len(scenario.segment_names)), [scenario.segment_names.index(s) for s in tp.segments])
             for name, tp in scenario.touchpoints.items() if tp.segments
         }
+        self.feeling = emotions.coefficients(scenario.emotions, scenario.journey)  # the behavioural coefficients the kernels read
         self.staff = staff.Morale(scenario.staff.morale)
         self.loops = feedback.Loops(scenario)
         relationship.seed_installed_base(self)
@@ -183,7 +185,18 @@ class CxModel(mesa.Model):
                 mask &= self.assigned[name]
             self._coverage[name] = mask
             self._covers_all[name] = bool(mask.all())
+            self._covers_any[name] = bool(mask.any())
         return mask
+
+    def covers_anyone(self, name: str, iv) -> bool:
+        """Whether the intervention reaches at least one customer."""
+        self._coverage_mask(name, iv)
+        return self._covers_any[name]
+
+    def covering(self, name: str, iv, ids: np.ndarray) -> np.ndarray | bool:
+        """Which of ``ids`` the intervention covers (``True`` when it covers everyone)."""
+        mask = self._coverage_mask(name, iv)
+        return True if self._covers_all[name] else mask[ids]
 
     def reach(self, name: str, iv, e: Effects, ids: np.ndarray) -> np.ndarray | bool:
         """Which of ``ids`` the intervention acts on now: coverage, its renewal window, its chance per use.
@@ -215,7 +228,7 @@ class CxModel(mesa.Model):
         sc = self.pars
         self.active = [(n, iv, self._effects[n]) for n, iv in sc.interventions.items() if iv.active(self.t)]
         for name, iv, _ in self.active:
-            self.costs[name] += iv.cost_per_step
+            self.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
         key = tuple(n for n, _, _ in self.active)
         if key == self._active_key:
             return
@@ -290,12 +303,14 @@ class CxModel(mesa.Model):
     def touchpoint_levels(self, name: str, tp, ids: np.ndarray):
         """Reliability and quality of touchpoint ``name`` for customers ``ids``.
 
-        The touchpoint's current levels (after the fixes of improvement loops), its
-        quality moved by staff morale, then the interventions covering each customer.
+        The touchpoint's levels (after the fixes of the improvement loops covering
+        each customer), its quality moved by staff morale, then the interventions
+        covering each customer.
         """
-        reliability, quality = self.levels[name]
+        reliability, quality = feedback.levels(self, name, ids)
         if tp.staff_effect:
-            quality = min(1.0, max(0.0, quality + staff.quality_shift(self, tp)))
+            shifted = quality + staff.quality_shift(self, tp)
+            quality = min(1.0, max(0.0, shifted)) if np.isscalar(shifted) else np.clip(shifted, 0.0, 1.0)
         for iv_name, iv, e in self.active:
             if name in e.touchpoint_reliability or name in e.touchpoint_quality:
                 cov = self.reach(iv_name, iv, e, ids)
@@ -414,6 +429,12 @@ class Results:
     @cached_property
     def dropouts(self) -> pd.DataFrame:
         return metrics.dropout_table(self.model)
+
+    def _repr_html_(self) -> str:
+        """Rich display in notebooks: the headline metrics and the funnel (see :func:`cxsim.plot.summary_html`)."""
+        from .plot import summary_html
+
+        return summary_html(self)
 
 
 def run(scenario: Scenario, seed: int | None = None, *, customers: int | None = None, steps: int | None = None, track: int = 300) -> Results:

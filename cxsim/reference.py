@@ -61,7 +61,7 @@ import numpy as np
 
 from .agents import populate
 from .barriers import BARRIERS, CASH_COSTS, WAGE_KINDS
-from .emotions import CONFIRMED
+from .emotions import DETRACTOR, PROMOTER
 from .interventions import Effects
 from .journey import STAGES, Stage
 from .model import billing_stage
@@ -126,7 +126,10 @@ class Customer(mesa.Agent):
         self.reason: str | None = None
         # feelings and memory
         self.valence = self.peak = self.end = 0.0
-        self.perf_sum = self.perf_weight = 0.0
+        self.trough = 0.0
+        self.episode_peak = 0.0  # intensity of the episode's most intense feeling
+        self.peak_perf: float | None = None  # performance felt then
+        self.end_perf: float | None = None  # performance felt at the latest touchpoint
         # outcomes
         self.satisfaction: float | None = None
         self.loyalty: float | None = None
@@ -220,15 +223,22 @@ class Customer(mesa.Agent):
             ties = self.ties
         return [tie for j, tie in enumerate(ties) if m.uniform("tell", self.index * k + j, t) < m.pars.referral.tell]
 
-    def feel(self, performance: float, weight: float) -> None:
-        """A moment of truth: feeling moves with performance against expectation; memory keeps peak and end."""
-        delta = self.model.pars.emotions.reactivity * weight * (performance - self.expectation)
-        self.valence = clamp(0.5 * self.valence + delta, -1.0, 1.0)
+    def feel(self, performance: float, weight: float, touchpoint: bool = True) -> None:
+        """A moment of truth: feeling moves with performance against expectation; memory keeps peak, end and trough.
+
+        A touchpoint (not the core outcome) also sets the episode's peak and end performances.
+        """
+        e = self.model.pars.emotions
+        delta = e.reactivity * weight * (performance - self.expectation)
+        self.valence = clamp(e.carry_over * self.valence + delta, -1.0, 1.0)
         if abs(self.valence) > abs(self.peak):
             self.peak = self.valence
         self.end = self.valence
-        self.perf_sum += weight * performance
-        self.perf_weight += weight
+        self.trough = min(self.trough, self.valence)
+        if touchpoint:
+            if self.peak_perf is None or abs(self.valence) > self.episode_peak:
+                self.episode_peak, self.peak_perf = abs(self.valence), performance
+            self.end_perf = performance
 
     def meet_touchpoints(self, stage: str) -> None:
         m = self.model
@@ -335,20 +345,27 @@ class Customer(mesa.Agent):
             self.meet_touchpoints("follow_up")
         good = self.draw("outcome") < j.success + j.follow_up_success * attend
         self.outcome = int(good)
-        self.feel(1.0 if good else 0.1, j.core_weight)
+        core = 1.0 if good else j.poor_outcome
+        self.feel(core, j.core_weight, touchpoint=False)
         m.value_delivered += m.pars.value.per_good_outcome * good
-        performance = self.perf_sum / max(self.perf_weight, 1e-6)
+        performance = core  # judged by the outcome, the peak and the end (duration neglect)
+        if self.end_perf is not None:
+            total = j.core_weight * core + e.judge_peak * self.peak_perf + e.judge_end * self.end_perf
+            performance = total / max(j.core_weight + e.judge_peak + e.judge_end, 1e-6)
         gap = performance - self.expectation  # expectation-confirmation, losses loom larger
-        self.satisfaction = clamp(CONFIRMED + e.gain * (gap if gap >= 0 else e.loss_aversion * gap))
-        memory = 0.5 * (0.5 * (self.peak + self.end) + 1.0)  # peak-end rule, on 0–1
+        self.satisfaction = clamp(e.confirmed + e.gain * (gap if gap >= 0 else e.loss_aversion * gap))
+        recalled = e.peak_weight * self.peak + (1.0 - e.peak_weight) * self.end  # peak-end rule
+        if e.failure_memory:
+            recalled = clamp(recalled + e.failure_memory * min(self.trough, 0.0), -1.0, 1.0)
+        memory = 0.5 * (recalled + 1.0)  # on 0–1
         self.recommend = round(10.0 * ((1.0 - e.peak_end) * self.satisfaction + e.peak_end * memory))
         self.loyalty = m.pars.loyalty.initial
         self.move(LOYAL)
         m.tally["scored"] += 1
         m.tally["good_outcomes"] += good
         m.tally["followed_up"] += attend
-        m.tally["promoters"] += self.recommend >= 9
-        m.tally["detractors"] += self.recommend <= 6
+        m.tally["promoters"] += self.recommend >= PROMOTER
+        m.tally["detractors"] += self.recommend <= DETRACTOR
         m.satisfaction_sum += self.satisfaction
         if self.recommend <= 6:
             self.talk(-1)
@@ -484,7 +501,7 @@ class ReferenceModel(mesa.Model):
         t = self.steps  # Mesa counts steps from 1, as the engine's model.t
         self.active = [(name, iv, iv.effects()) for name, iv in self.pars.interventions.items() if iv.active(t)]
         for name, iv, _ in self.active:
-            self.costs[name] += iv.cost_per_step
+            self.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
         self.do("awareness")
         boost = sum(e.screening_boost * iv.coverage for _, iv, e in self.active)  # camps serve the whole catchment
         self.screen_hazard += self.pars.journey.screening * (1.0 + boost)

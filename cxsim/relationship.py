@@ -8,16 +8,21 @@ journey is the one-off service of the founding case. Otherwise, in phase 7 of
 * **Installed base** (:func:`seed_installed_base`, at set-up). A share
   ``customers_at_start`` of each segment is already a customer at step 0, with
   satisfaction ~ Beta(``satisfaction_at_start``) and loyalty equal to it (a
-  long relationship has converged). Contracts, if any, are at a random point of
+  long relationship has converged), a remembered experience consistent with it
+  (:func:`cxsim.emotions.seed_memory`) and the score that follows; its promoters
+  recommend and its detractors warn, as new customers do at their outcome. Contracts, if any, are at a random point of
   their term.
 * **Drifting needs.** Each step loyal customers' expectations move by
   ``expectation_drift`` (needs move on, competitors raise the bar), except the
   share ``pace`` the provider keeps pace with (account management).
 * **Repeat encounters.** Each step a loyal customer has an encounter (a purchase,
   a visit, a call, a service appointment) with probability ``encounters``. They
-  meet the ``relationship`` touchpoints; the encounter's satisfaction follows
-  expectation-confirmation on its performance, and their satisfaction becomes
-  ``(1 − memory) · satisfaction + memory · encounter satisfaction``. Loyalty keeps
+  meet the ``relationship`` touchpoints; what they remember of earlier episodes
+  fades (``emotions.memory_decay``); the encounter's satisfaction follows
+  expectation-confirmation on its judged performance (peak and end touchpoints,
+  :func:`cxsim.emotions.judged`), and their satisfaction becomes
+  ``(1 − memory) · satisfaction + memory · encounter satisfaction``; their score
+  to recommend is asked again (promoters recommend, detractors warn). Loyalty keeps
   moving toward satisfaction from where it is (it is re-anchored). Each encounter
   is worth the segment's ``basket`` · (1 + latent need · insight): recommendations
   that make latent needs visible fill the basket.
@@ -26,7 +31,8 @@ journey is the one-off service of the founding case. Otherwise, in phase 7 of
   ``defection · (1 − loyalty)`` (less any churn relief and defection relief).
 * **Contracts.** With ``term_steps`` > 0 a contract ends every term; the customer
   lets it lapse with probability ``lapse · (1 − loyalty)`` (less churn relief),
-  else renews for another term.
+  else renews for another term; a renewal is an encounter at which the score to
+  recommend is asked again.
 
 Loyalty is kept in closed form per anchor cohort (:func:`cxsim.journey.loyalty`);
 :func:`set_satisfaction` is the one way to change a customer's satisfaction after
@@ -69,24 +75,29 @@ def seed_installed_base(model: "CxModel") -> None:
     c.loyalty[ids] = sat
     c.t_anchor[ids] = model.t
     c.outcome[ids] = 1
-    zero = np.zeros(len(ids), dtype=np.float32)
-    score = emotions.recommend_score(sat, zero, zero, sc.emotions.peak_end)
+    emotions.seed_memory(c, ids, sat)
+    score = emotions.recommend_score(sat, c.peak[ids], c.end[ids], c.trough[ids], model.feeling)
     c.recommend[ids] = score
     journey.join_cohort(model, ids, +1)
     model.tally["scored"] += len(ids)
     model.tally["installed_base"] += len(ids)
-    model.tally["promoters"] += int((score >= 9).sum())
-    model.tally["detractors"] += int((score <= 6).sum())
+    journey.count_scores(model, score, +1)
     model.satisfaction_sum += float(sat.sum())
-    journey.talk(model, ids[score > 6], +1)
+    journey.talk(model, ids[score > emotions.DETRACTOR], +1)
+    journey.refer(model, ids[score >= emotions.PROMOTER], positive=True, occasion="installed_base")
+    journey.refer(model, ids[score <= emotions.DETRACTOR], positive=False, occasion="installed_base")
     term = sc.relationship.term_steps
     if term:
         phase = model.streams.uniform("contract_phase", ids)
         c.t_renew[ids] = model.t + 1 + np.minimum((phase * term).astype(np.int32), term - 1)
 
 
-def set_satisfaction(model: "CxModel", ids: np.ndarray, new: np.ndarray) -> None:
-    """Loyal customers ``ids`` now feel ``new`` satisfaction; their loyalty path is re-anchored now."""
+def set_satisfaction(model: "CxModel", ids: np.ndarray, new: np.ndarray, occasion: str) -> None:
+    """Loyal customers ``ids`` now feel ``new`` satisfaction at an encounter (``occasion``).
+
+    Their loyalty path is re-anchored now, and their score to recommend is asked
+    again (:func:`cxsim.journey.rescore`): the score lives with satisfaction.
+    """
     if len(ids) == 0:
         return
     c = model.customers
@@ -97,6 +108,7 @@ def set_satisfaction(model: "CxModel", ids: np.ndarray, new: np.ndarray) -> None
     c.loyalty[ids] = now
     c.t_anchor[ids] = model.t
     journey.join_cohort(model, ids, +1)
+    journey.rescore(model, ids, occasion)
 
 
 def near_renewal(model: "CxModel", ids: np.ndarray, window: int) -> np.ndarray:
@@ -131,18 +143,16 @@ def encounter(model: "CxModel", ids: np.ndarray) -> None:
     """Loyal customers ``ids`` have a repeat encounter."""
     if len(ids) == 0:
         return
-    c, sc = model.customers, model.pars
-    r, e = sc.relationship, sc.emotions
+    c, r = model.customers, model.pars.relationship
     relief = model.relief(ids, stage="relationship")
-    perf_sum, perf_weight = c.perf_sum[ids].copy(), c.perf_weight[ids].copy()
+    emotions.begin_episode(c, ids, model.feeling)
     journey.meet_touchpoints(model, ids, "relationship")
-    weight = c.perf_weight[ids] - perf_weight
-    felt = weight > 0
-    perf = (c.perf_sum[ids] - perf_sum) / np.maximum(weight, 1e-6)
+    perf = emotions.judged(c, ids, model.feeling)  # peak and end of the encounter (duration neglect)
+    felt = ~np.isnan(perf)
     expectation = c.expectation[ids]
-    met = emotions.satisfaction(perf, expectation, e.gain, e.loss_aversion)
-    sat = ((1.0 - r.memory) * c.satisfaction[ids] + r.memory * met).astype(np.float32)
-    set_satisfaction(model, ids[felt], sat[felt])
+    met = emotions.satisfaction(perf[felt], expectation[felt], model.feeling)
+    sat = ((1.0 - r.memory) * c.satisfaction[ids[felt]] + r.memory * met).astype(np.float32)
+    set_satisfaction(model, ids[felt], sat, "encounter")
     basket = model.basket[c.segment[ids]] * (1.0 + c.latent_need[ids] * np.minimum(1.0, c.insight[ids] + relief.insight))
     value = float(basket.sum())
     model.value_delivered += value
@@ -177,6 +187,7 @@ def renew(model: "CxModel") -> None:
     model.tally["lapses"] += int(lapse.sum())
     c.t_renew[due[~lapse]] += r.term_steps
     journey.leave(model, due[lapse], now[lapse], "relationship", "did not renew")
+    journey.rescore(model, due[~lapse], "renewal")
 
 
 def _at(x, mask: np.ndarray):

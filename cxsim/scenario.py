@@ -123,7 +123,8 @@ class Journey(Params):
     success: float = par(0.9, 0, 1, "probability", "chance the core service achieves its outcome")
     follow_up_success: float = par(0.06, 0, 1, "probability", "extra success chance when follow-up is attended")
     follow_up_attendance: float = par(0.5, 0, 1, "probability", "chance to attend follow-up that must be travelled to")
-    core_weight: float = par(3.0, 0, 20, "×", "weight of the core outcome in performance")
+    core_weight: float = par(3.0, 0, 20, "×", "weight of the core outcome in judged performance (beside the peak and end touchpoints)")
+    poor_outcome: float = par(0.1, 0, 1, "0–1", "performance of a poor core outcome as the customer feels it", "assumption")
     reconsider: bool = Field(True, description="decliners reconsider when a tie recommends the service")
 
 
@@ -134,6 +135,12 @@ class Emotions(Params):
     reactivity: float = par(0.6, 0, 2, "valence per unit", "how strongly a touchpoint moves valence")
     delight_power: float = par(2.0, 0.2, 10, "exponent", "shape of a delighter's response: above 1 it is convex (little delight until it is really good)", "Kano et al. 1984")
     failure_memory: float = par(0.0, 0, 2, "×", "weight of the worst moment (trough) in the remembered experience", "Baumeister et al. 2001, bad is stronger than good")
+    confirmed: float = par(0.7, 0, 1, "0–1", "satisfaction when judged performance exactly meets expectation", "Oliver 1980, expectation-confirmation: confirmation satisfies")
+    carry_over: float = par(0.5, 0, 1, "fraction", "share of the previous feeling carried into the next moment", "assumption (emotional inertia: Kuppens et al. 2010)")
+    peak_weight: float = par(0.5, 0, 1, "0–1", "weight of the peak in the remembered experience (the end weighs the rest)", "Kahneman et al. 1993; Redelmeier & Kahneman 1996: peak and end weigh about equally")
+    memory_decay: float = par(0.3, 0, 1, "per encounter", "share of the remembered intensity of earlier episodes (peak and trough) lost at each new encounter", "assumption (memories of experiences fade and are overwritten by newer ones)")
+    judge_peak: float = par(1.0, 0, 20, "×", "weight of the most intense touchpoint's performance in judged performance", "Fredrickson & Kahneman 1993, duration neglect: peak and end, not length; weight an assumption")
+    judge_end: float = par(1.0, 0, 20, "×", "weight of the latest touchpoint's performance in judged performance", "Fredrickson & Kahneman 1993, duration neglect: peak and end, not length; weight an assumption")
 
 
 class Loyalty(Params):
@@ -162,7 +169,7 @@ class Staff(Params):
 
     morale: float = par(0.6, 0, 1, "0–1", "staff morale at the status quo (its set point with no intervention)")
     adapt: float = par(0.1, 0, 1, "per step", "share of the gap to the set point closed each step (a one-off push fades at this rate)")
-    mirror: float = par(0.0, 0, 5, "morale per unit", "rise of the morale set point per unit of customers' satisfaction above confirmation (0.7)", "Heskett et al. 1994; Schneider & Bowen 1985 (the satisfaction mirror)")
+    mirror: float = par(0.0, 0, 5, "morale per unit", "rise of the morale set point per unit of customers' satisfaction above confirmation (emotions.confirmed)", "Heskett et al. 1994; Schneider & Bowen 1985 (the satisfaction mirror)")
 
 
 class Referral(Params):

@@ -3,13 +3,15 @@
 One morale level (0–1) for the provider's front-line staff, updated in phase 1
 of :func:`cxsim.journey.step`:
 
-* its **set point** is the status quo ``staff.morale``, plus the ``morale_lift``
-  of active interventions that invest in staff (training, recognition,
-  empowerment), plus ``mirror · (S − 0.7)`` where S is the mean satisfaction of
+* its **set point** is the status quo ``staff.morale``, plus ``morale_lift ·
+  coverage`` of active interventions that invest in staff (training, recognition,
+  empowerment: ``coverage`` is the share of staff they reach, so morale, the
+  staff's mean, rises by that share of the lift), plus ``mirror · (S − confirmed)``
+  (``emotions.confirmed``, satisfaction at confirmed expectations) where S is the mean satisfaction of
   current customers (staff feel their customers' mood: the satisfaction mirror of
   the service-profit chain, Heskett et al. 1994);
 * it closes the share ``adapt`` of its gap to the set point each step, so a
-  one-off ``morale_push`` (a rally, a read-out of customers' verbatim) fades back
+  one-off push (``morale_push · coverage``, coverage = share of staff reached; a rally, a read-out of customers' verbatim) fades back
   to the status quo — the emotional high that "meets resistance and hard work"
   (seed 000, Sage);
 * a touchpoint with ``staff_effect`` s performs at
@@ -23,8 +25,6 @@ status quo and changes nothing.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from .emotions import CONFIRMED
 
 if TYPE_CHECKING:
     from .model import CxModel
@@ -43,18 +43,18 @@ class Morale:
 def update(model: "CxModel") -> None:
     """Phase 1 (after the interventions): morale moves toward its set point; pushes jump it."""
     p, m = model.pars.staff, model.staff
-    lift = sum(e.morale_lift for _, _, e in model.active)
+    lift = sum(e.morale_lift * iv.coverage for _, iv, e in model.active)  # coverage: the share of staff it reaches
     mirror = 0.0
     if p.mirror:
         n, sat = model.cohorts[:, 0].sum(), model.cohorts[:, 1].sum()
         if n > 0:
-            mirror = p.mirror * (sat / n - CONFIRMED)
+            mirror = p.mirror * (sat / n - model.pars.emotions.confirmed)
     m.set_point = min(1.0, max(0.0, p.morale + lift + mirror))
     m.level += p.adapt * (m.set_point - m.level)
-    for name, _, e in model.active:
+    for name, iv, e in model.active:
         if e.morale_push and name not in m.pushed:
             m.pushed.add(name)
-            m.level += e.morale_push
+            m.level += e.morale_push * iv.coverage
     m.level = min(1.0, max(0.0, m.level))
     m.peak = max(m.peak, m.level)
 

@@ -65,16 +65,65 @@ def test_perceived_cost_discounts_wages_forgone_and_subtracts_relief():
     assert list(relief.remaining(ledger, np.arange(2), barriers.CASH_SPENT)) == pytest.approx([0.0, 10.0])
 
 
+def _coefficients(**emotions_set):
+    from cxsim.scenario import Emotions
+
+    return emotions.coefficients(Emotions(**emotions_set))
+
+
 def test_satisfaction_is_asymmetric_around_expectation():
-    s = emotions.satisfaction(np.array([0.7, 0.5, 0.3]), np.array([0.5, 0.5, 0.5]), gain=1.0, loss_aversion=2.0)
-    assert s[1] == pytest.approx(emotions.CONFIRMED)
+    k = _coefficients(gain=1.0, loss_aversion=2.0, confirmed=0.7)
+    s = emotions.satisfaction(np.array([0.7, 0.5, 0.3]), np.array([0.5, 0.5, 0.5]), k)
+    assert s[1] == pytest.approx(0.7)
     assert s[1] - s[2] == pytest.approx(2 * (s[0] - s[1]), rel=1e-5)
+    assert emotions.satisfaction(np.array([0.5]), np.array([0.5]), _coefficients(confirmed=0.6))[0] == pytest.approx(0.6)
 
 
 def test_peak_end_memory_and_recommend_score():
     assert emotions.remembered(np.array([0.8]), np.array([0.2]))[0] == pytest.approx(0.5)
-    score = emotions.recommend_score(np.array([1.0, 0.0]), np.array([1.0, -1.0]), np.array([1.0, -1.0]), 0.5)
+    assert emotions.remembered(np.array([0.8]), np.array([0.2]), peak_weight=0.75)[0] == pytest.approx(0.65)
+    k = _coefficients(peak_end=0.5)
+    score = emotions.recommend_score(np.array([1.0, 0.0]), np.array([1.0, -1.0]), np.array([1.0, -1.0]), 0.0, k)
     assert list(score) == [10, 0]
+    # the peak weighs peak_weight: a bad peak with a good end
+    sat, peak, end = np.array([0.5, 0.5]), np.array([-1.0, -1.0]), np.array([1.0, 1.0])
+    low, high = (emotions.recommend_score(sat, peak, end, 0.0, _coefficients(peak_end=1.0, peak_weight=w)) for w in (0.9, 0.1))
+    assert list(low) == [1, 1] and list(high) == [9, 9]
+
+
+def test_judged_performance_neglects_duration():
+    """Duration neglect (Fredrickson & Kahneman 1993): more moments of the same kind change nothing; peak and end decide."""
+    k = _coefficients()
+    short, long = _two_customers(expectation=[0.6, 0.6]), _two_customers(expectation=[0.6, 0.6])
+    ids = np.arange(2)
+    for c, moments in ((short, 1), (long, 6)):
+        for _ in range(moments):
+            emotions.feel(c, ids, np.array([0.9, 0.5], dtype=np.float32), 1.0, k)
+    assert np.allclose(emotions.judged(short, ids, k), emotions.judged(long, ids, k))
+    # a better end lifts the judgement; the peak is the most intense moment
+    c = _two_customers(expectation=[0.6, 0.6])
+    emotions.feel(c, ids, np.array([0.1, 0.1], dtype=np.float32), 2.0, k)  # an intense dip: the peak
+    emotions.feel(c, ids, np.array([0.65, 0.9], dtype=np.float32), 0.2, k)  # a mild end
+    assert np.allclose(c.peak_perf, [0.1, 0.1]) and np.allclose(c.end_perf, [0.65, 0.9])
+    assert np.allclose(emotions.judged(c, ids, k), [(0.1 + 0.65) / 2, (0.1 + 0.9) / 2])
+    emotions.begin_episode(c, ids, k)
+    assert np.all(np.isnan(emotions.judged(c, ids, k)))
+
+
+def test_memory_of_earlier_episodes_fades_at_each_encounter():
+    k = _coefficients(memory_decay=0.25)
+    c = _two_customers(peak=[-0.8, 0.4], trough=[-0.8, 0.0])
+    emotions.begin_episode(c, np.array([0]), k)
+    assert c.peak[0] == pytest.approx(-0.6) and c.trough[0] == pytest.approx(-0.6) and c.peak[1] == pytest.approx(0.4)
+
+
+def test_an_installed_base_remembers_what_its_satisfaction_says():
+    k = _coefficients(peak_end=0.4)
+    c = _two_customers()
+    sat = np.array([0.3, 0.9], dtype=np.float32)
+    emotions.seed_memory(c, np.arange(2), sat)
+    assert np.allclose(c.peak, [-0.4, 0.8]) and np.allclose(c.end, c.peak)
+    assert list(emotions.recommend_score(sat, c.peak, c.end, c.trough, k)) == [3, 9]
 
 
 def test_streams_are_counter_based_and_stable():
@@ -101,19 +150,24 @@ def test_per_customer_counters_give_fresh_draws_each_time():
 
 
 def test_conclude_feels_the_outcome_then_judges_satisfaction_and_score():
-    e = cxsim.load_scenario("aravind").emotions
-    state = dict(expectation=[0.6, 0.6], perf_sum=[0.5, 0.9], perf_weight=[1.0, 1.0], peak=[0.2, -0.4], end=[0.1, -0.4], trough=[0.0, -0.4])
+    sc = cxsim.load_scenario("aravind")
+    e, k = sc.emotions, emotions.coefficients(sc.emotions, sc.journey)
+    state = dict(expectation=[0.6, 0.6], peak_perf=[0.9, 0.1], end_perf=[0.5, 0.7], episode_peak=[0.3, 0.4],
+                 peak=[0.2, -0.4], end=[0.1, -0.4], trough=[0.0, -0.4])
     judged, felt = _two_customers(**state), _two_customers(**state)
     ids, good = np.arange(2), np.array([True, False])
-    delta, score = emotions.conclude(judged, ids, good, 2.0, e)
-    expected = emotions.feel(felt, ids, np.array([1.0, 0.1], dtype=np.float32), 2.0, e.reactivity)
+    delta, score = emotions.conclude(judged, ids, good, k)
+    core = np.array([1.0, sc.journey.poor_outcome], dtype=np.float32)
+    expected = emotions.feel(felt, ids, core, sc.journey.core_weight, k)
     assert np.array_equal(delta, expected) and delta[0] > 0 > delta[1]
-    sat = emotions.satisfaction(felt.perf_sum / felt.perf_weight, felt.expectation, e.gain, e.loss_aversion)
-    assert np.array_equal(judged.satisfaction, sat) and sat[0] > sat[1]
-    assert np.array_equal(score, emotions.recommend_score(sat, felt.peak, felt.end, e.peak_end, felt.trough, e.failure_memory))
+    assert np.array_equal(judged.peak, felt.peak) and np.array_equal(judged.end, felt.end)
+    assert np.allclose(judged.peak_perf, state["peak_perf"]) and np.allclose(judged.end_perf, state["end_perf"])  # the outcome is not a touchpoint
+    w, wp, we = sc.journey.core_weight, e.judge_peak, e.judge_end
+    perf = (w * core + wp * np.array(state["peak_perf"]) + we * np.array(state["end_perf"])) / (w + wp + we)
+    sat = emotions.satisfaction(perf, felt.expectation, k)
+    assert np.allclose(judged.satisfaction, sat) and sat[0] > sat[1]
+    assert np.array_equal(score, emotions.recommend_score(judged.satisfaction, felt.peak, felt.end, felt.trough, k))
     assert np.array_equal(judged.recommend, score)
-
-
 def test_hearing_a_tie_moves_fear_and_trust_within_bounds():
     c = _two_customers(fear=[0.5, 0.95], trust=[0.02, 0.5])
     emotions.hear(c, np.array([0, 1]), fear_keep=1.0, fear_add=0.1, trust_add=-0.05)

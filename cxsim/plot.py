@@ -1,0 +1,369 @@
+"""Charts of cxsim results: Altair (Vega-Lite) charts for notebooks, reports and the explorer (no Streamlit).
+
+    import cxsim
+    from cxsim import plot
+    sc = cxsim.load_scenario("aravind")
+    base = [cxsim.run(sc.variant("baseline"), seed=s) for s in (1, 2, 3)]
+    freed = [cxsim.run(sc.variant("aravind_1980s"), seed=s) for s in (1, 2, 3)]
+    plot.funnel(baseline=base, aravind_1980s=freed)      # customers reaching each milestone
+    plot.reasons(baseline=base, aravind_1980s=freed)     # why non-users stay away, by stage
+    plot.curves(baseline=base, aravind_1980s=freed)      # metrics over time, 95% band over replicates
+    plot.comparison(base, freed)                         # paired differences with 95% intervals
+    plot.journey(base[0], 42)                            # one customer's feelings, peak and end marked
+
+Results come in any of these shapes:
+
+* a :class:`~cxsim.model.Results` (one run), or a list of them (replicates of one world:
+  the same scenario on different seeds);
+* worlds side by side, as keywords (``baseline=..., aravind_1980s=...``) or one dict
+  ``{world: results}``; run the worlds on the same seeds to compare them (common random numbers);
+* :func:`cxsim.views.run_tables` of runs in place of Results (what the explorer caches);
+* the table a :mod:`cxsim.views` builder returned (``funnel_table``, ``dropout_table``,
+  ``timeseries_table``, ``stage_table``, ``paired_comparison``), or one run's own table
+  (``res.funnel``, ``res.dropouts``, ``res.timeseries``), charted as it is.
+
+Every function returns an Altair chart: it shows itself in Jupyter, ``.save("x.html")``
+writes it, ``.to_dict()`` is its Vega-Lite specification.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING, Any, Mapping
+
+import altair as alt
+import pandas as pd
+
+from . import views
+from .metrics import FUNNEL, METRIC_BY_NAME, SCALAR_OUTCOMES
+from .params import CxError
+
+if TYPE_CHECKING:
+    from .model import CxModel, Results
+    from .scenario import Scenario
+
+WIDTH = 560
+PALETTE = ["#9aa5b1", "#1668c1", "#f2a541", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf"]
+"""World colours in order: the first world (a baseline) grey, the second blue, as in the explorer."""
+STAGE_ORDER = ["decision", "access", "loyalty"]
+ONE_WORLD = "run"
+"""The world name of results passed without one (a single run or a list of replicates)."""
+
+
+# -- results in any shape → the explorer's run tables, per world ---------------------------------
+def _is_results(x: Any) -> bool:
+    return hasattr(x, "model") and hasattr(x, "summary") and hasattr(x, "funnel")
+
+
+def _runs(value: Any, world: str) -> list[dict]:
+    """One world's replicates as :func:`cxsim.views.run_tables` (Results, run tables or a list of either)."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise CxError(f"world {world!r}: no results given")
+    runs = []
+    for item in items:
+        if _is_results(item):
+            runs.append(views.run_tables(item))
+        elif isinstance(item, Mapping) and {"funnel", "dropouts", "timeseries", "outcomes"} <= set(item):
+            runs.append(item)
+        else:
+            raise CxError(f"world {world!r}: expected cxsim.Results, views.run_tables(...) or a list of them, got {type(item).__name__}")
+    return runs
+
+
+def _world_inputs(data: Any, named: dict[str, Any]) -> dict[str, Any]:
+    if data is not None and named:
+        raise CxError("give results either as one argument or as world=results keywords, not both")
+    if named:
+        return dict(named)
+    if data is None:
+        raise CxError("no results given: pass cxsim.Results, a list of them (replicates) or world=results keywords")
+    if isinstance(data, Mapping) and not {"funnel", "outcomes"} <= set(data):
+        return dict(data)
+    return {ONE_WORLD: data}
+
+
+def worlds(data: Any = None, /, **named: Any) -> dict[str, list[dict]]:
+    """Results in any accepted shape as ``{world: [run tables of each replicate]}`` (see the module's help)."""
+    return {str(w): _runs(v, str(w)) for w, v in _world_inputs(data, named).items()}
+
+
+def _first_results(data: Any, named: dict[str, Any]) -> "Results | None":
+    """A Results among the inputs, to read the scenario's units and words from (None: only tables)."""
+    try:
+        inputs = _world_inputs(data, named)
+    except CxError:
+        return None
+    for value in inputs.values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if _is_results(item):
+                return item
+    return None
+
+
+def _scenario(data: Any, named: dict[str, Any]) -> "Scenario | None":
+    res = _first_results(data, named)
+    return None if res is None else res.scenario
+
+
+def _table(data: Any, named: dict[str, Any], builder, part: str, needs: set[str]) -> pd.DataFrame:
+    """A views table: built from results, taken as given, or built from one run's own table."""
+    if isinstance(data, pd.DataFrame) and not named:
+        if "world" not in data.columns:  # one run's own table, e.g. res.funnel
+            try:
+                return builder({ONE_WORLD: [{part: data}]})
+            except KeyError as err:
+                raise CxError(f"table for this chart lacks column {err}: pass results, res.{part} or the table cxsim.views builds") from None
+        missing = needs - set(data.columns)
+        if missing:
+            raise CxError(f"table for this chart lacks column(s) {', '.join(sorted(missing))}: pass results or the table cxsim.views builds")
+        return data
+    runs = worlds(data, **named)
+    return _in_order(builder(runs), list(runs))
+
+
+def _in_order(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Rows grouped by world in the order the worlds were given (the views' tables sort them by name)."""
+    if table.empty:
+        return table
+    rank = table["world"].map({w: k for k, w in enumerate(names)})
+    return table.iloc[rank.argsort(kind="stable")].reset_index(drop=True)
+
+
+def _world_color(names: list[str]) -> alt.Color:
+    colours = [PALETTE[k % len(PALETTE)] for k in range(len(names))]
+    return alt.Color("world:N", scale=alt.Scale(domain=names, range=colours), sort=names, title=None)
+
+
+def _world_names(table: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(table["world"]))
+
+
+# -- the charts ----------------------------------------------------------------------------------
+def funnel(data: Any = None, /, **named: Any) -> alt.Chart:
+    """Customers reaching each journey milestone (mean over replicates), worlds side by side, labelled with the share."""
+    table = _table(data, named, views.funnel_table, "funnel", {"world", "label", "order", "customers", "share_of_population"})
+    names = _world_names(table)
+    order = list(table.sort_values("order")["label"].drop_duplicates())
+    base = alt.Chart(table).encode(
+        y=alt.Y("label:N", sort=order, title=None),
+        yOffset=alt.YOffset("world:N", sort=names),
+        x=alt.X("customers:Q", title="customers (mean over replicates)"),
+    )
+    tip = ["world:N", "label:N", alt.Tooltip("customers:Q", format=",.0f"), alt.Tooltip("share_of_population:Q", format=".1%")]
+    bars = base.mark_bar().encode(color=_world_color(names), tooltip=tip)
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("share_of_population:Q", format=".1%"))
+    return (bars + text).properties(width=WIDTH, height=max(160, 24 * len(FUNNEL) * len(names)), title="How many customers reach each stage")
+
+
+def reasons(data: Any = None, /, by: str = "reason", **named: Any) -> alt.Chart:
+    """Why non-users stay away, per world: customers per reason coloured by the stage they left at
+    (``by="stage"``: per stage, coloured by reason)."""
+    if by not in ("reason", "stage"):
+        raise CxError(f"by = {by!r}: must be 'reason' or 'stage'")
+    table = _table(data, named, views.dropout_table, "dropouts", {"world", "stage", "reason", "customers"})
+    if table.empty:
+        return alt.Chart(pd.DataFrame({"text": ["Nobody stayed away."]})).mark_text(fontSize=14).encode(text="text:N").properties(width=WIDTH, height=60)
+    names = _world_names(table)
+    other = "stage" if by == "reason" else "reason"
+    colour = alt.Color(f"{other}:N", sort=STAGE_ORDER if other == "stage" else None, title="left at" if other == "stage" else "reason")
+    return alt.Chart(table).mark_bar().encode(
+        x=alt.X("customers:Q", title="non-users (mean over replicates)"),
+        y=alt.Y(f"{by}:N", sort=STAGE_ORDER if by == "stage" else "-x", title=None if by == "reason" else "left at"),
+        color=colour,
+        row=alt.Row("world:N", sort=names, title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        tooltip=["world:N", "reason:N", "stage:N", alt.Tooltip("customers:Q", format=",.0f")],
+    ).properties(width=WIDTH, height=max(60, 26 * table[by].nunique()), title="Why non-users stay away")
+
+
+def curves(data: Any = None, /, metrics: list[str] | tuple[str, ...] = views.CURVES, step_unit: str | None = None, **named: Any) -> alt.FacetChart:
+    """Metrics over time, one row per metric: the replicate mean and its 95% band, worlds overlaid."""
+    scenario = _scenario(data, named)
+    unknown = [m for m in metrics if m not in METRIC_BY_NAME]
+    if unknown:
+        raise CxError(f"metric {unknown[0]!r}: choose from {', '.join(SCALAR_OUTCOMES)}")
+    table = _table(data, named, lambda r: views.timeseries_table(r, list(metrics)), "timeseries", {"world", "label", "step", "mean", "low", "high"})
+    names = _world_names(table)
+    unit = step_unit or (scenario.step_unit if scenario is not None else "step")
+    x, colour = alt.X("step:Q", title=unit), _world_color(names)
+    band = alt.Chart().mark_area(opacity=0.25).encode(x=x, y=alt.Y("low:Q", title=None), y2="high:Q", color=colour)
+    tip = ["world:N", "label:N", "step:Q", alt.Tooltip("mean:Q", format=",.3~f"), alt.Tooltip("low:Q", format=",.3~f"), alt.Tooltip("high:Q", format=",.3~f")]
+    line = alt.Chart().mark_line().encode(x=x, y="mean:Q", color=colour, tooltip=tip)
+    layered = alt.layer(band, line).properties(width=WIDTH + 160, height=150)
+    header = alt.Header(labelAngle=0, labelAlign="left")
+    labels = [METRIC_BY_NAME[m].label for m in metrics] if "metric" in table.columns else None  # rows in the order asked for
+    return layered.facet(row=alt.Row("label:N", sort=labels, title=None, header=header), data=table).resolve_scale(y="independent").properties(
+        title="Over time: mean and 95% band over replicates")
+
+
+def stages(data: Any = None, /, step_unit: str | None = None, **named: Any) -> alt.Chart:
+    """Customers in each journey stage over time (mean over replicates), one panel per world."""
+    scenario = _scenario(data, named)
+    table = _table(data, named, views.stage_table, "timeseries", {"world", "step", "stage", "customers"})
+    unit = step_unit or (scenario.step_unit if scenario is not None else "step")
+    return alt.Chart(table).mark_area().encode(
+        x=alt.X("step:Q", title=unit),
+        y=alt.Y("customers:Q", stack="zero", title="customers"),
+        color=alt.Color("stage:N", sort=None, scale=alt.Scale(scheme="tableau10")),
+        column=alt.Column("world:N", sort=_world_names(table), title=None),
+        tooltip=["world:N", "step:Q", "stage:N", alt.Tooltip("customers:Q", format=",.0f")],
+    ).properties(width=WIDTH // 2 + 40, height=220)
+
+
+def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | None = None, currency: str | None = None) -> alt.FacetChart:
+    """The comparison cards as a chart: per metric, the paired difference (alternative − baseline) and its 95% interval,
+    labelled with both worlds' means.
+
+    ``baseline`` and ``alternative`` are replicates run on the same seeds (Results, run
+    tables, or lists of them); or give one ``{baseline_name: ..., alternative_name: ...}``
+    dict; or a table from :func:`cxsim.views.paired_comparison` or
+    :func:`cxsim.experiments.compare`. ``metrics`` default to the explorer's cards.
+    """
+    table, names, scenario = _paired(baseline, alternative)
+    cur = currency or (scenario.currency if scenario is not None else "currency")
+    shown = comparison_table(table, metrics or views.card_metrics(table, first=views.scenario_measures(scenario) if scenario else ()), cur)
+    tip = ["label:N", "unit:N", "text:N"] + [alt.Tooltip(f"{c}:Q", format=",.3~f") for c in ("baseline", "intervention", "difference", "ci_low", "ci_high")]
+    base = alt.Chart().encode(y=alt.Y("title:N", axis=None))
+    rule = base.mark_rule(strokeWidth=3, color=PALETTE[1]).encode(x=alt.X("ci_low:Q", title=None), x2="ci_high:Q")
+    point = base.mark_point(filled=True, size=90, color=PALETTE[1]).encode(x="difference:Q", tooltip=tip)
+    text = base.mark_text(align="left", dx=10, fontSize=11, color="#333").encode(x="end:Q", text="text:N")
+    zero = base.mark_rule(color="#888", strokeDash=[4, 4]).encode(x=alt.datum(0))
+    layered = alt.layer(zero, rule, point, text).properties(width=WIDTH, height=26)
+    header = alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12, labelLimit=260, title=None)
+    return (
+        layered.facet(row=alt.Row("title:N", sort=list(shown["title"]), header=header), data=shown)
+        .resolve_scale(x="independent")
+        .properties(title=f"{names[1]} − {names[0]}: paired difference and 95% interval")
+        .configure_facet(spacing=6)
+        .configure_view(stroke=None)
+    )
+
+
+def _paired(baseline: Any, alternative: Any) -> tuple[pd.DataFrame, tuple[str, str], "Scenario | None"]:
+    """The paired-comparison table, the two worlds' names and (when results were given) the scenario."""
+    if isinstance(baseline, pd.DataFrame):
+        return baseline.rename(columns={"alternative": "intervention"}), ("baseline", "alternative"), None
+    names = ("baseline", "alternative")
+    if alternative is None and isinstance(baseline, Mapping) and len(baseline) == 2:
+        (b_name, baseline), (a_name, alternative) = baseline.items()
+        names = (str(b_name), str(a_name))
+    if alternative is None:
+        raise CxError("comparison needs two worlds: comparison(baseline, alternative), or a dict of two worlds, or a paired_comparison table")
+    _check_same_seeds(baseline, alternative)
+    table = views.paired_comparison(_runs(baseline, names[0]), _runs(alternative, names[1]))
+    return table, names, _scenario(baseline, {})
+
+
+def comparison_table(table: pd.DataFrame, metrics: list[str], currency: str = "currency") -> pd.DataFrame:
+    """Rows of :func:`cxsim.views.paired_comparison` for ``metrics``, in display units, with the text of a card:
+    'baseline → alternative: difference ±interval'."""
+    unknown = [m for m in metrics if m not in set(table["metric"])]
+    if unknown:
+        raise CxError(f"metric {unknown[0]!r}: choose from {', '.join(table['metric'])}")
+    raw = table.set_index("metric").loc[list(metrics)].reset_index().dropna(subset=["difference"])
+    shown = views.display_comparison(raw, currency)
+    shown["title"] = shown["label"] + " (" + shown["unit"] + ")"
+    shown["text"] = [f"{views.fmt(r['baseline'], r['metric'], currency, compact=True)} → {views.fmt(r['intervention'], r['metric'], currency, compact=True)}: "
+                     f"{views.fmt_difference(r, currency, compact=True)}" for r in raw.to_dict("records")]
+    shown["end"] = shown[["ci_high", "difference"]].max(axis=1)
+    return shown
+
+
+def _check_same_seeds(baseline: Any, alternative: Any) -> None:
+    def seeds(x):
+        items = list(x) if isinstance(x, (list, tuple)) else [x]
+        return [item.seed for item in items] if all(_is_results(i) for i in items) else None
+
+    b, a = seeds(baseline), seeds(alternative)
+    if b is not None and a is not None and b != a:
+        raise CxError(f"seeds = {a}: a paired comparison needs the baseline's seeds {b}, in the same order")
+
+
+def _model(x: Any, world: str) -> "CxModel":
+    model = x.model if _is_results(x) else x
+    if not hasattr(model, "events_frame"):
+        raise CxError(f"world {world!r}: expected a cxsim.Results or a CxModel, got {type(x).__name__}")
+    return model
+
+
+def journey_table(model: Any, customer: int) -> pd.DataFrame:
+    """One customer's moments in each world (``model``: Results, CxModel or ``{world: either}``), peak and end marked."""
+    models = dict(model) if isinstance(model, Mapping) else {ONE_WORLD: model}
+    frames = []
+    for world, m in models.items():
+        m = _model(m, world)
+        n = len(m.tracked)
+        if not 0 <= int(customer) < n:
+            raise CxError(f"customer = {customer}: must be in 0 to {n - 1}")
+        if not m.tracked[customer]:
+            some = ", ".join(str(i) for i in m.tracked.nonzero()[0][:5])
+            raise CxError(f"customer = {customer}: their touchpoints were not recorded (a random sample is tracked, e.g. {some}; see model.tracked)")
+        frames.append(views.journey_table(m.events_frame(), int(customer)).assign(world=str(world)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def journey(model: Any, customer: int | None = None) -> alt.FacetChart:
+    """One customer's feelings moment by moment through the touchpoints, with their peak and end marked (peak-end rule).
+
+    ``model`` is a Results or a CxModel, or ``{world: either}`` to follow the same person through
+    several worlds, or a table from :func:`journey_table` (then ``customer`` may be left out).
+    """
+    if isinstance(model, pd.DataFrame):  # a journey table already (journey_table, or views.journey_table with a world column)
+        table = model if "world" in model.columns else model.assign(world=ONE_WORLD)
+        customer = int(table["customer"].iloc[0]) if customer is None and len(table) else customer
+    else:
+        table = journey_table(model, customer)
+    names = _world_names(table)
+    x = alt.X("moment:Q", title="moment (touchpoint or transition, in order)", axis=alt.Axis(tickMinStep=1))
+    y = alt.Y("valence:Q", title="feeling (−1 bad … +1 good)", scale=alt.Scale(domain=[-1, 1]))
+    tip = ["world:N", "moment:Q", "step:Q", "stage:N", "event:N", "note:N", alt.Tooltip("valence:Q", format="+.2f"),
+           alt.Tooltip("feeling_change:Q", format="+.2f"), alt.Tooltip("fear:Q", format=".2f")]
+    base = alt.Chart().encode(x=x, y=y)
+    line = base.mark_line(color=PALETTE[0])
+    dots = base.mark_point(filled=True, size=70).encode(color=alt.Color("stage:N", title="stage"), shape=alt.Shape("moved:N", title="moved the feeling"), tooltip=tip)
+    marked = base.transform_filter("datum.marker != ''")
+    rings = marked.mark_point(size=320, color="#d62728", strokeWidth=2)
+    labels = marked.mark_text(dy=-16, color="#d62728", fontWeight="bold").encode(text="marker:N")
+    events = base.transform_filter("datum.moved").mark_text(dy=16, fontSize=10, color="#444").encode(text="event:N")
+    zero = alt.Chart().mark_rule(color="#ccc").encode(y=alt.datum(0))
+    layered = alt.layer(zero, line, dots, rings, labels, events).properties(width=WIDTH if len(names) == 1 else WIDTH // 2 + 40, height=260)
+    return layered.facet(column=alt.Column("world:N", sort=names, title=None), data=table).properties(title=f"Customer {customer}'s journey: peak and end marked")
+
+
+# -- rich display of one run ----------------------------------------------------------------------
+SUMMARY = ("acceptance_rate", "nps", "mean_loyalty", "referrals", "referral_acceptances", "intervention_cost", "return_on_spend")
+
+
+def summary_html(res: "Results") -> str:
+    """One run as compact HTML: who, size and seed; the headline metrics; the top reasons; the funnel as bars.
+
+    Plain HTML (no scripts), so it shows in any notebook front end, offline and on GitHub.
+    """
+    s, sc = res.summary, res.scenario
+    cur = sc.currency
+    on = ", ".join(sc.enabled_interventions) or "none"
+    head = (f"<b>cxsim.Results</b> · {html.escape(sc.title or sc.name)} · interventions: {html.escape(on)} · "
+            f"{int(s['customers']):,} customers × {int(s['steps'])} {html.escape(sc.step_unit)}s · seed {res.seed}")
+    rows = "".join(
+        f"<tr><td style='padding:0 0.4em;text-align:left'>{html.escape(views.describe(m)[0])}</td><td style='padding:0 0.4em;text-align:right'>{html.escape(views.fmt(_value(s[m]), m, cur))}</td></tr>"
+        for m in SUMMARY if m in s)
+    reasons_ = sorted((s.get("dropout_reasons") or {}).items(), key=lambda kv: -kv[1])[:3]
+    why = ", ".join(f"{html.escape(str(r))} {n:,}" for r, n in reasons_) or "nobody stayed away"
+    rows += f"<tr><td style='padding:0 0.4em;text-align:left'>Non-users' reasons</td><td style='padding:0 0.4em;text-align:right'>{why}</td></tr>"
+    bars = "".join(
+        f"<tr><td style='padding:0 0.4em;text-align:left'>{html.escape(views.MILESTONE_LABELS.get(r.milestone, r.milestone))}</td>"
+        f"<td style='padding:0 0.4em;text-align:left;width:220px'><div style='background:{PALETTE[1]};height:0.9em;width:{max(0.0, min(1.0, r.share_of_population)) * 100:.1f}%'></div></td>"
+        f"<td style='padding:0 0.4em;text-align:right'>{int(r.customers):,}</td><td style='padding:0 0.4em;text-align:right'>{r.share_of_population:.1%}</td></tr>"
+        for r in res.funnel.itertuples())
+    table = "<table style='border-collapse:collapse;margin-right:2em'>{}</table>"
+    return (f"<div>{head}<div style='display:flex;flex-wrap:wrap;align-items:flex-start;margin-top:0.4em'>"
+            f"{table.format('<tr><th colspan=2>Outcome</th></tr>' + rows)}"
+            f"{table.format('<tr><th colspan=4>Journey funnel</th></tr>' + bars)}</div></div>")
+
+
+def _value(x) -> float:
+    return math.nan if x is None else float(x)
+
+
+__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]

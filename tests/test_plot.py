@@ -1,0 +1,130 @@
+"""cxsim.plot: every chart is a valid Vega-Lite spec carrying the data it shows (Aravind baseline, a variant, replicates)."""
+
+import altair as alt
+import pytest
+
+import cxsim
+from cxsim import plot, views
+from cxsim.experiments import compare
+from cxsim.params import CxError
+
+SEEDS = (1, 2)
+
+
+@pytest.fixture(scope="module")
+def worlds(small):
+    return {w: [cxsim.run(small.variant(w), seed=s) for s in SEEDS] for w in ("baseline", "aravind_1980s")}
+
+
+def spec_rows(chart: alt.TopLevelMixin) -> tuple[dict, list[dict]]:
+    """The chart's Vega-Lite spec (validated against the schema by altair) and the rows of its one dataset."""
+    spec = chart.to_dict()  # validates against the Vega-Lite schema
+    assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    (rows,) = spec["datasets"].values()
+    assert rows
+    return spec, rows
+
+
+def test_funnel_of_a_run_of_replicates_and_of_two_worlds(worlds):
+    base, freed = worlds["baseline"], worlds["aravind_1980s"]
+    _, one = spec_rows(plot.funnel(base[0]))
+    assert [r["milestone"] for r in one] == list(cxsim.metrics.FUNNEL) and {r["world"] for r in one} == {plot.ONE_WORLD}
+    _, reps = spec_rows(plot.funnel(base))
+    accepted = [r["customers"] for r in reps if r["milestone"] == "accepted"]
+    assert accepted == [sum(int(res.funnel.set_index("milestone").loc["accepted", "customers"]) for res in base) / len(base)]
+    _, rows = spec_rows(plot.funnel(baseline=base, aravind_1980s=freed))
+    share = {r["world"]: r["share_of_population"] for r in rows if r["milestone"] == "accepted"}
+    assert share["aravind_1980s"] > 5 * share["baseline"]
+    assert plot.funnel({"baseline": base, "aravind_1980s": freed}).to_dict()["datasets"] == plot.funnel(baseline=base, aravind_1980s=freed).to_dict()["datasets"]
+    spec, _ = spec_rows(plot.funnel(aravind_1980s=freed, baseline=base))  # worlds keep the order given, and their colours
+    colour = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert colour["domain"] == ["aravind_1980s", "baseline"] and colour["range"][:2] == plot.PALETTE[:2]
+
+
+def test_reasons_by_stage_name_cost_at_baseline(worlds):
+    spec, rows = spec_rows(plot.reasons(worlds))
+    top = max((r for r in rows if r["world"] == "baseline"), key=lambda r: r["customers"])
+    assert top["reason"] == "cost" and top["stage"] == "decision"
+    assert spec["encoding"]["row"]["field"] == "world" and spec["encoding"]["color"]["field"] == "stage"
+    by_stage, _ = spec_rows(plot.reasons(worlds["baseline"], by="stage"))
+    assert by_stage["encoding"]["y"]["field"] == "stage" and by_stage["encoding"]["color"]["field"] == "reason"
+    with pytest.raises(CxError, match="by = 'why'"):
+        plot.reasons(worlds["baseline"], by="why")
+
+
+def test_curves_carry_a_95_band_over_replicates_and_none_for_one_run(worlds):
+    spec, rows = spec_rows(plot.curves(worlds, metrics=["referrals", "mean_loyalty"]))
+    assert spec["facet"]["row"]["sort"] == ["Referrals", "Loyalty"]
+    assert {r["metric"] for r in rows} == {"referrals", "mean_loyalty"}
+    late = [r for r in rows if r["metric"] == "referrals" and r["step"] == 52]
+    assert len(late) == 2 and all(r["low"] <= r["mean"] <= r["high"] for r in late)
+    assert any(r["high"] > r["low"] for r in late)
+    _, single = spec_rows(plot.curves(worlds["baseline"][0]))
+    assert all(r["low"] is None for r in single)  # one replicate: no band
+    with pytest.raises(CxError, match="metric 'loyaltee'"):
+        plot.curves(worlds, metrics=["loyaltee"])
+
+
+def test_stages_over_time(worlds):
+    _, rows = spec_rows(plot.stages(worlds["aravind_1980s"]))
+    last = sum(r["customers"] for r in rows if r["step"] == 52)
+    assert last == pytest.approx(2000)
+
+
+def test_comparison_is_the_cards_as_a_chart(worlds, small):
+    spec, rows = spec_rows(plot.comparison(worlds["baseline"], worlds["aravind_1980s"]))
+    acc = next(r for r in rows if r["metric"] == "acceptance_rate")
+    assert acc["unit"] == "%" and acc["ci_low"] <= acc["difference"] <= acc["ci_high"] and acc["difference"] > 50
+    before, after = (views.fmt(acc[w] / 100, "acceptance_rate", compact=True) for w in ("baseline", "intervention"))
+    assert acc["text"].startswith(f"{before} → {after}: +") and acc["text"].endswith("(95%)") and acc["end"] == acc["ci_high"]
+    assert [r["metric"] for r in rows] == [m for m in views.HEADLINE if m in {r["metric"] for r in rows}]
+    assert "alternative − baseline" in str(spec["title"])
+    named, _ = spec_rows(plot.comparison({"baseline": worlds["baseline"], "aravind_1980s": worlds["aravind_1980s"]}, metrics=["nps"]))
+    assert "aravind_1980s − baseline" in str(named["title"])
+    table = compare(small.variant("baseline"), small.variant("aravind_1980s"), list(SEEDS))
+    _, from_table = spec_rows(plot.comparison(table, metrics=["acceptance_rate"]))
+    assert from_table[0]["difference"] == pytest.approx(acc["difference"])
+    with pytest.raises(CxError, match="same order"):
+        plot.comparison(worlds["baseline"], worlds["aravind_1980s"][::-1])
+
+
+def test_journey_marks_peak_and_end_in_each_world(worlds):
+    base, freed = worlds["baseline"][0], worlds["aravind_1980s"][0]
+    who = int(freed.model.tracked.nonzero()[0][0])
+    _, rows = spec_rows(plot.journey(freed, who))
+    markers = [r["marker"] for r in rows if r["marker"]]
+    assert markers[-1] in ("end", "peak and end") and rows[-1]["marker"] == markers[-1]
+    assert [r["moment"] for r in rows] == list(range(1, len(rows) + 1))
+    _, both = spec_rows(plot.journey({"baseline": base, "aravind_1980s": freed.model}, who))
+    assert {r["world"] for r in both} == {"baseline", "aravind_1980s"}
+    table = plot.journey_table({"baseline": base}, who)
+    assert spec_rows(plot.journey(table))[1] == spec_rows(plot.journey({"baseline": base}, who))[1]
+    untracked = int((~base.model.tracked).nonzero()[0][0])
+    with pytest.raises(CxError, match=f"customer = {untracked}: their touchpoints were not recorded"):
+        plot.journey(base, untracked)
+    with pytest.raises(CxError, match="customer = 2000: must be in 0 to 1999"):
+        plot.journey(base, 2000)
+
+
+def test_views_tables_are_charted_as_given(worlds):
+    runs = plot.worlds(worlds)
+    table = views.funnel_table(runs)
+    _, rows = spec_rows(plot.funnel(table))
+    assert len(rows) == len(table)
+    _, rows = spec_rows(plot.funnel(worlds["baseline"][0].funnel))  # one run's own table
+    assert rows[0]["world"] == plot.ONE_WORLD
+    with pytest.raises(CxError, match="lacks column"):
+        plot.reasons(table)
+    with pytest.raises(CxError, match="lacks column 'milestone'"):
+        plot.funnel(worlds["baseline"][0].dropouts)
+    with pytest.raises(CxError, match="expected cxsim.Results"):
+        plot.funnel(baseline=[42])
+
+
+def test_results_show_a_summary_and_the_funnel_in_notebooks(worlds):
+    res = worlds["baseline"][0]
+    page = res._repr_html_()
+    assert "<script" not in page and "Acceptance" in page and "Journey funnel" in page
+    acc = views.fmt(res.summary["acceptance_rate"], "acceptance_rate", "rupees")
+    assert acc in page and "cost" in page and f"seed {res.seed}" in page
+    assert page.count("<tr>") == len(plot.SUMMARY) + 1 + 1 + len(res.funnel) + 1
