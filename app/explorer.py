@@ -184,7 +184,7 @@ def main() -> None:
     started = time.perf_counter()
     st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
     s = sidebar.safe_render()
-    if s is None:
+    if s is None or not sidebar.confirm_work(s):
         return
     try:
         if s.trainer:

@@ -188,6 +188,20 @@ def render() -> Settings:
     return Settings(name, sc, start_name, baseline, alternative, seeds, trainer)
 
 
+def confirm_work(s: Settings) -> bool:
+    """Above the explorer's bound, ask in the sidebar before computing (both worlds × replicates × customers × steps)."""
+    from cxsim.workload import Workload, needs_confirmation
+
+    work = Workload(2 * len(s.seeds), s.baseline.population.customers, s.baseline.steps)
+    if not needs_confirmation(work):
+        return True
+    st.sidebar.warning(f"This page asks for {work.describe()}.")
+    if st.sidebar.checkbox("Compute it anyway", key="allow_large", help="pages above 1.5e9 customer-steps wait for this (cxsim.workload)"):
+        return True
+    st.info(f"Not computed: this page asks for {work.describe()}. Tick **Compute it anyway** in the sidebar, or choose fewer customers, steps or replicates.")
+    return False
+
+
 def safe_render() -> Settings | None:
     """The sidebar, with a bad setting shown as one line in the page."""
     try:

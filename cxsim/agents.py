@@ -19,6 +19,7 @@ import numpy as np
 
 from .barriers import CASH_COSTS, REASONS, build_ledger
 from .journey import STAGES, Stage
+from .params import CxError
 from .randomness import Streams
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ NEVER = np.iinfo(np.int32).max
 
 # name: (dtype, initial value, meaning)
 STATE: dict[str, tuple[type, float, str]] = {
-    "segment": (np.int8, 0, "segment index (scenario.population.segments order)"),
+    "segment": (np.int16, 0, "segment index (scenario.population.segments order; int16: up to 32,767 segments)"),
     "village": (np.int32, 0, "village (network community) index"),
     "stage": (np.int8, Stage.UNAWARE, "journey stage (journey.Stage)"),
     "visited": (np.uint16, 1, "bit set of stages ever reached"),
@@ -126,6 +127,8 @@ def populate(scenario: "Scenario", streams: Streams) -> Customers:
     pop = scenario.population
     segs = list(pop.segments.values())
     n = pop.customers
+    if len(segs) > np.iinfo(STATE["segment"][0]).max:
+        raise CxError(f"population.segments: {len(segs)} segments; at most {np.iinfo(STATE['segment'][0]).max} fit the segment index")
     c = Customers(n)
     shares = np.array([s.share for s in segs], dtype=np.float64)
     cum = np.cumsum(shares / shares.sum())

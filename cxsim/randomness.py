@@ -90,6 +90,17 @@ class Streams:
 
 
 # -- compiled kernels: one pass per draw instead of a dozen array temporaries --------
+_BELOW_ONE = np.float32(1 - 2**-24)
+"""The largest float32 below 1: a 53-bit fraction within 2**-25 of 1 rounds up to 1.0 as a float32."""
+
+
+@njit(cache=True, inline="always")
+def _to_unit(x):
+    """A uint64 as a float32 in [0, 1) from its top 53 bits (at most the largest float32 below 1)."""
+    u = np.float32((x >> np.uint64(11)) * _TO_UNIT)
+    return u if u < _BELOW_ONE else _BELOW_ONE
+
+
 @njit(cache=True, inline="always")
 def _unit(x):
     """SplitMix64 finaliser of one uint64 state, as a float32 in [0, 1) from its top 53 bits."""
@@ -98,7 +109,7 @@ def _unit(x):
     x ^= x >> _S27
     x *= _MIX2
     x ^= x >> _S31
-    return np.float32((x >> np.uint64(11)) * _TO_UNIT)
+    return _to_unit(x)
 
 
 @njit(cache=True)

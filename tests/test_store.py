@@ -92,3 +92,163 @@ def test_resume_after_kill_9_runs_every_missing_run_exactly_once(tmp_path):
         row, _, _ = run_task(plan.base, task)
         stored = runs.set_index("key").loc[task.key]
         assert stored["acceptance_rate"] == pytest.approx(row["acceptance_rate"], abs=0, rel=0)
+
+
+SMALL_EXPERIMENT = """
+name = "small"
+scenario = "aravind"
+customers = 400
+steps = 12
+replicates = 3
+seed = 5
+[levers]
+interventions = ["free_transport"]
+combine = ["each"]
+"""  # 2 policies × 3 replicates = 6 runs
+
+
+def _small(tmp_path):
+    exp_file = tmp_path / "small.toml"
+    exp_file.write_text(SMALL_EXPERIMENT)
+    return exp_file
+
+
+def test_every_result_file_has_its_checksum_in_the_log_and_manifest(tmp_path):
+    from cxsim.experiments.store import file_checksum
+
+    out = tmp_path / "out"
+    run_experiment(_small(tmp_path), out, progress=False, report=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    files = sorted(str(p.relative_to(out)) for p in out.glob("*/*.parquet"))
+    assert sorted(manifest["checksums"]) == files and len(files) == 12
+    for name, digest in manifest["checksums"].items():
+        assert file_checksum(out / name) == digest
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert sorted(n for e in log for n in e["checksums"]) == files
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+@pytest.mark.parametrize("kind", ["timeseries", "runs"])
+def test_a_damaged_result_file_is_named_and_run_again_on_resume(tmp_path, capsys, damage, kind):
+    from cxsim.cli import main
+
+    out = tmp_path / "out"
+    exp_file = _small(tmp_path)
+    first = run_experiment(exp_file, out, progress=False, report=False)
+    before = first.runs.set_index("key")
+    victim = sorted((out / kind).glob("*.parquet"))[2]
+    data = victim.read_bytes()
+    if damage == "truncate":
+        victim.write_bytes(data[: len(data) // 2])
+    else:  # same length, one byte changed in the middle (a torn or rotten page)
+        middle = len(data) // 2
+        victim.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:])
+    assert main(["sweep", str(exp_file), "--out", str(out), "--resume", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert f"{kind}/{victim.name} was damaged" in captured.err
+    assert "(1 run now, 5 already there)" in captured.out
+    after = load_results(out).set_index("key")
+    assert after.loc[victim.stem, "acceptance_rate"] == before.loc[victim.stem, "acceptance_rate"]  # the same run, done again
+    assert load_timeseries(out)["run"].nunique() == 6
+
+
+def test_load_results_names_a_bad_file_in_one_line(tmp_path):
+    out = tmp_path / "out"
+    run_experiment(_small(tmp_path), out, progress=False, report=False)
+    victim = sorted((out / "runs").glob("*.parquet"))[1]
+    victim.write_bytes(victim.read_bytes()[:40])
+    with pytest.raises(CxError) as err:
+        load_results(out)
+    msg = str(err.value)
+    assert "\n" not in msg and victim.name in msg and "--resume" in msg
+
+
+def _lock_holder(out, seconds: float):
+    """A process holding the sweep lock of ``out`` as a sweep does (the Store's own lock)."""
+    code = ("import sys, time; from cxsim.experiments.store import Store\n"
+            "with Store(sys.argv[1]).lock():\n    print('locked', flush=True); time.sleep(float(sys.argv[2]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_second_sweep_on_a_locked_folder_fails_at_once(tmp_path, capsys):
+    from cxsim.cli import main
+
+    out = tmp_path / "out"
+    holder = _lock_holder(out, 30)
+    try:
+        t0 = time.time()
+        assert main(["sweep", str(_small(tmp_path)), "--out", str(out), "--workers", "1"]) == 2
+        assert time.time() - t0 < 5
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "being written by another sweep" in err
+        assert not (out / "runs").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_killed_sweeps_lock_is_taken_over(tmp_path):
+    """kill -9 a real sweep while it holds the lock: the lock file stays, the next sweep takes it and resumes."""
+    exp_file = tmp_path / "crash.toml"
+    exp_file.write_text(EXPERIMENT)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "cxsim.cli", "sweep", str(exp_file), "--out", str(out), "--workers", "1"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while _finished(out) < 2 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(CxError, match="being written by another sweep"):  # held while it runs
+        run_experiment(exp_file, out, resume=True, progress=False, report=False)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (out / ".lock").exists()  # stale: its holder is gone
+    result = run_experiment(exp_file, out, resume=True, progress=False, report=False)
+    assert result.skipped >= 2 and result.skipped + result.ran == 48
+
+
+def test_a_sweep_refuses_a_folder_of_other_files_or_a_file(tmp_path, capsys):
+    from cxsim.cli import main
+
+    exp_file = _small(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    (tmp_path / "afile").write_text("x")
+    for target, needle in ((tmp_path / "mine", "holds other files (thesis.tex)"), (tmp_path / "afile", "is not a folder"),
+                           (tmp_path / "afile" / "sub", "cannot write there")):
+        assert main(["sweep", str(exp_file), "--out", str(target), "--workers", "1"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and needle in err, err
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["thesis.tex"]
+
+
+def test_a_failing_run_or_report_keeps_the_finished_runs_and_says_resume(tmp_path, monkeypatch, capsys):
+    from cxsim.cli import main
+    from cxsim.experiments import reports, runner
+
+    exp_file, out = _small(tmp_path), tmp_path / "out"
+    real = runner.run_task
+
+    def flaky(base, task):
+        if task.run == 3:
+            raise RuntimeError("worker lost")
+        return real(base, task)
+
+    monkeypatch.setattr(runner, "run_task", flaky)
+    assert main(["sweep", str(exp_file), "--out", str(out), "--workers", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "a run failed (RuntimeError: worker lost)" in err and "--resume" in err
+    assert len(load_results(out)) == 3  # runs 0–2 finished and kept
+    monkeypatch.setattr(runner, "run_task", real)
+
+    def broken_figure(result):
+        raise ValueError("no display")
+
+    monkeypatch.setitem(reports.REPORTS, "summary", broken_figure)
+    assert main(["sweep", str(exp_file), "--out", str(out), "--workers", "1", "--resume"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "all 6 runs are kept" in err and "the report failed (ValueError: no display)" in err and "--resume" in err
+    monkeypatch.undo()
+    assert main(["sweep", str(exp_file), "--out", str(out), "--workers", "1", "--resume"]) == 0
+    assert "(0 run now, 6 already there)" in capsys.readouterr().out and (out / "report.md").exists()

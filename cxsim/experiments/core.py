@@ -9,6 +9,7 @@ interval with few replicates.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
@@ -89,7 +90,7 @@ def make_tasks(scenario: Scenario, points: list[dict[str, Any]], seeds: list[int
 def run_many(scenario: Scenario | str, points: list[dict[str, Any]] | pd.DataFrame | None = None,
              seeds: Iterable[int] = (1,), *, policies: dict[str, dict[str, Any]] | None = None, workers: int = 1,
              scheduler: Any = None, out: str | Path | None = None, timeseries: bool = True,
-             progress: bool | None = False) -> RunTables:
+             progress: bool | None = False, allow_large: bool = False) -> RunTables:
     """Run every point × policy × seed; return aligned tables.
 
     ``points``: scenario overrides by dotted path, one dict per point (or a DataFrame whose
@@ -99,10 +100,31 @@ def run_many(scenario: Scenario | str, points: list[dict[str, Any]] | pd.DataFra
     sc = _scenario(scenario)
     if isinstance(points, pd.DataFrame):
         points = points.to_dict("records")
-    tasks = make_tasks(sc, list(points or [{}]), list(seeds), policies, timeseries)
+    points = list(points or [{}])
+    _check_size(sc, points, policies or {}, len(points) * max(1, len(policies or {})) * len(list(seeds)), allow_large, workers)
+    tasks = make_tasks(sc, points, list(seeds), policies, timeseries)
     rows: dict[int, dict] = {}
     series: dict[int, Any] = {}
-    store = Store(out).open() if out is not None else None
+    store = Store(out) if out is not None else None
+    with store.lock() if store else nullcontext():
+        return _run_many(sc, tasks, store, rows, series, workers, scheduler, progress, out)
+
+
+def _check_size(sc: Scenario, points: list[dict], policies: dict[str, dict], runs: int, allow_large: bool, workers: int) -> None:
+    """Refuse work above the bound before any task is made (see :mod:`cxsim.workload`)."""
+    from ..workload import Workload, check
+
+    sizes = [_paths(p) for p in [*points, *policies.values()]]
+    customers = max([sc.population.customers] + [int(p["population.customers"]) for p in sizes if isinstance(p.get("population.customers"), (int, float))])
+    steps = max([sc.steps] + [int(p["steps"]) for p in sizes if isinstance(p.get("steps"), (int, float))])
+    check(Workload(runs, customers, steps), allow_large, workers, "allow_large=True")
+
+
+def _run_many(sc: Scenario, tasks: list[Task], store: Store | None, rows: dict, series: dict, workers: int,
+              scheduler: Any, progress: bool | None, out: str | Path | None) -> RunTables:
+    if store:
+        store.open()
+        store.verify()  # damaged runs are removed, so they run again
     done = store.finished() if store else set()
 
     def keep(row: dict, ts: pd.DataFrame | None, seconds: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import pandas as pd
 
 from ..params import CxError
 from ..scenario import Scenario, load_scenario, scenario_dict, validate_scenario
+from ..workload import Workload, check
 from .spec import ABTest, Experiment, flatten
 
 
@@ -81,11 +83,9 @@ def base_scenario(exp: Experiment, source: Path | None = None) -> Scenario:
     if isinstance(exp.scenario, dict):
         sc = validate_scenario({"name": exp.name or "inline", **exp.scenario}, where=f"{where}: scenario")
     else:
-        path = Path(exp.scenario)
-        if path.suffix and not path.is_absolute() and source is not None:
-            path = source.parent / path
+        path = scenario_path(exp.scenario, source, where)
         try:
-            sc = load_scenario(path if path.suffix else exp.scenario)
+            sc = load_scenario(path)
         except CxError as err:
             raise CxError(f"{where}: scenario: {err}") from None
     changes = dict(exp.set)
@@ -94,6 +94,22 @@ def base_scenario(exp: Experiment, source: Path | None = None) -> Scenario:
     if exp.steps is not None:
         changes["steps"] = exp.steps
     return _checked(sc, changes, f"{where}: set") if changes else sc
+
+
+def scenario_path(text: str, source: Path | None, where: str) -> Path | str:
+    """A built-in name as it is; a file path relative to the experiment file, which must stay in its folder."""
+    path = Path(text)
+    if not path.suffix:
+        return text
+    if source is None:
+        return path
+    if path.is_absolute():
+        raise CxError(f"{where}: scenario = {text!r}: give a path relative to the experiment file's folder (or a built-in name)")
+    folder = source.resolve().parent
+    resolved = (folder / path).resolve()
+    if folder not in resolved.parents:
+        raise CxError(f"{where}: scenario = {text!r}: leaves the experiment file's folder {str(folder)!r}")
+    return resolved
 
 
 def _checked(sc: Scenario, overrides: dict[str, Any], where: str) -> Scenario:
@@ -241,9 +257,43 @@ def salib_sample(kind: str, problem: dict[str, Any], n: int, seed: int, levels: 
     raise CxError(f"design.kind = {kind!r}: choose from factorial, lhs, sobol, morris")
 
 
+# -- the size of the work, from the design's parameters alone ---------------------------
+def design_size(exp: Experiment) -> int:
+    """How many design points the design will have, without drawing them (factorial: an upper bound)."""
+    u, d = exp.uncertainties, exp.design
+    if not u:
+        return 1
+    dims = len(u)
+    if d.kind == "factorial":
+        return math.prod(len(v.values) if v.values is not None else d.levels for v in u.values())
+    if d.kind == "lhs":
+        return d.samples
+    if d.kind == "sobol":
+        return d.samples * (2 * dims + 2 if d.second_order else dims + 2)
+    return d.samples * (dims + 1)  # morris: trajectories × (dimensions + 1)
+
+
+def workload(exp: Experiment, base: Scenario, pols: dict[str, dict[str, Any]]) -> Workload:
+    """Runs × the largest customers and steps any run may have (from policies and uncertainty ranges)."""
+    runs = design_size(exp) * len(pols) * exp.replicates
+    if exp.ab is not None and exp.ab.global_effect:
+        runs *= 3  # the A/B population, then everyone off and everyone on
+    return Workload(runs, int(_largest(exp, pols, "population.customers", base.population.customers)),
+                    int(_largest(exp, pols, "steps", base.steps)))
+
+
+def _largest(exp: Experiment, pols: dict[str, dict[str, Any]], path: str, base_value: float) -> float:
+    values = [base_value] + [float(p[path]) for p in pols.values() if isinstance(p.get(path), (int, float))]
+    u = exp.uncertainties.get(path)
+    if u is not None:
+        ends = [v for v in (u.values or [u.lo, u.hi]) if isinstance(v, (int, float))]
+        values += [v * max(values) if u.relative else v for v in ends]
+    return max(values)
+
+
 # -- the plan --------------------------------------------------------------------------
-def make_plan(exp: Experiment, source: Path | None = None) -> Plan:
-    """Resolve and check everything, then list every run."""
+def make_plan(exp: Experiment, source: Path | None = None, *, allow_large: bool = False, workers: int = 1) -> Plan:
+    """Resolve and check everything (also the size of the work, see :mod:`cxsim.workload`), then list every run."""
     where = source.name if source else "experiment"
     base = base_scenario(exp, source)
     data = base.model_dump()
@@ -251,6 +301,7 @@ def make_plan(exp: Experiment, source: Path | None = None) -> Plan:
     pols = policies(exp, base, where)
     if exp.ab is not None:
         _check_ab(exp, base, where)
+    check(workload(exp, base, pols), allow_large, workers, "--allow-large (API: allow_large=True)")  # before any sample is drawn
     points = design_points(exp, data)
     seeds = seeds_for(exp.replicates, exp.seed)
     plan = Plan(exp, base, pols, points, seeds, source=source)

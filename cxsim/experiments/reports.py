@@ -9,12 +9,12 @@ curve against the Bass closed form), ``sensitivity`` (Sobol or Morris indices), 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..outputs import inside
 from .analysis import paired_differences, sensitivity, summarize_runs
 from .store import load_timeseries
 
@@ -38,7 +38,7 @@ def make_report(result) -> None:
 
 
 def _csv(result, name: str, table: pd.DataFrame) -> None:
-    path = result.out / f"{name}.csv"
+    path = inside(result.out, f"{name}.csv")
     table.to_csv(path, index=False)
     result.files[name] = path
     result.tables[name] = table
@@ -53,7 +53,7 @@ def _figure(nrows: int = 1, ncols: int = 1, size=(7.0, 4.5)):
 
 
 def _save(result, fig, name: str = "figure") -> None:
-    path = result.out / f"{name}.png"
+    path = inside(result.out, f"{name}.png")
     fig.savefig(path, dpi=120)
     result.files[name] = path
 
@@ -332,6 +332,6 @@ def _markdown(result) -> None:
     lines += [f"    {h}" for h in result.headline]
     lines += [""] + [f"![{name}]({p.name})" for name, p in result.files.items() if p.suffix == ".png"]
     lines += ["", "Tables: " + ", ".join(f"[{p.name}]({p.name})" for p in result.files.values() if p.suffix == ".csv"), ""]
-    path = Path(result.out) / "report.md"
+    path = inside(result.out, "report.md")
     path.write_text("\n".join(lines), encoding="utf-8")
     result.files["report"] = path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -62,9 +63,26 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+_ADDRESS = re.compile(r"^(?:(tcp|tls|ucx|ws|wss)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?):(\d{1,5})$")
+
+
+def check_address(address: Any, where: str = "scheduler") -> Any:
+    """A Dask scheduler address must read ``[tcp|tls|ucx|ws|wss://]host:port`` (checked before connecting)."""
+    if not isinstance(address, str):
+        return address  # e.g. a LocalCluster
+    match = _ADDRESS.match(address.strip())
+    if not match or not 1 <= int(match.group(3)) <= 65535:
+        shown = repr(address) if len(address) < 40 else repr(address[:39]) + "…"
+        raise CxError(f"{where} = {shown}: expected an address like tcp://host:8786 (scheme tcp, tls, ucx, ws or wss; port 1 to 65535)")
+    return address.strip()
+
+
 def resolve_scheduler(scheduler: Any = None) -> Any:
-    """The Dask scheduler to use: the one given, else ``$CXSIM_SCHEDULER``, else None (local)."""
-    return scheduler or os.environ.get(SCHEDULER_ENV) or None
+    """The Dask scheduler to use: the one given, else ``$CXSIM_SCHEDULER``, else None (local); its address checked."""
+    if scheduler:
+        return check_address(scheduler)
+    env = os.environ.get(SCHEDULER_ENV) or None
+    return check_address(env, f"${SCHEDULER_ENV}") if env else None
 
 
 def execute(base: Scenario, tasks: list[Task], on_result: OnResult, *, workers: int = 1, scheduler: Any = None,

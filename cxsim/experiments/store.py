@@ -2,29 +2,38 @@
 
 Layout of a results folder::
 
-    manifest.json            experiment, base scenario, seeds, cxsim version, git hash, finished runs
-    log.jsonl                append-only: one line per finished run (key, run, seconds)
+    manifest.json            experiment, base scenario, seeds, cxsim version, git hash, finished runs,
+                             and the checksum of every result file
+    log.jsonl                append-only: one line per finished run (key, run, seconds, checksums)
     runs/<key>.parquet       one row: the run's parameters, seed and scalar outcomes
     timeseries/<key>.parquet the run's outcomes at every step, long format (run, step, metric, value)
+    .lock                    held while a sweep writes the folder (a second writer fails at once)
 
 A run is finished when ``runs/<key>.parquet`` exists: it is written last, to a
 temporary file that is flushed, fsynced and renamed, so it is either whole or
-absent. After a crash (even ``kill -9``) the files are the truth: stray temporary
-files are removed, the manifest is rebuilt from the files, and a resumed sweep
-runs only the keys that are missing. Query everything with DuckDB
-(``read_parquet('DIR/runs/*.parquet')``) or :func:`load_results`.
+absent. Each file's BLAKE2b checksum goes into the log line of its run (and the
+manifest), so a file damaged later (truncated, overwritten) is found by
+:meth:`Store.verify`, named, removed and run again on resume. After a crash (even
+``kill -9``) the files are the truth: stray temporary files are removed, the
+manifest is rebuilt from the files, and a resumed sweep runs only the keys that
+are missing or damaged. The lock is an OS file lock (``filelock``): the OS
+releases it when its process dies, so a killed sweep's lock is taken over by the
+next one. Query everything with DuckDB (``read_parquet('DIR/runs/*.parquet')``)
+or :func:`load_results`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -32,17 +41,33 @@ import pyarrow.parquet as pq
 
 from ..params import CxError
 
-RUNS, SERIES, MANIFEST, LOG = "runs", "timeseries", "manifest.json", "log.jsonl"
+RUNS, SERIES, MANIFEST, LOG, LOCK = "runs", "timeseries", "manifest.json", "log.jsonl", ".lock"
 
 
-def write_atomic(table: pa.Table, path: Path) -> None:
-    """Write a Parquet file so it is either complete or absent (temp file, fsync, rename)."""
+def checksum(data: bytes) -> str:
+    """BLAKE2b (16 bytes) of a file's bytes, as hex."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_checksum(path: Path) -> str | None:
+    try:
+        return checksum(path.read_bytes())
+    except OSError:
+        return None
+
+
+def write_atomic(table: pa.Table, path: Path) -> str:
+    """Write a Parquet file so it is either complete or absent (temp file, fsync, rename); returns its checksum."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    data = sink.getvalue().to_pybytes()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
-        pq.write_table(table, fh)
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    return checksum(data)
 
 
 def write_text_atomic(text: str, path: Path) -> None:
@@ -90,6 +115,7 @@ class Store:
         self.root = Path(root)
         self.runs = self.root / RUNS
         self.series = self.root / SERIES
+        self.removed: list[str] = []  # unreadable run files found (and removed) by finished()
 
     def open(self) -> "Store":
         self.runs.mkdir(parents=True, exist_ok=True)
@@ -104,14 +130,95 @@ class Store:
             p.unlink(missing_ok=True)
         return len(stray)
 
+    @contextmanager
+    def lock(self) -> Iterator["Store"]:
+        """Hold the folder's lock while writing; another writer fails at once with one line."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(self.root / LOCK, timeout=0)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+        except Timeout:  # (a subclass of OSError: first)
+            raise CxError(f"{self.root} is being written by another sweep (it holds {self.root / LOCK}): "
+                          "wait for it to finish, or choose another --out") from None
+        except OSError as err:
+            raise CxError(f"{self.root}: cannot write there ({err.strerror or err})") from None
+        try:
+            yield self
+        finally:
+            lock.release()
+
+    def path(self, sub: str, key: str) -> Path:
+        """Where run ``key``'s file of kind ``sub`` lives (keys are hex fingerprints; anything else is refused)."""
+        if not key or not all(ch in "0123456789abcdef" for ch in key):
+            raise CxError(f"run key {key!r}: expected a hex fingerprint")
+        return self.root / sub / f"{key}.parquet"
+
     def save(self, row: dict[str, Any], ts: pd.DataFrame | None, seconds: float = 0.0) -> None:
-        """Store one finished run: time series first, then the row (which marks it finished)."""
+        """Store one finished run: time series first, then the row (which marks it finished), then its log line."""
         key = row["key"]
+        sums = {}
         if ts is not None:
-            write_atomic(long_series(ts, row["run"], key), self.series / f"{key}.parquet")
-        write_atomic(row_table(row), self.runs / f"{key}.parquet")
+            sums[f"{SERIES}/{key}.parquet"] = write_atomic(long_series(ts, row["run"], key), self.path(SERIES, key))
+        sums[f"{RUNS}/{key}.parquet"] = write_atomic(row_table(row), self.path(RUNS, key))
+        self._log({"key": key, "run": row["run"], "seconds": round(seconds, 4), "at": time.time(), "checksums": sums})
+
+    def _log(self, entry: dict[str, Any]) -> None:
         with open(self.root / LOG, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key, "run": row["run"], "seconds": round(seconds, 4), "at": time.time()}) + "\n")
+            fh.write(json.dumps(entry) + "\n")
+
+    def logged(self) -> dict[str, dict[str, Any]]:
+        """key → the latest whole log line of that run (a torn line is skipped)."""
+        path, out = self.root / LOG, {}
+        if not path.exists():
+            return out
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(entry, dict) and "key" in entry:
+                out[entry["key"]] = entry
+        return out
+
+    def verify(self) -> list[str]:
+        """Check every finished run's files against their checksums; remove damaged runs and return their file names.
+
+        A run without recorded checksums (its log line was lost in a crash) is read in full
+        instead, and its checksums are logged if it reads.
+        """
+        damaged: list[str] = []
+        logged = self.logged()
+        for key in sorted(self.finished()):
+            entry = logged.get(key, {})
+            sums = entry.get("checksums")
+            if sums:
+                bad = [name for name, digest in sums.items() if file_checksum(self.root / name) != digest]
+            else:
+                bad, sums = self._read_whole(key)
+                if not bad:
+                    self._log({"key": key, "run": entry.get("run"), "seconds": entry.get("seconds", 0.0), "at": time.time(), "checksums": sums})
+            if bad:
+                damaged += bad
+                for sub in (RUNS, SERIES):
+                    self.path(sub, key).unlink(missing_ok=True)
+        return sorted(set(self.removed)) + damaged
+
+    def _read_whole(self, key: str) -> tuple[list[str], dict[str, str]]:
+        bad, sums = [], {}
+        for sub in (SERIES, RUNS):
+            path = self.path(sub, key)
+            if not path.exists():
+                continue
+            name = f"{sub}/{key}.parquet"
+            try:
+                pq.read_table(path)
+            except Exception:
+                bad.append(name)
+                continue
+            sums[name] = file_checksum(path)
+        return bad, sums
 
     def finished(self) -> set[str]:
         """Keys of the runs whose row file is present and readable (unreadable ones are removed)."""
@@ -121,6 +228,8 @@ class Store:
                 pq.read_metadata(p)
             except Exception:  # a damaged file cannot come from write_atomic, but never trust it
                 p.unlink(missing_ok=True)
+                (self.series / p.name).unlink(missing_ok=True)
+                self.removed.append(f"{RUNS}/{p.name}")
                 continue
             done.add(p.stem)
         return done
@@ -141,7 +250,9 @@ class Store:
     def write_manifest(self, header: dict[str, Any]) -> dict[str, Any]:
         """The manifest = ``header`` + the finished runs, rebuilt from the files."""
         table = load_results(self.root, columns=["run", "key", "policy", "point", "replicate", "seed"])
-        manifest = {**header, "finished": len(table), "runs": table.to_dict("records"), "updated": _now()}
+        logged = self.logged()
+        sums = {name: digest for key in table["key"] for name, digest in logged.get(key, {}).get("checksums", {}).items()} if len(table) else {}
+        manifest = {**header, "finished": len(table), "runs": table.to_dict("records"), "checksums": sums, "updated": _now()}
         write_text_atomic(json.dumps(manifest, indent=1, default=str), self.root / MANIFEST)
         self._rewrite_log(table)
         return manifest
@@ -199,18 +310,49 @@ def connect(root: str | Path):
     con = duckdb.connect()
     for view, sub in (("runs", RUNS), ("timeseries", SERIES)):
         if any((root / sub).glob("*.parquet")):
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{_glob(root, sub)}', union_by_name = true)")
+            try:
+                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{_glob(root, sub)}', union_by_name = true)")
+            except duckdb.Error as err:
+                con.close()
+                raise _explained(root, err) from None
     return con
+
+
+def _explained(root: Path, err: Exception) -> CxError:
+    """A DuckDB failure as one line: the damaged file by name if there is one."""
+    bad = damaged_file(root)
+    if bad is not None:
+        return CxError(f"{bad}: damaged result file ({bad.stat().st_size} bytes, not a whole Parquet file): "
+                       "run the sweep again with --resume to redo its run")
+    return CxError(f"query failed: {' '.join(str(err).split())[:160]}")
 
 
 def query(root: str | Path, sql: str) -> pd.DataFrame:
     """Run SQL over a results folder (tables ``runs`` and ``timeseries``), e.g.
-    ``query(d, 'SELECT policy, avg(acceptance_rate) FROM runs GROUP BY policy')``."""
+    ``query(d, 'SELECT policy, avg(acceptance_rate) FROM runs GROUP BY policy')``.
+
+    A damaged result file is named in one line (and how to redo it), not left to fail inside DuckDB.
+    """
+    import duckdb
+
     con = connect(root)
     try:
         return con.execute(sql).df()
+    except duckdb.Error as err:
+        raise _explained(Path(root), err) from None
     finally:
         con.close()
+
+
+def damaged_file(root: Path) -> Path | None:
+    """The first result file of ``root`` that is not a whole Parquet file, if any."""
+    for sub in (RUNS, SERIES):
+        for path in sorted((root / sub).glob("*.parquet")):
+            try:
+                pq.read_metadata(path)
+            except Exception:
+                return path
+    return None
 
 
 def load_results(root: str | Path, columns: Iterable[str] | None = None) -> pd.DataFrame:

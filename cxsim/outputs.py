@@ -1,0 +1,245 @@
+"""Where a run's results go: a checked folder, tables streamed replicate by replicate, a summary.
+
+``cxsim run --out DIR`` writes into DIR (checked before any run starts):
+
+    customers.parquet    one row per customer and replicate: final state, barrier ledger, and
+                         stage, segment and reason as categories; a ``seed`` column
+    timeseries.parquet   one row per step and replicate: every metric and stage count; ``seed``
+    summary.json         one replicate: its summary; several: ``replicates`` (one entry per seed),
+                         and ``mean`` and ``ci95`` (95% t-interval) of every numeric field
+
+Each Parquet file holds one row group per replicate, written as the replicate finishes
+(a ``pyarrow.parquet.ParquetWriter``), so only the summary numbers of finished replicates
+stay in memory. With ``--format csv`` the same tables are ``customers.csv`` and
+``timeseries.csv``. If a replicate fails, the files are closed with the replicates that
+finished and summary.json describes those.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .params import CxError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from .model import Results
+
+FORMATS = ("parquet", "csv")
+TABLES = ("customers", "timeseries")
+SUMMARY = "summary.json"
+IDENTITY = ("scenario", "customers", "steps", "interventions")
+"""Summary fields that are the same in every replicate of one command (shown once, not averaged)."""
+
+
+class Incomplete(CxError):
+    """Work stopped part-way; what finished is kept and the message says how to complete it (exit 1)."""
+
+
+def output_files(fmt: str) -> list[str]:
+    return [f"{t}.{fmt}" for t in TABLES] + [SUMMARY]
+
+
+# -- the folder -------------------------------------------------------------------------------
+def check_out_dir(path: str | Path, what: str = "--out") -> Path:
+    """Make sure results can go to ``path`` before anything runs: a new, empty or earlier run folder we can write.
+
+    Refused in one line: a file, a device, a folder holding other things than a run's
+    outputs, a folder that cannot be created or written. A new folder is not created here
+    (a command refused later leaves nothing behind), only checked to be creatable.
+    """
+    out = Path(path).expanduser()
+    shown = str(path)
+    if out.exists() or out.is_symlink():
+        mode = out.stat().st_mode if out.exists() else 0
+        if not stat.S_ISDIR(mode):
+            kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a file" if out.exists() else "a broken link"
+            raise CxError(f"{what} {shown}: is {kind}, not a folder: choose a new or empty folder")
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in ALL_OUTPUTS and not p.name.startswith("."))
+        if foreign:
+            raise CxError(f"{what} {shown}: holds other files ({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}), "
+                          "not the outputs of a run: choose a new or empty folder")
+        try:
+            probe = out / f".cxsim-write-test.{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise CxError(f"{what} {shown}: cannot write there ({err.strerror or err})") from None
+        return out
+    parent = next(p for p in out.absolute().parents if p.exists())  # created only when results come
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise CxError(f"{what} {shown}: cannot be created ({parent} is {'not a folder' if not parent.is_dir() else 'not writable'})")
+    return out
+
+
+ALL_OUTPUTS = {name for fmt in FORMATS for name in output_files(fmt)}
+
+
+def inside(root: str | Path, *parts: str) -> Path:
+    """``root/parts…``, refused unless it stays inside ``root`` (after resolving ``..`` and links)."""
+    base = Path(root).resolve()
+    path = base.joinpath(*parts).resolve()
+    if path != base and base not in path.parents:
+        raise CxError(f"path {'/'.join(parts)!r} would leave the folder {str(root)!r}: use a plain name")
+    return path
+
+
+# -- the tables, straight from the model's arrays ---------------------------------------------
+def customers_arrow(res: "Results") -> "pa.Table":
+    """The customers table (the columns of :func:`cxsim.metrics.customer_table`, plus ``seed``) as Arrow."""
+    import pyarrow as pa
+
+    from .agents import STATE
+    from .barriers import CASH_COSTS, REASONS
+    from .journey import STAGES, Stage, loyalty_now
+
+    model = res.model
+    c = model.customers
+    cols: dict[str, Any] = {"customer": pa.array(np.arange(c.n, dtype=np.int64))}
+    categories = {
+        "stage": (c.stage, list(STAGES)),
+        "segment": (c.segment, model.pars.segment_names),
+        "reason": (np.where(c.reason >= 0, c.reason, len(REASONS)).astype(np.int8), list(REASONS) + ["none"]),
+    }
+    for name in STATE:
+        if name in categories:
+            codes, names = categories[name]
+            cols[name] = pa.DictionaryArray.from_arrays(np.ascontiguousarray(codes), pa.array(names, pa.string()))
+        elif name == "loyalty":
+            loyalty = c.loyalty.copy()
+            loyal = np.flatnonzero(c.stage == Stage.LOYAL)
+            loyalty[loyal] = loyalty_now(model, loyal)
+            cols[name] = pa.array(loyalty)
+        else:
+            cols[name] = pa.array(np.ascontiguousarray(getattr(c, name)))
+    for i, kind in enumerate(CASH_COSTS):
+        cols[f"cost_{kind}"] = pa.array(np.ascontiguousarray(c.ledger[:, i]))
+    cols["seed"] = pa.array(np.full(c.n, res.seed, dtype=np.int64))
+    return pa.table(cols)
+
+
+def timeseries_arrow(res: "Results") -> "pa.Table":
+    import pyarrow as pa
+
+    ts = res.timeseries
+    table = pa.Table.from_pandas(ts, preserve_index=False)
+    return table.append_column("seed", pa.array(np.full(len(ts), res.seed, dtype=np.int64)))
+
+
+# -- writing replicate by replicate ------------------------------------------------------------
+class RunWriter:
+    """The output folder of one ``cxsim run``: add each replicate as it finishes, close at the end (or on failure)."""
+
+    def __init__(self, out: Path, fmt: str = "parquet"):
+        if fmt not in FORMATS:
+            raise CxError(f"--format = {fmt!r}: choose from {', '.join(FORMATS)}")
+        self.out, self.fmt = Path(out), fmt
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.writers: dict[str, Any] = {}
+        self.summaries: list[dict[str, Any]] = []
+        for name in ALL_OUTPUTS:  # an earlier run's outputs are replaced, never mixed with these
+            (self.out / name).unlink(missing_ok=True)
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.out / name for name in output_files(self.fmt)]
+
+    def add(self, res: "Results") -> None:
+        """Write one finished replicate's tables and refresh summary.json."""
+        for name, table in (("customers", customers_arrow(res)), ("timeseries", timeseries_arrow(res))):
+            self._write(name, table)
+        self.summaries.append(res.summary)
+        self.write_summary()
+
+    def _write(self, name: str, table: "pa.Table") -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        path = self.out / f"{name}.{self.fmt}"
+        if name not in self.writers:
+            if self.fmt == "parquet":
+                categories = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+                self.writers[name] = pq.ParquetWriter(path, table.schema, compression="snappy", use_dictionary=categories)
+            else:
+                self.writers[name] = pcsv.CSVWriter(path, _plain_schema(table.schema))
+        if self.fmt == "csv":
+            table = table.cast(_plain_schema(table.schema))
+        self.writers[name].write_table(table)
+
+    def write_summary(self) -> None:
+        text = json.dumps(combine(self.summaries), indent=2, default=str)
+        tmp = self.out / f".{SUMMARY}.{os.getpid()}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, self.out / SUMMARY)
+
+    def close(self) -> None:
+        """Finish the files (a Parquet file is readable only once closed): whatever was added is kept."""
+        for writer in self.writers.values():
+            writer.close()
+        self.writers.clear()
+
+
+def _plain_schema(schema: "pa.Schema") -> "pa.Schema":
+    """Categories as their names, for CSV."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(f.name, pa.string() if pa.types.is_dictionary(f.type) else f.type) for f in schema])
+
+
+# -- the summary of replicates -------------------------------------------------------------------
+def combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One replicate: its summary. Several: what they share, ``replicates`` (per seed), ``mean`` and ``ci95``.
+
+    Every numeric field, also inside tables such as ``dropout_reasons`` (a missing entry
+    counts 0), gets its mean and 95% t-interval over the replicates; non-numeric fields that
+    differ between replicates appear only per replicate.
+    """
+    if len(summaries) == 1:
+        return dict(summaries[0])
+    first = summaries[0]
+    out: dict[str, Any] = {k: first[k] for k in IDENTITY if k in first and all(s.get(k) == first[k] for s in summaries)}
+    out["n_replicates"] = len(summaries)
+    out["seeds_from"], out["seeds_to"] = summaries[0]["seed"], summaries[-1]["seed"]
+    out["replicates"] = [{"seed": s["seed"], **{k: v for k, v in s.items() if k not in out and k != "seed"}} for s in summaries]
+    stats = _numeric(summaries, [k for k in first if k not in IDENTITY and k != "seed"])
+    out["mean"] = {k: v[0] for k, v in stats.items()}
+    out["ci95"] = {k: v[1] for k, v in stats.items()}
+    return out
+
+
+def _numeric(records: list[dict[str, Any]], keys: list[str], missing: Any = None) -> dict[str, Any]:
+    """key → (mean, [low, high]) for numbers; nested tables of numbers → (table of means, table of intervals).
+
+    ``missing``: the value of a key a record lacks (inside tables of counts: 0).
+    """
+    from .metrics import interval
+
+    out: dict[str, Any] = {}
+    for key in keys:
+        values = [r.get(key, missing) for r in records]
+        present = [v for v in values if v is not None]
+        if present and all(isinstance(v, dict) for v in present):
+            inner = list(dict.fromkeys(k for v in present for k in v))
+            nested = _numeric([v or {} for v in values], inner, missing=0)
+            out[key] = ({k: m for k, (m, _) in nested.items()}, {k: c for k, (_, c) in nested.items()})
+        elif all(_is_number(v) for v in present):  # numbers, or None where a run had nothing to measure
+            mean, lo, hi = interval([math.nan if v is None else float(v) for v in values])
+            out[key] = (_clean(mean), [_clean(lo), _clean(hi)])
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else float(x)
