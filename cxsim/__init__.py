@@ -4,12 +4,41 @@
     sc = cxsim.load_scenario("aravind")
     res = cxsim.run(sc.variant("all_barriers_removed"), seed=1)
     res.summary["acceptance_rate"]
+
+The public names load on first use (PEP 562): ``import cxsim`` is quick, and
+reading a scenario does not import the engine, numba, mesa or pandas.
 """
 
-from .model import CxModel, Results, run
-from .params import CxError
-from .scenario import Scenario, list_scenarios, load_scenario
-from .calibration import calibrate
+from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios", "load_scenario", "calibrate", "__version__"]
+
+_HOMES = {
+    "CxModel": "model",
+    "Results": "model",
+    "run": "model",
+    "CxError": "params",
+    "Scenario": "scenario",
+    "list_scenarios": "scenario",
+    "load_scenario": "scenario",
+    "compile_kernels": "kernels",
+    "calibrate": "calibration",
+}
+"""Where each public name lives (module of this package)."""
+
+_ALIASES = {"compile_kernels": "compile_all"}
+
+__all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios", "load_scenario", "compile_kernels", "calibrate", "__version__"]
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'cxsim' has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), _ALIASES.get(name, name))
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

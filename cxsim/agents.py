@@ -12,6 +12,9 @@ customer or tell their story, not to step them.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING
 
 import mesa
@@ -19,6 +22,7 @@ import numpy as np
 
 from .barriers import CASH_COSTS, REASONS, build_ledger
 from .journey import STAGES, Stage
+from .kernels import activate, njit
 from .params import CxError
 from .randomness import Streams
 
@@ -92,18 +96,28 @@ arrays of their own, where such scans run at memory speed.
 """
 
 
+ROW_DTYPE = np.dtype([(name, STATE[name][0]) if name != "ledger" else (name, np.float32, (len(CASH_COSTS),)) for name in ROW], align=True)
+"""The layout of one customer's row."""
+
+
+def _initial_row() -> np.ndarray:
+    row = np.zeros((), dtype=ROW_DTYPE)
+    for name in ROW:
+        if name != "ledger":
+            row[name] = STATE[name][1]
+    return row
+
+
 class Customers:
     """Every customer's state (see :data:`STATE`): one array per entry, those in :data:`ROW` as views of one row array."""
 
     def __init__(self, n: int):
         self.n = n
-        fields = [(name, STATE[name][0]) if name != "ledger" else (name, np.float32, (len(CASH_COSTS),)) for name in ROW]
-        self.rows = np.zeros(n, dtype=np.dtype(fields, align=True))
+        self.rows = np.full(n, _initial_row(), dtype=ROW_DTYPE)  # one pass, not one per entry
         self.ledger = self.rows["ledger"]
         for name, (dtype, init, _) in STATE.items():
             if name in ROW:
                 setattr(self, name, self.rows[name])
-                getattr(self, name)[:] = init
             else:
                 setattr(self, name, np.full(n, init, dtype=dtype))
 
@@ -117,13 +131,13 @@ class Customers:
         return out
 
 
-def _beta(rng: np.random.Generator, mean: np.ndarray, concentration: float) -> np.ndarray:
-    m = np.clip(mean, 1e-3, 1 - 1e-3)
-    return rng.beta(m * concentration, (1 - m) * concentration).astype(np.float32)
-
-
 def populate(scenario: "Scenario", streams: Streams) -> Customers:
-    """Draw a population from the scenario's segments; each attribute has its own stream."""
+    """Draw a population from the scenario's segments; each attribute has its own stream.
+
+    The attributes' draws are independent (one named stream each), so they run
+    side by side in threads (numpy's fills and the beta kernel release the GIL);
+    each writes only its own entries, so the result does not depend on the order.
+    """
     pop = scenario.population
     segs = list(pop.segments.values())
     n = pop.customers
@@ -132,26 +146,83 @@ def populate(scenario: "Scenario", streams: Streams) -> Customers:
     c = Customers(n)
     shares = np.array([s.share for s in segs], dtype=np.float64)
     cum = np.cumsum(shares / shares.sum())
-    c.segment[:] = np.minimum(np.searchsorted(cum, streams.generator("population:segment").random(n)), len(segs) - 1)
+    _segment_of(streams.generator("population:segment").random(n), cum, c.segment)
+
+    def means(attr: str) -> np.ndarray:
+        return np.array([getattr(s, attr) for s in segs], dtype=np.float32)
 
     def seg(attr: str) -> np.ndarray:
-        return np.array([getattr(s, attr) for s in segs], dtype=np.float32)[c.segment]
+        return means(attr)[c.segment]
 
     def gen(attr: str) -> np.random.Generator:
         return streams.generator(f"population:{attr}")
 
-    z = gen("daily_wage").standard_normal(n, dtype=np.float32)
-    c.daily_wage[:] = seg("daily_wage") * np.exp(seg("wage_spread") * z)
-    c.cash[:] = c.daily_wage * seg("cash_days") * gen("cash").gamma(2.0, 0.5, n).astype(np.float32)
-    c.distance[:] = seg("distance_km") * gen("distance").gamma(2.0, 0.5, n).astype(np.float32)
-    for attr in ("need", "latent_need", "fear", "trust", "expectation"):
-        getattr(c, attr)[:] = _beta(gen(attr), seg(attr), pop.concentration)
-    companion = (gen("companion").random(n, dtype=np.float32) < seg("companion")).astype(np.float32)
-    works = (gen("works").random(n, dtype=np.float32) < seg("works")).astype(np.float32)
-    c.ledger[:] = build_ledger(scenario.costs, c.distance, c.daily_wage, companion, works)
-    c.reach[:] = seg("reach")
-    c.aware_budget[:] = streams.exponential("awareness", np.arange(n))
+    def money() -> None:
+        z = gen("daily_wage").standard_normal(n, dtype=np.float32)
+        c.daily_wage[:] = seg("daily_wage") * np.exp(seg("wage_spread") * z)
+        c.cash[:] = c.daily_wage * seg("cash_days") * gen("cash").gamma(2.0, 0.5, n).astype(np.float32)
+
+    def distance() -> None:
+        c.distance[:] = seg("distance_km") * gen("distance").gamma(2.0, 0.5, n).astype(np.float32)
+
+    def beta(attr: str) -> None:
+        _beta_fill(gen(attr), getattr(c, attr), c.segment, means(attr), np.float32(pop.concentration))
+
+    party: dict[str, np.ndarray] = {}
+
+    def share(attr: str) -> None:
+        party[attr] = (gen(attr).random(n, dtype=np.float32) < seg(attr)).astype(np.float32)
+
+    def awareness() -> None:
+        c.reach[:] = seg("reach")
+        c.aware_budget[:] = streams.exponential("awareness", np.arange(n))
+
+    tasks = [money, distance, awareness, *(partial(beta, a) for a in BETA_ATTRIBUTES), partial(share, "companion"), partial(share, "works")]
+    _run_all(tasks, threads=n >= THREADED_FROM)
+    build_ledger(scenario.costs, c.distance, c.daily_wage, party["companion"], party["works"], out=c.ledger)
     return c
+
+
+BETA_ATTRIBUTES = ("need", "latent_need", "fear", "trust", "expectation")
+"""Attributes drawn from a beta distribution around their segment's mean."""
+
+THREADED_FROM = 50_000
+"""Populations from this size draw their attributes in threads (below, starting threads costs more than it saves)."""
+
+
+def _run_all(tasks: list, threads: bool) -> None:
+    if not threads or (os.cpu_count() or 1) < 2:
+        for task in tasks:
+            task()
+        return
+    activate()  # compile or load the kernels here, not inside a worker thread
+    with ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1)) as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()  # re-raises a task's error
+
+
+@njit(cache=True)
+def _segment_of(u, cum, segment):
+    """``segment[i]``: the first segment whose cumulative share reaches ``u[i]`` (numpy's ``searchsorted``, capped at the last)."""
+    last = len(cum) - 1
+    for i in range(len(u)):
+        s = 0
+        while s < last and cum[s] < u[i]:
+            s += 1
+        segment[i] = s
+
+
+@njit(cache=True, nogil=True)
+def _beta_fill(rng, out, segment, means, concentration):
+    """``out[i]`` ~ Beta(m·κ, (1 − m)·κ) with m the mean of customer i's segment (clipped to 0.001–0.999).
+
+    The same draws, in the same order, as ``rng.beta(m * κ, (1 - m) * κ)`` on
+    float32 means, written as float32 without array temporaries.
+    """
+    lo, hi, one = np.float32(1e-3), np.float32(1 - 1e-3), np.float32(1.0)
+    for i in range(len(out)):
+        m = min(max(means[segment[i]], lo), hi)
+        out[i] = np.float32(rng.beta(np.float64(m * concentration), np.float64((one - m) * concentration)))
 
 
 class CustomerAgent(mesa.Agent):

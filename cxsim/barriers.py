@@ -22,9 +22,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
 
 from .emotions import per_customer
+from .kernels import njit
 from .prefetch import prefetch_ahead
 
 CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")
@@ -40,10 +40,10 @@ WAGE_KINDS = ("own_wages", "companion_wages")
 """Costs that are income forgone rather than cash spent (they do not empty the purse)."""
 
 
-def build_ledger(costs, distance, daily_wage, companion, works) -> np.ndarray:
-    """The (customers × cost kinds) ledger of what using the service would cost each customer."""
+def build_ledger(costs, distance, daily_wage, companion, works, out: np.ndarray | None = None) -> np.ndarray:
+    """The (customers × cost kinds) ledger of what using the service would cost each customer (written into ``out`` if given)."""
     n = len(distance)
-    ledger = np.zeros((n, len(CASH_COSTS)), dtype=np.float32)
+    ledger = np.zeros((n, len(CASH_COSTS)), dtype=np.float32) if out is None else out
     party = 1.0 + companion  # the patient and, if needed, a companion travel and eat
     col = {k: i for i, k in enumerate(CASH_COSTS)}
     round_trip = 2.0 * costs.fare_per_km * distance

@@ -272,7 +272,10 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
 
 @command("app", "open the explorer in the browser (streamlit run app/explorer.py), on 127.0.0.1 unless --host is given")
 def _app(args: argparse.Namespace) -> int:
+    from .kernels import ensure_compiled
+
     cmd = streamlit_command(args)
+    ensure_compiled()  # once per machine, before the first page, with a message
     if args.host and args.host not in (LOCALHOST, "localhost", "::1"):
         print(f"cxsim: warning: serving the explorer on {args.host}: anyone who can reach this machine can use it "
               "and start computations", file=sys.stderr)
@@ -427,6 +430,25 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         message = re.sub(r"^argument [^:]+: (?=--)", "", message)  # our own messages name the option already
         self.exit(2, f"cxsim: error: {one_line(message)}\n")
+
+
+@command("compile", "compile the engine's kernels now (otherwise done once per machine at first use, with a message)")
+def _compile(args: argparse.Namespace) -> int:
+    from . import kernels
+
+    if kernels.is_compiled() and not args.force:
+        print(f"kernels already compiled on this machine ({kernels.stamp_path()}); --force compiles them again")
+        return 0
+    kernels.compile_all()  # says on stderr that it compiles, and how long it took
+    print(f"kernels cached in {kernels.cache_dir()}")
+    return 0
+
+
+def _compile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="compile (or load) every kernel even if this machine has them")
+
+
+ARGUMENTS["compile"] = _compile_args
 
 
 def make_parser() -> argparse.ArgumentParser:

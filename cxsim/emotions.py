@@ -42,8 +42,8 @@ as one small float32 array built once per run (:func:`coefficients`).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .kernels import njit
 from .prefetch import prefetch_ahead
 
 

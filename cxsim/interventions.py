@@ -29,10 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from .barriers import CASH_COSTS
-from .params import CxError, Params, explain, par
+from .params import CxError, Params, choices, explain, par, shorten, validating
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,12 @@ class Intervention(Params):
 
     label: ClassVar[str] = ""
 
+    @model_validator(mode="after")
+    def _starts_before_it_stops(self) -> "Intervention":
+        if not self.start < self.stop:
+            raise ValueError(f"start = {self.start} must be below stop = {self.stop} (it acts in steps start … stop − 1)")
+        return self
+
     def active(self, step: int) -> bool:
         return self.enabled and self.start <= step < self.stop
 
@@ -102,17 +108,21 @@ def intervention_names() -> list[str]:
 
 def build_intervention(name: str, spec: Any) -> Intervention:
     """Validate one intervention spec; its class is ``spec['kind']`` or else its name."""
+    at = f"interventions.{shorten(name, 30).strip(chr(39))}"
     if isinstance(spec, Intervention):
         return spec
-    spec = dict(spec or {})
+    if not isinstance(spec, dict):
+        raise CxError(f"{at} = {shorten(spec)}: an intervention is a table of its settings, e.g. [{at}] coverage = 0.5")
+    spec = dict(spec)
     kind = spec.setdefault("kind", name)
-    if kind not in REGISTRY:
-        raise CxError(f"unknown intervention kind {kind!r} (interventions.{name}): choose from {', '.join(intervention_names())}")
+    if not isinstance(kind, str) or kind not in REGISTRY:
+        raise CxError(f"{at}: unknown intervention kind {shorten(kind)}; choose from {choices(intervention_names(), 120)}")
     cls = REGISTRY[kind]
     try:
-        return cls.model_validate(spec)
+        with validating():
+            return cls.model_validate(spec)
     except ValidationError as err:
-        raise CxError(explain(err, cls, f"interventions.{name}")) from None
+        raise CxError(explain(err, cls, at=at)) from None
 
 
 class _Subsidy(Intervention):

@@ -59,11 +59,11 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from . import barriers, emotions, feedback, relationship, staff
 from .barriers import BARRIERS, REASONS
 from .emotions import DETRACTOR, PROMOTER
+from .kernels import njit
 from .network import scatter_add, unique_ids
 from .prefetch import prefetch_ahead
 

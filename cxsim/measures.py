@@ -21,7 +21,7 @@ import numpy as np
 
 from .journey import Stage, loyalty_now, reached
 from .metrics import METRIC_BY_NAME, Metric, ratio
-from .params import CxError
+from .params import CxError, choices, shorten
 
 if TYPE_CHECKING:
     from .model import CxModel, Results
@@ -182,13 +182,14 @@ def check(names: list[str], scenario) -> None:
     """Raise CxError naming the first measure that does not exist for ``scenario``."""
     for name in names:
         what, _, group = name.partition("@")
+        shown = shorten(name)
         if group:
             if what not in GROUP_MEASURES:
-                raise CxError(f"story.measures: unknown group measure {what!r}: choose from {', '.join(GROUP_MEASURES)}")
+                raise CxError(f"story.measures: unknown group measure {shorten(what)} in {shown}: choose from {choices(GROUP_MEASURES, 110)}")
             if group not in scenario.segment_names and group not in GROUPS:
-                raise CxError(f"story.measures: unknown group {group!r} in {name!r}: choose a segment ({', '.join(scenario.segment_names)}) or one of {', '.join(GROUPS)}")
+                raise CxError(f"story.measures: unknown group {shorten(group)} in {shown}: choose a segment ({choices(scenario.segment_names, 50)}) or one of {', '.join(GROUPS)}")
         elif what not in METRIC_BY_NAME and what not in MEASURES:
-            raise CxError(f"story.measures: unknown measure {name!r}: choose a metric ({', '.join(METRIC_BY_NAME)}) or one of {', '.join(MEASURES)}")
+            raise CxError(f"story.measures: unknown measure {shown}: choose a metric ({choices(METRIC_BY_NAME, 60)}), a measure ({choices(MEASURES, 40)}) or NAME@GROUP")
 
 
 __all__ = ["MEASURES", "GROUP_MEASURES", "GROUPS", "measure", "definition", "label", "unit", "check"]

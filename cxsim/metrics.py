@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Callable
 import mesa
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .barriers import CASH_COSTS, REASONS
 from .journey import STAGES, Stage, loyalty_now, reached
@@ -200,6 +199,8 @@ def interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
     mean = float(x.mean())
     if len(x) < 2:
         return mean, math.nan, math.nan
+    from scipy import stats  # only with replicates: a single run does not import scipy.stats
+
     half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
     return mean, mean - half, mean + half
 

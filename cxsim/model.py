@@ -17,13 +17,13 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from . import emotions, feedback, journey, metrics, relationship, staff
 from .agents import CustomerAgent, populate
 from .barriers import CASH_COSTS, REASONS, cost_borne
 from .interventions import Effects
 from .journey import STAGES, Stage
+from .kernels import njit
 from .network import build_network
 from .params import CxError
 from .randomness import Streams

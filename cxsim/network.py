@@ -17,8 +17,8 @@ incrementally: a step costs O(changes), not O(ties).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .kernels import njit
 from .randomness import Streams
 
 
@@ -60,20 +60,12 @@ class VillageTies:
 
     def __init__(self, n: int, ties: int, village_size: int, streams: Streams):
         self.n, self.k = n, ties
-        n_villages = max(1, n // village_size)
-        ids = np.arange(n, dtype=np.int32)
-        self.village = np.minimum(ids // village_size, n_villages - 1)
-        start = self.village * np.int32(village_size)
-        size = np.where(self.village == n_villages - 1, n - start, village_size).astype(np.int32)
         draw = streams.generator("network").random((n, ties), dtype=np.float32)
-        draw *= (size - 1)[:, None]
-        self.ties = draw.astype(np.int32)  # offset in the village, 0 .. size-2
-        del draw
-        self.ties += self.ties >= (ids - start)[:, None]  # skip oneself
-        self.ties += start[:, None]
-        in_degree = np.bincount(self.ties.ravel(), minlength=n)
-        self.listen_weight = (1.0 / np.maximum(in_degree, 1)).astype(np.float32)
+        self.ties = draw.view(np.int32)  # each uniform becomes its tie in place: no temporaries
+        self.village = np.empty(n, dtype=np.int32)
+        self.listen_weight = np.empty(n, dtype=np.float32)
         """1 / number of people who talk to each customer: turns counts of talkers into shares."""
+        _village_ties(draw, self.ties, village_size, max(1, n // village_size), self.village, self.listen_weight)
 
     def targets(self, tellers: np.ndarray, streams: Streams, step: int) -> np.ndarray:
         """(len(tellers) × k) ids of the people each teller talks to."""
@@ -132,6 +124,33 @@ def _add_talk(ties, talkers, talk_count, listen_weight, heard_rate, sign, weight
         for j in ties[t]:
             talk_count[j] += sign
             heard_rate[j] += listen_weight[j] * weight
+
+
+@njit(cache=True)
+def _village_ties(draw, ties, village_size, n_villages, village, listen_weight):
+    """Turn uniforms ``draw`` into ties within villages, in place (``ties`` is ``draw``'s memory as int32).
+
+    Customer i lives in village ``min(i // village_size, n_villages - 1)`` (the
+    last takes the remainder); a uniform u picks the offset ``int(u · (size − 1))``
+    among the village's others (one's own place skipped). The arithmetic is
+    numpy's: the product in float64, rounded to float32, truncated.
+    """
+    n, k = draw.shape
+    in_degree = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        v = min(i // village_size, n_villages - 1)
+        start = v * village_size
+        others = np.float64((n - start if v == n_villages - 1 else village_size) - 1)
+        for j in range(k):
+            offset = np.int32(np.float32(np.float64(draw[i, j]) * others))
+            if offset >= i - start:
+                offset += 1
+            tie = offset + start
+            ties[i, j] = tie
+            in_degree[tie] += 1
+        village[i] = v
+    for i in range(n):
+        listen_weight[i] = np.float32(1.0 / max(in_degree[i], 1))
 
 
 def build_network(params, n: int, streams: Streams):

@@ -9,19 +9,75 @@ names the field and its allowed range.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import re
+import tomllib
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
+MAX_LINE = 200
+"""Longest error message, in characters (a message is always one line)."""
+
+
 class CxError(ValueError):
-    """Bad input from a user: printed as one line, never as a traceback."""
+    """Bad input from a user: printed as one line, never as a traceback.
+
+    The message is folded onto one line and cut to :data:`MAX_LINE` characters, so
+    no input can make an error dump a whole table; messages are written to fit.
+    """
+
+    def __init__(self, message: object = "") -> None:
+        text = " ".join(str(message).split())
+        super().__init__(text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…")
 
 
 class Params(BaseModel):
-    """Base for parameter groups: unknown keys are errors, values are immutable."""
+    """Base for parameter groups: unknown keys are errors, values are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    Values are strict (no coercion: ``true`` or ``"0.5"`` is not a number, ``1.0`` is
+    not an integer; an integer is a valid float) and finite (no NaN or infinity).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        one_line_init(super().__init__, type(self), data)
+
+
+_NESTED: ContextVar[bool] = ContextVar("cxsim_validating", default=False)
+
+
+def one_line_init(init: Callable[..., None], cls: type[BaseModel], data: dict[str, Any]) -> None:
+    """A model constructed directly from Python raises CxError (one line), like one read from a file.
+
+    Inside a validation already under way (nested models, or :func:`validating`), pydantic's
+    own error is left to the caller, which reports it with the full field path.
+    """
+    if _NESTED.get():
+        init(**data)
+        return
+    token = _NESTED.set(True)
+    try:
+        init(**data)
+    except ValidationError as err:
+        raise CxError(explain(err, cls, cls.__name__)) from None
+    finally:
+        _NESTED.reset(token)
+
+
+@contextmanager
+def validating():
+    """Validate inside this block to get pydantic's ValidationError (and report it with context)."""
+    token = _NESTED.set(True)
+    try:
+        yield
+    finally:
+        _NESTED.reset(token)
 
 
 def par(default: Any, lo: float | None = None, hi: float | None = None, unit: str = "", doc: str = "", source: str = ""):
@@ -53,7 +109,54 @@ def field_info(model_cls: type[BaseModel], name: str) -> dict[str, Any]:
 
 
 def _num(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+# -- one-line messages ----------------------------------------------------------------
+def shorten(value: Any, width: int = 40) -> str:
+    """``repr(value)`` cut to ``width`` characters with an ellipsis (never a whole table)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def choices(names: Any, width: int = 90) -> str:
+    """Names joined by commas, as many as fit in ``width`` characters, then how many more."""
+    names = [str(n) for n in names]
+    if not names:
+        return "(none)"
+    out: list[str] = []
+    for k, name in enumerate(names):
+        rest = len(names) - k - 1
+        tail = f", … ({rest} more)" if rest else ""
+        if out and len(", ".join([*out, name])) + len(tail) > width:
+            return ", ".join(out) + f", … ({len(names) - k} more)"
+        out.append(shorten(name, 40).strip("'\""))
+    return ", ".join(out)
+
+
+def first_nonfinite(value: Any, path: str = "") -> tuple[str, float] | None:
+    """The first NaN or infinity inside nested mappings and lists: its dotted path and value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        found = first_nonfinite(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def reject_nonfinite(value: Any, where: str = "") -> None:
+    """Raise CxError naming the first NaN or infinity anywhere in ``value``."""
+    try:
+        found = first_nonfinite(value)
+    except RecursionError:
+        raise CxError(f"{where or 'value'}: nested too deeply") from None
+    if found:
+        prefix = f"{where}: " if where else ""
+        raise CxError(f"{prefix}{found[0] or '(value)'} = {found[1]!r}: must be a finite number")
 
 
 def _range_text(model_cls: type[BaseModel] | None, name: str) -> str:
@@ -68,6 +171,16 @@ def _range_text(model_cls: type[BaseModel] | None, name: str) -> str:
     return f" (allowed {lo} to {hi}{unit})"
 
 
+def _inner_model(ann: Any) -> Any:
+    """The model a field holds: itself, a dict's value type, a list's item type or an optional's type."""
+    for _ in range(3):
+        args = [a for a in getattr(ann, "__args__", ()) if a is not type(None)]
+        if not args:
+            break
+        ann = args[-1]
+    return ann
+
+
 def _owner_of(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     """The model class that declares the last field of ``loc``."""
     cls: Any = root
@@ -76,24 +189,82 @@ def _owner_of(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
         if fields is None:
             return None
         if part in fields:
-            ann = fields[part].annotation
-            args = getattr(ann, "__args__", ())
-            cls = args[-1] if args else ann
+            cls = _inner_model(fields[part].annotation)
         # dict keys (segment or touchpoint names) keep the value type
     return cls if hasattr(cls, "model_fields") else None
 
 
-def explain(err: ValidationError, root: type[BaseModel], where: str = "") -> str:
-    """One line naming the first bad field, its value and its allowed range."""
+_TAG = re.compile(r"^[\w-]+\[.*\]$")
+
+
+def explain(err: ValidationError, root: type[BaseModel], where: str = "", at: str = "") -> str:
+    """One line naming the first bad field, its value (shortened) and its allowed range or choices.
+
+    ``where`` names the input (a file); ``at`` is the path of ``root`` inside it.
+    """
     first = err.errors()[0]
-    loc = tuple(first["loc"])
-    path = ".".join(str(p) for p in loc) or "(top level)"
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and _TAG.match(p)))
+    path = ".".join([at] * bool(at) + [shorten(p, 30).strip("'") if not isinstance(p, int) else str(p) for p in loc]) or "(top level)"
     prefix = f"{where}: " if where else ""
-    if first["type"] == "extra_forbidden":
-        return f"{prefix}{path}: unknown field"
-    if first["type"] == "missing":
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        owner = _owner_of(root, loc)
+        known = f"; fields here: {choices(owner.model_fields, 110)}" if owner is not None else ""
+        return f"{prefix}{path}: unknown field{known}"
+    if kind == "missing":
         return f"{prefix}{path}: required field is missing"
-    value = first.get("input")
+    if kind in ("value_error", "assertion_error"):
+        cause = (first.get("ctx") or {}).get("error")
+        msg = str(cause) if cause is not None else str(first["msg"]).removeprefix("Value error, ")
+        if isinstance(cause, CxError) or path == "(top level)":
+            return f"{prefix}{msg}"
+        return f"{prefix}{path}: {msg}"
     rng = _range_text(_owner_of(root, loc), str(loc[-1])) if loc else ""
     msg = first["msg"].rstrip(".")
-    return f"{prefix}{path} = {value!r}: {msg}{rng}"
+    return f"{prefix}{path} = {shorten(first.get('input'))}: {msg}{rng}"
+
+
+# -- reading files ----------------------------------------------------------------------
+MAX_FILE_BYTES = 10_000_000
+"""Largest input file read (scenario and experiment files are a few kilobytes)."""
+
+
+def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
+    """A TOML file as a mapping, or CxError with one line (missing, a folder, binary, not UTF-8, bad TOML)."""
+    shown = shorten(str(path), 80)
+    try:
+        if not path.exists():
+            raise CxError(f"{what} {shown} not found")
+        if path.is_dir():
+            raise CxError(f"{what} {shown} is a folder, not a .toml file")
+        if not path.is_file():
+            raise CxError(f"{what} {shown} is not a regular file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CxError(f"{what} {shown} is larger than {MAX_FILE_BYTES:,} bytes: not a {what}")
+        data = path.read_bytes()
+    except OSError as err:
+        raise CxError(f"{what} {shown}: cannot be read ({err.strerror or type(err).__name__})") from None
+    if b"\0" in data:
+        raise CxError(f"{what} {shown} is a binary file, not TOML text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CxError(f"{what} {shown} is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise CxError(f"{path.name}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise CxError(f"{path.name}: not valid TOML: nested too deeply") from None
+
+
+def flatten(raw: dict[str, Any], leaf=lambda v: not isinstance(v, dict), prefix: str = "") -> dict[str, Any]:
+    """Nested TOML tables → dotted paths (``a.b = 1`` and ``"a.b" = 1`` mean the same)."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"{prefix}{key}"
+        if leaf(value):
+            out[path] = value
+        else:
+            out.update(flatten(value, leaf, f"{path}."))
+    return out

@@ -9,13 +9,11 @@ It is written as a numba intrinsic, emitting the instructions in place: a
 compiled helper function taking the arrays would reference-count them on every
 call, which costs more than the prefetch saves. numba's on-disk cache does not
 notice a change to this file in the kernels that use it: after editing it,
-delete ``cxsim/__pycache__`` (a fresh checkout has none).
+delete ``cxsim/__pycache__`` (a fresh checkout has none). numba and llvmlite
+are imported when the kernels are first needed (:mod:`cxsim.kernels`).
 """
 
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from .kernels import intrinsic
 
 AHEAD = 8
 """How many customers ahead kernels prefetch."""
@@ -28,6 +26,10 @@ def prefetch_ahead(typingctx, ids, j, first, last):
     Two entries: the ends of the span of a customer's row that a kernel reads,
     or entries in two arrays. All arrays 1-d; nothing happens near the end of ``ids``.
     """
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+
     arrays = (ids, first, last)
     if not (all(isinstance(a, types.Array) and a.ndim == 1 for a in arrays)
             and isinstance(ids.dtype, types.Integer) and isinstance(j, types.Integer)):
@@ -49,6 +51,9 @@ def prefetch_ahead(typingctx, ids, j, first, last):
 
 
 def _prefetch(context, builder, array_type, value, index) -> None:
+    from llvmlite import ir
+    from numba.core import cgutils
+
     view = context.make_array(array_type)(context, builder, value)
     pointer = cgutils.get_item_pointer(context, builder, array_type, view, [index], wraparound=False, boundscheck=False)
     byte_pointer = ir.IntType(8).as_pointer()

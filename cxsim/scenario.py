@@ -6,21 +6,30 @@ parameter groups declared here. Each number has a default, a unit and a range
 :meth:`Scenario.with_overrides` is the only way the app, the CLI and experiments
 change a scenario: dotted paths such as ``population.customers`` or
 ``interventions.free_transport.coverage``.
+
+Defaults serve programmatic construction and overrides only: a *file* declares every
+section of :data:`REQUIRED_SECTIONS` itself, or says ``extends = "aravind"`` (or a
+relative ``.toml`` path) and lists what changes (:func:`scenario_table`). Values are
+strict and finite; cross-field rules (shares add up to 1, ties, references, variants)
+are checked when a scenario is validated, and every error is one :class:`CxError` line.
 """
 
 from __future__ import annotations
 
 import copy
-import tomllib
+import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
+from .agents import STATE
 from .barriers import CASH_COSTS
 from .interventions import Intervention, build_intervention, intervention_names
-from .params import CxError, Params, explain, par
+from .params import CxError, Params, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten, validating
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -47,18 +56,27 @@ class Segment(Params):
     satisfaction_at_start: float = par(0.7, 0, 1, "0–1", "mean satisfaction (and loyalty) of the installed base at step 0")
 
 
+SHARE_TOLERANCE = 1e-6
+MAX_SEGMENTS = min(1000, int(np.iinfo(STATE["segment"][0]).max) + 1)
+"""Most segments a population may have: 1,000, or fewer if the engine's segment index is narrower."""
+
+
 class Population(Params):
     customers: int = par(10_000, 10, 5_000_000, "customers", "number of customers simulated")
     concentration: float = par(8.0, 1, 1000, "beta concentration", "how alike customers of one segment are (higher = more alike)")
-    segments: dict[str, Segment] = Field(default_factory=lambda: {"everyone": Segment()})
+    segments: dict[str, Segment] = Field(default_factory=lambda: {"everyone": Segment()}, description=f"named segments (1 to {MAX_SEGMENTS}); their shares add up to 1")
 
     @field_validator("segments")
     @classmethod
-    def _shares_positive(cls, segments: dict[str, Segment]) -> dict[str, Segment]:
+    def _shares_add_up(cls, segments: dict[str, Segment]) -> dict[str, Segment]:
         if not segments:
             raise ValueError("at least one segment is needed")
-        if sum(s.share for s in segments.values()) <= 0:
-            raise ValueError("segment shares must add up to more than 0")
+        if len(segments) > MAX_SEGMENTS:
+            raise ValueError(f"{len(segments):,} segments: at most {MAX_SEGMENTS:,} are allowed")
+        total = math.fsum(s.share for s in segments.values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            shares = ", ".join(f"{name}: {seg.share:g}" for name, seg in segments.items())
+            raise ValueError(f"shares add up to {total:.6g}, not 1 ({shorten(shares, 60).strip(chr(39))})")
         return segments
 
 
@@ -201,11 +219,16 @@ class Story(Params):
 
 
 class Variant(Params):
-    """A named override of the base scenario."""
+    """A named override of the base scenario: its interventions on (all others off), then ``set``."""
 
     description: str = ""
     interventions: list[str] = Field(default_factory=list)
-    set: dict[str, Any] = Field(default_factory=dict)
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted paths and values, e.g. \"touchpoints.bill.reliability\" = 0.99")
+
+    @field_validator("set", mode="before")
+    @classmethod
+    def _dotted(cls, raw: Any) -> Any:
+        return flatten(raw) if isinstance(raw, dict) else raw
 
 
 class Scenario(Params):
@@ -233,27 +256,32 @@ class Scenario(Params):
 
     @field_validator("interventions", mode="before")
     @classmethod
-    def _build_interventions(cls, raw: dict[str, Any]) -> dict[str, Intervention]:
-        return {name: build_intervention(name, spec) for name, spec in (raw or {}).items()}
+    def _build_interventions(cls, raw: Any) -> dict[str, Intervention]:
+        if not isinstance(raw, dict):
+            raise ValueError(f"must be a table of named interventions, e.g. [interventions.free_transport], not {shorten(raw)}")
+        return {name: build_intervention(name, spec) for name, spec in raw.items()}
 
     @model_validator(mode="after")
     def _check_references(self) -> "Scenario":
+        segments = self.population.segments
         for name, iv in self.interventions.items():
-            for seg in iv.segments:
-                if seg not in self.population.segments:
-                    raise ValueError(f"intervention {name!r} names unknown segment {seg!r}; segments are {', '.join(self.population.segments)}")
-            for tp in getattr(iv, "touchpoints", []):
-                if tp not in self.touchpoints:
-                    raise ValueError(f"intervention {name!r} names unknown touchpoint {tp!r}; touchpoints are {', '.join(self.touchpoints) or 'none'}")
+            _known(f"interventions.{name}.segments", iv.segments, segments, "segments")
+            _known(f"interventions.{name}.touchpoints", getattr(iv, "touchpoints", []), self.touchpoints, "touchpoints")
         for name, tp in self.touchpoints.items():
-            for seg in tp.segments:
-                if seg not in self.population.segments:
-                    raise ValueError(f"touchpoint {name!r} names unknown segment {seg!r}; segments are {', '.join(self.population.segments)}")
+            _known(f"touchpoints.{name}.segments", tp.segments, segments, "segments")
         for vname, variant in self.variants.items():
-            for iv in variant.interventions:
-                if iv not in self.interventions:
-                    raise ValueError(f"variant {vname!r} names unknown intervention {iv!r}; this scenario has {', '.join(self.interventions)}")
+            if vname == "baseline":
+                raise ValueError("variants.baseline: the name 'baseline' is reserved (every intervention off); choose another")
+            _known(f"variants.{vname}.interventions", variant.interventions, self.interventions, "interventions")
+        self._check_network()
         return self
+
+    def _check_network(self) -> None:
+        net, n = self.network, self.population.customers
+        if net.kind == "villages" and net.ties >= net.village_size:
+            raise ValueError(f"network.ties = {net.ties} must be below network.village_size = {net.village_size} (ties are others in one's village)")
+        if net.ties >= n:
+            raise ValueError(f"network.ties = {net.ties} must be below population.customers = {n:,} (ties are other customers)")
 
     # -- derived views -------------------------------------------------------------
     @property
@@ -267,18 +295,22 @@ class Scenario(Params):
     # -- the one way to change a scenario --------------------------------------------
     def with_overrides(self, overrides: dict[str, Any] | None = None, **kw: Any) -> "Scenario":
         """A new scenario with dotted-path values replaced, e.g. ``{"population.customers": 500}``."""
+        if overrides is not None and not isinstance(overrides, dict):
+            raise CxError(f"overrides = {shorten(overrides)}: give a mapping of dotted paths to values")
+        changes = {**(overrides or {}), **kw}
         data = self.model_dump()
-        for path, value in {**(overrides or {}), **kw}.items():
-            _set_path(data, path, value)
-        return validate_scenario(data, where=f"scenario {self.name!r}")
+        for path, value in changes.items():
+            _set_path(data, path, _plain(value))
+        touches_variants = any(path.split(".")[0] == "variants" for path in changes)
+        return validate_scenario(data, where=f"scenario {shorten(self.name, 40)}", variants=touches_variants)
 
     def with_interventions(self, names: list[str] | tuple[str, ...], only: bool = False) -> "Scenario":
         """Switch interventions on by name (``only=True`` switches all others off)."""
-        unknown = [n for n in names if n not in self.interventions]
+        if not isinstance(names, (list, tuple)):
+            raise CxError(f"interventions = {shorten(names)}: give a list of intervention names")
+        unknown = [n for n in names if not isinstance(n, str) or n not in self.interventions]
         if unknown:
-            raise CxError(
-                f"unknown intervention {unknown[0]!r} for scenario {self.name!r}: choose from {', '.join(self.interventions) or '(none)'}"
-            )
+            raise CxError(f"unknown intervention {shorten(unknown[0])} for scenario {self.name!r}: choose from {choices(self.interventions)}")
         changes = {f"interventions.{n}.enabled": (n in names) for n in self.interventions if only or n in names}
         return self.with_overrides(changes)
 
@@ -286,32 +318,79 @@ class Scenario(Params):
         """The scenario as a named variant describes it (its interventions only)."""
         if name == "baseline":
             return self.with_interventions([], only=True)
-        if name not in self.variants:
-            raise CxError(f"unknown variant {name!r} for scenario {self.name!r}: choose from baseline, {', '.join(self.variants)}")
+        if not isinstance(name, str) or name not in self.variants:
+            raise CxError(f"unknown variant {shorten(name)} for scenario {self.name!r}: choose from baseline, {choices(self.variants)}")
         v = self.variants[name]
-        return self.with_interventions(v.interventions, only=True).with_overrides(v.set)
+        try:
+            return self.with_interventions(v.interventions, only=True).with_overrides(v.set)
+        except CxError as err:
+            raise CxError(f"variants.{name}: {_inner(err)}") from None
+
+
+def _known(path: str, names: list[str], known: dict[str, Any], what: str) -> None:
+    for name in names:
+        if name not in known:
+            raise ValueError(f"{path}: unknown {what[:-1]} {shorten(name)}; {what} are {choices(known)}")
+
+
+def _inner(err: CxError) -> str:
+    """A scenario's message without its "scenario 'name': " prefix."""
+    return re.sub(r"^scenario [^:]*: ", "", str(err))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers (an ``np.int64`` is an integer, not a coercion)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    if not isinstance(path, str) or not path:
+        raise CxError(f"setting {shorten(path)}: give a dotted path such as 'population.customers'")
     keys = path.split(".")
     node = data
     for i, key in enumerate(keys[:-1]):
         if not isinstance(node, dict) or key not in node:
-            known = ", ".join(node) if isinstance(node, dict) else ""
-            raise CxError(f"unknown setting {path!r}: {'.'.join(keys[: i + 1])!r} does not exist (known here: {known})")
+            known = choices(node) if isinstance(node, dict) else "(nothing: a value)"
+            raise CxError(f"unknown setting {shorten(path, 60)}: {shorten('.'.join(keys[: i + 1]), 50)} does not exist (known here: {known})")
         node = node[key]
     if not isinstance(node, dict) or keys[-1] not in node:
-        known = ", ".join(node) if isinstance(node, dict) else ""
-        raise CxError(f"unknown setting {path!r} (known here: {known})")
+        known = choices(node) if isinstance(node, dict) else "(nothing: a value)"
+        raise CxError(f"unknown setting {shorten(path, 60)} (known here: {known})")
     node[keys[-1]] = value
 
 
-def validate_scenario(data: dict[str, Any], where: str = "scenario") -> Scenario:
-    """Validate a raw mapping into a Scenario, or raise CxError with one line."""
+def validate_scenario(data: dict[str, Any], where: str = "scenario", variants: bool = True) -> Scenario:
+    """Validate a raw mapping into a Scenario, or raise CxError with one line.
+
+    With ``variants`` (the default), every variant is applied and validated too, so a
+    bad ``set`` line fails here, naming the variant.
+    """
+    if not isinstance(data, dict):
+        raise CxError(f"{where}: a scenario is a table of sections, not {shorten(data)}")
+    reject_nonfinite(data, where)
     try:
-        return Scenario.model_validate(data)
+        with validating():
+            sc = Scenario.model_validate(data)
     except ValidationError as err:
         raise CxError(explain(err, Scenario, where)) from None
+    if variants:
+        for name in sc.variants:
+            try:
+                sc.variant(name)
+            except CxError as err:
+                raise CxError(f"{where}: {_inner(err)}") from None
+    return sc
+
+
+# -- scenario files -------------------------------------------------------------------
+REQUIRED_SECTIONS = ("population", "population.segments", "costs", "decision", "journey", "touchpoints", "interventions")
+"""What every scenario file declares (itself or through ``extends``): the sections that are behaviour."""
+
+MAY_BE_EMPTY = ("touchpoints", "interventions", "variants")
+"""Tables a file may leave empty (an explicit "none"); any other empty table is an error."""
+
+MAX_EXTENDS = 16
+"""Longest chain of ``extends`` (a file extending a file extending …)."""
 
 
 def list_scenarios() -> list[str]:
@@ -319,26 +398,163 @@ def list_scenarios() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 
 
-@lru_cache(maxsize=64)
-def _load_cached(path: str, mtime: float) -> Scenario:
+def scenario_table(raw: dict[str, Any], base: Path, where: str, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file's table made complete: its ``extends`` chain merged in, every required section checked.
+
+    ``base`` is the folder relative ``extends`` paths start from; ``chain`` the files already
+    on the way here (a cycle is refused). The result has no ``extends`` key.
+    """
+    if not isinstance(raw, dict):
+        raise CxError(f"{where}: a scenario is a table of sections, not {shorten(raw)}")
+    own = dict(raw)
+    parent_ref = own.pop("extends", None)
+    if parent_ref is None:
+        _check_complete(own, where)
+        _check_not_empty(own, where)
+        return own
+    _check_not_empty(own, where)
+    parent_path = _extends_path(parent_ref, base, where)
+    if parent_path in chain:
+        loop = " → ".join(p.name for p in (*chain, parent_path))
+        raise CxError(f"{where}: extends = {shorten(parent_ref)}: a cycle ({shorten(loop, 100)})")
+    if len(chain) >= MAX_EXTENDS:
+        raise CxError(f"{where}: extends: more than {MAX_EXTENDS} files in a chain")
+    parent_raw = _read_cached(parent_path)
+    parent = scenario_table(parent_raw, parent_path.parent, parent_path.name, (*chain, parent_path))
+    return merge_tables(parent, own)
+
+
+def merge_tables(parent: dict[str, Any], child: dict[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``child`` laid over ``parent``: tables merge key by key, anything else (numbers, text, lists) is replaced.
+
+    An intervention table whose ``kind`` differs from the parent's replaces it whole.
+    """
+    out = dict(parent)
+    for key, value in child.items():
+        old = out.get(key)
+        here = (*path, key)
+        if isinstance(old, dict) and isinstance(value, dict) and not _changes_kind(here, old, value):
+            out[key] = merge_tables(old, value, here)
+        else:
+            out[key] = value
+    return out
+
+
+def _changes_kind(path: tuple[str, ...], old: dict[str, Any], new: dict[str, Any]) -> bool:
+    if len(path) != 2 or path[0] != "interventions":
+        return False
+    return new.get("kind", old.get("kind", path[1])) != old.get("kind", path[1])
+
+
+def _extends_path(ref: Any, base: Path, where: str) -> Path:
+    """A built-in scenario's file, or a .toml path relative to ``base``."""
+    if not isinstance(ref, str) or not ref:
+        raise CxError(f"{where}: extends = {shorten(ref)}: give a built-in scenario ({choices(list_scenarios(), 60)}) or a .toml path")
+    if not ref.endswith(".toml"):
+        if ref not in list_scenarios():
+            raise CxError(f"{where}: extends = {shorten(ref)}: unknown built-in scenario; choose from {choices(list_scenarios(), 80)} or a .toml path")
+        return (SCENARIO_DIR / f"{ref}.toml").resolve()
+    path = Path(ref)
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+def _check_complete(raw: dict[str, Any], where: str) -> None:
+    for section in REQUIRED_SECTIONS:
+        node: Any = raw
+        for key in section.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            raise CxError(
+                f"{where}: missing section [{section}]: declare it, or write extends = \"aravind\" (a built-in name or a .toml path) "
+                "and list only what changes"
+            )
+
+
+def _check_not_empty(raw: dict[str, Any], where: str, path: str = "") -> None:
+    """An empty table is what a file cut off after a header looks like: refuse it."""
+    for key, value in raw.items():
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(value, dict):
+            if not value and here not in MAY_BE_EMPTY and not here.endswith(".set"):
+                raise CxError(f"{where}: [{shorten(here, 60).strip(chr(39))}] is empty: set its values (or remove it)")
+            _check_not_empty(value, where, here)
+
+
+def looks_like_path(name_or_path: str | Path) -> bool:
+    """A path (it has a suffix or a folder part), not a name to look up (``aravind`` is a name even if ./aravind exists)."""
+    text = str(name_or_path)
+    return bool(Path(text).suffix) or any(sep in text for sep in "/\\")
+
+
+def _scenario_path(name_or_path: str | Path) -> Path:
+    if not isinstance(name_or_path, (str, Path)) or not str(name_or_path):
+        raise CxError(f"scenario {shorten(name_or_path)}: give a built-in name ({choices(list_scenarios(), 60)}) or a .toml path")
+    path = Path(name_or_path)
+    if not looks_like_path(name_or_path):
+        if str(name_or_path) not in list_scenarios():
+            raise CxError(f"unknown scenario {shorten(str(name_or_path))}: choose from {choices(list_scenarios(), 100)} or give a .toml path")
+        path = SCENARIO_DIR / f"{name_or_path}.toml"
+    return path.resolve()
+
+
+def _read_cached(path: Path) -> dict[str, Any]:
+    """A file's TOML table (cached while the file is unchanged; the caller gets its own copy)."""
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise CxError(f"{path}: not valid TOML: {err}") from None
-    raw.setdefault("name", Path(path).stem)
-    return validate_scenario(raw, where=Path(path).name)
+        st = path.stat()
+        key = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = (0, 0)
+    return copy.deepcopy(_read_toml_once(str(path), *key))
+
+
+@lru_cache(maxsize=128)
+def _read_toml_once(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    return read_toml(Path(path), "scenario file")
+
+
+_VALIDATED: dict[str, Scenario] = {}
+
+
+def _validated(table: dict[str, Any], where: str) -> Scenario:
+    """:func:`validate_file_table`, remembered for the last 64 tables (keyed by their exact repr: 1 and 1.0 differ)."""
+    key = repr((where, table))
+    sc = _VALIDATED.get(key)
+    if sc is None:
+        sc = validate_file_table(table, where)
+        if len(_VALIDATED) >= 64:
+            _VALIDATED.pop(next(iter(_VALIDATED)), None)
+        _VALIDATED[key] = sc
+    return sc
+
+
+def validate_file_table(table: dict[str, Any], where: str) -> Scenario:
+    """A complete scenario table (as :func:`scenario_table` makes it) validated, variants and story measures included."""
+    from .measures import check
+
+    sc = validate_scenario(table, where=where)
+    try:
+        check(sc.story.measures, sc)
+    except CxError as err:
+        raise CxError(f"{where}: {err}") from None
+    return sc
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A built-in scenario by name, or a scenario file by path."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = SCENARIO_DIR / f"{name_or_path}.toml"
-        if not path.exists():
-            raise CxError(f"unknown scenario {str(name_or_path)!r}: choose from {', '.join(list_scenarios())} or give a .toml path")
-    if not path.exists():
-        raise CxError(f"scenario file {str(path)!r} not found")
-    return _load_cached(str(path.resolve()), path.stat().st_mtime)
+    """A built-in scenario by name, or a scenario file by path (complete, or ``extends`` another)."""
+    path = _scenario_path(name_or_path)
+    raw = _read_cached(path)
+    raw.setdefault("name", path.stem)
+    table = scenario_table(raw, path.parent, path.name, (path,))
+    return _validated(table, path.name)
+
+
+def load_table(raw: Any, base: Path, name: str, where: str) -> dict[str, Any]:
+    """An inline scenario (e.g. an experiment's ``[scenario]`` table), made complete and checked like a file."""
+    if isinstance(raw, dict):
+        raw = {"name": name, **raw}
+    table = scenario_table(raw, base, where)
+    _validated(table, where)
+    return table
 
 
 def scenario_dict(scenario: Scenario) -> dict[str, Any]:
@@ -349,5 +565,6 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
 __all__ = [
     "Scenario", "Segment", "Population", "Costs", "Decision", "Touchpoint", "Journey", "Emotions",
     "Loyalty", "Relationship", "Staff", "Referral", "Network", "Value", "Story", "Variant", "load_scenario", "list_scenarios",
-    "validate_scenario", "scenario_dict", "SCENARIO_DIR", "CASH_COSTS", "intervention_names",
+    "validate_scenario", "scenario_dict", "scenario_table", "merge_tables", "load_table", "REQUIRED_SECTIONS", "MAX_SEGMENTS",
+    "SCENARIO_DIR", "CASH_COSTS", "intervention_names",
 ]

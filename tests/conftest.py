@@ -1,6 +1,16 @@
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 import cxsim
+
+# Hypothesis profiles: "default" (a few hundred examples per fuzz target, for every run) and
+# "slow" (thousands); CXSIM_FUZZ=slow selects the slow profile for the whole run. Each example
+# has its own time bound in tests/test_fuzz.py (a hang fails the test), so no Hypothesis deadline.
+settings.register_profile("default", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("slow", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("CXSIM_FUZZ", "default"))
 
 
 @pytest.fixture(scope="session")

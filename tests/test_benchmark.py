@@ -19,3 +19,30 @@ def test_benchmark_reports_every_goal_beside_a_neighbour_it_then_stops(capsys, m
     assert "measured pure-Mesa reference 300: run" in out
     assert "≤ 250 bytes per customer" in out and "error" not in out
     assert not multiprocessing.active_children()
+
+
+def test_whole_process_benchmark_quick_mode_prints_both_tables(capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("whole_process")
+    code = bench.main(["--quick", "--sizes", "2000", "--no-cold", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for label in ("import cxsim", "cxsim --help", "cxsim list", "cxsim run aravind --customers 2,000 --out"):
+        assert f"measured {label}: " in out and "exit" not in out
+    assert "≤ 0.8 s" in out and "peak RSS" in out
+    assert "Engine only, in one process" in out and "measured engine baseline 10,000: run" in out
+    assert "measured pure-Mesa reference 2,000: run" in out
+
+
+def test_starsim_benchmark_runs_or_says_starsim_is_missing(capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("starsim_bass")
+    assert bench.main(["--sizes", "2000", "--repeats", "1", "--no-memory"]) == 0
+    out = capsys.readouterr().out
+    assert "measured cxsim 2,000: set-up" in out
+    if bench.starsim_available():
+        assert "measured Starsim 2,000: set-up" in out and "set-up + run" in out
+    else:
+        assert "Starsim is not installed" in out
+    adopted = [float(line.split()[5]) for line in out.splitlines() if line.startswith("cxsim ") and "2,000" in line]
+    assert adopted and abs(adopted[0] - bench.bass_share(bench.STEPS / bench.STEPS_PER_PERIOD)) < 0.05  # on the Bass curve

@@ -131,16 +131,16 @@ def test_malformed_scenario_files(tmp_path, capsys):
     assert main(["run", str(bad_toml)]) == 2
     assert "not valid TOML" in capsys.readouterr().err
     bad_value = tmp_path / "negative.toml"
-    bad_value.write_text("[population]\ncustomers = 100\n[costs]\nmedicine = -1\n")
+    bad_value.write_text("extends = \"aravind\"\n[population]\ncustomers = 100\n[costs]\nmedicine = -1\n")
     assert main(["run", str(bad_value)]) == 2
     err = capsys.readouterr().err
     assert "costs.medicine = -1" in err and "allowed 0 to" in err
     unknown = tmp_path / "unknown.toml"
-    unknown.write_text("[interventions.magic]\ncoverage = 1\n")
+    unknown.write_text("extends = \"aravind\"\n[interventions.magic]\ncoverage = 1\n")
     assert main(["run", str(unknown)]) == 2
     assert "unknown intervention kind 'magic'" in capsys.readouterr().err
     typo = tmp_path / "typo.toml"
-    typo.write_text("[decision]\nw_feer = 1\n")
+    typo.write_text("extends = \"aravind\"\n[decision]\nw_feer = 1\n")
     assert main(["run", str(typo)]) == 2
     assert "decision.w_feer: unknown field" in capsys.readouterr().err
 

@@ -24,8 +24,10 @@ LIBRARY = [s for s in SCENARIOS if s != "aravind"]
 
 # -- helpers -----------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
-def _runs(name: str, variant: str, seeds: tuple[int, ...], measures: tuple[str, ...], customers=None, steps=None):
+def _runs(name: str, variant: str, seeds: tuple[int, ...], measures: tuple[str, ...], customers=None, steps=None, overrides=()):
     sc = cxsim.load_scenario(name).variant(variant)
+    if overrides:
+        sc = sc.with_overrides(dict(overrides))
     rows = []
     for seed in seeds:
         res = cxsim.run(sc, seed, customers=customers, steps=steps, track=0)
@@ -34,7 +36,8 @@ def _runs(name: str, variant: str, seeds: tuple[int, ...], measures: tuple[str, 
 
 
 def runs(name, variant, seeds, measures, **size) -> dict[str, np.ndarray]:
-    """Each measure over the seeds (one value per seed), for one variant of a built-in scenario."""
+    """Each measure over the seeds (one value per seed), for one variant of a built-in scenario
+    (``overrides``: a tuple of (parameter, value) pairs set on top of the variant)."""
     table = _runs(name, variant, tuple(seeds), tuple(measures), **size)
     return {m: table[:, k] for k, m in enumerate(measures)}
 
@@ -87,115 +90,205 @@ def test_every_number_in_a_library_scenario_has_a_comment(name):
     assert not bare, f"{name}: numbers without a comment: {bare}"
 
 
-# -- 1. product quality: useful, usable, sensuous (seed 000) ---------------------------------------
-def test_product_design_beats_equal_spend_on_interaction_management():
-    ms = ("referrals", "referral_acceptances", "mean_loyalty", "retention", "intervention_cost")
-    size = dict(customers=2000)
-    product = runs("product_delight", "product_design", SEEDS, ms, **size)
-    channels = runs("product_delight", "interaction_management", SEEDS, ms, **size)
-    base = runs("product_delight", "baseline", SEEDS, ms, **size)
+# -- the facts ------------------------------------------------------------------------------------------------
+# Each scenario's fact is one function of the seeds and a size factor on the test's customers: the default
+# tests check it on the seeds below, the slow test on fresh seeds at 1.5× the customers (FRESH). Comparisons
+# are paired differences over seeds (common random numbers), asserted in standard errors; a claim that
+# something does not move is asserted as a small absolute difference. scripts/measure_facts.py prints the
+# numbers of every fact on both seed sets (docs/scenarios.md, "Measured").
+FACTS: list[tuple[str, object, list[int]]] = []
+"""(scenario, the function checking (part of) its fact, the default test's seeds)."""
+
+
+def fact(name: str, seeds=SEEDS):
+    """Register a function checking (part of) scenario ``name``'s fact; the default test runs it on ``seeds``."""
+    def register(check):
+        FACTS.append((name, check, list(seeds)))
+        return check
+    return register
+
+
+def size(name: str, customers: int | None, scale: float) -> dict:
+    n = customers or cxsim.load_scenario(name).population.customers
+    return dict(customers=int(round(scale * n)))
+
+
+def fresh_seeds(seeds) -> list[int]:
+    """Seeds no default test uses: as many as the test's (at least 8), from 101."""
+    return list(range(101, 101 + max(8, len(seeds))))
+
+
+# 1. product quality: useful, usable, sensuous (seed 000) ----------------------------------------------------
+@fact("product_delight")
+def product_design_beats_equal_spend_on_interaction_management(seeds, scale=1.0):
+    ms = ("referrals", "referral_acceptances", "accepted", "mean_loyalty", "retention", "intervention_cost")
+    n = size("product_delight", 2000, scale)
+    product = runs("product_delight", "product_design", seeds, ms, **n)
+    channels = runs("product_delight", "interaction_management", seeds, ms, **n)
+    base = runs("product_delight", "baseline", seeds, ms, **n)
+    quality_only = runs("product_delight", "interaction_management", seeds, ms,
+                        overrides=(("interventions.interaction_management.reliability", 0.0),), **n)
     assert np.allclose(product["intervention_cost"], channels["intervention_cost"])  # equal spend
     for m in ("referrals", "referral_acceptances", "mean_loyalty", "retention"):
         assert_greater(channels[m], product[m], f"product design vs interaction management: {m}")
-    assert_greater(base["referrals"], product["referrals"], "product design raises referrals")
+    # about two and a half times the referrals (measured 2.6×): more than twice
+    assert_greater(2 * (channels["referrals"] - base["referrals"]), product["referrals"] - base["referrals"],
+                   "product design: more than twice interaction management's referral gain")
+    # channel failures are felt (must-be): making every channel reliable helps ...
+    assert_greater(base["referrals"], channels["referrals"], "reliable channels raise referrals")
+    # ... but a must-be channel better than expected is hardly noticed: its quality gain alone adds under a
+    # tenth of what the channels' reliability adds
+    assert_greater(quality_only["referrals"], channels["referrals"], "the channels' reliability is what is felt")
+    assert paired(base["referrals"], quality_only["referrals"])[0] < 0.1 * paired(base["referrals"], channels["referrals"])[0]
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "depended on the old satisfaction rule (mean of all touchpoints): with peak-end judgement (duration neglect) "
-    "product design raises referrals 1.47× (1146 vs 778, 6 seeds × 2000), not more than 1.5×"))
-def test_product_design_sets_off_a_referral_cascade():
-    size = dict(customers=2000)
-    product = runs("product_delight", "product_design", SEEDS, ("referrals",), **size)
-    base = runs("product_delight", "baseline", SEEDS, ("referrals",), **size)
-    # the cascade: referrals more than grow in proportion to customers
-    assert product["referrals"].mean() > 1.5 * base["referrals"].mean()
+def test_product_design_beats_equal_spend_on_interaction_management():
+    product_design_beats_equal_spend_on_interaction_management(SEEDS)
 
 
-# -- 2. closed-loop feedback (seed 000: Sage, Richer Sounds) ------------------------------------------
-def test_only_tracked_actions_lift_satisfaction_and_repeat_business():
-    ms = ("current_satisfaction", "late_value", "staff_morale", "actions_done")
-    size = dict(customers=1500)
-    base = runs("closed_loop", "baseline", SEEDS, ms, **size)
-    rally = runs("closed_loop", "rally", SEEDS, ms, **size)
-    loose = runs("closed_loop", "untracked_actions", SEEDS, ms, **size)
-    loop = runs("closed_loop", "closed_loop", SEEDS, ms, **size)
+@fact("product_delight")
+def product_design_makes_word_of_mouth_do_more_of_the_selling(seeds, scale=1.0):
+    """Replaces "referrals more than 1.5× the baseline's" (true only under the old mean-of-touchpoints rule):
+    what the runs show is that each buyer refers more and a larger share of buyers come through a referral."""
+    ms = ("referrals", "referral_acceptances", "accepted")
+    n = size("product_delight", 2000, scale)
+    product = runs("product_delight", "product_design", seeds, ms, **n)
+    base = runs("product_delight", "baseline", seeds, ms, **n)
+    per_buyer = {k: r["referrals"] / r["accepted"] for k, r in (("base", base), ("product", product))}
+    by_referral = {k: r["referral_acceptances"] / r["accepted"] for k, r in (("base", base), ("product", product))}
+    assert_greater(per_buyer["base"], per_buyer["product"], "product design: referrals per buyer")
+    assert_greater(by_referral["base"], by_referral["product"], "product design: share of buyers won by referral")
+    assert_greater(base["accepted"], product["accepted"], "product design: buyers")
+
+
+def test_product_design_makes_word_of_mouth_do_more_of_the_selling():
+    product_design_makes_word_of_mouth_do_more_of_the_selling(SEEDS)
+
+
+# 2. closed-loop feedback (seed 000: Sage, Richer Sounds) -----------------------------------------------------
+@fact("closed_loop")
+def only_tracked_actions_lift_satisfaction_and_repeat_business(seeds, scale=1.0):
+    ms = ("current_satisfaction", "late_value", "churn_rate", "staff_morale", "actions_done")
+    n = size("closed_loop", 1500, scale)
+    base = runs("closed_loop", "baseline", seeds, ms, **n)
+    rally = runs("closed_loop", "rally", seeds, ms, **n)
+    loose = runs("closed_loop", "untracked_actions", seeds, ms, **n)
+    loop = runs("closed_loop", "closed_loop", seeds, ms, **n)
     status_quo = cxsim.load_scenario("closed_loop").staff.morale
     for r in (rally, loose, loop):  # the emotional high has faded by the end
         assert np.allclose(r["staff_morale"], status_quo, atol=0.01)
+    assert abs(paired(base["current_satisfaction"], rally["current_satisfaction"])[0]) < 0.01  # satisfaction barely moves
+    # ... but the customers kept during the high leave a small lasting trace in churn
+    assert_greater(rally["churn_rate"], base["churn_rate"], "a rally lowers churn a little")
+    rally_cut, loop_cut = -paired(base["churn_rate"], rally["churn_rate"])[0], -paired(base["churn_rate"], loop["churn_rate"])[0]
+    assert rally_cut < 0.4 * loop_cut, (rally_cut, loop_cut)  # small: well under half of what tracked actions do
     for m in ("current_satisfaction", "late_value"):
         assert_greater(base[m], loop[m], f"closed loop raises {m}")
         assert_greater(loose[m], loop[m], f"tracked beats untracked actions on {m}")
         # both loops come with the same rally: what the actions add on top of it
         tracked, untracked = paired(rally[m], loop[m])[0], paired(rally[m], loose[m])[0]
         assert tracked > 2.5 * max(untracked, 0.0), (m, tracked, untracked)
-    assert abs(paired(base["current_satisfaction"], rally["current_satisfaction"])[0]) < 0.01  # a push alone fades
+    assert_greater(loop["churn_rate"], loose["churn_rate"], "tracked beats untracked actions on churn")
     assert loop["actions_done"].mean() > 5 * loose["actions_done"].mean()
 
 
-# -- 3. employees are the first customers (seed 001 tenet 10) -------------------------------------------
-def test_staff_morale_drives_quality_satisfaction_loyalty_and_revenue():
+def test_only_tracked_actions_lift_satisfaction_and_repeat_business():
+    only_tracked_actions_lift_satisfaction_and_repeat_business(SEEDS)
+
+
+# 3. employees are the first customers (seed 001 tenet 10) ----------------------------------------------------
+@fact("employees_first")
+def staff_morale_drives_quality_satisfaction_loyalty_and_revenue(seeds, scale=1.0):
     ms = ("staff_morale", "staffed_quality", "current_satisfaction", "mean_loyalty", "churn_rate", "revenue_per_step", "value_delivered")
-    size = dict(customers=1500)
-    base = runs("employees_first", "baseline", SEEDS, ms, **size)
-    care = runs("employees_first", "invest_in_staff", SEEDS, ms, **size)
-    rally = runs("employees_first", "one_off_rally", SEEDS, ms, **size)
+    n = size("employees_first", 1500, scale)
+    base = runs("employees_first", "baseline", seeds, ms, **n)
+    care = runs("employees_first", "invest_in_staff", seeds, ms, **n)
+    rally = runs("employees_first", "one_off_rally", seeds, ms, **n)
     for m in ("staff_morale", "staffed_quality", "current_satisfaction", "mean_loyalty", "revenue_per_step", "value_delivered"):
         assert_greater(base[m], care[m], f"investing in staff raises {m}")
     assert_greater(care["churn_rate"], base["churn_rate"], "investing in staff lowers churn")
     assert care["staff_morale"].mean() - base["staff_morale"].mean() > 0.1
+    # a one-off rally fades: morale, service quality and satisfaction at the end as at the status quo ...
     status_quo = cxsim.load_scenario("employees_first").staff.morale
-    assert abs(rally["staff_morale"].mean() - status_quo) < 0.02  # a one-off rally fades
+    assert abs(rally["staff_morale"].mean() - status_quo) < 0.02
+    assert abs(paired(base["staffed_quality"], rally["staffed_quality"])[0]) < 0.005
     assert abs(paired(base["current_satisfaction"], rally["current_satisfaction"])[0]) < 0.01
+    # ... but the customers it kept during the high leave a lasting trace: churn a little lower, well short of care's
+    assert_greater(rally["churn_rate"], base["churn_rate"], "a rally leaves churn a little lower")
+    assert_greater(care["churn_rate"], rally["churn_rate"], "steady investment lowers churn more than a rally")
 
 
-# -- 4. neglected top accounts: "Ridiculous!" (seed 002) --------------------------------------------------
-def test_top_accounts_hold_the_revenue_at_risk_and_engaging_them_beats_acquisition():
-    seeds = list(range(1, 25))  # ten top accounts: their churn is lumpy, so more seeds
+def test_staff_morale_drives_quality_satisfaction_loyalty_and_revenue():
+    staff_morale_drives_quality_satisfaction_loyalty_and_revenue(SEEDS)
+
+
+# 4. neglected top accounts: "Ridiculous!" (seed 002) ----------------------------------------------------------
+@fact("top_accounts", seeds=range(1, 25))  # ten top accounts: their churn is lumpy, so more seeds
+def top_accounts_hold_the_revenue_at_risk_and_engaging_them_beats_acquisition(seeds, scale=1.0):
     ms = ("revenue_at_risk_share@top_accounts", "customers@top_accounts", "customer_base", "value_delivered",
           "revenue_per_step", "retention@top_accounts", "intervention_cost")
-    base = runs("top_accounts", "baseline", seeds, ms)
-    acquire = runs("top_accounts", "acquisition_push", seeds, ms)
-    engage = runs("top_accounts", "engage_top_accounts", seeds, ms)
-    # churn risk concentrated in revenue: ~1% of accounts hold about half the revenue at risk
+    n = size("top_accounts", None, scale)
+    base = runs("top_accounts", "baseline", seeds, ms, **n)
+    acquire = runs("top_accounts", "acquisition_push", seeds, ms, **n)
+    engage = runs("top_accounts", "engage_top_accounts", seeds, ms, **n)
+    # churn risk is concentrated in revenue: under 3% of the accounts hold 35–55% of the revenue at risk
+    # (an outcome: revenue × (1 − loyalty) at the end, loyalty eroded by needs that drift untended)
     share_of_accounts = (base["customers@top_accounts"] / base["customer_base"]).mean()
-    assert share_of_accounts < 0.05
-    assert base["revenue_at_risk_share@top_accounts"].mean() > 0.35
-    assert base["revenue_at_risk_share@top_accounts"].mean() > 10 * share_of_accounts
-    # the same effort: engaging the top accounts protects more lifetime value than acquisition
+    at_risk = base["revenue_at_risk_share@top_accounts"].mean()
+    assert share_of_accounts < 0.03  # "under 3% of the customers"
+    assert 0.35 < at_risk < 0.55, at_risk  # "about 45%", not "most"
+    assert at_risk > 10 * share_of_accounts
+    # the same effort: engaging the top accounts keeps more of them and more revenue than acquisition
     assert np.allclose(engage["intervention_cost"], acquire["intervention_cost"])
+    assert_greater(base["retention@top_accounts"], engage["retention@top_accounts"], "engagement keeps top accounts", k=2.5)
     assert_greater(acquire["revenue_per_step"], engage["revenue_per_step"], "engagement vs acquisition: revenue kept at the end", k=2.5)
     assert_greater(acquire["value_delivered"], engage["value_delivered"], "engagement vs acquisition: value delivered", k=2.0)
-    assert_greater(base["retention@top_accounts"], engage["retention@top_accounts"], "engagement keeps top accounts", k=2.5)
 
 
-# -- 5. value proposition as promise, experience as delivery (seed 000: John Lewis, Primark) ---------------
-def test_two_propositions_reach_similar_value_and_a_mismatch_lowers_satisfaction():
+def test_top_accounts_hold_the_revenue_at_risk_and_engaging_them_beats_acquisition():
+    top_accounts_hold_the_revenue_at_risk_and_engaging_them_beats_acquisition(list(range(1, 25)))
+
+
+# 5. value proposition as promise, experience as delivery (seed 000: John Lewis, Primark) ---------------------
+@fact("value_proposition", seeds=SEEDS[:4])
+def a_broken_bargain_reverses_the_value_ranking_of_the_two_retailers(seeds, scale=1.0):
+    """The qualities are tuned by hand so both indices come out near 112 (seed 000): that level is an input, not
+    tested. What no input sets: which retailer is ahead, by how much, once one of them breaks its bargain."""
     ms = ("value_index@quality_seekers", "value_index@price_seekers", "satisfaction@quality_seekers", "satisfaction@price_seekers")
-    seeds = SEEDS[:4]
-    size = dict(customers=2000)
-    base = runs("value_proposition", "baseline", seeds, ms, **size)
-    jl, pm = base["value_index@quality_seekers"].mean(), base["value_index@price_seekers"].mean()
-    assert 105 < jl < 120 and 105 < pm < 120, (jl, pm)  # both near 112 (seed 000)
-    assert abs(jl - pm) < 4, (jl, pm)
-    over = runs("value_proposition", "primark_overpromises", seeds, ms, **size)
-    under = runs("value_proposition", "john_lewis_underdelivers", seeds, ms, **size)
+    n = size("value_proposition", 2000, scale)
+    base = runs("value_proposition", "baseline", seeds, ms, **n)
+    over = runs("value_proposition", "primark_overpromises", seeds, ms, **n)
+    under = runs("value_proposition", "john_lewis_underdelivers", seeds, ms, **n)
+    jl, pm = "value_index@quality_seekers", "value_index@price_seekers"
+    # Primark over-promising puts it far behind John Lewis; John Lewis under-delivering puts it behind Primark
+    assert_greater(base[jl] - base[pm], over[jl] - over[pm], "over-promising widens John Lewis' lead")
+    assert_greater(under[jl], under[pm], "under-delivering puts John Lewis behind Primark")
     assert_greater(over["satisfaction@price_seekers"], base["satisfaction@price_seekers"], "over-promising lowers satisfaction")
     assert_greater(under["satisfaction@quality_seekers"], base["satisfaction@quality_seekers"], "under-delivering lowers satisfaction")
-    assert over["value_index@price_seekers"].mean() < pm - 10
-    assert under["value_index@quality_seekers"].mean() < jl - 10
-    # the other provider's customers are untouched by a mismatch that is not theirs
+    # losses loom larger: raising the promise by 0.13 costs Primark's shoppers more than twice that in satisfaction
+    promise = {w: cxsim.load_scenario("value_proposition").variant(w).population.segments["price_seekers"].expectation
+               for w in ("baseline", "primark_overpromises")}
+    shift = promise["primark_overpromises"] - promise["baseline"]
+    assert -paired(base["satisfaction@price_seekers"], over["satisfaction@price_seekers"])[0] > 2 * shift
+    # the other retailer's customers are untouched by a mismatch that is not theirs
     assert abs(paired(base["satisfaction@quality_seekers"], over["satisfaction@quality_seekers"])[0]) < 0.01
+    assert abs(paired(base["satisfaction@price_seekers"], under["satisfaction@price_seekers"])[0]) < 0.01
 
 
-# -- 6. journey stages, priority touchpoints, early-warning system (seed 003: Bliss) ---------------------------
-def test_fixing_priority_touchpoints_first_pays_more_than_spreading_effort():
+def test_a_broken_bargain_reverses_the_value_ranking_of_the_two_retailers():
+    a_broken_bargain_reverses_the_value_ranking_of_the_two_retailers(SEEDS[:4])
+
+
+# 6. journey stages, priority touchpoints, early-warning system (seed 003: Bliss) -----------------------------
+@fact("journey_reliability")
+def fixing_priority_touchpoints_first_pays_more_than_spreading_effort(seeds, scale=1.0):
     ms = ("value_delivered", "revenue_per_step", "churn_rate", "failure_rate", "intervention_cost")
-    size = dict(customers=1500)
-    base = runs("journey_reliability", "baseline", SEEDS, ms, **size)
-    reliable = runs("journey_reliability", "reliable_journey", SEEDS, ms, **size)
-    priority = runs("journey_reliability", "early_warning_priority", SEEDS, ms, **size)
-    spread = runs("journey_reliability", "spread_effort", SEEDS, ms, **size)
-    extras = runs("journey_reliability", "differentiate_first", SEEDS, ms, **size)
+    n = size("journey_reliability", 1500, scale)
+    base = runs("journey_reliability", "baseline", seeds, ms, **n)
+    reliable = runs("journey_reliability", "reliable_journey", seeds, ms, **n)
+    priority = runs("journey_reliability", "early_warning_priority", seeds, ms, **n)
+    spread = runs("journey_reliability", "spread_effort", seeds, ms, **n)
+    extras = runs("journey_reliability", "differentiate_first", seeds, ms, **n)
     assert_greater(base["revenue_per_step"], reliable["revenue_per_step"], "unreliable touchpoints erode revenue")
     assert np.allclose(priority["intervention_cost"], spread["intervention_cost"])
     assert np.allclose(priority["intervention_cost"], extras["intervention_cost"])
@@ -206,74 +299,118 @@ def test_fixing_priority_touchpoints_first_pays_more_than_spreading_effort():
     assert_greater(priority["churn_rate"], spread["churn_rate"], "priority first keeps more customers")
 
 
-# -- 7. the CEM examples (seed 004): telco churn, retail basket, auto lease ---------------------------------
-def test_telco_responding_at_moments_of_defection_beats_a_blanket_discount():
-    ms = ("churn_rate", "defections", "value_delivered", "intervention_cost")
-    base = runs("telco_churn", "baseline", SEEDS, ms, customers=1500)
-    desk = runs("telco_churn", "save_desk", SEEDS, ms, customers=1500)
-    discount = runs("telco_churn", "loyalty_discount", SEEDS, ms, customers=1500)
+def test_fixing_priority_touchpoints_first_pays_more_than_spreading_effort():
+    fixing_priority_touchpoints_first_pays_more_than_spreading_effort(SEEDS)
+
+
+# 7. the CEM examples (seed 004): telco churn, retail basket, auto lease ---------------------------------------
+@fact("telco_churn")
+def telco_responding_at_moments_of_defection_beats_a_blanket_discount(seeds, scale=1.0):
+    ms = ("churn_rate", "churned", "defections", "value_delivered", "intervention_cost")
+    n = size("telco_churn", 1500, scale)
+    base = runs("telco_churn", "baseline", seeds, ms, **n)
+    desk = runs("telco_churn", "save_desk", seeds, ms, **n)
+    discount = runs("telco_churn", "loyalty_discount", seeds, ms, **n)
     assert np.allclose(desk["intervention_cost"], discount["intervention_cost"])
-    assert base["defections"].mean() > 0.3 * base["churn_rate"].mean() * 1500  # churn concentrates at moments of defection
+    assert (base["defections"] / base["churned"]).mean() > 0.5  # most leavers go right after a bad call
     assert_greater(discount["churn_rate"], base["churn_rate"], "a discount lowers churn a little")
     assert_greater(desk["churn_rate"], discount["churn_rate"], "the save desk lowers churn more")
     assert_greater(discount["value_delivered"], desk["value_delivered"], "and keeps more revenue")
 
 
-def test_retail_kiosk_raises_the_average_basket_and_pays_for_itself():
+def test_telco_responding_at_moments_of_defection_beats_a_blanket_discount():
+    telco_responding_at_moments_of_defection_beats_a_blanket_discount(SEEDS)
+
+
+@fact("retail_basket", seeds=SEEDS[:4])
+def retail_kiosk_raises_the_average_basket_and_pays_for_itself(seeds, scale=1.0):
     ms = ("average_basket", "value_delivered", "intervention_cost")
-    base = runs("retail_basket", "baseline", SEEDS[:4], ms, customers=2000)
-    kiosk = runs("retail_basket", "kiosk", SEEDS[:4], ms, customers=2000)
+    n = size("retail_basket", 2000, scale)
+    base = runs("retail_basket", "baseline", seeds, ms, **n)
+    kiosk = runs("retail_basket", "kiosk", seeds, ms, **n)
     assert_greater(base["average_basket"], kiosk["average_basket"], "kiosk raises the average basket")
     assert kiosk["average_basket"].mean() > 1.03 * base["average_basket"].mean()
-    gain, _ = paired(base["value_delivered"], kiosk["value_delivered"])
-    assert gain > kiosk["intervention_cost"].mean()
+    assert_greater(base["value_delivered"] + kiosk["intervention_cost"], kiosk["value_delivered"], "the extra sales exceed the kiosks' cost")
 
 
-def test_auto_lease_detailing_before_expiry_raises_renewals_more_than_untargeted():
+def test_retail_kiosk_raises_the_average_basket_and_pays_for_itself():
+    retail_kiosk_raises_the_average_basket_and_pays_for_itself(SEEDS[:4])
+
+
+@fact("auto_lease")
+def auto_lease_detailing_before_expiry_raises_renewals_more_than_untargeted(seeds, scale=1.0):
     ms = ("renewal_rate", "lapses", "value_delivered", "intervention_cost")
-    base = runs("auto_lease", "baseline", SEEDS, ms, customers=1500)
-    targeted = runs("auto_lease", "detail_expiring_leases", SEEDS, ms, customers=1500)
-    untargeted = runs("auto_lease", "detail_at_random", SEEDS, ms, customers=1500)
+    n = size("auto_lease", 1500, scale)
+    base = runs("auto_lease", "baseline", seeds, ms, **n)
+    targeted = runs("auto_lease", "detail_expiring_leases", seeds, ms, **n)
+    untargeted = runs("auto_lease", "detail_at_random", seeds, ms, **n)
     assert_greater(base["renewal_rate"], targeted["renewal_rate"], "detailing before expiry raises renewals")
     assert abs(targeted["intervention_cost"].mean() / untargeted["intervention_cost"].mean() - 1) < 0.1  # about equal spend
     assert_greater(untargeted["renewal_rate"], targeted["renewal_rate"], "targeted beats untargeted", k=2.5)
     assert_greater(untargeted["value_delivered"], targeted["value_delivered"], "and keeps more lease revenue", k=2.5)
 
 
-# -- 8. service recovery (de Matos et al. 2007) ------------------------------------------------------------
+def test_auto_lease_detailing_before_expiry_raises_renewals_more_than_untargeted():
+    auto_lease_detailing_before_expiry_raises_renewals_more_than_untargeted(SEEDS)
+
+
+# 8. service recovery (de Matos et al. 2007) --------------------------------------------------------------------
 RECOVERY_MEASURES = ("satisfaction@no_failure", "satisfaction@recovered", "satisfaction@unrecovered", "promoters@no_failure",
                      "promoters@recovered", "referrals@no_failure", "referrals@recovered", "satisfaction")
+NO_FAILURE_MEMORY = (("emotions.failure_memory", 0.0),)
 
 
-def test_recovery_lifts_satisfaction_but_not_word_of_mouth():
-    rec = runs("service_recovery", "empowered_recovery", SEEDS, RECOVERY_MEASURES, customers=2000)
-    base = runs("service_recovery", "baseline", SEEDS, RECOVERY_MEASURES, customers=2000)
-    assert_greater(rec["satisfaction@unrecovered"], rec["satisfaction@recovered"], "recovery restores satisfaction")
-    # ... but recovered guests do not recommend more than guests with no failure
-    for m in ("promoters", "referrals"):
-        d, s = paired(rec[f"{m}@no_failure"], rec[f"{m}@recovered"])
-        assert d < 3 * s, (m, d, s)
+@fact("service_recovery")
+def recovery_lifts_satisfaction_but_not_to_a_faultless_stay_nor_word_of_mouth(seeds, scale=1.0):
+    """Recovery performs at the check-in's normal quality (no bonus): it repairs the end of the stay, not its worst moment."""
+    n = size("service_recovery", 2000, scale)
+    rec = runs("service_recovery", "empowered_recovery", seeds, RECOVERY_MEASURES, **n)
+    base = runs("service_recovery", "baseline", seeds, RECOVERY_MEASURES, **n)
+    forgetful = runs("service_recovery", "empowered_recovery", seeds, RECOVERY_MEASURES, overrides=NO_FAILURE_MEMORY, **n)
+    assert_greater(rec["satisfaction@unrecovered"], rec["satisfaction@recovered"], "recovery lifts satisfaction above a guest left waiting")
     assert_greater(base["satisfaction"], rec["satisfaction"], "empowered recovery lifts satisfaction overall")
-
-
-def test_without_a_remembered_failure_recovered_guests_do_not_refer_more_than_the_never_failed():
-    """Recovery performs as the touchpoint does when it works: no mechanism makes recovered guests refer more."""
-    sc = cxsim.load_scenario("service_recovery").variant("empowered_recovery").with_overrides({"emotions.failure_memory": 0.0})
-    rows = np.array([[measure(cxsim.run(sc, seed, customers=2000, track=0), m) for m in RECOVERY_MEASURES] for seed in SEEDS[:4]])
-    got = {m: rows[:, k] for k, m in enumerate(RECOVERY_MEASURES)}
-    for m in ("promoters", "referrals", "satisfaction"):
-        d, s = paired(got[f"{m}@no_failure"], got[f"{m}@recovered"])
+    # not to a faultless stay's: the dip stays the stay's most intense moment, and recovery closes under half the gap
+    assert_greater(rec["satisfaction@recovered"], rec["satisfaction@no_failure"], "recovered guests are less satisfied than faultless ones")
+    lift = rec["satisfaction@recovered"] - rec["satisfaction@unrecovered"]
+    still = rec["satisfaction@no_failure"] - rec["satisfaction@recovered"]
+    assert_greater(lift, still, "recovery closes less than half the gap a failure opens")
+    # recovered guests recommend less than guests who had no failure ...
+    for m in ("promoters", "referrals"):
+        assert_greater(rec[f"{m}@recovered"], rec[f"{m}@no_failure"], f"recovered guests: fewer {m}")
+    # ... and without a remembered failure (failure_memory = 0) they do not recommend more
+    for m in ("promoters", "referrals"):
+        d, s = paired(forgetful[f"{m}@no_failure"], forgetful[f"{m}@recovered"])
         assert d < 2 * s, (m, d, s)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "restated an input: recovered guests were as satisfied as faultless ones only because recovery_quality (0.95) was set "
-    "above quality (0.75); at equal quality, judged by peak and end, recovery lifts satisfaction 0.64 → 0.71 but the dip "
-    "stays the peak: no-failure guests 0.89 (8 seeds × 3000)"))
-def test_recovered_guests_are_as_satisfied_as_guests_with_no_failure():
-    rec = runs("service_recovery", "empowered_recovery", SEEDS, RECOVERY_MEASURES, customers=2000)
-    diff, se = paired(rec["satisfaction@no_failure"], rec["satisfaction@recovered"])
-    assert diff > -3 * se
+def test_recovery_lifts_satisfaction_but_not_to_a_faultless_stay_nor_word_of_mouth():
+    recovery_lifts_satisfaction_but_not_to_a_faultless_stay_nor_word_of_mouth(SEEDS)
+
+
+# every fact again, on seeds and a size no default test uses ----------------------------------------------------
+def test_every_library_scenario_has_a_fact_test_and_is_measured_on_its_seeds(monkeypatch):
+    """Aravind's facts are tests/test_aravind.py's; scripts/measure_facts.py measures each fact on the test's seeds."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    library = sorted(s for s in SCENARIOS if s != "aravind")
+    assert sorted({name for name, _, _ in FACTS}) == library
+    path = Path(__file__).resolve().parents[1] / "scripts" / "measure_facts.py"
+    spec = importlib.util.spec_from_file_location("measure_facts", path)
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "measure_facts", script)  # its dataclasses look their module up
+    spec.loader.exec_module(script)
+    assert sorted(script.FACTS) == library
+    for name, check, seeds in FACTS:
+        assert list(script.FACTS[name].seeds) == seeds, name
+        assert list(script.fresh_seeds(seeds)) == fresh_seeds(seeds)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check,seeds", [(c, s) for _, c, s in FACTS], ids=[f"{n}:{c.__name__}" for n, c, _ in FACTS])
+def test_facts_hold_on_fresh_seeds_and_a_larger_size(check, seeds):
+    check(fresh_seeds(seeds), scale=1.5)
 
 
 # -- the mechanisms, on hand-made cases ---------------------------------------------------------------

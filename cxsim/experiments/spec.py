@@ -26,28 +26,41 @@ the **outcomes** to analyse, a sampling **design**, the number of
     kind = "sobol"                # factorial | lhs | sobol | morris
     samples = 64
 
-Unknown keys are errors; every error is one line naming the field.
+Unknown keys are errors, values are strict (no coercion) and finite, ``name`` is an
+identifier, and an inline ``[scenario]`` follows the rules of a scenario file
+(complete, or ``extends`` another). Every error is one line naming the field.
 """
 
 from __future__ import annotations
 
-import tomllib
+import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..metrics import SCALAR_OUTCOMES
-from ..params import CxError, explain, par
+from ..params import CxError, choices, explain, flatten, one_line_init, par, read_toml, reject_nonfinite, shorten, validating
+from ..scenario import load_table, looks_like_path
 
 EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "experiments"
 DESIGNS = ("factorial", "lhs", "sobol", "morris")
 COMBINE = ("each", "all", "cumulative", "factorial")
 REPORTS = ("summary", "waterfall", "bass", "sensitivity", "ab")
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
+"""An experiment name: letters, digits, ``_`` and ``-`` (it names the results folder)."""
+_BASE: ContextVar[Path | None] = ContextVar("cxsim_experiment_folder", default=None)
+"""The folder of the experiment file being read (an inline scenario's ``extends`` starts there)."""
+OPTIONS = {"periods": "bass"}
+"""Report settings (``[options]``), each a positive number, and the report that reads it."""
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        one_line_init(super().__init__, type(self), data)
 
 
 class Uncertainty(Spec):
@@ -138,6 +151,35 @@ class Experiment(Spec):
     options: dict[str, Any] = Field(default_factory=dict, description="settings of the report (see experiments/README.md)")
     ab: ABTest | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, name: str) -> str:
+        if name and not NAME.fullmatch(name):
+            raise ValueError(f"{shorten(name)} is not a name: use letters, digits, _ and - (at most 100; no paths)")
+        return name
+
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _complete_scenario(cls, raw: Any, info: ValidationInfo) -> Any:
+        """A scenario name or path as given; an inline table made complete (``extends`` merged) and checked."""
+        if isinstance(raw, str):
+            if not raw:
+                raise ValueError("give a built-in scenario name, a .toml path or a [scenario] table")
+            return raw
+        if not isinstance(raw, dict):
+            raise ValueError(f"give a built-in scenario name, a .toml path or a [scenario] table, not {shorten(raw)}")
+        return load_table(raw, _BASE.get() or Path.cwd(), info.data.get("name") or "inline", "scenario")
+
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        for key, value in options.items():
+            if key not in OPTIONS:
+                raise ValueError(f"{shorten(key)}: unknown option; options are {choices(f'{k} ({r} report)' for k, r in OPTIONS.items())}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e9:
+                raise ValueError(f"{key} = {shorten(value)}: must be a positive number")
+        return options
+
     @field_validator("set", mode="before")
     @classmethod
     def _flatten_set(cls, raw: Any) -> Any:
@@ -153,7 +195,7 @@ class Experiment(Spec):
     def _known_outcomes(cls, names: list[str]) -> list[str]:
         for n in names:
             if n not in SCALAR_OUTCOMES:
-                raise ValueError(f"unknown outcome {n!r}: choose from {', '.join(SCALAR_OUTCOMES)}")
+                raise ValueError(f"unknown outcome {shorten(n)}: choose from {choices(SCALAR_OUTCOMES, 120)}")
         if not names:
             raise ValueError("name at least one outcome")
         return names
@@ -187,60 +229,49 @@ def _is_uncertainty(v: Any) -> bool:
     return not isinstance(v, dict) or bool({"lo", "hi", "values", "relative"} & set(v))
 
 
-def flatten(raw: dict[str, Any], leaf=lambda v: not isinstance(v, dict), prefix: str = "") -> dict[str, Any]:
-    """Nested TOML tables → dotted paths (``a.b = 1`` and ``"a.b" = 1`` mean the same)."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        path = f"{prefix}{key}"
-        if leaf(value):
-            out[path] = value
-        else:
-            out.update(flatten(value, leaf, f"{path}."))
-    return out
-
-
 def find_experiment(name_or_path: str | Path) -> Path:
     """A path as given, or ``NAME`` looked up as ``experiments/NAME.toml`` (here, then in the repository)."""
+    if not isinstance(name_or_path, (str, Path)) or not str(name_or_path):
+        raise CxError(f"experiment {shorten(name_or_path)}: give a .toml path or a name from experiments/")
     path = Path(name_or_path)
-    if path.suffix:
-        if not path.exists():
-            raise CxError(f"experiment file {str(path)!r} not found")
+    if looks_like_path(name_or_path):
         return path
     for folder in (Path.cwd() / "experiments", EXPERIMENT_DIR):
         if (folder / f"{path}.toml").exists():
             return folder / f"{path}.toml"
-    known = ", ".join(list_experiments()) or "none"
-    raise CxError(f"unknown experiment {str(name_or_path)!r}: give a .toml path or one of {known}")
+    raise CxError(f"unknown experiment {shorten(str(name_or_path))}: give a .toml path or one of {choices(list_experiments(), 100)}")
 
 
 def list_experiments() -> list[str]:
     return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.toml"))
 
 
-def parse_experiment(raw: dict[str, Any], where: str = "experiment") -> Experiment:
-    """Validate a mapping into an Experiment, or raise CxError with one line."""
+def parse_experiment(raw: dict[str, Any], where: str = "experiment", base: Path | None = None) -> Experiment:
+    """Validate a mapping into an Experiment, or raise CxError with one line.
+
+    ``base`` is the folder an inline scenario's relative ``extends`` starts from (default: the working folder).
+    """
+    if not isinstance(raw, dict):
+        raise CxError(f"{where}: an experiment is a table of settings, not {shorten(raw)}")
+    reject_nonfinite(raw, where)
+    token = _BASE.set(base)
     try:
-        return Experiment.model_validate(raw)
+        with validating():
+            return Experiment.model_validate(raw)
     except ValidationError as err:
-        raise CxError(one_line(err, Experiment, where)) from None
+        raise CxError(explain(err, Experiment, where)) from None
+    finally:
+        _BASE.reset(token)
 
 
 def one_line(err: ValidationError, root: type[BaseModel], where: str) -> str:
-    """Like :func:`cxsim.params.explain`, but a rule broken across fields reads as its message."""
-    first = err.errors()[0]
-    if first["type"] != "value_error":
-        return explain(err, root, where)
-    msg = str(first["msg"]).removeprefix("Value error, ")
-    path = ".".join(str(p) for p in first["loc"])
-    return f"{where}: {path}: {msg}" if path else f"{where}: {msg}"
+    """The one-line message of a validation error (see :func:`cxsim.params.explain`)."""
+    return explain(err, root, where)
 
 
 def load_experiment(name_or_path: str | Path) -> tuple[Experiment, Path]:
     """The validated experiment and its file (relative scenario paths resolve against it)."""
     path = find_experiment(name_or_path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise CxError(f"{path.name}: not valid TOML: {err}") from None
+    raw = read_toml(path, "experiment file")
     raw.setdefault("name", path.stem)
-    return parse_experiment(raw, where=path.name), path
+    return parse_experiment(raw, where=path.name, base=path.parent), path
