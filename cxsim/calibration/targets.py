@@ -307,16 +307,20 @@ def check_parameters(tf: TargetsFile, scenario: Scenario, where: str) -> None:
     for path, prior in tf.parameters.items():
         field = f"{where}: parameters.{path}"
         try:
-            scenario.with_overrides({path: prior.low})
-            scenario.with_overrides({path: prior.high})
+            value = current_value(scenario, path)
+        except (KeyError, TypeError):
+            value = None  # an unknown path: with_overrides below names what is known there
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise CxError(f"{field}: is {value!r}, not a number; only numeric parameters can be fitted")
+            if isinstance(value, int) and not (float(prior.low).is_integer() and float(prior.high).is_integer()):
+                raise CxError(f"{field}: a whole number; give whole-number low and high")
+        try:
+            for x in (prior.low, prior.high):
+                scenario.with_overrides({path: int(x) if isinstance(value, int) else x})
         except CxError as err:
             msg = str(err).removeprefix(f"scenario {scenario.name!r}: ")
             raise CxError(f"{field}: {msg}") from None
-        value = current_value(scenario, path)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise CxError(f"{field}: is {value!r}, not a number; only numeric parameters can be fitted")
-        if isinstance(value, int) and not (float(prior.low).is_integer() and float(prior.high).is_integer()):
-            raise CxError(f"{field}: a whole number; give whole-number low and high")
 
 
 def _check_variant(variant: str, scenario: Scenario, field: str) -> None:
