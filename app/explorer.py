@@ -10,111 +10,196 @@ and the tables of :mod:`cxsim.views` become charts (:mod:`charts`). No model log
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 import time
 from pathlib import Path
+
+import streamlit as st
 
 if str(Path(__file__).parent) not in sys.path:  # sibling modules, however the page is started
     sys.path.insert(0, str(Path(__file__).parent))
 
-import charts  # noqa: E402
-import pandas as pd  # noqa: E402
-import runs  # noqa: E402
-import sidebar  # noqa: E402
-import stories  # noqa: E402
-import streamlit as st  # noqa: E402
-import trainer  # noqa: E402
+STARTED = time.perf_counter()
+st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
+_first = "cxsim.model" not in sys.modules  # the first page of this server process imports the simulator
+with st.spinner("Loading the simulator (once per server)…", show_time=True) if _first else nullcontext():
+    import charts  # noqa: E402
+    import links  # noqa: E402
+    import pandas as pd  # noqa: E402
+    import runs  # noqa: E402
+    import sidebar  # noqa: E402
+    import stories  # noqa: E402
+    import trainer  # noqa: E402
 
-import cxsim  # noqa: E402
-from cxsim import CxError, views  # noqa: E402
-from cxsim.measures import definition  # noqa: E402
-from cxsim.metrics import METRIC_BY_NAME, SCALAR_OUTCOMES  # noqa: E402
+    import cxsim  # noqa: E402
+    from cxsim import CxError, views  # noqa: E402
+    from cxsim.measures import definition  # noqa: E402
+    from cxsim.metrics import METRIC_BY_NAME, SCALAR_OUTCOMES  # noqa: E402
 
 OUTCOMES = ("any", "declined", "dropped", "loyal", "churned")
+
+
+def _recipe(s: sidebar.Settings, world: str) -> str:
+    sc = s.worlds[world]
+    return ", ".join(views.intervention_label(sc, n) for n in sc.enabled_interventions) or "no intervention"
 
 
 def header(s: sidebar.Settings) -> None:
     st.title(s.scenario.title or s.name)
     if s.scenario.story.fact:
         st.markdown(f"*{s.scenario.story.fact}*")
-    on = [type(s.alternative.interventions[n]).label or n for n in s.alternative.enabled_interventions]
     variant = f"variant {s.start}: " if s.start != sidebar.AS_WRITTEN else ""
+    whatifs = [w for w in s.worlds if w != "baseline"]
+    described = " · ".join(f"**{w}**: {variant if w == s.edited else ''}{_recipe(s, w)}" for w in whatifs)
     pop = s.baseline.population.customers
     st.caption(
-        f"**Baseline**: no intervention · **Intervention**: {variant}{', '.join(on) or 'none switched on'} · "
+        f"**Baseline**: no intervention · {described} · "
         f"{pop:,} customers, {s.baseline.steps} {s.baseline.step_unit}s, "
         f"{len(s.seeds)} replicate(s) per world on the same seeds {s.seeds[0]}–{s.seeds[-1]} (common random numbers)"
     )
     if s.alternative == s.baseline:
-        st.info("No intervention is switched on: switch one on in the sidebar (or start from a variant) to compare.")
+        st.info(f"No intervention is switched on in **{s.edited}**: switch one on in the sidebar (or start from a variant) to compare.")
+
+
+def _card_key(s: sidebar.Settings, world: str, metric: str) -> str:
+    """Container key of a card: ``card_<metric>`` for the edited what-if, ``card_<k>_<metric>`` for kept ones."""
+    tail = metric.replace("@", "_at_")
+    if world == s.edited:
+        return f"card_{tail}"
+    return f"card_{list(s.worlds).index(world)}_{tail}"
 
 
 def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     cur = s.scenario.currency
-    table = views.paired_comparison(runs_by_world["baseline"], runs_by_world["intervention"])
-    rows = table.set_index("metric")
-    cols = st.columns(4)
-    cards = views.card_metrics(table, first=s.scenario.story.measures)  # the scenario's own choice first
-    for k, name in enumerate(cards):
-        with cols[k % 4].container(border=True):
-            metric_card(rows.loc[name], name, cur, len(s.seeds))
+    table = views.worlds_comparison(runs_by_world)
+    whatifs = [w for w in s.worlds if w != "baseline"]
+    cards = views.card_metrics(table[table["world"] == s.edited], first=s.scenario.story.measures)  # the scenario's own choice first
+    if len(whatifs) == 1:
+        rows = table.set_index("metric")
+        cols = st.columns(4)
+        for k, name in enumerate(cards):
+            with cols[k % 4].container(border=True, key=_card_key(s, s.edited, name)):
+                metric_card(rows.loc[name], name, cur, len(s.seeds))
+    else:  # one column of cards per what-if, side by side
+        for col, world in zip(st.columns(len(whatifs)), whatifs):
+            col.markdown(f"#### {world}")
+            col.caption(_recipe(s, world))
+            rows = table[table["world"] == world].set_index("metric")
+            for name in cards:
+                with col.container(border=True, key=_card_key(s, world, name)):
+                    metric_card(rows.loc[name], name, cur, len(s.seeds))
     shown = views.display_comparison(table, cur)
-    st.subheader("Intervention − baseline, with 95% intervals")
-    st.caption("Each row: the paired difference (point) and its 95% interval over the replicates (bar); dashed line: no difference.")
-    charts.show(charts.differences(shown[shown["metric"].isin(cards)]), shown, "comparison")
+    st.subheader("What-if − baseline, with 95% intervals" if len(whatifs) > 1 else f"{s.edited} − baseline, with 95% intervals")
+    st.caption(
+        "Each row: the paired difference (point) and its 95% interval over the replicates (bar); dashed line: no difference. "
+        + ("Green: better, red: worse (by whether more is better for that measure), grey: no clear change or no better direction."
+           if len(whatifs) == 1 else "Colour: the what-if; a hollow point: no clear change (the interval spans zero).")
+    )
+    charts.show(charts.differences(shown[shown["metric"].isin(cards)], whatifs), shown, "comparison")
     with st.expander("Every metric (table)"):
-        st.table(views.comparison_text(table, cur).set_index("metric"))
+        for world in whatifs:
+            if len(whatifs) > 1:
+                st.markdown(f"**{world}**")
+            st.table(views.comparison_text(table[table["world"] == world].rename(columns={"value": "intervention"}), cur).set_index("metric"))
+
+
+READING = {  # verdict → (delta colour, arrow shown)
+    "better": ("green", True), "worse": ("red", True), "changed": ("gray", True),
+    "no clear change": ("gray", False), "no change": ("gray", False), "": ("gray", False),
+}
 
 
 def metric_card(row, name: str, cur: str, replicates: int) -> None:
-    """Intervention value, paired difference with its 95% interval, and the baseline beneath."""
+    """Intervention value, paired difference with its 95% interval, and the baseline beneath.
+
+    The colour follows whether the change is good for this measure; zero changes and changes
+    whose 95% interval spans zero get no arrow and read 'no clear change'.
+    """
     m = definition(name)
     unit = f" ({cur})" if m.unit == "currency" else ""
+    full = {**row, "metric": name}
+    reading = views.verdict(full, cur)
+    colour, arrow = READING[reading]
+    delta = views.fmt_difference(full, cur, unit=not unit, compact=True)
+    detail = ""
+    if reading == "no clear change":
+        delta, detail = "no clear change", f" · difference {delta}"
+    st.markdown(f"**{m.label}{unit}**", help=f"{m.doc}. Large: in this what-if. Delta: paired difference from the baseline, "
+                f"95% interval over {replicates} replicate(s) on the same seeds. "
+                + ({"higher": "Higher is better.", "lower": "Lower is better."}.get(m.better, "Neither direction is better in itself.")))
     st.metric(
         m.label + unit,
-        views.fmt(row["intervention"], name, cur, unit=not unit, compact=True),
-        delta=views.fmt_difference({**row, "metric": name}, cur, unit=not unit, compact=True),
-        delta_color="inverse" if name == "intervention_cost" else "normal",
-        help=f"{m.doc}. Large: with the interventions. Delta: paired difference from the baseline, "
-        f"95% interval over {replicates} replicate(s) on the same seeds.",
+        views.fmt(row["value"], name, cur, unit=not unit, compact=True),
+        delta=delta,
+        delta_color=colour,
+        delta_arrow=("up" if row["difference"] > 0 else "down") if arrow else "off",
+        label_visibility="collapsed",
     )
-    st.caption(f"baseline {views.fmt(row['baseline'], name, cur, unit=not unit, compact=True)}")
+    st.caption(f"baseline {views.fmt(row['baseline'], name, cur, unit=not unit, compact=True)}{detail}")
 
 
 def funnel_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     st.subheader("How many customers reach each stage")
     funnel = views.funnel_table(runs_by_world)
-    charts.show(charts.funnel(funnel), funnel, "funnel")
+    charts.show(charts.funnel(funnel, list(s.worlds)), funnel, "funnel")
     st.subheader("Where they leave the journey, and why")
     dropouts = views.dropout_table(runs_by_world)
     if dropouts.empty:
         st.info("Nobody left the journey.")
     else:
-        charts.show(charts.where_they_left(dropouts), dropouts, "dropouts_by_stage")
+        charts.show(charts.where_they_left(dropouts, list(s.worlds)), dropouts, "dropouts_by_stage")
+
+
+def flow_view(s: sidebar.Settings, runs_by_world: dict) -> None:
+    st.subheader("How customers move through the journey, and where they leave")
+    flows = views.flow_table(runs_by_world)
+    worlds = list(s.worlds)
+    _forget_unless_all("flow_worlds", worlds)
+    shown = st.multiselect("worlds", worlds, default=["baseline", s.edited], key="flow_worlds")
+    st.caption("Width: customers (mean over the replicates); red: where they leave (declined, dropped, churned); "
+               "grey: still on the way at the end.")
+    for world in shown:
+        chart = charts.journey_sankey(flows, world, s.baseline.population.customers)
+        charts.show_plotly(chart, flows[flows["world"] == world], f"journey_flow_{worlds.index(world)}")
+
+
+def _forget_unless_all(key: str, options: list[str]) -> None:
+    # a remembered choice of several worlds, one of which is no longer compared
+    if key in st.session_state and not set(st.session_state[key]) <= set(options):
+        del st.session_state[key]
 
 
 def nonuser_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     st.subheader("Why non-users stay away")
     dropouts = views.dropout_table(runs_by_world)
     if not dropouts.empty:
-        charts.show(charts.reasons_by_stage(dropouts), dropouts, "dropout_reasons")
+        charts.show(charts.reasons_by_stage(dropouts, list(s.worlds)), dropouts, "dropout_reasons")
     st.subheader("Ask a non-user")
     left, mid, right = st.columns([1, 1, 1])
     which = left.selectbox("who", stories.NON_USERS, key="nonuser_which", format_func=lambda w: f"{w}: {stories.WHERE[w]}")
-    world = mid.radio("in the world", views.WORLDS, key="nonuser_world", horizontal=True)
+    _forget_unless("nonuser_world", list(s.worlds))
+    world = mid.radio("in the world", list(s.worlds), key="nonuser_world", horizontal=True)
     with right:
         draw = stories.ask_button("Ask a random non-user", "nonuser_ask", "nonuser_draw")
     stories.nonuser_card(_jsons(s), world, s.seeds[0], which, draw)
 
 
+def _forget_unless(key: str, options: list[str]) -> None:
+    """Drop a remembered choice of world that is no longer compared (a what-if was dropped or renamed)."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
 def _jsons(s: sidebar.Settings) -> dict[str, str]:
-    return {"baseline": s.baseline.model_dump_json(), "intervention": s.alternative.model_dump_json()}
+    return {w: sc.model_dump_json() for w, sc in s.worlds.items()}
 
 
 def _choose_customer(s: sidebar.Settings, worlds: dict[str, str]) -> int:
     """Outcome, world and a 'random' button set the customer; or type a number."""
     a, b, c, d = st.columns([1, 1, 1, 1])
     which = a.selectbox("outcome", OUTCOMES, index=OUTCOMES.index("loyal"), key="journey_which")
-    world = b.radio("in the world", views.WORLDS, index=1, key="journey_world", horizontal=True)
+    _forget_unless("journey_world", list(worlds))
+    world = b.radio("in the world", list(worlds), index=list(worlds).index(s.edited), key="journey_world", horizontal=True)
     n = s.baseline.population.customers
     picked = None
     if c.button("Random customer", key="journey_pick", type="primary") or "journey_customer" not in st.session_state:
@@ -129,20 +214,20 @@ def _choose_customer(s: sidebar.Settings, worlds: dict[str, str]) -> int:
 
 
 def journey_view(s: sidebar.Settings, runs_by_world: dict) -> None:
-    st.subheader("One customer's journey, in both worlds")
+    st.subheader("One customer's journey, in every world")
     worlds = _jsons(s)
     i = _choose_customer(s, worlds)
-    people = {w: runs.customer(worlds[w], s.seeds[0], i) for w in views.WORLDS}
+    people = {w: runs.customer(worlds[w], s.seeds[0], i) for w in worlds}
     if not people["baseline"]["tracked"]:
         st.info(f"Customer {i}'s touchpoints were not recorded (a random sample of customers is tracked): press 'Random customer'.")
     journey = pd.concat([p["journey"].assign(world=w) for w, p in people.items()], ignore_index=True)
-    cols = st.columns(2)
+    cols = st.columns(len(people))
     for col, (w, p) in zip(cols, people.items()):
         col.markdown(f"**{w}**: customer {i} ({p['segment']}) ends **{stories.fate(p)}**")
     if len(journey):
-        charts.show(charts.feelings(journey), journey, "customer_journey")
+        charts.show(charts.feelings(journey, list(people)), journey, "customer_journey")
         st.caption("Each point is a moment of the journey; ◆ and labels mark the touchpoints that moved the feeling; red circles mark the peak and the end (peak-end rule).")
-    for col, (w, p) in zip(st.columns(2), people.items()):
+    for col, (w, p) in zip(st.columns(len(people)), people.items()):
         with col.expander(f"Story in plain words ({w})"):
             st.text(p["story"])
 
@@ -155,15 +240,16 @@ def time_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     )
     if names:
         series = views.timeseries_table(runs_by_world, names)
-        charts.show(charts.curves(series, s.baseline.step_unit), series, "over_time")
+        charts.show(charts.curves(series, s.baseline.step_unit, list(s.worlds)), series, "over_time")
     st.subheader("Customers in each stage")
     occupancy = views.stage_table(runs_by_world)
-    charts.show(charts.stages(occupancy, s.baseline.step_unit), occupancy, "stages_over_time")
+    charts.show(charts.stages(occupancy, s.baseline.step_unit, list(s.worlds)), occupancy, "stages_over_time")
 
 
 VIEWS = {
-    "Baseline vs intervention": compare_view,
+    "Baseline vs what-ifs": compare_view,
     "Journey funnel": funnel_view,
+    "Journey flow": flow_view,
     "Ask the non-user": nonuser_view,
     "One customer's journey": journey_view,
     "Loyalty and referrals over time": time_view,
@@ -172,7 +258,7 @@ VIEWS = {
 
 def explorer(s: sidebar.Settings) -> None:
     header(s)
-    runs_by_world = runs.run_worlds({"baseline": s.baseline, "intervention": s.alternative}, s.seeds)
+    runs_by_world = runs.run_worlds(s.worlds, s.seeds)
     tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
     for tab, view in zip(tabs, VIEWS.values()):
         if tab.open:
@@ -181,19 +267,24 @@ def explorer(s: sidebar.Settings) -> None:
 
 
 def main() -> None:
-    started = time.perf_counter()
-    st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
+    skipped = links.restore()
+    if skipped:
+        st.warning("Not applied from this link: " + "; ".join(skipped))
+    _forget_unless("view", list(VIEWS))
     s = sidebar.safe_render()
     if s is None or not sidebar.confirm_work(s):
         return
+    links.save(s)
     try:
+        runs.warm_up(s.name)
         if s.trainer:
             trainer.render(s)
         else:
             explorer(s)
     except CxError as err:
         st.error(f"**Bad setting** – {err}")
-    st.caption(f"cxsim {cxsim.__version__} · page computed in {time.perf_counter() - started:.2f} s (runs are cached: moving back to a setting is instant)", help=None)
+    st.session_state["page_runs"] = st.session_state.get("page_runs", 0) + 1  # shown: lets a test see a run has ended
+    st.caption(f"cxsim {cxsim.__version__} · run {st.session_state['page_runs']} · page computed in {time.perf_counter() - STARTED:.2f} s (runs are cached: moving back to a setting is instant)", help=None)
 
 
 main()

@@ -7,6 +7,8 @@ itself (needed to tell one customer's story) is kept for the few latest runs.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -29,6 +31,20 @@ def run_tables(scenario_json: str, seed: int) -> dict:
 def model(scenario_json: str, seed: int):
     """One run's model, to tell a customer's story (the latest few are kept)."""
     return cxsim.run(_scenario(scenario_json), seed).model
+
+
+@st.cache_resource(show_spinner="Preparing the simulator for this scenario: loading or compiling its kernels (once per server)…")
+def warm_up(name: str) -> float:
+    """Run scenario ``name`` small once per server process – with no intervention and with the
+    variant the page starts from – so that the kernels the first page needs are compiled (or
+    loaded from numba's cache) under a spinner that says so, before the page's own runs.
+    Returns the seconds it took."""
+    started = time.perf_counter()
+    sc = cxsim.load_scenario(name)
+    worlds = [sc.variant("baseline"), *(sc.variant(v) for v in list(sc.variants)[:1])]
+    for world in worlds:
+        cxsim.run(world.with_overrides({"population.customers": 200}), 0)
+    return time.perf_counter() - started
 
 
 def run_worlds(worlds: dict[str, Scenario], seeds: list[int]) -> dict[str, list[dict]]:

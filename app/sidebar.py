@@ -8,7 +8,7 @@ parameter means, so a new parameter or intervention needs no code here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -22,6 +22,10 @@ AS_WRITTEN = "as written"
 REMEMBERED = "intervention_settings"
 REPLICATES = {"default": 3, "lo": 1, "hi": 30}
 DEFAULT_SCENARIO = "aravind"
+WHATIFS = "whatifs"  # session state: scenario name → the what-ifs kept for comparison
+MAX_WHATIFS = 4  # what-ifs compared with the baseline, the one being edited included
+EDITED = "intervention"  # default name of the what-if being edited
+DEFAULTS = "widget_defaults"  # session state: widget key → the value it starts from (what a link leaves out)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class Settings:
     alternative: Scenario  # the interventions switched on in the sidebar
     seeds: list[int]
     trainer: bool
+    worlds: dict[str, Scenario] = field(default_factory=dict)  # baseline first, kept what-ifs, then the edited one
+    edited: str = EDITED  # the name of the what-if the sidebar edits (``alternative``)
 
 
 def key(name: str, path: str) -> str:
@@ -42,21 +48,42 @@ def key(name: str, path: str) -> str:
     return f"{name}:{path}"
 
 
+def _typed(spec: views.WidgetSpec, value):
+    """A value as the widget of ``spec`` holds it."""
+    if spec.kind == "toggle":
+        return bool(value)
+    if spec.kind == "int":
+        return int(value)
+    if spec.kind in ("slider", "number"):
+        return float(value)
+    if spec.kind == "multiselect":
+        return list(value)
+    return value
+
+
 def widget(spec: views.WidgetSpec, k: str, container=st, **kw):
-    """One widget from its spec; returns its value."""
+    """One widget from its spec; returns its value.
+
+    The value lives in session state (set here from the spec the first time, or by
+    :func:`_start_from` for a new variant), never in a widget default: what the
+    widget shows is what is computed, also after a callback changed it.
+    """
+    if k not in st.session_state:
+        st.session_state[k] = _typed(spec, spec.value)
+    st.session_state.setdefault(DEFAULTS, {})[k] = _typed(spec, spec.value)
     kw = dict(key=k, help=spec.help, **kw)
     if spec.kind == "toggle":
-        return container.toggle(spec.label, value=bool(spec.value), **kw)
+        return container.toggle(spec.label, **kw)
     if spec.kind == "slider":
-        return container.slider(spec.label, float(spec.lo), float(spec.hi), float(spec.value), step=spec.step, **kw)
+        return container.slider(spec.label, float(spec.lo), float(spec.hi), step=spec.step, **kw)
     if spec.kind == "int":
-        return container.number_input(spec.label, spec.lo, spec.hi, int(spec.value), step=int(spec.step), **kw)
+        return container.number_input(spec.label, spec.lo, spec.hi, step=int(spec.step), **kw)
     if spec.kind == "number":
-        return container.number_input(spec.label, float(spec.lo), float(spec.hi), float(spec.value), step=spec.step, **kw)
+        return container.number_input(spec.label, float(spec.lo), float(spec.hi), step=spec.step, **kw)
     if spec.kind == "choice":
-        return container.selectbox(spec.label, spec.options, index=spec.options.index(spec.value), **kw)
+        return container.selectbox(spec.label, spec.options, **kw)
     if spec.kind == "multiselect":
-        return container.multiselect(spec.label, spec.options, default=list(spec.value), **kw)
+        return container.multiselect(spec.label, spec.options, **kw)
     raise ValueError(f"unknown widget kind {spec.kind!r}")
 
 
@@ -69,11 +96,31 @@ def _remember(name: str, path: str) -> None:
     _remembered(name)[path] = st.session_state[key(name, path)]
 
 
-def _reset_interventions(name: str) -> None:
-    """A new starting variant: intervention widgets take that variant's values."""
-    prefix = key(name, "interventions.")
-    for k in [k for k in st.session_state if str(k).startswith(prefix)]:
-        del st.session_state[k]
+def remember_setting(name: str, path: str, value) -> None:
+    """Keep an intervention setting (from a link) as if the user had changed it."""
+    _remembered(name)[path] = value
+
+
+def remembered_settings(name: str) -> dict:
+    """Intervention settings the user changed (kept while other interventions' settings are shown)."""
+    return dict(_remembered(name))
+
+
+def starting_point(sc: Scenario, start: str) -> Scenario:
+    """The scenario a 'Start from' choice describes."""
+    return sc if start == AS_WRITTEN else sc.variant(start)
+
+
+def _start_from(name: str) -> None:
+    """A new starting variant: every intervention widget takes that variant's value.
+
+    The values are written into session state (not deleted): a deleted key would
+    leave the browser showing the old switches while the new ones are computed.
+    """
+    start = starting_point(load_scenario(name), st.session_state[key(name, "start")])
+    for iv_name in start.interventions:
+        for spec in views.intervention_specs(start, iv_name):
+            st.session_state[key(name, spec.path)] = _typed(spec, spec.value)
     _remembered(name).clear()
 
 
@@ -90,23 +137,23 @@ def pick_start(name: str, sc: Scenario) -> tuple[str, Scenario]:
     options = [AS_WRITTEN, *sc.variants]
     default = 1 if sc.variants and not sc.enabled_interventions else 0
     start = st.sidebar.selectbox(
-        "Start from", options, index=default, key=key(name, "start"), on_change=_reset_interventions, args=(name,),
+        "Start from", options, index=default, key=key(name, "start"), on_change=_start_from, args=(name,),
         help="a named variant of the scenario sets the interventions below; 'as written' is the scenario file",
     )
     if start != AS_WRITTEN:
         st.sidebar.caption(sc.variants[start].description)
-        return start, sc.variant(start)
-    return start, sc
+    return start, starting_point(sc, start)
 
 
 def intervention_panel(name: str, start: Scenario) -> dict:
     """A switch per intervention; the settings of one at a time: the intervention world's overrides."""
     st.sidebar.subheader("Interventions")
-    labels = {n: type(iv).label or n for n, iv in start.interventions.items()}
+    labels = {n: views.intervention_label(start, n) for n in start.interventions}
     values = {}
     for iv_name in start.interventions:
         switch = views.intervention_specs(start, iv_name)[0]
-        values[switch.path] = widget(replace(switch, label=labels[iv_name]), key(name, switch.path), st.sidebar)
+        shown = replace(switch, label=labels[iv_name], help=views.intervention_help(start, iv_name))
+        values[switch.path] = widget(shown, key(name, switch.path), st.sidebar)
     if not labels:
         return values
     first_on = next((k for k, n in enumerate(labels) if values[f"interventions.{n}.enabled"]), 0)
@@ -114,8 +161,10 @@ def intervention_panel(name: str, start: Scenario) -> dict:
         shown = st.selectbox("settings of", list(labels), index=first_on, format_func=labels.get, key=key(name, "settings_of"))
         remembered = _remembered(name)
         for spec in views.intervention_specs(start, shown)[1:]:
-            spec = replace(spec, value=remembered.get(spec.path, spec.value))
-            values[spec.path] = widget(spec, key(name, spec.path), st, on_change=_remember, args=(name, spec.path))
+            k = key(name, spec.path)
+            if spec.path in remembered and k not in st.session_state:
+                st.session_state[k] = remembered[spec.path]
+            values[spec.path] = widget(spec, k, st, on_change=_remember, args=(name, spec.path))
     return {**remembered, **values}
 
 
@@ -173,6 +222,61 @@ def parse_overrides(text: str) -> dict:
     return out
 
 
+def kept_whatifs(name: str) -> list[dict]:
+    """What-ifs kept for scenario ``name``: each ``{"name", "start", "values"}`` (values: intervention overrides)."""
+    return st.session_state.setdefault(WHATIFS, {}).setdefault(name, [])
+
+
+def unique_name(wanted: str, taken: list[str]) -> str:
+    """``wanted`` (stripped, or 'what-if'), made different from 'baseline' and every name in ``taken``."""
+    base = " ".join(str(wanted).split()) or "what-if"
+    label, k = base, 2
+    while label in taken or label == "baseline":
+        label, k = f"{base} ({k})", k + 1
+    return label
+
+
+def _keep(name: str, start: str, values: dict) -> None:
+    kept = kept_whatifs(name)
+    taken = [w["name"] for w in kept]
+    kept.append({"name": unique_name(st.session_state.get(key(name, "world_name"), EDITED), taken), "start": start, "values": dict(values)})
+    st.session_state[key(name, "world_name")] = unique_name(f"what-if {len(kept) + 1}", [w["name"] for w in kept])
+
+
+def _drop(name: str, k: int) -> None:
+    kept = kept_whatifs(name)
+    if 0 <= k < len(kept):
+        del kept[k]
+
+
+def whatif_scenario(sc: Scenario, start: str, values: dict, shared: dict) -> Scenario:
+    """A what-if: its starting variant, its intervention settings, then the overrides every world shares."""
+    return starting_point(sc, start).with_overrides({**values, **shared})
+
+
+def worlds_panel(name: str, sc: Scenario, start: str, values: dict) -> tuple[str, list[dict]]:
+    """Name the what-if being edited, keep it beside others (up to :data:`MAX_WHATIFS` with it), drop kept ones."""
+    st.sidebar.subheader("Worlds to compare")
+    kept = kept_whatifs(name)
+    if key(name, "world_name") not in st.session_state:
+        st.session_state[key(name, "world_name")] = unique_name(EDITED, [w["name"] for w in kept])
+    edited = st.sidebar.text_input(
+        "name of the what-if being edited", key=key(name, "world_name"), max_chars=40,
+        help="the switches above set this what-if; 'Keep' freezes it so you can set up another one beside it",
+    )
+    full = len(kept) >= MAX_WHATIFS - 1
+    st.sidebar.button(
+        "Keep it and set up another", key=key(name, "keep"), icon=":material/add:", on_click=_keep, args=(name, start, values), disabled=full,
+        help=f"compare up to {MAX_WHATIFS} what-ifs with the baseline, all on the same seeds" + (" (full)" if full else ""),
+    )
+    for k, w in enumerate(kept):
+        left, right = st.sidebar.columns([4, 1])
+        ivs = starting_point(sc, w["start"]).with_overrides(w["values"]).enabled_interventions
+        left.caption(f"**{w['name']}**: " + (", ".join(views.intervention_label(sc, n) for n in ivs) or "no intervention"))
+        right.button("✕", key=key(name, f"drop_{k}"), on_click=_drop, args=(name, k), help=f"stop comparing {w['name']}")
+    return unique_name(edited, [w["name"] for w in kept]), kept
+
+
 def render() -> Settings:
     """Draw the sidebar; returns the settings, or raises CxError for a bad one."""
     st.sidebar.title("cxsim explorer")
@@ -180,12 +284,14 @@ def render() -> Settings:
     trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
     start_name, start = pick_start(name, sc)
     iv_values = intervention_panel(name, start)
+    edited, kept = worlds_panel(name, sc, start_name, iv_values)
     size, seeds = size_panel(name, sc)
     extra = overrides_panel(name, sc)
-    world = sc.with_overrides({**size, **extra})
-    baseline = world.with_interventions([], only=True)
-    alternative = start.with_overrides({**iv_values, **size, **extra})
-    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer)
+    shared = {**size, **extra}
+    baseline = sc.with_overrides(shared).with_interventions([], only=True)
+    alternative = start.with_overrides({**iv_values, **shared})
+    worlds = {"baseline": baseline, **{w["name"]: whatif_scenario(sc, w["start"], w["values"], shared) for w in kept}, edited: alternative}
+    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer, worlds, edited)
 
 
 def confirm_work(s: Settings) -> bool:

@@ -6,7 +6,6 @@ import runs
 import streamlit as st
 
 from cxsim.story import REASON_WORDS
-from cxsim.views import WORLDS
 
 NON_USERS = ("declined", "dropped", "churned")
 WHERE = {"declined": "said no when offered", "dropped": "said yes, then never made it", "churned": "was served, then left"}
@@ -37,10 +36,10 @@ def nonuser_card(worlds_json: dict[str, str], world: str, seed: int, which: str,
     words = REASON_WORDS.get(c["reason"] or "", "")
     st.markdown(f"##### Customer {index} · {c['segment']} · {WHERE.get(c['stage'], c['stage'])}")
     st.markdown(f"> “{c['ledger']}”" + (f"\n>\n> “I stayed away because {words}.”" if words else ""))
-    other = next(w for w in WORLDS if w != world)
-    twin = runs.customer(worlds_json[other], seed, index)
+    twins = {w: fate(runs.customer(j, seed, index)) for w, j in worlds_json.items() if w != world}
+    elsewhere = "; ".join(f"in {w}: **{f}**" for w, f in twins.items())
     st.caption(
-        f"Same person in the {other} world (same seed, common random numbers): **{fate(twin)}**. "
+        f"The same person elsewhere (same seed, common random numbers): {elsewhere}. "
         "The ledger is what using the service would cost them before any intervention."
     )
     with st.expander("Their whole story"):

@@ -61,26 +61,26 @@ def _late_value(m: "CxModel") -> float:
 MEASURES: dict[str, Measure] = {
     mt.name: mt
     for mt in (
-        Measure("customer_base", "Customers ever", "customers", lambda m: m.tally["scored"], "customers who were customers at some point (installed base and new)"),
-        Measure("encounters", "Repeat encounters", "encounters", lambda m: m.tally["encounters"], "repeat encounters of customers (purchases, visits, calls)"),
-        Measure("repeat_value", "Repeat-encounter value", "currency", lambda m: m.encounter_value, "value of all repeat encounters"),
-        Measure("average_basket", "Average basket", "currency", lambda m: ratio(m.encounter_value, m.tally["encounters"]), "value per repeat encounter"),
-        Measure("late_value", "Value in the last quarter", "currency", _late_value, "value delivered in the last quarter of the run (repeat business once changes have settled)"),
-        Measure("revenue_per_step", "Revenue per step at the end", "currency", _revenue_now, "repeat value per step the remaining customers bring at the end"),
-        Measure("current_satisfaction", "Satisfaction of current customers", "0–1", lambda m: float(np.nanmean(m.customers.satisfaction[_loyal(m)])) if len(_loyal(m)) else math.nan, "mean satisfaction of customers still loyal at the end"),
-        Measure("current_loyalty", "Loyalty of current customers", "0–1", lambda m: float(loyalty_now(m, _loyal(m)).mean()) if len(_loyal(m)) else math.nan, "mean loyalty of customers still loyal at the end"),
-        Measure("churned", "Churned", "customers", lambda m: int(m.counts[Stage.CHURNED]), "customers who left"),
-        Measure("churn_rate", "Churn", "share", lambda m: ratio(m.counts[Stage.CHURNED], m.tally["scored"]), "customers who left / customers who were ever customers"),
-        Measure("defections", "Moments of defection lost", "customers", lambda m: m.tally["defections"], "customers who left right after a disappointing encounter"),
-        Measure("lapses", "Contracts not renewed", "customers", lambda m: m.tally["lapses"], "contracts that ended without renewal"),
-        Measure("renewal_rate", "Renewal rate", "share", lambda m: 1.0 - ratio(m.tally["lapses"], m.tally["renewals_due"]), "contracts renewed / contracts that ended"),
-        Measure("staff_morale", "Staff morale at the end", "0–1", lambda m: m.staff.level, "front-line staff morale at the end of the run"),
-        Measure("peak_morale", "Highest staff morale", "0–1", lambda m: m.staff.peak, "the highest front-line staff morale during the run"),
-        Measure("staffed_quality", "Quality change at staffed touchpoints", "0–1", _staffed_quality, "mean change in quality of staffed touchpoints due to morale, at the end"),
-        Measure("actions_done", "Improvement actions done", "actions", lambda m: m.tally["actions_done"], "actions of improvement loops completed"),
-        Measure("failures", "Touchpoint failures", "failures", lambda m: m.tally["failures"], "touchpoint failures customers met"),
-        Measure("failure_rate", "Failures per customer", "failures", lambda m: ratio(m.tally["failures"], m.customers.n), "touchpoint failures met per customer simulated"),
-        Measure("recoveries", "Failures put right", "failures", lambda m: m.tally["recoveries"], "failures recovered on the spot"),
+        Measure("customer_base", "Customers ever", "customers", lambda m: m.tally["scored"], "customers who were customers at some point (installed base and new)", better="higher"),
+        Measure("encounters", "Repeat encounters", "encounters", lambda m: m.tally["encounters"], "repeat encounters of customers (purchases, visits, calls)", better="higher"),
+        Measure("repeat_value", "Repeat-encounter value", "currency", lambda m: m.encounter_value, "value of all repeat encounters", better="higher"),
+        Measure("average_basket", "Average basket", "currency", lambda m: ratio(m.encounter_value, m.tally["encounters"]), "value per repeat encounter", better="higher"),
+        Measure("late_value", "Value in the last quarter", "currency", _late_value, "value delivered in the last quarter of the run (repeat business once changes have settled)", better="higher"),
+        Measure("revenue_per_step", "Revenue per step at the end", "currency", _revenue_now, "repeat value per step the remaining customers bring at the end", better="higher"),
+        Measure("current_satisfaction", "Satisfaction of current customers", "0–1", lambda m: float(np.nanmean(m.customers.satisfaction[_loyal(m)])) if len(_loyal(m)) else math.nan, "mean satisfaction of customers still loyal at the end", better="higher"),
+        Measure("current_loyalty", "Loyalty of current customers", "0–1", lambda m: float(loyalty_now(m, _loyal(m)).mean()) if len(_loyal(m)) else math.nan, "mean loyalty of customers still loyal at the end", better="higher"),
+        Measure("churned", "Churned", "customers", lambda m: int(m.counts[Stage.CHURNED]), "customers who left", better="lower"),
+        Measure("churn_rate", "Churn", "share", lambda m: ratio(m.counts[Stage.CHURNED], m.tally["scored"]), "customers who left / customers who were ever customers", better="lower"),
+        Measure("defections", "Moments of defection lost", "customers", lambda m: m.tally["defections"], "customers who left right after a disappointing encounter", better="lower"),
+        Measure("lapses", "Contracts not renewed", "customers", lambda m: m.tally["lapses"], "contracts that ended without renewal", better="lower"),
+        Measure("renewal_rate", "Renewal rate", "share", lambda m: 1.0 - ratio(m.tally["lapses"], m.tally["renewals_due"]), "contracts renewed / contracts that ended", better="higher"),
+        Measure("staff_morale", "Staff morale at the end", "0–1", lambda m: m.staff.level, "front-line staff morale at the end of the run", better="higher"),
+        Measure("peak_morale", "Highest staff morale", "0–1", lambda m: m.staff.peak, "the highest front-line staff morale during the run", better="higher"),
+        Measure("staffed_quality", "Quality change at staffed touchpoints", "0–1", _staffed_quality, "mean change in quality of staffed touchpoints due to morale, at the end", better="higher"),
+        Measure("actions_done", "Improvement actions done", "actions", lambda m: m.tally["actions_done"], "actions of improvement loops completed", better=None),
+        Measure("failures", "Touchpoint failures", "failures", lambda m: m.tally["failures"], "touchpoint failures customers met", better="lower"),
+        Measure("failure_rate", "Failures per customer", "failures", lambda m: ratio(m.tally["failures"], m.customers.n), "touchpoint failures met per customer simulated", better="lower"),
+        Measure("recoveries", "Failures put right", "failures", lambda m: m.tally["recoveries"], "failures recovered on the spot", better=None),
     )
 }
 
@@ -126,16 +126,16 @@ def _revenue_at_risk(m: "CxModel", mask: np.ndarray) -> float:
 GROUP_MEASURES: dict[str, Measure] = {
     mt.name: mt
     for mt in (
-        Measure("customers", "Customers", "customers", lambda m, g: int(g.sum()), "customers in the group"),
-        Measure("satisfaction", "Satisfaction", "0–1", lambda m, g: _mean(m.customers.satisfaction[_scored(m, g)]), "mean satisfaction of the group's customers past the outcome"),
-        Measure("value_index", "Value-for-money index", "index", lambda m, g: 100.0 * _mean(m.customers.satisfaction[_scored(m, g)]) / m.pars.emotions.confirmed, "100 × satisfaction ÷ satisfaction when the promise is exactly met"),
-        Measure("promoters", "Promoters", "share", lambda m, g: _mean((m.customers.recommend[_scored(m, g)] >= 9).astype(float)), "share of the group's customers who would recommend (9–10)"),
-        Measure("recommend", "Score to recommend", "0–10", lambda m, g: _mean(m.customers.recommend[_scored(m, g)].astype(float)), "mean 0–10 score to recommend"),
-        Measure("referrals", "Referrals per customer", "recommendations", lambda m, g: _mean(m.customers.referrals_made[_scored(m, g)].astype(float)), "recommendations made per customer of the group"),
-        Measure("retention", "Retention", "share", lambda m, g: _mean((m.customers.stage[_scored(m, g)] == Stage.LOYAL).astype(float)), "share of the group's customers still loyal"),
-        Measure("spend", "Repeat spend per customer", "currency", lambda m, g: _mean(m.customers.spend[_scored(m, g)].astype(float)), "value of repeat encounters per customer of the group"),
-        Measure("revenue_at_risk_share", "Share of revenue at risk", "share", lambda m, g: _revenue_at_risk(m, g), "share of the revenue at risk (value × (1 − loyalty)) held by the group"),
-        Measure("revenue_share", "Share of revenue", "share", lambda m, g: ratio(m.value_per_step[m.customers.segment[_loyal(m)]][g[_loyal(m)]].sum(), m.value_per_step[m.customers.segment[_loyal(m)]].sum()), "share of the value per step of current customers held by the group"),
+        Measure("customers", "Customers", "customers", lambda m, g: int(g.sum()), "customers in the group", better=None),
+        Measure("satisfaction", "Satisfaction", "0–1", lambda m, g: _mean(m.customers.satisfaction[_scored(m, g)]), "mean satisfaction of the group's customers past the outcome", better="higher"),
+        Measure("value_index", "Value-for-money index", "index", lambda m, g: 100.0 * _mean(m.customers.satisfaction[_scored(m, g)]) / m.pars.emotions.confirmed, "100 × satisfaction ÷ satisfaction when the promise is exactly met", better="higher"),
+        Measure("promoters", "Promoters", "share", lambda m, g: _mean((m.customers.recommend[_scored(m, g)] >= 9).astype(float)), "share of the group's customers who would recommend (9–10)", better="higher"),
+        Measure("recommend", "Score to recommend", "0–10", lambda m, g: _mean(m.customers.recommend[_scored(m, g)].astype(float)), "mean 0–10 score to recommend", better="higher"),
+        Measure("referrals", "Referrals per customer", "recommendations", lambda m, g: _mean(m.customers.referrals_made[_scored(m, g)].astype(float)), "recommendations made per customer of the group", better="higher"),
+        Measure("retention", "Retention", "share", lambda m, g: _mean((m.customers.stage[_scored(m, g)] == Stage.LOYAL).astype(float)), "share of the group's customers still loyal", better="higher"),
+        Measure("spend", "Repeat spend per customer", "currency", lambda m, g: _mean(m.customers.spend[_scored(m, g)].astype(float)), "value of repeat encounters per customer of the group", better="higher"),
+        Measure("revenue_at_risk_share", "Share of revenue at risk", "share", lambda m, g: _revenue_at_risk(m, g), "share of the revenue at risk (value × (1 − loyalty)) held by the group", better=None),
+        Measure("revenue_share", "Share of revenue", "share", lambda m, g: ratio(m.value_per_step[m.customers.segment[_loyal(m)]][g[_loyal(m)]].sum(), m.value_per_step[m.customers.segment[_loyal(m)]].sum()), "share of the value per step of current customers held by the group", better=None),
     )
 }
 
@@ -161,7 +161,7 @@ def definition(name: str) -> Measure:
     what, _, group = name.partition("@")
     if group and what in GROUP_MEASURES:
         mt = GROUP_MEASURES[what]
-        return Measure(name, f"{mt.label} ({group.replace('_', ' ')})", mt.unit, mt.fn, f"{mt.doc}; group: {group.replace('_', ' ')}")
+        return Measure(name, f"{mt.label} ({group.replace('_', ' ')})", mt.unit, mt.fn, f"{mt.doc}; group: {group.replace('_', ' ')}", mt.better)
     if not group and what in METRIC_BY_NAME:
         return METRIC_BY_NAME[what]
     if not group and what in MEASURES:

@@ -31,13 +31,15 @@ def ratio(a: float, b: float) -> float:
 
 @dataclass(frozen=True)
 class Metric:
-    """A named outcome: label, unit, how to compute it from a model, and what it means."""
+    """A named outcome: label, unit, how to compute it from a model, what it means,
+    and which direction is good (``better``: "higher", "lower", or None when neither is)."""
 
     name: str
     label: str
     unit: str
     fn: Callable[["CxModel"], float]
     doc: str
+    better: str | None = None
 
 
 def _intervention_cost(m: "CxModel") -> float:
@@ -45,21 +47,21 @@ def _intervention_cost(m: "CxModel") -> float:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("reach", "Reach", "share", lambda m: 1.0 - m.counts[Stage.UNAWARE] / m.customers.n, "share of customers aware of the service"),
-    Metric("offered", "Offered", "customers", lambda m: m.tally["offered"], "customers screened and offered the service"),
-    Metric("accepted", "Accepted", "customers", lambda m: m.tally["accepted"], "customers who said yes"),
-    Metric("acceptance_rate", "Acceptance", "share", lambda m: ratio(m.tally["accepted"], m.tally["offered"]), "accepted / offered"),
-    Metric("served", "Served", "customers", lambda m: m.tally["served"], "customers who received the service"),
-    Metric("completion_rate", "Completion", "share", lambda m: ratio(m.tally["served"], m.tally["offered"]), "served / offered"),
-    Metric("satisfaction", "Satisfaction", "0–1", lambda m: ratio(m.satisfaction_sum, m.tally["scored"]), "mean satisfaction of customers past the outcome"),
-    Metric("nps", "NPS", "−100–100", lambda m: 100 * ratio(m.tally["promoters"] - m.tally["detractors"], m.tally["scored"]), "% promoters (9–10) − % detractors (0–6)"),
-    Metric("mean_loyalty", "Loyalty", "0–1", lambda m: ratio(m.loyalty_sum, m.tally["scored"]), "mean loyalty of customers past the outcome (churned count 0)"),
-    Metric("retention", "Retention", "share", lambda m: ratio(m.counts[Stage.LOYAL], m.tally["scored"]), "customers still loyal / customers past the outcome"),
-    Metric("referrals", "Referrals", "recommendations", lambda m: m.tally["referrals"], "recommendations made by promoters"),
-    Metric("referral_acceptances", "Referral-driven acceptances", "customers", lambda m: m.tally["referral_acceptances"], "acceptances by customers reached by a recommendation"),
-    Metric("intervention_cost", "Intervention cost", "currency", _intervention_cost, "what the switched-on interventions cost the provider"),
-    Metric("value_delivered", "Value delivered", "currency", lambda m: m.value_delivered, "value of good outcomes and repeat business"),
-    Metric("return_on_spend", "Return on spend", "×", lambda m: ratio(m.value_delivered, _intervention_cost(m)), "value delivered / intervention cost"),
+    Metric("reach", "Reach", "share", lambda m: 1.0 - m.counts[Stage.UNAWARE] / m.customers.n, "share of customers aware of the service", better="higher"),
+    Metric("offered", "Offered", "customers", lambda m: m.tally["offered"], "customers screened and offered the service", better="higher"),
+    Metric("accepted", "Accepted", "customers", lambda m: m.tally["accepted"], "customers who said yes", better="higher"),
+    Metric("acceptance_rate", "Acceptance", "share", lambda m: ratio(m.tally["accepted"], m.tally["offered"]), "accepted / offered", better="higher"),
+    Metric("served", "Served", "customers", lambda m: m.tally["served"], "customers who received the service", better="higher"),
+    Metric("completion_rate", "Completion", "share", lambda m: ratio(m.tally["served"], m.tally["offered"]), "served / offered", better="higher"),
+    Metric("satisfaction", "Satisfaction", "0–1", lambda m: ratio(m.satisfaction_sum, m.tally["scored"]), "mean satisfaction of customers past the outcome", better="higher"),
+    Metric("nps", "NPS", "−100–100", lambda m: 100 * ratio(m.tally["promoters"] - m.tally["detractors"], m.tally["scored"]), "% promoters (9–10) − % detractors (0–6)", better="higher"),
+    Metric("mean_loyalty", "Loyalty", "0–1", lambda m: ratio(m.loyalty_sum, m.tally["scored"]), "mean loyalty of customers past the outcome (churned count 0)", better="higher"),
+    Metric("retention", "Retention", "share", lambda m: ratio(m.counts[Stage.LOYAL], m.tally["scored"]), "customers still loyal / customers past the outcome", better="higher"),
+    Metric("referrals", "Referrals", "recommendations", lambda m: m.tally["referrals"], "recommendations made by promoters", better="higher"),
+    Metric("referral_acceptances", "Referral-driven acceptances", "customers", lambda m: m.tally["referral_acceptances"], "acceptances by customers reached by a recommendation", better="higher"),
+    Metric("intervention_cost", "Intervention cost", "currency", _intervention_cost, "what the switched-on interventions cost the provider", better="lower"),
+    Metric("value_delivered", "Value delivered", "currency", lambda m: m.value_delivered, "value of good outcomes and repeat business", better="higher"),
+    Metric("return_on_spend", "Return on spend", "×", lambda m: ratio(m.value_delivered, _intervention_cost(m)), "value delivered / intervention cost", better="higher"),
 )
 METRIC_BY_NAME = {mt.name: mt for mt in METRICS}
 

@@ -26,7 +26,6 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
-from .agents import STATE
 from .barriers import CASH_COSTS
 from .interventions import Intervention, build_intervention, intervention_names
 from .params import CxError, Params, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten, validating
@@ -57,8 +56,8 @@ class Segment(Params):
 
 
 SHARE_TOLERANCE = 1e-6
-MAX_SEGMENTS = min(1000, int(np.iinfo(STATE["segment"][0]).max) + 1)
-"""Most segments a population may have: 1,000, or fewer if the engine's segment index is narrower."""
+MAX_SEGMENTS = 1000
+"""Most segments a population may have (the engine's segment index, ``agents.STATE["segment"]``, holds at least this many: tested)."""
 
 
 class Population(Params):

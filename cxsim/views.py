@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from scipy import stats
 
 from . import measures
+from .journey import Stage, reached
 from .metrics import FUNNEL, METRIC_BY_NAME, SCALAR_OUTCOMES, paired_differences
 from .params import Params, field_info
 
@@ -69,8 +70,53 @@ def run_tables(res: "Results") -> dict[str, Any]:
         "timeseries": res.timeseries,
         "funnel": res.funnel,
         "dropouts": res.dropouts,
+        "flows": journey_flows(res.model),
         "customers": int(s["customers"]),
     }
+
+
+FLOW_NODES = (
+    "customers", "installed base", "never aware", "aware", "not offered", "offered", "declined", "deciding",
+    "accepted", "dropped", "waiting for service", "served", "in follow-up", "loyal", "still customers", "churned", "elsewhere",
+)
+"""Nodes of the journey flow, in journey order (ends: never aware, not offered, declined, deciding,
+dropped, waiting for service, in follow-up, still customers, churned, elsewhere)."""
+
+
+def journey_flows(model) -> pd.DataFrame:
+    """How customers moved between stages and where they left: (source, target, customers) per link.
+
+    From each customer's stages ever reached (``visited`` bits) and final stage. A prospect
+    counts as having reached a stage when they reached it or any later one; customers already
+    loyal who were never served here are the installed base. Every node's inflow equals its
+    outflow; links with no customer are left out.
+    """
+    c = model.customers
+    stage = c.stage
+    ever = {st_: reached(c, st_) for st_ in Stage}
+    installed = ever[Stage.LOYAL] & ~ever[Stage.SERVED]
+    path = (Stage.AWARE, Stage.OFFERED, Stage.ACCEPTED, Stage.SERVED)
+    at_least = {}
+    for k, st_ in enumerate(path):
+        at_least[st_] = ~installed & np.logical_or.reduce([ever[s] for s in path[k:]])
+    aware, offered, accepted, served = (at_least[s] for s in path)
+    loyal = (served & ever[Stage.LOYAL]) | installed
+    is_ = {st_: stage == st_ for st_ in (Stage.DECLINED, Stage.DROPPED, Stage.CHURNED, Stage.LOYAL)}
+    links = [
+        ("customers", "installed base", installed), ("customers", "aware", aware), ("customers", "never aware", ~installed & ~aware),
+        ("installed base", "loyal", installed),
+        ("aware", "offered", offered), ("aware", "not offered", aware & ~offered),
+        ("offered", "accepted", accepted), ("offered", "declined", offered & ~accepted & is_[Stage.DECLINED]),
+        ("offered", "deciding", offered & ~accepted & ~is_[Stage.DECLINED]),
+        ("accepted", "served", served), ("accepted", "dropped", accepted & ~served & is_[Stage.DROPPED]),
+        ("accepted", "waiting for service", accepted & ~served & ~is_[Stage.DROPPED]),
+        ("served", "loyal", served & ever[Stage.LOYAL]), ("served", "churned", served & ~ever[Stage.LOYAL] & is_[Stage.CHURNED]),
+        ("served", "in follow-up", served & ~ever[Stage.LOYAL] & ~is_[Stage.CHURNED]),
+        ("loyal", "still customers", loyal & is_[Stage.LOYAL]), ("loyal", "churned", loyal & is_[Stage.CHURNED]),
+        ("loyal", "elsewhere", loyal & ~is_[Stage.LOYAL] & ~is_[Stage.CHURNED]),
+    ]
+    rows = [{"source": a, "target": b, "customers": int(np.count_nonzero(m))} for a, b, m in links]
+    return pd.DataFrame([r for r in rows if r["customers"]], columns=["source", "target", "customers"])
 
 
 def scenario_measures(scenario: "Scenario") -> list[str]:
@@ -110,39 +156,103 @@ def display_unit(metric: str, currency: str = "currency") -> tuple[float, str]:
     return 1.0, unit
 
 
+COUNT_UNITS = ("customers", "recommendations", "actions", "failures", "encounters")
+"""Units that count things: shown as whole numbers (unless a small mean, e.g. 0.3 failures per customer)."""
+
+_BIG = ((1e12, "T"), (1e9, "bn"), (1e6, "M"), (1e3, "k"))
+
+
+def _decimals(v: float, shown: str, metric: str, currency: str) -> int:
+    fixed = {"%": 1, "×": 2, "0–1": 2, "−100–100": 1, "index": 1, "0–10": 1}
+    if shown in fixed:
+        return fixed[shown]
+    if measures.unit(metric) in COUNT_UNITS or shown == currency:
+        return 0 if abs(v) >= 10 or float(v).is_integer() else (1 if abs(v) >= 1 else 2)
+    return 0 if abs(v) >= 100 else 2
+
+
+def _compact(v: float, sign: str) -> str:
+    """10,000 and more in three significant digits with a letter: 900,848 → '901k', 5.2e13 → '52.0T'."""
+    k = next(k for k, (size, _) in enumerate(_BIG) if abs(v) >= size)
+    big, letter = v / _BIG[k][0], _BIG[k][1]
+    decimals = max(0, 2 - math.floor(math.log10(abs(big))))
+    if abs(round(big, decimals)) >= 1000 and k > 0:  # 999,960 → '1.00M', not '1,000k'
+        big, letter, decimals = v / _BIG[k - 1][0], _BIG[k - 1][1], 2
+    return f"{big:{sign},.{decimals}f}{letter}"
+
+
 def fmt(value: float, metric: str, currency: str = "currency", signed: bool = False, unit: bool = True, compact: bool = False) -> str:
     """A metric value (or, ``signed``, a difference) as people read it: '71.5 %', '+66.8 pp', '900,848 rupees'.
 
-    ``compact`` writes numbers of 10,000 and more as '900.8k' or '10.2M'.
+    Counts of things are whole numbers; a value that rounds to zero is '0' (no sign, never '−0');
+    ``compact`` writes numbers of 10,000 and more as '901k', '10.2M' or '3.40bn' (never an exponent).
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     scale, shown = display_unit(metric, currency)
-    v, sign = value * scale, "+" if signed else ""
-    decimals = {"%": 1, "×": 2, "0–1": 2, "−100–100": 1}.get(shown, 0 if abs(v) >= 100 or shown == currency else 2)
-    if measures.unit(metric) in ("customers", "recommendations"):
-        decimals = 0
-    text = f"{v:{sign},.{decimals}f}"
-    if compact and abs(v) >= 10_000:
-        big, letter = (v / 1e6, "M") if abs(v) >= 1e6 else (v / 1e3, "k")
-        text = f"{big:{sign}.3g}{letter}"
+    v = value * scale
+    decimals = _decimals(v, shown, metric, currency)
+    if round(v, decimals) == 0:
+        v, sign, decimals = 0.0, "", 0
+    else:
+        sign = "+" if signed else ""
+    text = _compact(v, sign) if compact and abs(v) >= 10_000 else f"{v:{sign},.{decimals}f}"
     suffix = {"%": " pp" if signed else " %", "×": "×", currency: f" {currency}"}.get(shown, "")
     return text + suffix if unit else text
 
 
+def _is_zero(x: float, metric: str, currency: str) -> bool:
+    """Zero as shown (rounded to the digits :func:`fmt` prints)."""
+    return not any(ch in "123456789" for ch in fmt(x, metric, currency, unit=False))
+
+
+def verdict(row: dict | pd.Series, currency: str = "currency") -> str:
+    """How one row of :func:`paired_comparison` reads, by the measure's declared direction (``better``):
+
+    'better' or 'worse'; 'changed' (neither direction is better); 'no clear change'
+    (the 95% interval spans zero); 'no change' (zero as shown); '' (no value).
+    """
+    diff, lo, hi, m = row["difference"], row["ci_low"], row["ci_high"], row["metric"]
+    if math.isnan(diff):
+        return ""
+    if _is_zero(diff, m, currency) and (math.isnan(lo) or (_is_zero(lo, m, currency) and _is_zero(hi, m, currency))):
+        return "no change"
+    if not math.isnan(lo) and lo <= 0 <= hi:
+        return "no clear change"
+    if _is_zero(diff, m, currency):
+        return "no change"
+    better = measures.definition(m).better
+    if better is None:
+        return "changed"
+    return "better" if (diff > 0) == (better == "higher") else "worse"
+
+
 def fmt_difference(row: dict | pd.Series, currency: str = "currency", unit: bool = True, compact: bool = False) -> str | None:
-    """'+66.8 pp ±2.1 (95%)' for one row of :func:`paired_comparison` (the interval's bounds if it is not symmetric)."""
+    """'+66.8 pp ±2.1 (95%)' for one row of :func:`paired_comparison` (the interval's bounds if it is not symmetric);
+    'no change' when the difference and its interval are zero as shown."""
     m = row["metric"]
     if math.isnan(row["difference"]):
         return None
     diff, lo, hi = row["difference"], row["ci_low"], row["ci_high"]
+    if verdict(row, currency) == "no change":
+        return "no change"
     text = fmt(diff, m, currency, signed=True, unit=unit, compact=compact)
-    if math.isnan(lo):
+    if math.isnan(lo) or hi == lo:  # one replicate, or the same difference in every replicate
         return text
     if abs((lo + hi) / 2 - diff) <= 1e-9 * max(1.0, abs(diff)):  # symmetric: '+66.8 pp ±2.1 (95%)'
-        return f"{text} ±{fmt((hi - lo) / 2, m, currency, unit=False, compact=compact)} (95%)"
+        return f"{text} ±{_half_width((hi - lo) / 2, diff, m, currency, compact)} (95%)"
     lo_text, hi_text = (fmt(v, m, currency, signed=True, unit=False, compact=compact) for v in (lo, hi))
     return f"{text} (95% CI {lo_text} to {hi_text})"
+
+
+def _half_width(half: float, diff: float, metric: str, currency: str, compact: bool) -> str:
+    """An interval's half-width at the digits of its difference: '2.1', or '<0.01' when it rounds to zero."""
+    text = fmt(half, metric, currency, unit=False, compact=compact)
+    if half > 0 and not any(ch in "123456789" for ch in text):
+        scale, shown = display_unit(metric, currency)
+        decimals = _decimals(diff * scale, shown, metric, currency)
+        return f"<{10 ** -decimals:.{decimals}f}" if decimals else "<1"
+    return text
 
 
 def comparison_text(table: pd.DataFrame, currency: str = "currency") -> pd.DataFrame:
@@ -152,6 +262,7 @@ def comparison_text(table: pd.DataFrame, currency: str = "currency") -> pd.DataF
         "baseline": fmt(r["baseline"], r["metric"], currency),
         "intervention": fmt(r["intervention"], r["metric"], currency),
         "difference (95% interval)": fmt_difference(r, currency) or "–",
+        "reading": verdict(r, currency),
     } for r in table.to_dict("records")]
     return pd.DataFrame(rows)
 
@@ -173,10 +284,29 @@ def paired_comparison(base: list[dict], alt: list[dict]) -> pd.DataFrame:
     return table.rename(columns={"alternative": "intervention"})
 
 
+def worlds_comparison(runs_by_world: dict[str, list[dict]], baseline: str = "baseline") -> pd.DataFrame:
+    """Every other world against ``baseline``: :func:`paired_comparison` per world, stacked, with a ``world``
+    column (in the order of ``runs_by_world``) and each row's :func:`verdict`.
+
+    All worlds must have been run on the same seeds in the same order (paired differences)."""
+    base = runs_by_world[baseline]
+    frames = []
+    for world, runs in runs_by_world.items():
+        if world != baseline:
+            if len(runs) != len(base):
+                raise ValueError(f"world {world!r} has {len(runs)} replicates, the baseline {len(base)}: pair them on the same seeds")
+            frames.append(paired_comparison(base, runs).rename(columns={"intervention": "value"}).assign(world=world))
+    if not frames:
+        return pd.DataFrame(columns=["world", "metric", "label", "unit", "baseline", "value", "difference", "ci_low", "ci_high", "replicates"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["world", *[c for c in out.columns if c != "world"]]]
+
+
 def card_metrics(table: pd.DataFrame, n: int = len(HEADLINE), first: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The outcomes to show as cards: ``first`` (a scenario's own measures), then the headline
     metrics, topped up from :data:`SPARE` – ``n`` of those that have a value."""
-    has_value = set(table.loc[table[["baseline", "intervention"]].notna().any(axis=1), "metric"])
+    values = [c for c in ("baseline", "intervention", "value") if c in table]
+    has_value = set(table.loc[table[values].notna().any(axis=1), "metric"])
     chosen: list[str] = []
     for name in (*first, *HEADLINE, *SPARE):
         if name in has_value and name not in chosen and len(chosen) < n:
@@ -188,11 +318,20 @@ def display_comparison(table: pd.DataFrame, currency: str = "currency") -> pd.Da
     """:func:`paired_comparison` in display units (shares in %, differences in points)."""
     scale_unit = [display_unit(m, currency) for m in table["metric"]]
     scale = np.array([su[0] for su in scale_unit])
-    cols = ["baseline", "intervention", "difference", "ci_low", "ci_high"]
+    cols = [c for c in ("baseline", "intervention", "value", "difference", "ci_low", "ci_high") if c in table]
     out = table.copy()
     out[cols] = out[cols].to_numpy() * scale[:, None]
     out["unit"] = [su[1] for su in scale_unit]
+    out["reading"] = [verdict(r, currency) for r in table.to_dict("records")]
+    out["scale"] = [difference_scale(u) for u in out["unit"]]
     return out
+
+
+def difference_scale(unit: str) -> str:
+    """The axis a difference in ``unit`` is drawn on: differences of shares are percentage points."""
+    named = {"%": "percentage points", "×": "× (ratio)", "−100–100": "points (scale −100 to 100)", "0–1": "score (0 to 1)",
+             "0–10": "score (0 to 10)", "": "number"}
+    return named.get(unit, unit)
 
 
 def _stack(runs_by_world: dict[str, list[dict]], part: str) -> pd.DataFrame:
@@ -232,6 +371,20 @@ def timeseries_table(runs_by_world: dict[str, list[dict]], metrics: tuple[str, .
     out["low"], out["high"] = out["mean"] - half, out["mean"] + half
     out["label"] = out["metric"].map(lambda m: METRIC_BY_NAME[m].label)
     return out.drop(columns=["sd", "n"])
+
+
+def flow_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
+    """Mean customers on each link of the journey flow (:func:`journey_flows`) per world (a missing link = 0)."""
+    df = _stack(runs_by_world, "flows")
+    cols = ["world", "source", "target", "customers"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    n = {w: len(runs) for w, runs in runs_by_world.items()}
+    out = df.groupby(["world", "source", "target"], sort=False, as_index=False)["customers"].sum()
+    out["customers"] = out["customers"] / out["world"].map(n)
+    order = {name: k for k, name in enumerate(FLOW_NODES)}
+    out = out.assign(_a=out["source"].map(order), _b=out["target"].map(order), _w=out["world"].map({w: k for k, w in enumerate(runs_by_world)}))
+    return out.sort_values(["_w", "_a", "_b"], ignore_index=True)[cols]
 
 
 def stage_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
@@ -313,6 +466,25 @@ def widget_spec(path: str, model_cls: type[BaseModel], field: str, value: Any, s
     return WidgetSpec(kind="number", label=f"{pretty} ({unit_part}{rng})" if rng else pretty, step=float(mag / 10), **spec)
 
 
+def intervention_label(scenario: "Scenario", name: str) -> str:
+    """A switch's own label: the kind's label when the intervention is named after its kind
+    (``free_transport``), else its name made readable (``early_warning_priority`` → 'Early warning priority')."""
+    iv = scenario.interventions[name]
+    title = getattr(iv, "title", "")
+    if title:
+        return title
+    if iv.kind in ("", name) and type(iv).label:
+        return type(iv).label
+    return name.replace("_", " ").capitalize()
+
+
+def intervention_help(scenario: "Scenario", name: str) -> str:
+    """What kind of intervention a switch is, for its help text."""
+    iv = scenario.interventions[name]
+    kind = type(iv).label or iv.kind or name
+    return f"{kind} (kind {iv.kind or name}, interventions.{name} in the scenario file)"
+
+
 def intervention_specs(scenario: "Scenario", name: str) -> list[WidgetSpec]:
     """Widgets for one intervention's parameters (switch first), from its class's declarations."""
     iv = scenario.interventions[name]
@@ -355,32 +527,47 @@ def parameter_paths(scenario: "Scenario") -> list[tuple[str, type[BaseModel], st
 
 
 # -- trainer's mode -----------------------------------------------------------------------
+def setup_and_outcome(text: str) -> tuple[str, str]:
+    """A story paragraph split after its first sentence: the setup (shown before a prediction)
+    and the rest (how it turned out, shown only with the reveal)."""
+    flat = " ".join(text.split())
+    for k, ch in enumerate(flat):
+        if ch in ".!?" and flat[k + 1 : k + 2] == " " and flat[k + 2 : k + 3].isupper():
+            return flat[: k + 1], flat[k + 2 :]
+    return flat, ""
+
+
 def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[str, Any]]:
     """The story step by step: inside-out, outside-in, then each intervention added in turn.
 
     Each step: ``kind`` (inside_out, outside_in, intervention, what_changed), ``title``,
-    ``text``, and ``interventions`` switched on when its effect is revealed (None: no run).
+    ``text`` (shown from the start), ``after`` (shown only once the step's result is
+    revealed, so no step gives its answer away) and ``interventions`` switched on when
+    its effect is revealed (None: no run).
     """
-    story, labels = scenario.story, {n: (type(iv).label or n) for n, iv in scenario.interventions.items()}
+    story, labels = scenario.story, {n: intervention_label(scenario, n) for n in scenario.interventions}
+    setup, outcome = setup_and_outcome(story.inside_out) if story.inside_out else (
+        f"The provider offers: {scenario.title or scenario.name}. From the inside, the offer looks right.", "")
     steps = [
         {"kind": "inside_out", "title": "Inside out: the provider's view", "short": "no intervention", "interventions": [],
-         "text": story.inside_out or f"The provider offers: {scenario.title or scenario.name}. From the inside, the offer looks right."},
-        {"kind": "outside_in", "title": "Outside in: ask the non-user", "interventions": None,
+         "text": setup, "after": outcome},
+        {"kind": "outside_in", "title": "Outside in: ask the non-user", "interventions": None, "after": "",
          "text": story.outside_in or "Ask the people who stayed away why, in their own words and with their own costs."},
     ]
     on: list[str] = []
     for name in interventions:
         on = on + [name]
         steps.append({"kind": "intervention", "title": f"Switch on: {labels[name]}", "short": f"+ {labels[name]}", "interventions": on,
-                      "text": f"Now add **{labels[name]}**" + (f" (on top of {', '.join(labels[n] for n in on[:-1])})." if len(on) > 1 else ".")})
-    closing = " ".join(x for x in (story.what_changed, story.fact) if x)
-    steps.append({"kind": "what_changed", "title": "What changed", "interventions": None,
-                  "text": closing or "Compare your predictions with what happened.", "source": story.source})
+                      "text": f"Now add **{labels[name]}**" + (f" (on top of {', '.join(labels[n] for n in on[:-1])})." if len(on) > 1 else "."),
+                      "after": ""})
+    steps.append({"kind": "what_changed", "title": "What changed", "interventions": None, "after": "",
+                  "text": " ".join(story.what_changed.split()), "fact": story.fact, "source": story.source,
+                  "labels": [labels[n] for n in interventions]})
     return steps
 
 
 __all__ = [
-    "WORLDS", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
-    "dropout_table", "timeseries_table", "stage_table", "journey_table", "WidgetSpec", "widget_spec",
-    "intervention_specs", "parameter_paths", "trainer_steps", "unit_text", "display_unit", "fmt", "fmt_difference", "number_text", "comparison_text",
+    "WORLDS", "worlds_comparison", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
+    "dropout_table", "timeseries_table", "stage_table", "journey_flows", "flow_table", "FLOW_NODES", "journey_table", "WidgetSpec", "widget_spec",
+    "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "setup_and_outcome", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "COUNT_UNITS", "number_text", "comparison_text",
 ]

@@ -67,6 +67,68 @@ def test_toggling_an_intervention_moves_acceptance_the_expected_way():
     assert metric_value(at, "Acceptance") > off
 
 
+def acceptance_alone(names: list[str], customers: int, seeds=(1, 2, 3)) -> float:
+    """Acceptance (%) computed by the API for these interventions only, on the page's seeds."""
+    sc = cxsim.load_scenario("aravind").with_interventions(names, only=True).with_overrides({"population.customers": customers})
+    return 100 * sum(cxsim.run(sc, s).summary["acceptance_rate"] for s in seeds) / len(seeds)
+
+
+def switch(at: AppTest, name: str):
+    return at.toggle(key=f"aravind:interventions.{name}.enabled")
+
+
+def test_variant_then_switch_computes_what_the_switches_show():
+    at = small_app()
+    ivs = list(cxsim.load_scenario("aravind").interventions)
+    at.selectbox(key="aravind:start").set_value("as written").run()
+    assert not any(switch(at, n).value for n in ivs)
+    assert "No intervention is switched on" in at.info[0].value
+    at.selectbox(key="aravind:start").set_value("aravind_1980s").run()
+    on = cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions
+    assert [n for n in ivs if switch(at, n).value] == on
+    assert not at.info  # the page does not claim that nothing is on
+    for name in ("free_food_lodging", "free_medicine", "free_follow_up"):
+        switch(at, name).set_value(False).run()
+    assert_clean(at)
+    assert [n for n in ivs if switch(at, n).value] == ["free_transport"]
+    assert metric_value(at, "Acceptance") == pytest.approx(acceptance_alone(["free_transport"], SMALL), abs=0.051)
+    assert "Free transport to hospital and back" in at.caption[0].value and "Free medicine" not in at.caption[0].value
+
+
+def card(at: AppTest, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+GREEN, RED, GRAY = 1, 0, 2  # streamlit's MetricColor
+UP, DOWN, NO_ARROW = 1, 0, 2  # … and MetricDirection
+
+
+def test_card_colours_follow_which_direction_is_good():
+    at = new_app()
+    at.session_state["telco_churn:population.customers"] = SMALL
+    at.run()
+    at.selectbox(key="scenario").set_value("telco_churn").run()
+    assert_clean(at)
+    churn = card(at, "Churn")  # falls with the save desk: good
+    assert churn.delta.startswith("-") and (churn.proto.color, churn.proto.direction) == (GREEN, DOWN)
+    cost = card(at, "Intervention cost (pounds)")  # rises: bad
+    assert (cost.proto.color, cost.proto.direction) == (RED, UP)
+    for m in at.metric:  # no arrow for zero or unclear changes, and nothing but grey for them
+        if m.delta in ("no change", "no clear change", ""):
+            assert (m.proto.color, m.proto.direction) == (GRAY, NO_ARROW), (m.label, m.delta)
+
+
+def test_journey_reliability_switches_have_their_own_labels():
+    at = new_app()
+    at.session_state["journey_reliability:population.customers"] = 500
+    at.run()
+    at.selectbox(key="scenario").set_value("journey_reliability").run()
+    assert_clean(at)
+    labels = [t.label for t in at.toggle if t.key.startswith("journey_reliability:interventions.") and t.key.endswith(".enabled")]
+    assert len(labels) == 3 and len(set(labels)) == 3, labels
+    assert all("Listen, assign actions" in t.help for t in at.toggle if t.key.endswith(".enabled") and "interventions" in t.key)
+
+
 def test_intervention_parameters_are_widgets_from_the_schema():
     at = small_app()
     coverage = at.slider(key="aravind:interventions.free_transport.coverage")
@@ -126,21 +188,61 @@ def test_bad_setting_shows_a_message_not_a_traceback():
     assert not at.exception and "expected path = value" in at.error[0].value
 
 
+def page_text(at: AppTest) -> str:
+    return "\n".join(e.value for kind in ("markdown", "success", "info", "caption") for e in getattr(at, kind))
+
+
 def test_trainer_mode_predicts_then_reveals():
     at = small_app()
     at.toggle(key="trainer").set_value(True).run()
     assert_clean(at)
     assert not at.metric  # results stay hidden until revealed
     assert not at.success
+    assert "one in twenty" not in page_text(at)  # the story's outcome waits for the reveal too
     at.slider(key="trainer_predict_0").set_value(60).run()
     at.button(key="trainer_reveal_0").click().run()
     assert "You predicted 60 %" in at.success[0].value
+    assert "one in twenty" in page_text(at)
     steps = 2 + len(cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions) + 1
     for _ in range(steps - 1):  # inside-out, outside-in, each intervention, what changed
         at.button(key="trainer_next").click().run()
         assert_clean(at)
     assert at.button(key="trainer_next").proto.disabled
     assert at.subheader[0].value == "What changed"
+
+
+def test_trainer_predictions_are_per_step_and_survive_back():
+    at = small_app()
+    at.toggle(key="trainer").set_value(True).run()
+    at.slider(key="trainer_predict_0").set_value(20).run()
+    at.button(key="trainer_reveal_0").click().run()
+    at.button(key="trainer_next").click().run()
+    at.button(key="trainer_next").click().run()  # the first intervention: a fresh prediction
+    assert at.slider(key="trainer_predict_2").value == 50 and not at.success
+    at.slider(key="trainer_predict_2").set_value(35).run()
+    at.button(key="trainer_back").click().run()
+    at.button(key="trainer_back").click().run()  # back to the first step: its own revealed prediction
+    assert at.slider(key="trainer_predict_0").value == 20 and at.slider(key="trainer_predict_0").proto.disabled
+    assert "You predicted 20 %" in at.success[0].value
+    at.button(key="trainer_next").click().run()
+    at.button(key="trainer_next").click().run()
+    assert not at.success  # step 3 was not revealed: nothing computed shows
+    at.button(key="trainer_reveal_2").click().run()
+    assert_clean(at)
+    assert "You predicted" in at.success[0].value
+
+
+def test_trainer_closing_text_quotes_the_simulated_number():
+    at = small_app()
+    at.toggle(key="trainer").set_value(True).run()
+    on = cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions
+    for _ in range(2 + len(on)):
+        at.button(key="trainer_next").click().run()
+    assert at.subheader[0].value == "What changed"
+    text = page_text(at)
+    assert f"{acceptance_alone(on, SMALL):.1f} %" in text and f"{acceptance_alone([], SMALL):.1f} %" in text
+    assert "Simulated here" in text and "Reported by the source" in text
+    assert text.index("Simulated here") < text.index("about 80%")  # the computed number first, the source's labelled
 
 
 @pytest.mark.parametrize("name", cxsim.list_scenarios())
@@ -156,3 +258,128 @@ def test_every_builtin_scenario_loads(name):
     own = tuple(definition(m).label for m in views.scenario_measures(cxsim.load_scenario(name)))
     if own:  # its measures that are not metrics are among the cards
         assert any(m.label.startswith(own) for m in at.metric), (own, [m.label for m in at.metric])
+
+
+def keep(at: AppTest, name: str) -> None:
+    """Name the edited what-if ``name`` and keep it for comparison."""
+    at.text_input(key="aravind:world_name").set_value(name).run()
+    at.button(key="aravind:keep").click().run()
+
+
+def only(at: AppTest, names: list[str]) -> None:
+    for n in cxsim.load_scenario("aravind").interventions:
+        if switch(at, n).value != (n in names):
+            switch(at, n).set_value(n in names).run()
+
+
+def test_four_what_ifs_side_by_side_on_the_same_seeds():
+    at = small_app()
+    keep(at, "1980s")  # the default: Aravind's four interventions
+    only(at, ["free_transport"])
+    keep(at, "bus only")
+    only(at, ["counselling"])
+    keep(at, "counselling")
+    only(at, ["free_transport", "free_food_lodging", "free_medicine", "wage_compensation", "free_follow_up"])
+    at.text_input(key="aravind:world_name").set_value("everything").run()
+    assert_clean(at)
+    assert at.button(key="aravind:keep").proto.disabled  # four what-ifs: full
+    on = cxsim.load_scenario("aravind").variants["aravind_1980s"].interventions
+    expected = {"1980s": on, "bus only": ["free_transport"], "counselling": ["counselling"],
+                "everything": ["free_transport", "free_food_lodging", "free_medicine", "wage_compensation", "free_follow_up"]}
+    headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert headings == [f"#### {w}" for w in expected]
+    acceptance = [metric_value_of(m) for m in at.metric if m.label == "Acceptance"]
+    assert acceptance == [pytest.approx(acceptance_alone(ivs, SMALL), abs=0.051) for ivs in expected.values()]
+    for view in ("Journey funnel", "Ask the non-user", "One customer's journey", "Loyalty and referrals over time"):
+        at.session_state["view"] = view
+        at.run()
+        assert_clean(at)
+        assert at.get("vega_lite_chart")
+    at.session_state["view"] = "Baseline vs what-ifs"
+    at.button(key="aravind:drop_1").click().run()  # stop comparing 'bus only'
+    assert_clean(at)
+    assert [m.value for m in at.markdown if m.value.startswith("#### ")] == ["#### 1980s", "#### counselling", "#### everything"]
+    assert not at.button(key="aravind:keep").proto.disabled
+
+
+def metric_value_of(card) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", card.value.split()[0]))
+
+
+def test_kept_what_if_names_are_unique():
+    at = small_app()
+    keep(at, "baseline")  # not the baseline's name
+    keep(at, "baseline")
+    names = [c.value.split("**")[1] for c in at.sidebar.caption if c.value.startswith("**")]
+    assert names[:2] == ["baseline (2)", "baseline (3)"], names
+
+
+def link_of(at: AppTest) -> dict[str, str]:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+
+
+def test_a_link_reproduces_the_view():
+    at = small_app()
+    at.selectbox(key="aravind:start").set_value("as written").run()
+    switch(at, "free_transport").set_value(True).run()
+    keep(at, "bus")
+    switch(at, "free_medicine").set_value(True).run()
+    at.slider(key="aravind:interventions.free_transport.coverage").set_value(0.5).run()
+    at.slider(key="replicates").set_value(2).run()
+    at.session_state["view"] = "Journey funnel"
+    at.run()
+    assert_clean(at)
+    link = link_of(at)
+    assert link["scenario"] == "aravind" and link["start"] == "as written" and link["view"] == "Journey funnel"
+    assert link["interventions.free_transport.coverage"] == "0.5" and "interventions.counselling.enabled" not in link
+    at.session_state["view"] = "Baseline vs what-ifs"
+    at.run()
+    shown = [(m.label, m.value, m.delta) for m in at.metric]
+
+    again = new_app()
+    for k, v in link.items():
+        again.query_params[k] = v
+    again.run()
+    assert_clean(again)
+    assert not again.warning
+    assert again.session_state["view"] == "Journey funnel"
+    assert [n for n in cxsim.load_scenario("aravind").interventions if switch(again, n).value] == ["free_transport", "free_medicine"]
+    assert again.slider(key="aravind:interventions.free_transport.coverage").value == 0.5
+    again.session_state["view"] = "Baseline vs what-ifs"
+    again.run()
+    assert [(m.label, m.value, m.delta) for m in again.metric] == shown  # the same numbers, kept what-if included
+    assert link_of(again) | {"view": "Baseline vs what-ifs"} == link | {"view": "Baseline vs what-ifs"}
+
+
+def test_a_bad_link_is_named_not_a_traceback():
+    at = new_app()
+    at.query_params.update({"scenario": "aravind", "population.customers": "5", "interventions.nope.enabled": "true",
+                            "replicates": "99", "start": "no_such_variant"})
+    at.run()
+    assert not at.exception and not at.error
+    text = at.warning[0].value
+    assert "population.customers" in text and "10" in text  # the field and its range
+    assert "interventions.nope.enabled" in text and "replicates" in text and "no_such_variant" in text
+    assert len(at.metric) == 8  # the page still works on its defaults
+    wrong = new_app()
+    wrong.query_params["scenario"] = "no_such_scenario"
+    wrong.run()
+    assert not wrong.exception and "no_such_scenario" in wrong.warning[0].value
+
+
+def test_journey_flow_is_a_sankey_per_world():
+    at = small_app()
+    at.session_state["view"] = "Journey flow"
+    at.run()
+    assert_clean(at)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # baseline and the what-if
+    import json
+
+    spec = json.loads(charts[0].proto.spec)
+    sankey = spec["data"][0]
+    assert sankey["type"] == "sankey"
+    labels = sankey["node"]["label"]
+    assert any(label.startswith("declined") for label in labels) and labels[0].startswith("customers: 2,000")
+    at.multiselect(key="flow_worlds").set_value(["intervention"]).run()
+    assert len(at.get("plotly_chart")) == 1

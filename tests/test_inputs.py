@@ -299,3 +299,9 @@ def test_models_constructed_directly_raise_cxerror_with_the_field_path():
     assert "population.segments.a.share = True" in error_of(lambda: Scenario(population={"segments": {"a": {"share": True}}}))
     assert "is not a name" in error_of(lambda: Experiment(name="../x"))
     assert Decision(w_fear=1).w_fear == 1.0
+
+
+def test_the_segment_index_holds_every_segment_the_schema_allows():
+    from cxsim.agents import STATE
+
+    assert np.iinfo(STATE["segment"][0]).max + 1 >= MAX_SEGMENTS

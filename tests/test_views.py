@@ -42,3 +42,117 @@ def test_group_measures_are_described_with_their_group():
     d = definition("satisfaction@recovered")
     assert d.label == "Satisfaction (recovered)" and d.unit == "0–1"
     assert definition("nps").label == "NPS" and definition("no_such_measure").unit == ""
+
+
+# -- which direction is good, and how numbers read --------------------------------------------
+def test_every_metric_and_measure_declares_which_direction_is_better():
+    from cxsim.measures import GROUP_MEASURES, MEASURES
+    from cxsim.metrics import METRICS
+
+    for m in (*METRICS, *MEASURES.values(), *GROUP_MEASURES.values()):
+        assert m.better in ("higher", "lower", None), m.name
+    assert definition("churn_rate").better == "lower" and definition("failures").better == "lower"
+    assert definition("intervention_cost").better == "lower" and definition("acceptance_rate").better == "higher"
+    assert definition("satisfaction@recovered").better == "higher"  # group measures keep their direction
+
+
+def _row(metric, diff, lo, hi):
+    return {"metric": metric, "difference": diff, "ci_low": lo, "ci_high": hi}
+
+
+@pytest.mark.parametrize("row, reading", [
+    (_row("churn_rate", -0.08, -0.1, -0.06), "better"),  # falling churn is good
+    (_row("churned", 40, 30, 50), "worse"),  # more churned accounts is bad
+    (_row("failures", -12, -15, -9), "better"),
+    (_row("acceptance_rate", 0.6, 0.58, 0.62), "better"),
+    (_row("intervention_cost", 1000, 900, 1100), "worse"),
+    (_row("nps", 12.1, -3.7, 27.9), "no clear change"),  # the interval spans zero
+    (_row("nps", 0.0, 0.0, 0.0), "no change"),
+    (_row("nps", -0.00001, -0.00002, 0.0), "no change"),  # zero as shown
+    (_row("actions_done", 14, 7, 21), "changed"),  # neither direction is better
+    (_row("acceptance_rate", math.nan, math.nan, math.nan), ""),
+    (_row("acceptance_rate", 0.05, math.nan, math.nan), "better"),  # one replicate: the sign alone
+])
+def test_verdict_follows_the_declared_direction_and_the_interval(row, reading):
+    assert views.verdict(row) == reading
+
+
+@pytest.mark.parametrize("value, metric, kw, text", [
+    (5.2e13, "value_delivered", dict(currency="rupees", compact=True), "52.0T rupees"),
+    (5.2e7, "value_delivered", dict(currency="rupees", compact=True), "52.0M rupees"),
+    (999_960, "value_delivered", dict(currency="rupees", compact=True), "1.00M rupees"),
+    (900_848, "value_delivered", dict(currency="rupees", compact=True), "901k rupees"),
+    (900_848, "value_delivered", dict(currency="rupees"), "900,848 rupees"),
+    (14.0, "actions_done", {}, "14"),  # counts of things are whole numbers
+    (1234.4, "served", {}, "1,234"),
+    (0.053, "failure_rate", {}, "0.05"),  # … unless a small mean
+    (-0.0001, "nps", dict(signed=True), "0"),  # never '−0'
+    (-0.0, "acceptance_rate", dict(signed=True), "0 pp"),
+    (0.7183, "acceptance_rate", {}, "71.8 %"),
+    (-0.02, "acceptance_rate", dict(signed=True), "-2.0 pp"),
+    (87.234, "value_index@price_seekers", {}, "87.2"),
+])
+def test_fmt_reads_like_people_write_numbers(value, metric, kw, text):
+    assert views.fmt(value, metric, **kw) == text
+    assert "e+" not in text and "e-" not in text
+
+
+def test_fmt_difference_without_negative_zero_or_empty_intervals():
+    assert views.fmt_difference(_row("nps", -0.0, -0.0, 0.0)) == "no change"
+    assert views.fmt_difference(_row("acceptance_rate", 0.672, 0.644, 0.700)) == "+67.2 pp ±2.8 (95%)"
+    assert views.fmt_difference(_row("peak_morale", 0.35, 0.348, 0.352)) == "+0.35 ±<0.01 (95%)"
+    assert views.fmt_difference(_row("intervention_cost", 36_000.0, 36_000.0, 36_000.0), "pounds", compact=True) == "+36.0k pounds"
+
+
+def test_every_switch_of_a_scenario_has_its_own_label():
+    for name in cxsim.list_scenarios():
+        sc = cxsim.load_scenario(name)
+        labels = [views.intervention_label(sc, n) for n in sc.interventions]
+        assert len(set(labels)) == len(labels), (name, labels)
+    jr = cxsim.load_scenario("journey_reliability")
+    assert views.intervention_label(jr, "spread_effort") == "Spread effort"
+    assert "Listen, assign actions" in views.intervention_help(jr, "spread_effort")
+    assert views.intervention_label(cxsim.load_scenario("aravind"), "free_transport") == "Free transport to hospital and back"
+
+
+def test_trainer_story_keeps_the_outcome_for_the_reveal():
+    steps = views.trainer_steps(cxsim.load_scenario("aravind"), ["free_transport"])
+    first = steps[0]
+    assert "one in twenty" not in first["text"] and "one in twenty" in first["after"]
+    assert first["text"].startswith("Aravind screened villagers")
+    assert views.setup_and_outcome("One sentence only") == ("One sentence only", "")
+
+
+def test_intervals_are_drawn_on_one_scale_per_unit(basket_worlds):
+    sc, runs = basket_worlds
+    shown = views.display_comparison(views.paired_comparison(runs["baseline"], runs["intervention"]), sc.currency)
+    scales = shown.groupby("scale")["unit"].nunique()
+    assert (scales == 1).all()  # a panel never mixes units
+    assert set(shown.loc[shown["unit"] == "%", "scale"]) == {"percentage points"}
+
+
+@pytest.mark.parametrize("name", ["aravind", "telco_churn", "top_accounts"])
+def test_journey_flows_balance_at_every_node(name):
+    sc = cxsim.load_scenario(name)
+    res = cxsim.run(sc.variant(next(iter(sc.variants))).with_overrides({"population.customers": 800, "steps": 20}), 3)
+    flows = views.journey_flows(res.model)
+    inflow, outflow = flows.groupby("target")["customers"].sum(), flows.groupby("source")["customers"].sum()
+    assert outflow["customers"] == res.model.customers.n  # everyone starts once
+    for node in outflow.index.drop("customers"):
+        assert inflow[node] == outflow[node], node  # what comes in goes on or ends there
+    assert set(flows["source"]) | set(flows["target"]) <= set(views.FLOW_NODES)
+    leaving = flows.loc[flows["target"].isin(["declined", "dropped", "churned"]), "customers"].sum()
+    stage = res.model.customers.stage
+    from cxsim.journey import Stage
+    assert leaving == int(((stage == Stage.DECLINED) | (stage == Stage.DROPPED) | (stage == Stage.CHURNED)).sum())
+
+
+def test_flow_table_means_per_world(basket_worlds):
+    sc, runs = basket_worlds
+    table = views.flow_table(runs)
+    assert list(dict.fromkeys(table["world"])) == ["baseline", "intervention"]
+    first = runs["baseline"][0]["flows"].set_index(["source", "target"])["customers"]
+    second = runs["baseline"][1]["flows"].set_index(["source", "target"])["customers"]
+    mean = first.add(second, fill_value=0) / 2
+    got = table[table["world"] == "baseline"].set_index(["source", "target"])["customers"]
+    assert got.sort_index().to_dict() == pytest.approx(mean.sort_index().to_dict())  # the mean of the two replicates
