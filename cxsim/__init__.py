@@ -23,16 +23,17 @@ _HOMES = {
     "load_scenario": "scenario",
     "compile_kernels": "kernels",
     "optimise": "optimisation",
+    "calibrate": "calibration",
 }
 """Where each public name lives (module of this package)."""
 
 _ALIASES = {"compile_kernels": "compile_all"}
 
-_SUBMODULES = ("plot", "views", "measures", "metrics", "story", "experiments", "optimisation", "reference")
+_SUBMODULES = ("plot", "views", "measures", "metrics", "story", "experiments", "optimisation", "calibration", "reference")
 """Submodules reachable as attributes (``cxsim.plot.funnel``) without importing them first."""
 
 __all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios", "load_scenario", "compile_kernels",
-           "optimise", "__version__"]
+           "optimise", "calibrate", "__version__"]
 
 
 def __getattr__(name: str):

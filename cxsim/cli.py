@@ -453,6 +453,47 @@ def _story_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS["story"] = _story_args
 
 
+@command("calibrate", "fit a scenario's free parameters to targets (Optuna), report the fit and predict what was not fitted")
+def _calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate
+    from .experiments.runner import available_cpus
+
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
+    scenario_source(args.scenario)
+    scenario_source(str(args.targets), "targets file")
+    command = " ".join(["cxsim calibrate", str(args.scenario), str(args.targets)] + (["--trials", str(args.trials)] if args.trials else []))
+    try:
+        cal = calibrate(args.scenario, args.targets, args.out, trials=args.trials, workers=args.workers or available_cpus(),
+                        scheduler=scheduler, resume=args.resume, command=command)
+    except KeyboardInterrupt:
+        print("cxsim: finished trials are kept in study.db; run the same command with --resume to continue", file=sys.stderr)
+        raise
+    print(f"{cal.scenario.title or cal.scenario.name}: {len(cal.trials)} trials, objective {cal.objective:.3g} at the best")
+    for r in cal.ranges.itertuples():
+        print(f"  {r.parameter} = {r.best:.4g}  (within noise: {r.low:.4g} to {r.high:.4g}{'; reaches the prior bound' if r.reaches_bound else ''})")
+    for f in cal.fits:
+        print(f"  {f.target.label}: target {f.target.figure}, fitted {f.mean:.4g} ({f.low:.4g} to {f.high:.4g}), residual {f.residual:.2f} se")
+    if cal.validation is not None:
+        for r in cal.validation.predictions.itertuples():
+            print(f"  predicted {cal.validation.measure} ({r.variant}): {r.predicted:.4g} ({r.low:.4g} to {r.high:.4g})"
+                  + (f", observed {r.observed:.4g}" if r.observed is not None and not math.isnan(r.observed) else ""))
+    print("wrote " + ", ".join(str(p) for p in cal.files.values()))
+    return 0
+
+
+def _calibrate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
+    p.add_argument("targets", type=Path, help="targets file (.toml): free parameters, targets, seeds, trials (see docs/model.md)")
+    p.add_argument("--out", "-o", type=Path, help="report folder (default results/calibrate-<scenario>)")
+    p.add_argument("--trials", type=integer("--trials", 1, 100_000), help="trials in all (default: the targets file's)")
+    p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for the runs of a trial (default: all CPUs; 1 = in this process)")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
+    p.add_argument("--resume", action="store_true", help="continue the study in --out (an interrupted or shorter calibration)")
+
+
+ARGUMENTS["calibrate"] = _calibrate_args
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
