@@ -40,7 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..metrics import SCALAR_OUTCOMES
 from ..params import CxError, explain, par
 
-EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENT_DIR = Path(__file__).resolve().parent / "library"
+"""The built-in experiments, shipped in the package (``cxsim/experiments/library/*.toml``)."""
 DESIGNS = ("factorial", "lhs", "sobol", "morris")
 COMBINE = ("each", "all", "cumulative", "factorial")
 REPORTS = ("summary", "waterfall", "bass", "sensitivity", "ab")
@@ -200,14 +201,14 @@ def flatten(raw: dict[str, Any], leaf=lambda v: not isinstance(v, dict), prefix:
 
 
 def find_experiment(name_or_path: str | Path) -> Path:
-    """A path as given, or ``NAME`` looked up as ``experiments/NAME.toml`` (here, then in the repository)."""
+    """A path as given, or ``NAME`` looked up as ``experiments/NAME.toml`` in the current folder, then among the built-in ones."""
     path = Path(name_or_path)
     if path.suffix:
         if not path.exists():
             raise CxError(f"experiment file {str(path)!r} not found")
         return path
     for folder in (Path.cwd() / "experiments", EXPERIMENT_DIR):
-        if (folder / f"{path}.toml").exists():
+        if (folder / f"{path}.toml").is_file():
             return folder / f"{path}.toml"
     known = ", ".join(list_experiments()) or "none"
     raise CxError(f"unknown experiment {str(name_or_path)!r}: give a .toml path or one of {known}")
