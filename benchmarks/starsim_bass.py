@@ -9,7 +9,7 @@ share who have adopted, fully mixed; p = 0.03, q = 0.38 per period, 10 steps
 per period (rates p/10 and q/10 per step), 200 steps. Starsim, the array-based
 framework a researcher would pick instead, runs it as an idiomatic
 ``ss.Disease`` subclass with ``ss.bernoulli``; cxsim runs the barrier-free
-inline scenario of ``experiments/bass.toml`` through :func:`cxsim.run`.
+inline scenario of ``cxsim/experiments/library/bass.toml`` through :func:`cxsim.run`.
 
 For each size and framework: set-up time (building the model / ``sim.init()``),
 run time of the 200 steps, the adopters' share at the end (both should follow
@@ -60,10 +60,10 @@ def bass_share(periods: float, p: float = P, q: float = Q) -> float:
 # -- cxsim ------------------------------------------------------------------------------
 
 def cxsim_scenario(customers: int):
-    """The inline scenario of experiments/bass.toml at 10 steps per period for 200 steps."""
+    """The inline scenario of cxsim/experiments/library/bass.toml at 10 steps per period for 200 steps."""
     from cxsim.scenario import validate_scenario
 
-    raw = tomllib.loads((ROOT / "experiments" / "bass.toml").read_text())["scenario"]
+    raw = tomllib.loads((ROOT / "cxsim" / "experiments" / "library" / "bass.toml").read_text())["scenario"]
     sc = validate_scenario(raw)
     return sc.with_overrides({"population.customers": customers, "steps": STEPS,
                               "journey.outreach": P / STEPS_PER_PERIOD, "journey.word_of_mouth": Q / STEPS_PER_PERIOD})

@@ -22,15 +22,23 @@ _HOMES = {
     "list_scenarios": "scenario",
     "load_scenario": "scenario",
     "compile_kernels": "kernels",
+    "optimise": "optimisation",
+    "calibrate": "calibration",
 }
 """Where each public name lives (module of this package)."""
 
 _ALIASES = {"compile_kernels": "compile_all"}
 
-__all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios", "load_scenario", "compile_kernels", "__version__"]
+_SUBMODULES = ("plot", "views", "measures", "metrics", "story", "experiments", "optimisation", "calibration", "reference")
+"""Submodules reachable as attributes (``cxsim.plot.funnel``) without importing them first."""
+
+__all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios", "load_scenario", "compile_kernels",
+           "optimise", "calibrate", "__version__"]
 
 
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'cxsim' has no attribute {name!r}")

@@ -25,14 +25,45 @@ MAX_ERROR = 200
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 
 
-def command(name: str, help: str):
-    """Register a sub-command: decorate ``(add_arguments, run)`` pairs."""
+JSON_COMMANDS: set[str] = set()
+"""Sub-commands with ``--json`` (see :func:`command`)."""
+
+
+def command(name: str, help: str, json: bool = False):
+    """Register a sub-command's ``run(args)``; its arguments go in ``ARGUMENTS[name]``.
+
+    ``json=True`` gives the command a ``--json`` option: ``run`` then returns its result
+    as one JSON-able document (a dict) instead of an exit status. Without ``--json`` the
+    document is dropped (exit 0); with it, whatever the command prints goes to stderr and
+    the document alone to stdout (see :func:`main`).
+    """
 
     def wrap(fn):
         COMMANDS[name] = (help, fn)
+        if json:
+            JSON_COMMANDS.add(name)
         return fn
 
     return wrap
+
+
+def json_document(document: Any) -> str:
+    """A command's result as JSON: NaN becomes null, numpy numbers plain numbers, paths strings."""
+
+    def plain(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {str(k): plain(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [plain(v) for v in x]
+        if isinstance(x, float) and math.isnan(x):
+            return None
+        if hasattr(x, "item") and not isinstance(x, (str, bytes)):  # numpy scalars
+            return plain(x.item())
+        if isinstance(x, (str, int, float, bool)) or x is None:
+            return x
+        return str(x)
+
+    return json.dumps(plain(document), indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def parse_value(text: str) -> Any:
@@ -125,12 +156,11 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="number of steps")
 
 
-def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if isinstance(v, float):
-        return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"
-    return str(v)
+def _fmt(v: Any, unit: str = "") -> str:
+    """A number for the human tables, in its unit's style (:func:`cxsim.formatting.number`, shared with story and sweep)."""
+    from .formatting import number
+
+    return number(v, unit)
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
@@ -150,8 +180,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-large", action="store_true", help="run even above the work bound (see cxsim.workload)")
 
 
-@command("run", "run a scenario and print its outcomes")
-def _run(args: argparse.Namespace) -> int:
+@command("run", "run a scenario and print its outcomes", json=True)
+def _run(args: argparse.Namespace) -> dict:
     from .outputs import RunWriter, check_out_dir, combine
     from .workload import Workload, check
 
@@ -167,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
     _print_run(sc, summaries, summary)
     if writer:
         print("wrote " + ", ".join(str(p) for p in writer.files))
-    return 0
+    return summary  # --json: the summary.json document
 
 
 def _run_replicates(sc, seed0: int, replicates: int, writer, args: argparse.Namespace) -> list[dict]:
@@ -211,29 +241,33 @@ def _print_run(sc, summaries: list[dict], summary: dict) -> None:
     on = ", ".join(sc.enabled_interventions) or "none"
     print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
     if len(summaries) == 1:
-        print_table([("metric", "value")] + [(m.label, _fmt(summary[m.name])) for m in METRICS])
+        print_table([("metric", "value")] + [(m.label, _fmt(summary[m.name], m.unit)) for m in METRICS])
         reasons = summary["dropout_reasons"]
     else:
         rows = [("metric", "mean", "95% low", "95% high")]
         for m in METRICS:
             lo, hi = summary["ci95"][m.name]
-            rows.append((m.label, _fmt(summary["mean"][m.name]), _fmt(lo), _fmt(hi)))
+            rows.append((m.label, _fmt(summary["mean"][m.name], m.unit), _fmt(lo, m.unit), _fmt(hi, m.unit)))
         print_table(rows)
         reasons = dict(sorted(summary["mean"]["dropout_reasons"].items(), key=lambda kv: -kv[1]))
     if reasons:
-        print("Why non-users stayed away: " + ", ".join(f"{k} {_fmt(v)}" for k, v in reasons.items()))
+        print("Why non-users stayed away: " + ", ".join(f"{k} {_fmt(v, 'customers')}" for k, v in reasons.items()))
 
 
-@command("list", "list the built-in scenarios and their interventions")
-def _list(args: argparse.Namespace) -> int:
+@command("list", "list the built-in scenarios and their interventions", json=True)
+def _list(args: argparse.Namespace) -> dict:
     from .scenario import list_scenarios, load_scenario
 
+    scenarios = []
     for name in list_scenarios():
         sc = load_scenario(name)
         print(f"{name:<20} {sc.story.fact or sc.title}")
         if args.verbose:
             print(f"{'':<20} interventions: {', '.join(sc.interventions) or '–'}; variants: {', '.join(sc.variants) or '–'}")
-    return 0
+        scenarios.append({"name": name, "title": sc.title, "fact": sc.story.fact, "customers": sc.population.customers,
+                          "steps": sc.steps, "step_unit": sc.step_unit, "interventions": list(sc.interventions),
+                          "enabled": sc.enabled_interventions, "variants": list(sc.variants)})
+    return {"scenarios": scenarios}
 
 
 def _list_args(p: argparse.ArgumentParser) -> None:
@@ -296,10 +330,40 @@ def _app_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS["app"] = _app_args
 
 
-@command("sweep", "run an experiment file (batch runs, sweeps, sensitivity, A/B) into a resumable results folder")
-def _sweep(args: argparse.Namespace) -> int:
+def experiment_catalogue() -> list[dict[str, Any]]:
+    """The experiments a name can pick: ``experiments/*.toml`` here first, then the built-in ones (name, title, file)."""
+    from .experiments.spec import EXPERIMENT_DIR, find_experiment, load_experiment
+
+    here = Path.cwd() / "experiments"
+    names = sorted({p.stem for folder in (here, EXPERIMENT_DIR) if folder.is_dir() for p in folder.glob("*.toml")})
+    out = []
+    for name in names:
+        path = find_experiment(name)
+        try:
+            title = load_experiment(path)[0].title
+        except CxError as err:  # a broken local file is listed, not fatal
+            title = f"(not valid: {one_line(err, 80)})"
+        out.append({"name": name, "title": title, "file": str(path), "built_in": path.parent == EXPERIMENT_DIR})
+    return out
+
+
+def _sweep_list() -> dict:
+    catalogue = experiment_catalogue()
+    width = max((len(e["name"]) for e in catalogue), default=0)
+    for e in catalogue:
+        print(f"{e['name']:<{width}}  {e['title']}" + ("" if e["built_in"] else f"  ({e['file']})"))
+    return {"experiments": catalogue}
+
+
+@command("sweep", "run an experiment file (batch runs, sweeps, sensitivity, A/B) into a resumable results folder", json=True)
+def _sweep(args: argparse.Namespace) -> dict:
     from .experiments.runner import available_cpus
     from .experiments.sweep import run_experiment
+
+    if args.list:
+        return _sweep_list()
+    if args.experiment is None:
+        raise ArgumentError("sweep: give an experiment (a .toml file or a name: see `cxsim sweep --list`)")
 
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     scenario_source(args.experiment, "experiment")
@@ -318,11 +382,16 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"  {line}")
     if result.files:
         print("wrote " + ", ".join(str(p) for p in result.files.values()))
-    return 0
+    exp = result.plan.experiment
+    return {"experiment": exp.name, "title": exp.title, "out": str(result.out), "runs": len(result.runs),
+            "planned": len(result.plan.tasks), "ran": result.ran, "skipped": result.skipped,
+            "repaired": list(result.repaired), "headline": list(result.headline),
+            "files": {k: str(v) for k, v in result.files.items()}}
 
 
 def _sweep_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("experiment", help="experiment file (.toml) or the name of one in experiments/")
+    p.add_argument("experiment", nargs="?", help="experiment file (.toml) or a name (see --list): experiments/NAME.toml here, else a built-in one")
+    p.add_argument("--list", action="store_true", help="list the experiments a name can pick (here, then built in) with their titles")
     p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes (default: all CPUs; 1 = in this process)")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
     p.add_argument("--out", "-o", type=Path, help="results folder (default results/<experiment name>)")
@@ -336,8 +405,89 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS["sweep"] = _sweep_args
 
 
-@command("story", "tell a scenario's story (inside-out, outside-in, what changed) with the numbers of runs")
-def _story(args: argparse.Namespace) -> int:
+@command("optimise", "search the best intervention plan for a budget (Optuna): frontier, best plan, reasons it removes")
+def _optimise(args: argparse.Namespace) -> int:
+    from .optimisation import optimise
+
+    flags: dict[str, Any] = {"customers": args.customers, "steps": args.steps, "seeds": args.seeds}
+    if args.lever:
+        flags["levers"] = _lever_flags(args.lever)
+    if args.objective:
+        flags["objectives"] = dict(_objective_flag(o) for o in args.objective)
+    if args.constraint:
+        flags["constraints"] = args.constraint
+    if args.file is None:
+        from .scenario import load_scenario
+
+        flags.setdefault("levers", {name: {} for name in load_scenario(args.scenario).interventions})
+        flags.setdefault("objectives", {"acceptance_rate": "maximise", "intervention_cost": "minimise"})
+        if args.budget is not None and "constraints" not in flags:
+            flags["constraints"] = ["intervention_cost <= budget"]
+    command = "cxsim optimise " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["optimise"] else None
+    try:
+        res = optimise(args.scenario, args.file, args.out, trials=args.trials, workers=args.workers or 1, scheduler=args.scheduler,
+                       resume=args.resume, budget=args.budget, progress=None, command=command, **flags)
+    except KeyboardInterrupt:
+        print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
+        raise
+    o = res.spec.primary.name
+    print(f"{res.spec.file.title or res.scenario.name}: {len(res.plans)} trials, {len(res.frontier)} plans on the frontier, in {res.out}")
+    if res.best is None:
+        print("  no evaluated plan meets the constraints within the budget")
+    else:
+        mean, lo, hi = res.best.evaluation.interval(o)
+        print(f"  best plan: {res.best.text}: {o} {_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}], cost {_fmt(res.best.cost)}")
+        print(f"  {len(res.recommendation.ties)} runner(s)-up statistically indistinguishable from it")
+        if res.advantage:
+            d = res.advantage
+            print(f"  advantage over the runner-up on fresh seeds: {d[0]:+.4g} [{d[1]:+.4g}, {d[2]:+.4g}]")
+        print(f"  {res.explain(res.best)}")
+    print("wrote " + ", ".join(str(p) for p in res.files.values()))
+    return 0
+
+
+def _lever_flags(items: list[str]) -> dict[str, dict[str, Any]]:
+    """--lever NAME (on or off) or --lever NAME.FIELD=LOW:HIGH (repeatable) → the file's [levers] table."""
+    levers: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, _, rng = item.partition("=")
+        lever, _, fld = name.partition(".")
+        levers.setdefault(lever, {})
+        if fld:
+            if ":" not in rng:
+                raise CxError(f"--lever {item!r}: expected NAME or NAME.FIELD=LOW:HIGH, e.g. free_transport.subsidy=0.5:1")
+            lo, hi = (parse_value(x) for x in rng.split(":", 1))
+            levers[lever][fld] = [lo, hi]
+    return levers
+
+
+def _objective_flag(text: str) -> tuple[str, str]:
+    name, _, sense = text.partition(":")
+    return name, sense or "maximise"
+
+
+def _optimise_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
+    p.add_argument("file", nargs="?", help="optimisation file (.toml) or the name of one in optimisation/ (default: flags)")
+    p.add_argument("--out", "-o", type=Path, help="results folder (default results/optimise-<file or scenario>)")
+    p.add_argument("--trials", type=int, help="plans to evaluate (default: the file's)")
+    p.add_argument("--workers", "-j", type=int, help="local worker processes for a plan's runs (default 1 = in this process)")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted search (or re-report a finished one) in --out")
+    p.add_argument("--budget", type=float, help="recommend the best plan within this intervention cost (and 'budget' in constraints)")
+    p.add_argument("--lever", action="append", metavar="NAME[.FIELD=LOW:HIGH]", help="without a file: an intervention the search may use, or a field range (repeatable)")
+    p.add_argument("--objective", action="append", metavar="MEASURE[:min]", help="without a file: a measure to maximise (or :min); repeatable")
+    p.add_argument("--constraint", action="append", metavar="'MEASURE <= X'", help="e.g. 'cost_per_accepted <= 600' (repeatable)")
+    p.add_argument("--customers", type=int, help="customers per run")
+    p.add_argument("--steps", type=int, help="steps per run")
+    p.add_argument("--seeds", type=int, help="search seeds per plan")
+
+
+ARGUMENTS["optimise"] = _optimise_args
+
+
+@command("story", "tell a scenario's story (inside-out, outside-in, what changed) with the numbers of runs", json=True)
+def _story(args: argparse.Namespace) -> dict:
     from .scenario import load_scenario
     from .story import scenario_story
 
@@ -354,8 +504,11 @@ def _story(args: argparse.Namespace) -> int:
             raise CxError(f"unknown variant {v!r} for scenario {sc.name!r}: choose from {', '.join(sc.variants) or '(none)'}")
     worlds = 1 + len(args.variant or sc.variants)
     check(Workload(worlds * args.seeds, args.customers or sc.population.customers, args.steps or sc.steps), args.allow_large)
-    print(scenario_story(sc, args.seeds, customers=args.customers, steps=args.steps, variants=args.variant))
-    return 0
+    text = scenario_story(sc, args.seeds, customers=args.customers, steps=args.steps, variants=args.variant)
+    print(text)
+    return {"scenario": sc.name, "title": sc.title, "seeds": args.seeds, "first_seed": sc.seed,
+            "customers": args.customers or sc.population.customers, "steps": args.steps or sc.steps,
+            "variants": ["baseline", *(args.variant or sc.variants)], "story": text}
 
 
 def _story_args(p: argparse.ArgumentParser) -> None:
@@ -370,6 +523,64 @@ def _story_args(p: argparse.ArgumentParser) -> None:
 
 
 ARGUMENTS["story"] = _story_args
+
+SHELLS = ("bash", "zsh", "tcsh")
+
+
+@command("completion", "print a shell completion script (bash, zsh or tcsh), e.g. cxsim completion bash > ~/.local/share/bash-completion/completions/cxsim")
+def _completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    print(shtab.complete(make_parser(), shell=args.shell))
+    return 0
+
+
+def _completion_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+
+
+ARGUMENTS["completion"] = _completion_args
+
+
+@command("calibrate", "fit a scenario's free parameters to targets (Optuna), report the fit and predict what was not fitted")
+def _calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate
+    from .experiments.runner import available_cpus
+
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
+    scenario_source(args.scenario)
+    scenario_source(str(args.targets), "targets file")
+    command = " ".join(["cxsim calibrate", str(args.scenario), str(args.targets)] + (["--trials", str(args.trials)] if args.trials else []))
+    try:
+        cal = calibrate(args.scenario, args.targets, args.out, trials=args.trials, workers=args.workers or available_cpus(),
+                        scheduler=scheduler, resume=args.resume, command=command)
+    except KeyboardInterrupt:
+        print("cxsim: finished trials are kept in study.db; run the same command with --resume to continue", file=sys.stderr)
+        raise
+    print(f"{cal.scenario.title or cal.scenario.name}: {len(cal.trials)} trials, objective {cal.objective:.3g} at the best")
+    for r in cal.ranges.itertuples():
+        print(f"  {r.parameter} = {r.best:.4g}  (within noise: {r.low:.4g} to {r.high:.4g}{'; reaches the prior bound' if r.reaches_bound else ''})")
+    for f in cal.fits:
+        print(f"  {f.target.label}: target {f.target.figure}, fitted {f.mean:.4g} ({f.low:.4g} to {f.high:.4g}), residual {f.residual:.2f} se")
+    if cal.validation is not None:
+        for r in cal.validation.predictions.itertuples():
+            print(f"  predicted {cal.validation.measure} ({r.variant}): {r.predicted:.4g} ({r.low:.4g} to {r.high:.4g})"
+                  + (f", observed {r.observed:.4g}" if r.observed is not None and not math.isnan(r.observed) else ""))
+    print("wrote " + ", ".join(str(p) for p in cal.files.values()))
+    return 0
+
+
+def _calibrate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
+    p.add_argument("targets", type=Path, help="targets file (.toml): free parameters, targets, seeds, trials (see docs/model.md)")
+    p.add_argument("--out", "-o", type=Path, help="report folder (default results/calibrate-<scenario>)")
+    p.add_argument("--trials", type=integer("--trials", 1, 100_000), help="trials in all (default: the targets file's)")
+    p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for the runs of a trial (default: all CPUs; 1 = in this process)")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
+    p.add_argument("--resume", action="store_true", help="continue the study in --out (an interrupted or shorter calibration)")
+
+
+ARGUMENTS["calibrate"] = _calibrate_args
 
 
 def _version() -> str:
@@ -415,8 +626,29 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cxsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, _) in COMMANDS.items():
-        ARGUMENTS.get(name, lambda p: None)(sub.add_parser(name, help=help_text, description=help_text))
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        ARGUMENTS.get(name, lambda p: None)(p)
+        if name in JSON_COMMANDS:
+            p.add_argument("--json", action="store_true",
+                           help="print one JSON document on stdout (its shape: docs/getting-started.md); human text goes to stderr")
     return parser
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen command; with ``--json`` its printing goes to stderr and its document to stdout."""
+    import contextlib
+
+    fn = COMMANDS[args.command][1]
+    if not getattr(args, "json", False):
+        result = fn(args)
+        return 0 if isinstance(result, dict) else int(result or 0)
+    real_stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        result = fn(args)
+    if not isinstance(result, dict):
+        return int(result or 0)
+    real_stdout.write(json_document(result) + "\n")
+    return 0
 
 
 def one_line(message: Any, width: int = MAX_ERROR) -> str:
@@ -434,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help (0) or a bad argument (2, already reported in one line)
         return int(stop.code or 0)
     try:
-        return COMMANDS[args.command][1](args)
+        return run_command(args)
     except Incomplete as err:
         print(f"cxsim: error: {one_line(err, MAX_ERROR + 60)}", file=sys.stderr)
         return 1

@@ -1,8 +1,10 @@
 """The model: a ``mesa.Model`` holding customers as arrays, and ``run()``.
 
-``CxModel(scenario, seed)`` draws the population and the network, then each
-``step()`` follows :func:`cxsim.journey.step`. A mesa ``DataCollector`` records
-the step metrics declared in :mod:`cxsim.metrics`. ``run(scenario, seed)`` is the
+``CxModel(scenario, seed)`` (or ``CxModel(scenario="aravind", seed=3, customers=…)``,
+as ``mesa.batch_run`` builds it) draws the population and the network, then each
+``step()`` follows :func:`cxsim.journey.step` until the scenario's horizon, where
+``running`` turns False. A mesa ``DataCollector`` records the step metrics declared
+in :mod:`cxsim.metrics`. ``run(scenario, seed)`` is the
 one call the CLI, the app and experiments use; it returns a :class:`Results`.
 """
 
@@ -12,6 +14,7 @@ from collections import Counter, defaultdict
 from copy import copy
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import mesa
@@ -99,18 +102,88 @@ def billing_stage(e: Effects) -> str:
     return "none"
 
 
-class CxModel(mesa.Model):
-    """Customers on a journey toward (or away from) a service."""
+MAX_SEED = 2**63 - 1
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, track: int = 300,
-                 assigned: dict[str, np.ndarray] | None = None):
-        """``assigned`` limits interventions to customers (name → bool per customer), e.g. an A/B test's arm."""
-        seed = scenario.seed if seed is None else int(seed)
+
+def check_seed(seed: Any, where: str = "seed") -> int:
+    """An integer seed in 0 to 2**63 − 1, else :class:`CxError` with one line."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise CxError(f"{where} = {seed!r}: must be an integer in 0 to {MAX_SEED}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise CxError(f"{where} = {int(seed)}: must be in 0 to {MAX_SEED}")
+    return int(seed)
+
+
+def build_scenario(scenario: Scenario | str | Path, *, variant: str | None = None, interventions: str | list[str] | tuple[str, ...] | None = None,
+                   overrides: dict[str, Any] | None = None, customers: int | None = None, steps: int | None = None) -> Scenario:
+    """A scenario (object, built-in name or .toml path), then its ``variant``, ``interventions`` switched on,
+    ``overrides`` (dotted paths) and the sizes, in that order (the order the CLI applies them)."""
+    from .scenario import load_scenario
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if variant:
+        sc = sc.variant(variant)
+    if interventions:
+        sc = sc.with_interventions([interventions] if isinstance(interventions, str) else list(interventions))
+    changes = dict(overrides or {})
+    if customers is not None:
+        changes["population.customers"] = customers
+    if steps is not None:
+        changes["steps"] = steps
+    return sc.with_overrides(changes) if changes else sc
+
+
+class CxModel(mesa.Model):
+    """Customers on a journey toward (or away from) a service.
+
+    Build it from a scenario object, ``CxModel(scenario, seed)``, or from plain keyword
+    parameters, as ``mesa.batch_run`` and Mesa's visualisation do::
+
+        CxModel(scenario="aravind", seed=3, customers=2000, steps=20, variant="aravind_1980s",
+                interventions=["free_transport"], overrides={"decision.w_fear": 1.5})
+
+    ``scenario`` is a :class:`~cxsim.scenario.Scenario`, a built-in name or a .toml path;
+    ``variant``, ``interventions``, ``overrides``, ``customers`` and ``steps`` change it in
+    that order (see :func:`build_scenario`).
+
+    **The seed.** ``seed`` (or Mesa's name for it, ``rng``; an integer in 0 to 2**63 − 1,
+    default the scenario's ``seed``) is the one seed of the run: it seeds the named random
+    streams the rules draw from (``self.streams``, :mod:`cxsim.randomness`) and Mesa's own
+    generators ``self.rng`` and ``self.random``. The rules never draw from ``self.rng`` or
+    ``self.random``; they are left to user code (e.g. shuffling an ``AgentSet``), so using
+    them never changes the simulated customers. Giving both ``seed`` and ``rng`` with
+    different values is an error, never a silent choice.
+
+    **Time.** ``running`` turns False once ``steps`` reaches the scenario's horizon
+    (``scenario.steps``), so Mesa's ``batch_run`` and visualisation stop there; ``run()``
+    steps up to the horizon. ``datacollector`` is a Mesa ``DataCollector`` holding every
+    metric and stage count at step 0 and after each step.
+    """
+
+    def __init__(self, scenario: Scenario | str | Path, rng: int | None = None, *, customers: int | None = None,
+                 steps: int | None = None, variant: str | None = None, interventions: str | list[str] | None = None,
+                 overrides: dict[str, Any] | None = None, track: int = 300,
+                 assigned: dict[str, np.ndarray] | None = None, **seed_alias: int | None):
+        """``assigned`` limits interventions to customers (name → bool per customer), e.g. an A/B test's arm.
+
+        The seed is taken as ``seed=`` (a keyword only) or ``rng`` (keyword or second
+        positional): ``seed`` is not a named parameter so that ``mesa.batch_run``, which
+        fills in the model's seed parameter from its own ``rng`` argument, leaves a
+        ``seed`` given in ``parameters`` alone.
+        """
+        unknown = sorted(set(seed_alias) - {"seed"})
+        if unknown:
+            raise CxError(f"CxModel: unknown parameter {unknown[0]!r}: parameters are scenario, seed (or rng), customers, steps, "
+                          "variant, interventions, overrides, track, assigned")
+        scenario = build_scenario(scenario, variant=variant, interventions=interventions, overrides=overrides,
+                                  customers=customers, steps=steps)
+        run_seed = _one_seed(seed_alias.get("seed"), rng, scenario.seed)
         self.assigned = dict(assigned or {})
-        super().__init__(rng=seed)
+        super().__init__(rng=run_seed)  # Mesa's rng and random: the same seed (not used by the rules)
         self.pars = scenario  # mesa.Model owns `.scenario` (its own experiment object)
-        self.seed = seed
-        self.streams = Streams(seed)
+        self.seed = run_seed
+        self.streams = Streams(run_seed)  # every draw of the rules
+        self._agents_by_index: dict[int, CustomerAgent] = {}
         n = scenario.population.customers
         self.net = build_network(scenario.network, n, self.streams)  # first: its temporaries then fit in less memory
         self.customers = populate(scenario, self.streams)
@@ -151,7 +224,7 @@ class CxModel(mesa.Model):
         self.staff = staff.Morale(scenario.staff.morale)
         self.loops = feedback.Loops(scenario)
         relationship.seed_installed_base(self)
-        self.datacollector = metrics.StepRecorder(model_reporters=metrics.step_reporters())
+        self.datacollector = metrics.StepRecorder()
         self.datacollector.collect(self)
 
     # -- time --------------------------------------------------------------------------
@@ -159,12 +232,19 @@ class CxModel(mesa.Model):
     def t(self) -> int:
         return self.steps
 
+    @property
+    def horizon(self) -> int:
+        """The scenario's number of steps: ``running`` turns False when ``steps`` reaches it."""
+        return self.pars.steps
+
     def step(self) -> None:
         journey.step(self)
         self.datacollector.collect(self)
+        self.running = self.steps < self.horizon
 
     def run(self, steps: int | None = None) -> "CxModel":
-        for _ in range(self.pars.steps if steps is None else steps):
+        """Step ``steps`` times (default: on to the horizon)."""
+        for _ in range(self.horizon - self.steps if steps is None else steps):
             self.step()
         return self
 
@@ -370,12 +450,24 @@ class CxModel(mesa.Model):
 
     def customer(self, index: int) -> CustomerAgent:
         """A Mesa agent viewing one customer (to inspect or tell their story)."""
-        if not 0 <= index < self.customers.n:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < self.customers.n:
             raise CxError(f"customer = {index}: must be in 0 to {self.customers.n - 1}")
-        return CustomerAgent(self, index)
+        agent = self._agents_by_index.get(index)
+        if agent is None:  # registered with Mesa once, on first use
+            agent = self._agents_by_index[index] = CustomerAgent(self, index)
+        return agent
 
     def stage_of(self, index: int) -> str:
         return STAGES[self.customers.stage[index]]
+
+
+def _one_seed(seed: Any, rng: Any, default: int) -> int:
+    """The run's seed from ``seed`` and ``rng`` (either, or both if equal; neither: ``default``)."""
+    if seed is not None and rng is not None and check_seed(seed) != check_seed(rng, "rng"):
+        raise CxError(f"seed = {seed} and rng = {rng}: give one seed (seed or rng), not two different ones")
+    if seed is not None:
+        return check_seed(seed)
+    return check_seed(rng, "rng") if rng is not None else check_seed(default, "scenario seed")
 
 
 @njit(cache=True)

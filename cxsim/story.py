@@ -164,26 +164,10 @@ def story_table(runs, measures: list[str]):
 
 
 def _number(x: float, unit: str, signed: bool = False) -> str:
-    """A compact number in its unit's style: 12.3%, 0.84, 1.25M, 3,400 (the unit goes in the label)."""
-    import math
+    """A compact number in its unit's style (the one format of every human table: :func:`cxsim.formatting.number`)."""
+    from .formatting import number
 
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    sign = "+" if signed and x > 0 else ""
-    if unit == "share":
-        return f"{sign}{100 * x:.1f}" + (" pts" if signed else "%")
-    if unit in ("0–1", "×", "0–10"):
-        return f"{sign}{x:.2f}"
-    if unit in ("index", "−100–100"):
-        return f"{sign}{x:.1f}"
-    a = abs(x)
-    if a >= 1e6:
-        text = f"{a / 1e6:,.2f}M"
-    elif a >= 100 or float(a).is_integer():
-        text = f"{a:,.0f}"
-    else:
-        text = f"{a:,.1f}" if a >= 10 else f"{a:,.2f}"
-    return f"{'-' if x < 0 else sign}{text}"
+    return number(x, unit, signed)
 
 
 def _label(name: str, scenario) -> str:

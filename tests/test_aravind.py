@@ -1,4 +1,11 @@
-"""The founding case: Aravind's acceptance comes out of the mechanisms, over several seeds."""
+"""The founding case as shipped, over several seeds.
+
+The baseline's ≈ 5% is a calibration target (calibration/aravind_baseline.toml); the shipped
+decision weights are one point inside the set the calibration accepts. What the packages give
+at that point is a regression check of the scenario as shipped, not a validation: the
+prediction with its interval across every accepted parameter set is tested in
+tests/test_calibration.py (seeds never used in fitting).
+"""
 
 import math
 
@@ -28,10 +35,12 @@ def test_baseline_acceptance_is_about_five_percent(medium):
     assert abs(mean - 0.05) < 0.015 + 3 * se, (mean, se)
 
 
-def test_all_hidden_costs_removed_gives_about_eighty_percent(medium):
-    mean, se = acceptance(medium, "all_barriers_removed")
-    assert 0.70 - 3 * se <= mean <= 0.90 + 3 * se, (mean, se)
-    assert abs(mean - 0.80) < 0.05 + 3 * se, (mean, se)
+def test_the_package_and_the_wage_what_if_as_shipped(medium):
+    """What Aravind did gives ≈ 72% at the shipped point; compensating wages too (beyond Aravind) more."""
+    package, se = acceptance(medium, "aravind_1980s")
+    assert 0.65 - 3 * se <= package <= 0.80 + 3 * se, (package, se)
+    beyond, se_beyond = acceptance(medium, "all_barriers_removed")
+    assert beyond > package + 3 * max(se, se_beyond), (beyond, package)
 
 
 def test_counselling_alone_has_a_small_effect(medium):

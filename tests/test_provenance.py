@@ -1,7 +1,7 @@
 """Parameters with provenance: every number in a built-in scenario says where it comes from.
 
 Every numeric value in ``cxsim/scenarios/*.toml``, and in the scenarios that
-``experiments/*.toml`` write inline (``[scenario…]`` tables and the ``set`` tables of
+``cxsim/experiments/library/*.toml`` write inline (``[scenario…]`` tables and the ``set`` tables of
 their policies), must carry a *mark* in its trailing comment, or in the comment of its
 table header when the whole table shares one. A mark is recognised by this grammar
 (:data:`MARKS`), not by the mere presence of a comment:
@@ -29,7 +29,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILES = sorted((ROOT / "cxsim" / "scenarios").glob("*.toml"))
-EXPERIMENT_FILES = sorted((ROOT / "experiments").glob("*.toml"))
+EXPERIMENT_FILES = sorted((ROOT / "cxsim" / "experiments" / "library").glob("*.toml"))
+assert EXPERIMENT_FILES, "no built-in experiment files found"
 
 _NAME = r"[A-Z][A-Za-z'’\-]+"
 CITATION = re.compile(rf"\b{_NAME}(?:(?:\s*(?:&|and)\s*|,\s*){_NAME})*(?:\s+et al\.?)?,?\s+\(?(?:1[89]|20)\d\d[a-z]?\)?(?![\d\w])")

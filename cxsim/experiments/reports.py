@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..formatting import metric_number, number
 from ..outputs import inside
 from .analysis import paired_differences, sensitivity, summarize_runs
 from .store import load_timeseries
@@ -59,17 +60,16 @@ def _save(result, fig, name: str = "figure") -> None:
 
 
 def _pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+    return number(x, "share")
 
 
 def _num(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return number(x)
 
 
 def _fmt(outcome: str):
-    return _pct if outcome.endswith("rate") or outcome in ("reach", "retention") else _num
+    """The format of ``outcome`` in headlines and reports: its metric's unit (:func:`cxsim.formatting.metric_number`)."""
+    return lambda x: metric_number(x, outcome)
 
 
 # -- summary ----------------------------------------------------------------------------------
@@ -305,9 +305,11 @@ def ab_report(result) -> None:
     ax.set_title(exp.title or exp.name, fontsize=10)
     _save(result, fig)
     for r in table.itertuples():
-        extra = f"; everyone-vs-no-one effect {r.global_effect:+.4f}" if hasattr(r, "global_effect") else ""
+        u = "0–1" if r.metric == "satisfaction" else "share"
+        share, diff = (lambda x: number(x, u)), (lambda x: number(x, u, signed=True))
+        extra = f"; everyone-vs-no-one effect {diff(r.global_effect)}" if hasattr(r, "global_effect") else ""
         result.headline.append(
-            f"{r.metric}: control {r.control:.4f}, treatment {r.treatment:.4f}, effect {r.effect:+.4f} [{r.effect_low:+.4f}, {r.effect_high:+.4f}] "
+            f"{r.metric}: control {share(r.control)}, treatment {share(r.treatment)}, effect {diff(r.effect)} [{diff(r.effect_low)}, {diff(r.effect_high)}] "
             f"over {r.tests} tests; significant in {100 * r.share_significant:.0f}% (planned power {_pct(r.planned_power)}){extra}")
 
 

@@ -48,6 +48,9 @@ def run_task(base: Scenario, task: Task) -> Result:
         s = res.summary
         row = {**task.head(), "interventions": "+".join(sc.enabled_interventions) or "none"}
         row.update({k: math.nan if s[k] is None else float(s[k]) for k in SCALAR_OUTCOMES})
+        extract = getattr(task, "extract", None)  # a caller's own numbers of the run (cxsim.calibration's targets)
+        if extract is not None:
+            row.update(extract(res))
         ts = res.timeseries if task.timeseries else None
     return row, ts, time.perf_counter() - t0
 

@@ -44,7 +44,8 @@ from ..metrics import SCALAR_OUTCOMES
 from ..params import CxError, choices, explain, flatten, one_line_init, par, read_toml, reject_nonfinite, shorten, validating
 from ..scenario import load_table, looks_like_path
 
-EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENT_DIR = Path(__file__).resolve().parent / "library"
+"""The built-in experiments, shipped in the package (``cxsim/experiments/library/*.toml``)."""
 DESIGNS = ("factorial", "lhs", "sobol", "morris")
 COMBINE = ("each", "all", "cumulative", "factorial")
 REPORTS = ("summary", "waterfall", "bass", "sensitivity", "ab")
@@ -230,14 +231,14 @@ def _is_uncertainty(v: Any) -> bool:
 
 
 def find_experiment(name_or_path: str | Path) -> Path:
-    """A path as given, or ``NAME`` looked up as ``experiments/NAME.toml`` (here, then in the repository)."""
+    """A path as given, or ``NAME`` looked up as ``experiments/NAME.toml`` in the current folder, then among the built-in ones."""
     if not isinstance(name_or_path, (str, Path)) or not str(name_or_path):
         raise CxError(f"experiment {shorten(name_or_path)}: give a .toml path or a name from experiments/")
     path = Path(name_or_path)
     if looks_like_path(name_or_path):
         return path
     for folder in (Path.cwd() / "experiments", EXPERIMENT_DIR):
-        if (folder / f"{path}.toml").exists():
+        if (folder / f"{path}.toml").is_file():
             return folder / f"{path}.toml"
     raise CxError(f"unknown experiment {shorten(str(name_or_path))}: give a .toml path or one of {choices(list_experiments(), 100)}")
 

@@ -273,22 +273,69 @@ class Store:
         write_text_atomic("".join(f"{x}\n" for x in lines), path)
 
 
+DEPENDENCIES = ("numpy", "numba", "pandas", "mesa", "pydantic", "pyarrow", "scipy", "SALib", "duckdb", "dask", "optuna")
+"""Packages whose installed versions go into a manifest (those installed: optuna is optional)."""
+
+
 def provenance() -> dict[str, Any]:
-    """cxsim version, git commit (if cxsim runs from a checkout), Python and platform."""
+    """cxsim and dependency versions (``importlib.metadata``), git commit (only from a checkout of cxsim), Python, platform."""
+    return {"cxsim_version": installed_version("cxsim") or _own_version(), "dependencies": dependency_versions(),
+            "git_hash": git_hash(), "python": sys.version.split()[0], "platform": platform.platform(), "created": _now()}
+
+
+def installed_version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def _own_version() -> str:
     from .. import __version__
 
-    return {"cxsim_version": __version__, "git_hash": git_hash(), "python": sys.version.split()[0],
-            "platform": platform.platform(), "created": _now()}
+    return __version__
 
 
-def git_hash() -> str | None:
-    repo = Path(__file__).resolve().parents[2]
+def dependency_versions() -> dict[str, str]:
+    """Installed version of each of :data:`DEPENDENCIES` (missing ones left out)."""
+    return {name: v for name in DEPENDENCIES if (v := installed_version(name))}
+
+
+def cxsim_checkout() -> Path | None:
+    """The folder above the package if it is a checkout of cxsim itself: its pyproject.toml names the project cxsim.
+
+    An installed package (site-packages) or a copy inside some other repository is not one.
+    """
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
     try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    return root if project.get("name") == "cxsim" else None
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
                              timeout=5, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def git_hash() -> str | None:
+    """The commit of the cxsim checkout this package runs from; None when it is installed or sits in another repository."""
+    root = cxsim_checkout()
+    if root is None:
+        return None
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != root:
+        return None
+    return _git(root, "rev-parse", "HEAD")
 
 
 def _now() -> str:
