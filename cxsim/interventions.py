@@ -61,6 +61,24 @@ class Effects:
     bill_at: str = ""  # journey phase where cost_per_use is billed, when the effects do not imply it
 
 
+_DECISION_EFFECTS = ("fear_relief", "distrust_relief", "latent_insight", "social_reports")
+
+
+def billing_stage(e: Effects) -> str:
+    """The journey phase at which an intervention's per-use cost is incurred."""
+    if e.bill_at:
+        return e.bill_at
+    if e.follow_up_at_home:
+        return "follow_up"
+    if e.cost_relief or e.touchpoint_reliability or e.touchpoint_quality:
+        return "access"
+    if any(getattr(e, k) for k in _DECISION_EFFECTS):
+        return "decision"
+    if e.churn_relief:
+        return "loyalty"
+    return "none"
+
+
 class Intervention(Params):
     """Common fields of every intervention."""
 

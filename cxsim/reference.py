@@ -83,9 +83,8 @@ import numpy as np
 from .agents import populate
 from .barriers import BARRIERS, CASH_COSTS, REASONS, WAGE_KINDS
 from .emotions import DETRACTOR, PROMOTER
-from .interventions import Effects
+from .interventions import Effects, billing_stage
 from .journey import STAGES, Stage, loyalty_now
-from .model import billing_stage
 from .network import build_network
 from .params import CxError
 from .randomness import Streams

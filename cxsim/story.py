@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .barriers import CASH_COSTS, REASONS, WAGE_KINDS
-from .journey import STAGES, Stage
+from .relief import relief_for
+from .stages import STAGES, Stage
 
 if TYPE_CHECKING:
     from .model import CxModel
@@ -39,7 +40,7 @@ def ledger_sentence(model: "CxModel", i: int) -> str:
     Costs the switched-on interventions pay for this customer are marked as paid.
     """
     c, cur = model.customers, model.pars.currency
-    relief = model.relief(np.array([i]), stage="decision")
+    relief = relief_for(model, np.array([i]))
     share = {kind: float(np.ravel(relief.cost_share.get(col, 1.0))[0]) for col, kind in enumerate(CASH_COSTS)}
     paying = {k: float(v) * share[k] for k, v in zip(CASH_COSTS, c.ledger[i])}
     parts = [f"{COST_WORDS[k]} {v:.0f}" for k, v in zip(CASH_COSTS, c.ledger[i]) if v >= 0.5 and share[k] > 0]
