@@ -339,7 +339,7 @@ ARGUMENTS["sweep"] = _sweep_args
 @command("story", "tell a scenario's story (inside-out, outside-in, what changed) with the numbers of runs")
 def _story(args: argparse.Namespace) -> int:
     from .scenario import load_scenario
-    from .story import scenario_story
+    from .narrative import scenario_story
 
     from .workload import Workload, check
 

@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from .barriers import CASH_COSTS
+from .ledger import CASH_COSTS
 from .params import CxError, Params, choices, explain, par, shorten, validating
 
 

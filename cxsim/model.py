@@ -1,7 +1,10 @@
 """The model: a ``mesa.Model`` holding customers as arrays, and ``run()``.
 
 ``CxModel(scenario, seed)`` draws the population and the network, then each
-``step()`` follows :func:`cxsim.journey.step`. A mesa ``DataCollector`` records
+``step()`` runs the rules' phases of :data:`PHASES` in order. The model is the
+orchestrator: it owns the state and the rule modules take it (as a
+:class:`cxsim.state.World`); none of them imports this module
+(``tests/test_layers.py``). A mesa ``DataCollector`` records
 the step metrics declared in :mod:`cxsim.metrics`. ``run(scenario, seed)`` is the
 one call the CLI, the app and experiments use; it returns a :class:`Results`.
 """
@@ -17,11 +20,12 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import emotions, feedback, journey, metrics, relationship, staff
+from . import emotions, feedback, journey, kernels, metrics, relationship, staff
 from .agenda import Agenda
-from .agents import CustomerAgent, populate
+from .agents import populate
 from .barriers import REASONS
 from .coverage import Coverage
+from .customer import CustomerAgent
 from .interventions import Effects
 from .relief import refresh
 from .stages import STAGES, Stage
@@ -240,3 +244,20 @@ def run(scenario: Scenario, seed: int | None = None, *, customers: int | None = 
         scenario = scenario.with_overrides(changes)
     model = CxModel(scenario, seed=seed, track=track)
     return Results(model.run())
+
+
+@kernels.register_warm_up
+def warm_up(customers: int = 1000) -> None:
+    """Run every built-in scenario and variant at ``customers`` for its steps, so that every kernel meets its argument types.
+
+    A thousand customers over a whole scenario reach the paths a big run takes
+    (queues that fill, ids that come as int32 from some steps and int64 from
+    others); a few hundred over a few steps do not. Registered with
+    :func:`cxsim.kernels.register_warm_up` (``cxsim compile`` runs it).
+    """
+    from .scenario import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        sc = load_scenario(name)
+        for variant in ("baseline", *sc.variants):
+            run(sc.variant(variant).with_overrides({"population.customers": customers}), 1)
