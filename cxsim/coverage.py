@@ -54,20 +54,21 @@ class Coverage:
         mask = self.mask(name, iv)
         return True if self._all[name] else mask[ids]
 
-    def reach(self, name: str, iv, e, ids: np.ndarray, t: int) -> np.ndarray | bool:
+    def reach(self, name: str, iv, ids: np.ndarray, t: int) -> np.ndarray | bool:
         """Which of ``ids`` the intervention acts on at step ``t``: coverage, its renewal window, its chance per use.
 
         ``True`` (not an array) when it acts on every one of them, which saves the
         per-customer work for interventions that cover everyone.
         """
         mask = self.mask(name, iv)
-        if self._all[name] and not e.renewal_window and e.use_chance >= 1.0:
+        window, chance = iv.renewal_window(), iv.chance_per_use()
+        if self._all[name] and not window and chance >= 1.0:
             return True
         cov = mask[ids]
-        if e.renewal_window:
-            cov = cov & near_renewal(self.customers, ids, t, e.renewal_window)
-        if e.use_chance < 1.0:
-            cov = cov & (self.streams.uniform(f"use:{name}", ids, t) < e.use_chance)
+        if window:
+            cov = cov & near_renewal(self.customers, ids, t, window)
+        if chance < 1.0:
+            cov = cov & (self.streams.uniform(f"use:{name}", ids, t) < chance)
         return cov
 
 

@@ -100,7 +100,7 @@ class Loops:
 
 
 def _active_loops(model: "CxModel"):
-    return [(n, iv) for n, iv, _ in model.active if n in model.loops.teams]
+    return [(n, iv) for n, iv in model.active if n in model.loops.teams]
 
 
 def levels(model: "CxModel", name: str, ids: np.ndarray):

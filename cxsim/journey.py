@@ -168,7 +168,7 @@ def talk(model: "CxModel", talkers: np.ndarray, sign: int) -> None:
 
 def consideration(model: "CxModel") -> None:
     c = model.customers
-    boost = sum(e.screening_boost * iv.coverage for _, iv, e in model.active)  # camps serve the whole catchment
+    boost = sum(iv.screening_gain() * iv.coverage for _, iv in model.active)  # camps serve the whole catchment
     model.screen_hazard += model.pars.journey.screening * (1.0 + boost)
     ids = _take_due(c.screen_at, np.float32(model.screen_hazard))  # inf unless aware and unscreened
     if len(ids) == 0:

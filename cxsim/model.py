@@ -26,7 +26,6 @@ from .agents import populate
 from .barriers import REASONS
 from .coverage import Coverage
 from .customer import CustomerAgent
-from .interventions import Effects
 from .relief import refresh
 from .stages import STAGES, Stage
 from .kernels import njit
@@ -64,9 +63,8 @@ class CxModel(mesa.Model):
         self.touchpoints_by_stage: dict[str, list] = defaultdict(list)
         for name, tp in scenario.touchpoints.items():
             self.touchpoints_by_stage[tp.stage].append((name, tp))
-        self.active: list[tuple[str, Any, Effects]] = []
+        self.active: list[tuple[str, Any]] = []  # (name, intervention) acting this step
         self.active_key: tuple | None = None
-        self.effects = {name: iv.effects() for name, iv in scenario.interventions.items()}  # fixed by their parameters
         self.relief_for_all = None  # a relief.Relief while every active intervention covers everyone
         self.coverage = Coverage(scenario, self.customers, self.streams, self.assigned)
         self.agenda = Agenda()

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .barriers import CASH_COSTS, cost_borne
-from .interventions import billing_stage
 
 if TYPE_CHECKING:
     from .state import World
@@ -55,6 +54,16 @@ class Relief:
     def add(self, attr: str, covered: np.ndarray | bool, amount) -> None:
         setattr(self, attr, getattr(self, attr) + _where(covered, amount, 0))
 
+    def reduce(self, attr: str, covered: np.ndarray | bool, share: float) -> None:
+        """Multiplier ``attr`` loses the share ``share`` for the covered customers (nothing when 0)."""
+        if share:
+            self.scale(attr, covered, 1.0 - share)
+
+    def increase(self, attr: str, covered: np.ndarray | bool, amount: float) -> None:
+        """Share or count ``attr`` gains ``amount`` for the covered customers (nothing when 0)."""
+        if amount:
+            self.add(attr, covered, np.float32(amount))
+
     def relieve_cost(self, kind: str, covered: np.ndarray | bool, share: float) -> None:
         """The provider pays the share ``share`` of cost ``kind`` for the covered customers."""
         col = CASH_COSTS.index(kind)
@@ -80,18 +89,18 @@ class Relief:
         )
 
 
-def reach(model: "World", name: str, iv, e, ids: np.ndarray) -> np.ndarray | bool:
+def reach(model: "World", name: str, iv, ids: np.ndarray) -> np.ndarray | bool:
     """Which of ``ids`` intervention ``name`` acts on now (see :meth:`cxsim.coverage.Coverage.reach`)."""
-    return model.coverage.reach(name, iv, e, ids, model.t)
+    return model.coverage.reach(name, iv, ids, model.t)
 
 
 def refresh(model: "World") -> None:
     """Phase 1: which interventions act this step; their running costs; outreach rates when that set changes."""
     sc = model.pars
-    model.active = [(n, iv, model.effects[n]) for n, iv in sc.interventions.items() if iv.active(model.t)]
-    for name, iv, _ in model.active:
+    model.active = [(n, iv) for n, iv in sc.interventions.items() if iv.active(model.t)]
+    for name, iv in model.active:
         model.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
-    key = tuple(n for n, _, _ in model.active)
+    key = tuple(n for n, _ in model.active)
     if key == model.active_key:
         return
     model.active_key = key
@@ -99,9 +108,9 @@ def refresh(model: "World") -> None:
     c = model.customers
     boost = np.zeros(c.n, dtype=np.float32)
     everyone = np.arange(c.n)
-    for name, iv, e in model.active:
-        if e.outreach_boost:
-            boost += e.outreach_boost * model.coverage.covered(name, iv, everyone)
+    for name, iv in model.active:
+        if iv.outreach_gain():
+            boost += iv.outreach_gain() * model.coverage.covered(name, iv, everyone)
     np.multiply(c.reach, np.float32(sc.journey.outreach) * (1.0 + boost), out=model.aware_rate)
     model.aware_rate += c.talk_count * model.net.listen_weight * np.float32(sc.journey.word_of_mouth)
 
@@ -117,69 +126,59 @@ def relief_for(model: "World", ids: np.ndarray) -> Relief:
         r.n = len(ids)
         return r
     r = _relief(model, ids)
-    if model.active and all(r.covered.get(name) is True for name, _, _ in model.active):
+    if model.active and all(r.covered.get(name) is True for name, _ in model.active):
         model.relief_for_all = r
     return r
 
 
 def _relief(model: "World", ids: np.ndarray) -> Relief:
     r = Relief(n=len(ids))
-    for name, iv, e in model.active:
-        cov = reach(model, name, iv, e, ids)
+    for name, iv in model.active:
+        cov = reach(model, name, iv, ids)
         if cov is not True and not cov.any():
             continue
         r.covered[name] = cov
-        for kind, share in e.cost_relief.items():
-            r.relieve_cost(kind, cov, share)
-        for attr, effect in (
-            ("fear", e.fear_relief), ("distrust", e.distrust_relief), ("distance", e.distance_relief),
-            ("churn", e.churn_relief), ("defection", e.defection_relief),
-        ):
-            if effect:
-                r.scale(attr, cov, 1.0 - effect)
-        if e.pace:
-            r.add("pace", cov, np.float32(e.pace))
-        if e.latent_insight:
-            r.add("insight", cov, np.float32(e.latent_insight))
-        if e.social_reports:
-            r.add("reports", cov, np.float32(e.social_reports))
-        if e.follow_up_at_home:
-            r.at_home = r.at_home | cov
+        iv.relieve(r, cov)  # each intervention adds what it changes
     return r
 
 
 def charge_use(model: "World", ids: np.ndarray, relief: Relief, stage: str) -> None:
     """Bill the interventions that serve customers ``ids`` at this journey phase."""
     rows = None  # the customers' ledger rows, gathered once
-    for name, iv, e in model.active:
+
+    def costs_of(kind: str) -> np.ndarray:
+        nonlocal rows
+        rows = model.customers.ledger[ids] if rows is None else rows
+        costs = rows[:, CASH_COSTS.index(kind)]
+        return costs if cov is True else costs[cov]
+
+    for name, iv in model.active:
         cov = relief.covered.get(name)
-        if cov is None or billing_stage(e) != stage and not (stage == "access" and e.cost_relief):
+        if cov is None:
             continue
-        users = len(ids) if cov is True else int(np.count_nonzero(cov))
-        paid = iv.cost_per_use * users if billing_stage(e) == stage else 0.0
-        for kind, share in e.cost_relief.items():
-            if (kind == "follow_up") == (stage == "follow_up"):
-                rows = model.customers.ledger[ids] if rows is None else rows
-                costs = rows[:, CASH_COSTS.index(kind)]
-                paid += share * float((costs if cov is True else costs[cov]).sum())
-        model.costs[name] += paid
+        paid = iv.bill(stage, len(ids) if cov is True else int(np.count_nonzero(cov)), costs_of)
+        if paid is not None:
+            model.costs[name] += paid
 
 
 def touchpoint_lift(model: "World", name: str, ids: np.ndarray, reliability, quality):
     """Reliability and quality of touchpoint ``name`` for ``ids`` after the interventions covering each customer."""
-    for iv_name, iv, e in model.active:
-        if name in e.touchpoint_reliability or name in e.touchpoint_quality:
-            cov = reach(model, iv_name, iv, e, ids)
-            reliability = _where(cov, np.maximum(reliability, e.touchpoint_reliability.get(name, 0.0)), reliability)
-            quality = _where(cov, np.minimum(1.0, quality + e.touchpoint_quality.get(name, 0.0)), quality)
+    for iv_name, iv in model.active:
+        lift = iv.touchpoint_lift(name)
+        if lift is not None:
+            floor, gain = lift
+            cov = reach(model, iv_name, iv, ids)
+            reliability = _where(cov, np.maximum(reliability, floor), reliability)
+            quality = _where(cov, np.minimum(1.0, quality + gain), quality)
     return reliability, quality
 
 
 def recovery_chance(model: "World", name: str, tp, ids: np.ndarray):
     """Chance that a failure of touchpoint ``name`` is put right on the spot, for customers ``ids``."""
     chance = tp.recovery
-    for iv_name, iv, e in model.active:
-        if name in e.touchpoint_recovery:
-            cov = reach(model, iv_name, iv, e, ids)
-            chance = _where(cov, np.maximum(chance, e.touchpoint_recovery[name]), chance)
+    for iv_name, iv in model.active:
+        floor = iv.recovery_floor(name)
+        if floor is not None:
+            cov = reach(model, iv_name, iv, ids)
+            chance = _where(cov, np.maximum(chance, floor), chance)
     return chance

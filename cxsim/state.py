@@ -42,7 +42,7 @@ class World(Protocol):
     levels: dict[str, list[float]]  # touchpoint → [reliability, quality] before any loop's fixes
     touchpoints_by_stage: dict[str, list]
     touchpoint_segments: dict[str, np.ndarray]
-    active: list  # (name, intervention) active this step
+    active: list  # (name, intervention) acting this step; the rules ask each what it changes
     coverage: Any  # coverage.Coverage: whom each intervention reaches
     agenda: Any  # agenda.Agenda: who is due for which phase when
     staff: Any  # staff.Morale

@@ -108,3 +108,66 @@ def test_the_scanner_sees_every_kind_of_import(tmp_path):
     assert {"barriers", "emotions", "staff", "relief", "stages", "kernels"} <= imports("journey")
     assert "state" in imports("journey")  # under TYPE_CHECKING
     assert "measures" in imports("scenario")  # inside a function
+
+
+# -- everything an intervention does is found in its class -------------------------------------
+def _variants(cls):
+    """An intervention of class ``cls`` at its defaults, with every fraction 0, and naming a touchpoint."""
+    from cxsim.interventions import Intervention
+
+    base = {"kind": "x", "enabled": True}
+    numbers = {k: 0 for k, f in cls.model_fields.items() if k not in Intervention.model_fields and f.annotation is float}
+    extra = {"touchpoints": ["desk"]} if "touchpoints" in cls.model_fields else {}
+    return [cls.model_validate(base), cls.model_validate({**base, **numbers}), cls.model_validate({**base, **extra})]
+
+
+def _billing_phase_of(e) -> str:
+    """Where the record of what an intervention changes says its fee is billed (the rule the engine used to apply)."""
+    if e.bill_at:
+        return e.bill_at
+    if e.follow_up_at_home:
+        return "follow_up"
+    if e.cost_relief or e.touchpoint_reliability or e.touchpoint_quality:
+        return "access"
+    if e.fear_relief or e.distrust_relief or e.latent_insight or e.social_reports:
+        return "decision"
+    return "loyalty" if e.churn_relief else "none"
+
+
+@pytest.mark.parametrize("key", sorted(__import__("cxsim.interventions", fromlist=["REGISTRY"]).REGISTRY))
+def test_an_interventions_methods_say_what_its_effects_record_says(key):
+    """The engine asks each intervention (its methods); the pure-Mesa reference reads its ``Effects`` record: they agree."""
+    from cxsim.interventions import REGISTRY
+    from cxsim.relief import Relief
+
+    for iv in _variants(REGISTRY[key]):
+        e = iv.effects()
+        assert iv.cost_relief() == e.cost_relief
+        assert iv.billing_phase() == _billing_phase_of(e)
+        for t in ("desk", "elsewhere"):
+            lifted = t in e.touchpoint_reliability or t in e.touchpoint_quality
+            expect = (e.touchpoint_reliability.get(t, 0.0), e.touchpoint_quality.get(t, 0.0)) if lifted else None
+            assert iv.touchpoint_lift(t) == expect
+            assert iv.recovery_floor(t) == e.touchpoint_recovery.get(t)
+        assert (iv.outreach_gain(), iv.screening_gain(), iv.staff_lift(), iv.staff_push()) == (
+            e.outreach_boost, e.screening_boost, e.morale_lift, e.morale_push)
+        assert (iv.renewal_window(), iv.chance_per_use()) == (e.renewal_window, e.use_chance)
+        r = Relief(n=1)
+        iv.relieve(r, True)
+        assert r.fear == pytest.approx(1.0 - e.fear_relief) and r.distrust == pytest.approx(1.0 - e.distrust_relief)
+        assert r.distance == pytest.approx(1.0 - e.distance_relief) and r.churn == pytest.approx(1.0 - e.churn_relief)
+        assert r.defection == pytest.approx(1.0 - e.defection_relief) and r.pace == pytest.approx(e.pace)
+        assert r.insight == pytest.approx(e.latent_insight) and r.reports == pytest.approx(e.social_reports)
+        assert bool(r.at_home) == e.follow_up_at_home
+        from cxsim.ledger import CASH_COSTS
+
+        assert {CASH_COSTS[col]: 1.0 - float(v) for col, v in r.cost_share.items()} == pytest.approx(e.cost_relief)
+
+
+def test_the_rules_do_not_read_an_effects_record():
+    """What an intervention changes is asked of the intervention, not read from a generic record, in the engine."""
+    for module in (m for layer in ("rules", "orchestrator") for m in LAYERS[layer]):
+        source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
+        if module == "interventions":
+            continue
+        assert ".effects()" not in source and "Effects" not in source, module
