@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
-from .barriers import CASH_COSTS
+from .ledger import CASH_COSTS
 from .interventions import Intervention, build_intervention, intervention_names
 from .params import CxError, Params, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten, validating
 
