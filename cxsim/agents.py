@@ -5,9 +5,8 @@ each entry as a numpy array over all customers (~156 bytes a customer), which
 is what makes a million customers × 52 weeks take about a second. Entries read
 together when a customer is reached (:data:`ROW`) are views of one row array,
 so that reaching a customer costs a couple of cache misses, not one per entry.
-:class:`CustomerAgent`
-is a ``mesa.Agent`` that *views* one customer's entries: use it to inspect a
-customer or tell their story, not to step them.
+State at the bottom of the layers: no rules here; the ``mesa.Agent`` view of one
+customer is :class:`cxsim.customer.CustomerAgent`.
 """
 
 from __future__ import annotations
@@ -15,20 +14,14 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
-from .barriers import CASH_COSTS, REASONS, build_ledger
-from .journey import STAGES, Stage
+from .ledger import CASH_COSTS, build_ledger
 from .kernels import activate, njit
 from .params import CxError
 from .randomness import Streams
-
-if TYPE_CHECKING:
-    from .model import CxModel
-    from .scenario import Scenario
+from .stages import Stage
 
 NEVER = np.iinfo(np.int32).max
 
@@ -131,7 +124,7 @@ class Customers:
         return out
 
 
-def populate(scenario: "Scenario", streams: Streams) -> Customers:
+def populate(scenario, streams: Streams) -> Customers:
     """Draw a population from the scenario's segments; each attribute has its own stream.
 
     The attributes' draws are independent (one named stream each), so they run
@@ -223,45 +216,3 @@ def _beta_fill(rng, out, segment, means, concentration):
     for i in range(len(out)):
         m = min(max(means[segment[i]], lo), hi)
         out[i] = np.float32(rng.beta(np.float64(m * concentration), np.float64((one - m) * concentration)))
-
-
-class CustomerAgent(mesa.Agent):
-    """A Mesa agent viewing customer ``index`` of a :class:`~cxsim.model.CxModel`."""
-
-    def __init__(self, model: "CxModel", index: int):
-        super().__init__(model)
-        self.index = int(index)
-
-    @property
-    def state(self) -> dict:
-        return self.model.customers.row(self.index)
-
-    @property
-    def stage(self) -> str:
-        return STAGES[self.model.customers.stage[self.index]]
-
-    @property
-    def segment(self) -> str:
-        return self.model.pars.segment_names[self.model.customers.segment[self.index]]
-
-    @property
-    def reason(self) -> str | None:
-        code = self.model.customers.reason[self.index]
-        return REASONS[code] if code >= 0 else None
-
-    def ledger(self) -> dict[str, float]:
-        """What using the service would cost this customer, by kind, before any intervention."""
-        return {k: float(v) for k, v in zip(CASH_COSTS, self.model.customers.ledger[self.index])}
-
-    def events(self):
-        """This customer's touchpoints and transitions (tracked customers only)."""
-        ev = self.model.events_frame()
-        return ev[ev["customer"] == self.index].reset_index(drop=True)
-
-    def story(self) -> str:
-        from .story import customer_story
-
-        return customer_story(self.model, self.index)
-
-    def step(self) -> None:  # the model steps all customers at once (journey.step)
-        return None

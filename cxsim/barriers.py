@@ -25,42 +25,14 @@ import numpy as np
 
 from .emotions import per_customer
 from .kernels import njit
+from .ledger import CASH_COSTS, CASH_SPENT, WAGE_KINDS, build_ledger  # noqa: F401  (the ledger the barriers weigh, re-exported)
 from .prefetch import prefetch_ahead
-
-CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")
-"""Kinds of out-of-pocket cost in each customer's ledger (currency)."""
 
 BARRIERS = ("cost", "fear", "distance", "distrust", "low_need")
 """Perceived barriers at the decision, in the order of their columns."""
 
 REASONS = BARRIERS + ("dissatisfaction",)
 """Reasons a customer gives for staying away or leaving (codes are indices)."""
-
-WAGE_KINDS = ("own_wages", "companion_wages")
-"""Costs that are income forgone rather than cash spent (they do not empty the purse)."""
-
-
-def build_ledger(costs, distance, daily_wage, companion, works, out: np.ndarray | None = None) -> np.ndarray:
-    """The (customers × cost kinds) ledger of what using the service would cost each customer (written into ``out`` if given)."""
-    n = len(distance)
-    ledger = np.zeros((n, len(CASH_COSTS)), dtype=np.float32) if out is None else out
-    party = 1.0 + companion  # the patient and, if needed, a companion travel and eat
-    col = {k: i for i, k in enumerate(CASH_COSTS)}
-    round_trip = 2.0 * costs.fare_per_km * distance
-    ledger[:, col["price"]] = costs.price
-    ledger[:, col["transport"]] = round_trip * party
-    ledger[:, col["food"]] = costs.food_per_day * costs.stay_days * party
-    ledger[:, col["lodging"]] = costs.lodging_per_day * costs.stay_days * party
-    ledger[:, col["medicine"]] = costs.medicine
-    ledger[:, col["own_wages"]] = daily_wage * costs.stay_days * works
-    ledger[:, col["companion_wages"]] = daily_wage * costs.stay_days * companion
-    ledger[:, col["follow_up"]] = costs.follow_up_trips * (round_trip + daily_wage * works)
-    return ledger
-
-
-CASH_SPENT = np.array([k not in WAGE_KINDS and k != "follow_up" for k in CASH_COSTS], dtype=np.float32)
-"""Cost kinds paid in cash when travelling for the service (follow-up is paid later)."""
-
 
 def perceived_weights(decision) -> np.ndarray:
     """Weight of each cost kind in the perceived cost: cash 1, wages forgone ``w_forgone``."""

@@ -489,7 +489,7 @@ ARGUMENTS["optimise"] = _optimise_args
 @command("story", "tell a scenario's story (inside-out, outside-in, what changed) with the numbers of runs", json=True)
 def _story(args: argparse.Namespace) -> dict:
     from .scenario import load_scenario
-    from .story import scenario_story
+    from .narrative import scenario_story
 
     from .workload import Workload, check
 

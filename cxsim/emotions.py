@@ -76,16 +76,12 @@ COEFFICIENTS = (
  _K_W_SAT, _K_W_MEMORY, _K_CORE, _K_J_PEAK, _K_J_END, _K_POOR, _K_DELIGHT) = range(len(COEFFICIENTS))
 
 
-def coefficients(emotions, journey=None) -> np.ndarray:
-    """The behavioural coefficients of a scenario's ``[emotions]`` (and ``[journey]``) as one float32 array.
+def coefficients(emotions, journey) -> np.ndarray:
+    """The behavioural coefficients of a scenario's ``[emotions]`` and ``[journey]`` as one float32 array.
 
     Built once per run from the validated parameters and passed to every kernel.
-    ``journey`` gives ``core_weight`` and ``poor_outcome`` (their defaults when omitted).
+    ``journey`` gives ``core_weight`` and ``poor_outcome``.
     """
-    if journey is None:
-        from .scenario import Journey
-
-        journey = Journey()
     e = emotions
     values = {
         "confirmed": e.confirmed, "gain": e.gain, "loss_aversion": e.loss_aversion,

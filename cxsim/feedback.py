@@ -2,7 +2,7 @@
 
 An ``improvement_loop`` intervention (:class:`cxsim.interventions.ImprovementLoop`)
 is a team that listens and acts. Its phase runs last in
-:func:`cxsim.journey.step`, after the customers' moments of truth:
+:data:`cxsim.model.PHASES`, after the customers' moments of truth:
 
 * **Coverage** is the share of customers the programme serves (its sites,
   regions or accounts): their experience can reach the team, and the team's
@@ -38,7 +38,7 @@ is a team that listens and acts. Its phase runs last in
 
 Each team keeps the levels its actions set (touchpoint → [reliability, quality],
 starting from the touchpoint's own ``model.levels``); :func:`levels` gives them to
-:meth:`cxsim.model.CxModel.touchpoint_levels` for the customers each loop covers.
+:func:`cxsim.journey.touchpoint_levels` for the customers each loop covers.
 """
 
 from __future__ import annotations
@@ -48,11 +48,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import journey, relationship, staff
+from . import relationship, staff
 from .interventions import ImprovementLoop
+from .stages import Stage
 
 if TYPE_CHECKING:
-    from .model import CxModel
+    from .state import World as CxModel
 
 
 @dataclass
@@ -89,9 +90,17 @@ class Loops:
     def __bool__(self) -> bool:
         return bool(self.names)
 
+    def levels(self, model: "CxModel", name: str, ids: np.ndarray):
+        """Touchpoint ``name``'s levels for ``ids`` after these loops' fixes (see :func:`levels`)."""
+        return levels(model, name, ids)
+
+    def observe(self, model: "CxModel", name: str, ids: np.ndarray, works: np.ndarray) -> None:
+        """The loops covering ``ids`` hear of touchpoint ``name``'s failures (see :func:`observe`)."""
+        observe(model, name, ids, works)
+
 
 def _active_loops(model: "CxModel"):
-    return [(n, iv) for n, iv, _ in model.active if n in model.loops.teams]
+    return [(n, iv) for n, iv in model.active if n in model.loops.teams]
 
 
 def levels(model: "CxModel", name: str, ids: np.ndarray):
@@ -104,7 +113,7 @@ def levels(model: "CxModel", name: str, ids: np.ndarray):
         fixed = team.levels.get(name)
         if fixed is None:
             continue
-        cov = model.covering(loop, model.loops.loops[loop], ids)
+        cov = model.coverage.covering(loop, model.loops.loops[loop], ids)
         if cov is True and np.isscalar(reliability) and np.isscalar(quality):
             reliability, quality = max(reliability, fixed[0]), max(quality, fixed[1])
         else:
@@ -116,7 +125,7 @@ def levels(model: "CxModel", name: str, ids: np.ndarray):
 def _listeners(model: "CxModel", loop: str, iv: ImprovementLoop, team: Team) -> np.ndarray:
     """Covered customers who respond: the share ``response`` of the covered, from the coverage draw itself."""
     if team.listeners is None:
-        covered = model.covering(loop, iv, np.arange(model.customers.n))
+        covered = model.coverage.covering(loop, iv, np.arange(model.customers.n))
         responds = model.streams.uniform(f"coverage:{loop}", np.arange(model.customers.n)) < iv.coverage * iv.response
         team.listeners = responds & covered
     return team.listeners
@@ -137,7 +146,7 @@ def observe(model: "CxModel", name: str, ids: np.ndarray, works: np.ndarray) -> 
 def review(model: "CxModel") -> None:
     """Last phase: actions due are done (or not); at review steps new actions are assigned."""
     for loop, iv in _active_loops(model):
-        if not model.covers_anyone(loop, iv):
+        if not model.coverage.covers_anyone(loop, iv):
             continue  # a programme that serves nobody does nothing
         team = model.loops.teams[loop]
         if iv.relapse and team.unmonitored:
@@ -193,7 +202,7 @@ def _relapse(model: "CxModel", iv: ImprovementLoop, team: Team) -> None:
 def _close_loop(model: "CxModel", reporters: np.ndarray, share: float) -> None:
     c = model.customers
     who = np.unique(reporters)
-    who = who[c.stage[who] == journey.Stage.LOYAL]
+    who = who[c.stage[who] == Stage.LOYAL]
     if len(who):
         sat = c.satisfaction[who]
         relationship.set_satisfaction(model, who, (sat + share * (1.0 - sat)).astype(np.float32), "closed_loop")

@@ -3,9 +3,14 @@
 Each intervention is a small validated class registered under a key. It says
 *when* it acts (``start``/``stop``), *for whom* (``coverage`` of the ``segments``
 it is eligible to), *what it costs* (``cost_per_use``, ``cost_per_step``, plus any
-cash it takes over from customers), and *what it does* through :class:`Effects`.
-The model reads the effects where they belong: cost and fear relief at the
-decision and at access, outreach at awareness, touchpoint fixes at service.
+cash it takes over from customers), and *what it does*. The engine asks each
+active intervention what it changes, and everything one does is found in its
+class: :meth:`Intervention.relieve` adds its part to the :class:`cxsim.relief.Relief`
+of the customers it covers (cost shares, fear, distrust, churn, …),
+:meth:`~Intervention.touchpoint_lift` and :meth:`~Intervention.recovery_floor` say
+how it lifts a touchpoint, :meth:`~Intervention.billing_phase` and
+:meth:`~Intervention.bill` what it costs where. :class:`Effects` is the same
+description as one record (the pure-Mesa reference and the A/B tests read it).
 
 **Coverage means one thing: the share of what the intervention acts on that it
 reaches**, so that coverage 0 leaves every result identical to the baseline
@@ -31,7 +36,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from .barriers import CASH_COSTS
+from .ledger import CASH_COSTS
 from .params import CxError, Params, choices, explain, par, shorten, validating
 
 
@@ -85,7 +90,71 @@ class Intervention(Params):
         return self.enabled and self.start <= step < self.stop
 
     def effects(self) -> Effects:
+        """What it changes for a covered customer, as one record (see the methods below for the engine's view)."""
         return Effects()
+
+    # -- what it changes, asked by the engine for the customers it reaches (``covered``) ----------
+    def cost_relief(self) -> dict[str, float]:
+        """Cash-cost kind → share of it the provider takes over (none by default)."""
+        return {}
+
+    def relieve(self, relief, covered) -> None:
+        """Add what it changes for the ``covered`` customers to ``relief`` (a :class:`cxsim.relief.Relief`)."""
+        for kind, share in self.cost_relief().items():
+            relief.relieve_cost(kind, covered, share)
+
+    def touchpoint_lift(self, touchpoint: str) -> tuple[float, float] | None:
+        """(reliability floor, quality added) at ``touchpoint`` for covered customers; None: it leaves it alone."""
+        return None
+
+    def recovery_floor(self, touchpoint: str) -> float | None:
+        """Chance a failure of ``touchpoint`` is put right on the spot, as a floor; None: it leaves it alone."""
+        return None
+
+    def billing_phase(self) -> str:
+        """The journey phase at which ``cost_per_use`` is billed (``none``: never per use)."""
+        return "none"
+
+    def outreach_gain(self) -> float:
+        """Relative increase of the outreach hazard for covered customers."""
+        return 0.0
+
+    def screening_gain(self) -> float:
+        """Relative increase of the screening hazard, at full coverage (camps serve the whole catchment)."""
+        return 0.0
+
+    def staff_lift(self) -> float:
+        """Rise of the staff morale set point while active, at full coverage (coverage: the share of staff reached)."""
+        return 0.0
+
+    def staff_push(self) -> float:
+        """One-off jump in staff morale when it starts, at full coverage."""
+        return 0.0
+
+    def renewal_window(self) -> int:
+        """It acts only on customers whose contract ends within this many steps (0: any time)."""
+        return 0
+
+    def chance_per_use(self) -> float:
+        """Chance it acts at each use of a covered customer (drawn per use)."""
+        return 1.0
+
+    def bill(self, phase: str, users: int, costs_of) -> float | None:
+        """What serving ``users`` covered customers at ``phase`` costs the provider; None: it bills nothing there.
+
+        Its fee at its billing phase, plus the cash it takes over: the follow-up
+        trip at follow-up, the other costs at access. ``costs_of(kind)`` gives the
+        covered customers' ledger column ``kind``.
+        """
+        relief = self.cost_relief()
+        here = self.billing_phase() == phase
+        if not here and not (phase == "access" and relief):
+            return None
+        paid = self.cost_per_use * users if here else 0.0
+        for kind, share in relief.items():
+            if (kind == "follow_up") == (phase == "follow_up"):
+                paid += share * float(costs_of(kind).sum())
+        return paid
 
 
 REGISTRY: dict[str, type[Intervention]] = {}
@@ -130,7 +199,13 @@ class _Subsidy(Intervention):
     kinds: ClassVar[tuple[str, ...]] = ()
 
     def effects(self) -> Effects:
-        return Effects(cost_relief={k: self.subsidy for k in self.kinds})
+        return Effects(cost_relief=self.cost_relief())
+
+    def cost_relief(self) -> dict[str, float]:
+        return {k: self.subsidy for k in self.kinds}
+
+    def billing_phase(self) -> str:
+        return "access"  # billed when the customer travels for the service
 
 
 @register("free_transport", "Free transport to hospital and back")
@@ -140,6 +215,10 @@ class FreeTransport(_Subsidy):
 
     def effects(self) -> Effects:
         return Effects(cost_relief={"transport": self.subsidy}, distance_relief=self.escort)
+
+    def relieve(self, relief, covered) -> None:
+        super().relieve(relief, covered)
+        relief.reduce("distance", covered, self.escort)
 
 
 @register("free_food_lodging", "Free food and lodging")
@@ -164,6 +243,13 @@ class FreeFollowUp(_Subsidy):
     def effects(self) -> Effects:
         return Effects(cost_relief={"follow_up": self.subsidy}, follow_up_at_home=True)
 
+    def relieve(self, relief, covered) -> None:
+        super().relieve(relief, covered)
+        relief.at_home = relief.at_home | covered
+
+    def billing_phase(self) -> str:
+        return "follow_up"
+
 
 @register("counselling", "Door-to-door counselling")
 class Counselling(Intervention):
@@ -174,6 +260,14 @@ class Counselling(Intervention):
     def effects(self) -> Effects:
         return Effects(fear_relief=self.fear_relief, distrust_relief=self.distrust_relief, latent_insight=self.latent_insight)
 
+    def relieve(self, relief, covered) -> None:
+        relief.reduce("fear", covered, self.fear_relief)
+        relief.reduce("distrust", covered, self.distrust_relief)
+        relief.increase("insight", covered, self.latent_insight)
+
+    def billing_phase(self) -> str:
+        return "decision" if self.fear_relief or self.distrust_relief or self.latent_insight else "none"
+
 
 @register("outreach_camps", "More outreach camps")
 class OutreachCamps(Intervention):
@@ -183,6 +277,12 @@ class OutreachCamps(Intervention):
     def effects(self) -> Effects:
         return Effects(outreach_boost=self.outreach_boost, screening_boost=self.screening_boost)
 
+    def outreach_gain(self) -> float:
+        return self.outreach_boost
+
+    def screening_gain(self) -> float:
+        return self.screening_boost
+
 
 @register("testimonials", "Patient testimonials at camps")
 class Testimonials(Intervention):
@@ -191,6 +291,13 @@ class Testimonials(Intervention):
 
     def effects(self) -> Effects:
         return Effects(social_reports=self.reports, fear_relief=self.fear_relief)
+
+    def relieve(self, relief, covered) -> None:
+        relief.reduce("fear", covered, self.fear_relief)
+        relief.increase("reports", covered, self.reports)
+
+    def billing_phase(self) -> str:
+        return "decision" if self.reports or self.fear_relief else "none"
 
 
 @register("fix_touchpoint", "Make touchpoints reliable and better")
@@ -205,6 +312,12 @@ class FixTouchpoint(Intervention):
             touchpoint_quality={t: self.quality_gain for t in self.touchpoints},
         )
 
+    def touchpoint_lift(self, touchpoint: str) -> tuple[float, float] | None:
+        return (self.reliability, self.quality_gain) if touchpoint in self.touchpoints else None
+
+    def billing_phase(self) -> str:
+        return "access" if self.touchpoints else "none"
+
 
 @register("retention_program", "Proactive engagement of existing customers")
 class RetentionProgram(Intervention):
@@ -212,6 +325,12 @@ class RetentionProgram(Intervention):
 
     def effects(self) -> Effects:
         return Effects(churn_relief=self.churn_relief)
+
+    def relieve(self, relief, covered) -> None:
+        relief.reduce("churn", covered, self.churn_relief)
+
+    def billing_phase(self) -> str:
+        return "loyalty" if self.churn_relief else "none"
 
 
 # -- scenario library: relationship, staff, feedback ---------------------------------------------
@@ -229,6 +348,14 @@ class AccountManagement(Intervention):
     def effects(self) -> Effects:
         return Effects(churn_relief=self.churn_relief, pace=self.pace, defection_relief=self.defection_relief)
 
+    def relieve(self, relief, covered) -> None:
+        relief.reduce("churn", covered, self.churn_relief)
+        relief.reduce("defection", covered, self.defection_relief)
+        relief.increase("pace", covered, self.pace)
+
+    def billing_phase(self) -> str:
+        return "loyalty" if self.churn_relief else "none"
+
 
 @register("service_recovery", "Empower staff to put failures right")
 class ServiceRecovery(Intervention):
@@ -237,6 +364,9 @@ class ServiceRecovery(Intervention):
 
     def effects(self) -> Effects:
         return Effects(touchpoint_recovery={t: self.recovery for t in self.touchpoints})
+
+    def recovery_floor(self, touchpoint: str) -> float | None:
+        return self.recovery if touchpoint in self.touchpoints else None
 
 
 @register("save_desk", "Anticipate and respond at moments of defection")
@@ -248,6 +378,12 @@ class SaveDesk(Intervention):
     def effects(self) -> Effects:
         return Effects(touchpoint_recovery={t: self.recovery for t in self.touchpoints}, defection_relief=self.defection_relief)
 
+    def relieve(self, relief, covered) -> None:
+        relief.reduce("defection", covered, self.defection_relief)
+
+    def recovery_floor(self, touchpoint: str) -> float | None:
+        return self.recovery if touchpoint in self.touchpoints else None
+
 
 @register("personal_recommendations", "Personalised recommendations (e.g. an in-store kiosk)")
 class PersonalRecommendations(Intervention):
@@ -255,6 +391,12 @@ class PersonalRecommendations(Intervention):
 
     def effects(self) -> Effects:
         return Effects(latent_insight=self.latent_insight, bill_at="relationship")
+
+    def relieve(self, relief, covered) -> None:
+        relief.increase("insight", covered, self.latent_insight)
+
+    def billing_phase(self) -> str:
+        return "relationship"  # billed at each repeat encounter it serves
 
 
 @register("renewal_delight", "Delight before renewal (e.g. complimentary detailing at service)")
@@ -270,6 +412,18 @@ class RenewalDelight(Intervention):
             use_chance=self.use_chance, bill_at="relationship",
         )
 
+    def touchpoint_lift(self, touchpoint: str) -> tuple[float, float] | None:
+        return (0.0, self.quality_gain) if touchpoint in self.touchpoints else None
+
+    def billing_phase(self) -> str:
+        return "relationship"
+
+    def renewal_window(self) -> int:
+        return self.window_steps
+
+    def chance_per_use(self) -> float:
+        return self.use_chance
+
 
 @register("staff_care", "Invest in staff: training, recognition, empowerment")
 class StaffCare(Intervention):
@@ -281,6 +435,9 @@ class StaffCare(Intervention):
     def effects(self) -> Effects:
         return Effects(morale_lift=self.morale_lift)
 
+    def staff_lift(self) -> float:
+        return self.morale_lift
+
 
 @register("motivational_push", "One-off push: rally, targets, verbatim read-out")
 class MotivationalPush(Intervention):
@@ -291,6 +448,9 @@ class MotivationalPush(Intervention):
 
     def effects(self) -> Effects:
         return Effects(morale_push=self.morale_push)
+
+    def staff_push(self) -> float:
+        return self.morale_push
 
 
 @register("improvement_loop", "Listen, assign actions, fix touchpoints (closed loop)")

@@ -7,7 +7,7 @@ Stages (every customer is in exactly one)::
                                                   └→ DECLINED        └→ DROPPED                     └→ CHURNED
                                                        │ (a tie's recommendation: back to OFFERED)
 
-One step (a week by default) runs these phases, in this order, each on the
+One step (a week by default) runs these phases (:data:`cxsim.model.PHASES`), in this order, each on the
 customers that are due; a customer can pass several stages in one step when a
 delay is 0:
 
@@ -55,54 +55,26 @@ improvement loops that cover the customer.
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import barriers, emotions, feedback, relationship, staff
+from . import barriers, emotions, staff
 from .barriers import BARRIERS, REASONS
 from .emotions import DETRACTOR, PROMOTER
 from .kernels import njit
 from .network import scatter_add, unique_ids
 from .prefetch import prefetch_ahead
+from .relief import charge_use, recovery_chance, relief_for, touchpoint_lift
+from .stages import STAGES, TALKING, Stage, reached  # noqa: F401  (the journey's stages, re-exported)
 
 if TYPE_CHECKING:
-    from .model import CxModel
+    from .state import World as CxModel
 
 
-class Stage(IntEnum):
-    UNAWARE = 0
-    AWARE = 1
-    OFFERED = 2
-    ACCEPTED = 3
-    SERVED = 4
-    LOYAL = 5
-    DECLINED = 6
-    DROPPED = 7
-    CHURNED = 8
-
-
-STAGES = tuple(s.name.lower() for s in Stage)
 JOURNEY_PHASES = ("awareness", "consideration", "decision", "access", "service", "follow_up", "loyalty", "referral")
-TALKING = (Stage.ACCEPTED, Stage.SERVED, Stage.LOYAL)
-"""Stages whose customers talk about the service (unless they are detractors)."""
 
 _COST = BARRIERS.index("cost")
-
-
-def step(model: "CxModel") -> None:
-    """Advance every customer by one step, in the order documented above."""
-    model.refresh_interventions()
-    staff.update(model)
-    awareness(model)
-    consideration(model)
-    decision(model)
-    access(model)
-    follow_up(model)
-    relationship.relationship(model)
-    loyalty(model)
-    feedback.review(model)
 
 
 # -- transitions -----------------------------------------------------------------
@@ -123,11 +95,6 @@ def _move(stage, visited, t_stage, ids, new, t):
         stage[i] = new
         visited[i] |= bit
         t_stage[i] = t
-
-
-def reached(c, stage: Stage) -> np.ndarray:
-    """Which customers (state ``c``) have ever been in ``stage`` (bool per customer)."""
-    return (c.visited & np.uint16(1 << int(stage))) != 0
 
 
 def in_stage(model: "CxModel", stage: Stage) -> np.ndarray:
@@ -201,28 +168,28 @@ def talk(model: "CxModel", talkers: np.ndarray, sign: int) -> None:
 
 def consideration(model: "CxModel") -> None:
     c = model.customers
-    boost = sum(e.screening_boost * iv.coverage for _, iv, e in model.active)  # camps serve the whole catchment
+    boost = sum(iv.screening_gain() * iv.coverage for _, iv in model.active)  # camps serve the whole catchment
     model.screen_hazard += model.pars.journey.screening * (1.0 + boost)
     ids = _take_due(c.screen_at, np.float32(model.screen_hazard))  # inf unless aware and unscreened
     if len(ids) == 0:
         return
     move(model, ids, Stage.AWARE, Stage.OFFERED)
-    model.schedule("decision", model.t, ids)
+    model.agenda.book("decision", model.t, ids)
     model.tally["offered"] += len(ids)
     model.log(ids, "consideration", "screened and offered the service")
     meet_touchpoints(model, ids, "consideration")
 
 
 def decision(model: "CxModel") -> None:
-    ids = model.pop_due("decision")
+    ids = model.agenda.due("decision", model.t)
     if len(ids) == 0:
         return
     c, sc = model.customers, model.pars
-    relief = model.relief(ids, stage="decision")
+    relief = relief_for(model, ids)
     _, p, reason = barriers.assess(sc.decision, c, ids, relief)
     draw = model.streams.uniform_next("decision", ids, c.decisions)
     yes = draw < p
-    model.charge_use(ids, relief, "decision")
+    charge_use(model, ids, relief, "decision")
     accept(model, ids[yes])
     decline(model, ids[~yes], reason[~yes])
 
@@ -234,7 +201,7 @@ def accept(model: "CxModel", ids: np.ndarray) -> None:
     move(model, ids, Stage.OFFERED, Stage.ACCEPTED)
     model.tally["accepted"] += len(ids)
     c.reason[ids] = -1
-    model.schedule("access", model.t + model.pars.journey.access_steps, ids)
+    model.agenda.book("access", model.t + model.pars.journey.access_steps, ids)
     model.tally["referral_acceptances"] += int(c.referred[ids].sum())
     talk(model, ids, +1)
     model.log(ids, "decision", "accepted")
@@ -250,11 +217,11 @@ def decline(model: "CxModel", ids: np.ndarray, reasons: np.ndarray) -> None:
 
 
 def access(model: "CxModel") -> None:
-    ids = model.pop_due("access")
+    ids = model.agenda.due("access", model.t)
     if len(ids) == 0:
         return
     c, j = model.customers, model.pars.journey
-    relief = model.relief(ids, stage="access")
+    relief = relief_for(model, ids)
     cash_needed = relief.remaining(c.ledger, ids, barriers.CASH_SPENT)
     short = cash_needed > c.cash[ids]
     drop = short & (model.streams.uniform("shortfall", ids) < j.shortfall_dropout)
@@ -267,26 +234,26 @@ def access(model: "CxModel") -> None:
     served = ids[~drop]
     if len(served) == 0:
         return
-    model.charge_use(served, relief.subset(~drop), "access")
+    charge_use(model, served, relief.subset(~drop), "access")
     model.costs["service"] += model.pars.value.service_cost * len(served)
     meet_touchpoints(model, served, "access")
     meet_touchpoints(model, served, "service")
     move(model, served, Stage.ACCEPTED, Stage.SERVED)
     model.tally["served"] += len(served)
-    model.schedule("follow_up", model.t + j.follow_up_steps, served)
+    model.agenda.book("follow_up", model.t + j.follow_up_steps, served)
     model.log(served, "service", "served")
 
 
 def follow_up(model: "CxModel") -> None:
-    ids = model.pop_due("follow_up")
+    ids = model.agenda.due("follow_up", model.t)
     if len(ids) == 0:
         return
     c, sc = model.customers, model.pars
     j, e = sc.journey, sc.emotions
-    relief = model.relief(ids, stage="follow_up")
+    relief = relief_for(model, ids)
     attend = (model.streams.uniform("follow_up", ids) < j.follow_up_attendance) | relief.at_home
     c.followed_up[ids] = attend
-    model.charge_use(ids[attend], relief.subset(attend), "follow_up")
+    charge_use(model, ids[attend], relief.subset(attend), "follow_up")
     meet_touchpoints(model, ids[attend], "follow_up")
     good = model.streams.uniform("outcome", ids) < j.success + j.follow_up_success * attend
     c.outcome[ids] = good
@@ -371,7 +338,7 @@ def refer(model: "CxModel", tellers: np.ndarray, positive: bool, occasion: str =
         again = who[stage == Stage.DECLINED]
         c.referred[again] = True
         move(model, again, Stage.DECLINED, Stage.OFFERED)
-        model.schedule("decision", model.t + 1, again)
+        model.agenda.book("decision", model.t + 1, again)
         model.tally["reconsiderations"] += len(again)
 
 
@@ -392,10 +359,10 @@ def loyalty(model: "CxModel") -> None:
         return
     ids = in_stage(model, Stage.LOYAL)
     now = loyalty_now(model, ids)
-    relief = model.relief(ids, stage="loyalty")
+    relief = relief_for(model, ids)
     hazard = lo.churn * (1.0 - now) * relief.churn
     gone_mask = model.streams.uniform("churn", ids, model.t) < -np.expm1(-hazard)
-    model.charge_use(ids, relief, "loyalty")
+    charge_use(model, ids, relief, "loyalty")
     gone = ids[gone_mask]
     if len(gone) == 0:
         return
@@ -452,12 +419,26 @@ def meet_touchpoints(model: "CxModel", ids: np.ndarray, stage: str) -> None:
         ids = everyone[model.touchpoint_segments[name][c.segment[everyone]]] if tp.segments else everyone
         if len(ids) == 0:
             continue
-        reliability, quality = model.touchpoint_levels(name, tp, ids)
+        reliability, quality = touchpoint_levels(model, name, tp, ids)
         works = model.streams.uniform(f"touchpoint:{name}", ids, model.t) < reliability
         perf, delta = emotions.meet(c, ids, works, quality, tp, model.feeling)
         if not works.all():
             touchpoint_failed(model, stage, name, tp, ids, works, perf)
         model.log(ids, stage, name, delta=delta, flag=works, labels=("failed", "worked"))
+
+
+def touchpoint_levels(model: "CxModel", name: str, tp, ids: np.ndarray):
+    """Reliability and quality of touchpoint ``name`` for customers ``ids``.
+
+    The touchpoint's levels (after the fixes of the improvement loops covering
+    each customer), its quality moved by staff morale, then the interventions
+    covering each customer.
+    """
+    reliability, quality = model.loops.levels(model, name, ids)
+    if tp.staff_effect:
+        shifted = quality + staff.quality_shift(model, tp)
+        quality = min(1.0, max(0.0, shifted)) if np.isscalar(shifted) else np.clip(shifted, 0.0, 1.0)
+    return touchpoint_lift(model, name, ids, reliability, quality)
 
 
 def touchpoint_failed(model: "CxModel", stage: str, name: str, tp, ids: np.ndarray, works: np.ndarray, perf: np.ndarray) -> None:
@@ -466,8 +447,8 @@ def touchpoint_failed(model: "CxModel", stage: str, name: str, tp, ids: np.ndarr
     failed = ids[~works]
     model.tally["failures"] += len(failed)
     if model.loops:
-        feedback.observe(model, name, ids, works)
-    chance = model.touchpoint_recovery(name, tp, failed)
+        model.loops.observe(model, name, ids, works)
+    chance = recovery_chance(model, name, tp, failed)
     some = (chance > 0).any() if isinstance(chance, np.ndarray) else chance > 0
     if not some:
         return

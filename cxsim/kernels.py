@@ -22,6 +22,7 @@ by running tiny runs of the built-in scenarios, then writes the stamp.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import sys
 import threading
@@ -141,6 +142,26 @@ def kernel_modules() -> list[Path]:
     return sorted(p for p in here.rglob("*.py") if p != Path(__file__).resolve() and "from .kernels import" in p.read_text(encoding="utf-8"))
 
 
+def load_kernel_modules() -> None:
+    """Import every module of :func:`kernel_modules`, so that all kernels (and the model's warm-up) are registered.
+
+    Found by name on disk, as the fingerprint finds them: this base module does not
+    depend on the modules above it, they register themselves when imported.
+    """
+    here = Path(__file__).resolve().parent
+    for path in kernel_modules():
+        importlib.import_module(".".join(["cxsim", *path.relative_to(here).with_suffix("").parts]))
+
+
+_workloads: list[Callable[[int], None]] = []
+
+
+def register_warm_up(workload: Callable[[int], None]) -> Callable[[int], None]:
+    """Declare ``workload(customers)``: runs that take every kernel through the paths a real run takes (see :func:`warm_up`)."""
+    _workloads.append(workload)
+    return workload
+
+
 def _fingerprint() -> str:
     import numba
 
@@ -155,8 +176,7 @@ def _fingerprint() -> str:
 
 def cache_dir() -> Path:
     """The folder where numba caches cxsim's kernels (in-tree ``__pycache__``, ``$NUMBA_CACHE_DIR/…`` or a user folder)."""
-    from . import model  # noqa: F401  (registers every kernel)
-
+    load_kernel_modules()
     activate(check_cache=False)
     for kernel in _pending:
         path = getattr(getattr(kernel._compiled, "_cache", None), "_cache_path", None)
@@ -226,19 +246,10 @@ def _compile(stamp: Path, quiet: bool) -> float:
 
 
 def warm_up(customers: int = 1000) -> None:
-    """Run every built-in scenario and variant at ``customers`` for its steps, so that every kernel meets its argument types.
-
-    A thousand customers over a whole scenario reach the paths a big run takes
-    (queues that fill, ids that come as int32 from some steps and int64 from
-    others); a few hundred over a few steps do not.
-    """
-    from .model import run
-    from .scenario import list_scenarios, load_scenario
-
-    for name in list_scenarios():
-        sc = load_scenario(name)
-        for variant in ("baseline", *sc.variants):
-            run(sc.variant(variant).with_overrides({"population.customers": customers}), 1)
+    """Run the registered warm-up workloads (the model's: every built-in scenario and variant, :func:`cxsim.model.warm_up`)."""
+    load_kernel_modules()
+    for workload in _workloads:
+        workload(customers)
 
 
 def uncompiled() -> list[str]:

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .journey import Stage, loyalty_now, reached
+from .journey import loyalty_now
 from .metrics import METRIC_BY_NAME, Metric, ratio
 from .params import CxError, choices, shorten
+from .stages import Stage, reached
 
 if TYPE_CHECKING:
-    from .model import CxModel, Results
+    from .state import Run as Results
+    from .state import World as CxModel
 
 
 Measure = Metric

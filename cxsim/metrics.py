@@ -4,6 +4,9 @@
 recorded at each step (the time series), reported at the end (``summary``),
 averaged over replicates with a 95% interval, and charted by the explorer,
 from this one definition.
+
+Light to import (no mesa, no pandas until a table is built): scenario files that
+check their story's measures import it.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-import mesa
 import numpy as np
-import pandas as pd
 
 from .barriers import CASH_COSTS, REASONS
-from .journey import STAGES, Stage, loyalty_now, reached
+from .journey import loyalty_now
+from .stages import STAGES, Stage, reached
 
 if TYPE_CHECKING:
-    from .model import CxModel
+    import pandas as pd
+
+    from .state import World as CxModel
 
 
 def ratio(a: float, b: float) -> float:
@@ -79,17 +83,31 @@ def step_reporters() -> dict[str, Callable[["CxModel"], float]]:
     return reporters
 
 
-class StepRecorder(mesa.DataCollector):
-    """Mesa's DataCollector, used through its public API, with the step reporters of :func:`step_reporters`.
+def _step_recorder_class():
+    import mesa
 
-    ``collect(model)`` records every metric and stage count (Mesa keeps the times);
-    ``get_model_vars_dataframe()`` gives one row per collection, one column per
-    reporter. Reporters return plain Python numbers, so Mesa's defensive deep copy
-    of each value costs next to nothing.
-    """
+    class StepRecorder(mesa.DataCollector):
+        """Mesa's DataCollector, used through its public API, with the step reporters of :func:`step_reporters`.
 
-    def __init__(self):
-        super().__init__(model_reporters=step_reporters())
+        ``collect(model)`` records every metric and stage count (Mesa keeps the times);
+        ``get_model_vars_dataframe()`` gives one row per collection, one column per
+        reporter. Reporters return plain Python numbers, so Mesa's defensive deep copy
+        of each value costs next to nothing.
+        """
+
+        def __init__(self):
+            super().__init__(model_reporters=step_reporters())
+
+    StepRecorder.__module__, StepRecorder.__qualname__ = __name__, "StepRecorder"  # pickled by name
+    return StepRecorder
+
+
+def __getattr__(name: str):
+    """``StepRecorder`` is built on first use, so importing the metrics does not import mesa."""
+    if name == "StepRecorder":
+        globals()[name] = cls = _step_recorder_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _clean(x):
@@ -106,6 +124,8 @@ DROPOUT_STAGES = {Stage.DECLINED: "decision", Stage.DROPPED: "access", Stage.CHU
 
 def dropout_table(model: "CxModel") -> pd.DataFrame:
     """Non-users now, by the journey phase they left at and the reason they gave."""
+    import pandas as pd
+
     c = model.customers
     out = c.reason >= 0
     stage, reason = c.stage[out], c.reason[out]
@@ -157,6 +177,8 @@ SCALAR_OUTCOMES = tuple(mt.name for mt in METRICS)
 
 def customer_table(model: "CxModel") -> pd.DataFrame:
     """One row per customer: final state, barrier ledger, stage and reason by name."""
+    import pandas as pd
+
     from .agents import STATE
 
     c = model.customers
@@ -190,6 +212,8 @@ FUNNEL = tuple(MILESTONES)
 
 def funnel(model: "CxModel") -> pd.DataFrame:
     """How many customers ever reached each journey milestone."""
+    import pandas as pd
+
     c = model.customers
     counts = {name: int(np.count_nonzero(mask(c))) for name, mask in MILESTONES.items()}
     df = pd.DataFrame({"milestone": list(counts), "customers": list(counts.values())})
@@ -216,6 +240,8 @@ def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame, names=
 
     ``describe(name)`` gives an outcome's label and unit (default: from :data:`METRICS`).
     """
+    import pandas as pd
+
     rows = []
     for name in names:
         label, unit = describe(name) if describe else (METRIC_BY_NAME[name].label, METRIC_BY_NAME[name].unit)
@@ -230,6 +256,8 @@ def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame, names=
 
 def summarize_replicates(table: pd.DataFrame, outcomes=SCALAR_OUTCOMES) -> pd.DataFrame:
     """Mean and 95% interval of each outcome over the rows (replicates) of ``table``."""
+    import pandas as pd
+
     rows = []
     for name in outcomes:
         if name in table:

@@ -2,17 +2,19 @@
 
 ``CxModel(scenario, seed)`` (or ``CxModel(scenario="aravind", seed=3, customers=…)``,
 as ``mesa.batch_run`` builds it) draws the population and the network, then each
-``step()`` follows :func:`cxsim.journey.step` until the scenario's horizon, where
-``running`` turns False. A mesa ``DataCollector`` records the step metrics declared
-in :mod:`cxsim.metrics`. ``run(scenario, seed)`` is the
+``step()`` runs the rules' phases of :data:`PHASES` in order until the scenario's
+horizon, where ``running`` turns False. The model is the
+orchestrator: it owns the state and the rule modules take it (as a
+:class:`cxsim.state.World`); none of them imports this module
+(``tests/test_layers.py``). A mesa ``DataCollector`` records
+the step metrics declared in :mod:`cxsim.metrics`. ``run(scenario, seed)`` is the
 one call the CLI, the app and experiments use; it returns a :class:`Results`.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from copy import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,86 +23,19 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import emotions, feedback, journey, metrics, relationship, staff
-from .agents import CustomerAgent, populate
-from .barriers import CASH_COSTS, REASONS, cost_borne
-from .interventions import Effects
-from .journey import STAGES, Stage
+from . import emotions, feedback, journey, kernels, metrics, relationship, staff
+from .agenda import Agenda
+from .agents import populate
+from .barriers import REASONS
+from .coverage import Coverage
+from .customer import CustomerAgent
+from .relief import refresh
+from .stages import STAGES, Stage
 from .kernels import njit
 from .network import build_network
 from .params import CxError
 from .randomness import Streams
 from .scenario import Scenario
-
-_DECISION_EFFECTS = ("fear_relief", "distrust_relief", "latent_insight", "social_reports")
-
-
-def _where(covered: np.ndarray | bool, yes, no):
-    """``np.where`` that keeps a single value when ``covered`` is ``True`` for everyone."""
-    return yes if covered is True else np.where(covered, yes, no)
-
-
-@dataclass
-class Relief:
-    """What the interventions covering customers ``ids`` change for them.
-
-    Multipliers stay the scalar 1.0 until an intervention touches them; cost
-    shares are kept only for the cost kinds some intervention relieves.
-    """
-
-    n: int
-    cost_share: dict[int, np.ndarray] = field(default_factory=dict)  # cost column → share the customer still pays
-    fear: np.ndarray | float = 1.0  # multiplier on fear
-    distrust: np.ndarray | float = 1.0  # multiplier on distrust
-    distance: np.ndarray | float = 1.0  # multiplier on travel hassle
-    churn: np.ndarray | float = 1.0  # multiplier on churn hazard
-    defection: np.ndarray | float = 1.0  # multiplier on the chance to leave at a moment of defection
-    pace: np.ndarray | float = 0.0  # share of drifting needs the provider keeps pace with
-    insight: np.ndarray | float = 0.0  # share of latent need made visible
-    reports: np.ndarray | float = 0.0  # extra good-outcome reports
-    at_home: np.ndarray | bool = False  # follow-up comes to the village
-    covered: dict[str, np.ndarray | bool] = field(default_factory=dict)  # True: covers all of them
-
-    def scale(self, attr: str, covered: np.ndarray | bool, factor: float) -> None:
-        setattr(self, attr, getattr(self, attr) * _where(covered, np.float32(factor), np.float32(1.0)))
-
-    def add(self, attr: str, covered: np.ndarray | bool, amount) -> None:
-        setattr(self, attr, getattr(self, attr) + _where(covered, amount, 0))
-
-    def remaining(self, ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """Weighted cost each of customers ``ids`` still bears after what is relieved."""
-        return cost_borne(ledger, ids, weight, self.cost_share)
-
-    def subset(self, mask: np.ndarray) -> "Relief":
-        if not self.covered:  # no intervention reached them: nothing per customer to cut
-            return Relief(n=int(np.count_nonzero(mask)))
-
-        def cut(v):
-            return v[mask] if isinstance(v, np.ndarray) else v
-
-        kw = {k: cut(v) for k, v in self.__dict__.items() if k not in ("n", "cost_share", "covered")}
-        return Relief(
-            n=int(np.count_nonzero(mask)),
-            cost_share={k: cut(v) for k, v in self.cost_share.items()},
-            covered={k: cut(v) for k, v in self.covered.items()},
-            **kw,
-        )
-
-
-def billing_stage(e: Effects) -> str:
-    """The journey phase at which an intervention's per-use cost is incurred."""
-    if e.bill_at:
-        return e.bill_at
-    if e.follow_up_at_home:
-        return "follow_up"
-    if e.cost_relief or e.touchpoint_reliability or e.touchpoint_quality:
-        return "access"
-    if any(getattr(e, k) for k in _DECISION_EFFECTS):
-        return "decision"
-    if e.churn_relief:
-        return "loyalty"
-    return "none"
-
 
 MAX_SEED = 2**63 - 1
 
@@ -201,14 +136,11 @@ class CxModel(mesa.Model):
         self.touchpoints_by_stage: dict[str, list] = defaultdict(list)
         for name, tp in scenario.touchpoints.items():
             self.touchpoints_by_stage[tp.stage].append((name, tp))
-        self.active: list[tuple[str, Any, Effects]] = []
-        self._active_key: tuple | None = None
-        self._effects = {name: iv.effects() for name, iv in scenario.interventions.items()}  # fixed by their parameters
-        self._relief_for_all: Relief | None = None  # while every active intervention covers everyone
-        self._coverage: dict[str, np.ndarray] = {}
-        self._covers_all: dict[str, bool] = {}
-        self._covers_any: dict[str, bool] = {}
-        self._agenda: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
+        self.active: list[tuple[str, Any]] = []  # (name, intervention) acting this step
+        self.active_key: tuple | None = None
+        self.relief_for_all = None  # a relief.Relief while every active intervention covers everyone
+        self.coverage = Coverage(scenario, self.customers, self.streams, self.assigned)
+        self.agenda = Agenda()
         self.cohorts = np.zeros((scenario.steps + 2, 3))  # per anchor step: loyal customers, Σ satisfaction, Σ (anchor loyalty − initial)
         self.loyal_by_segment = np.zeros(len(scenario.population.segments), dtype=np.int64)
         self.tracked = self.streams.uniform("tracking", np.arange(n)) < min(1.0, track / n)
@@ -238,7 +170,7 @@ class CxModel(mesa.Model):
         return self.pars.steps
 
     def step(self) -> None:
-        journey.step(self)
+        advance(self)
         self.datacollector.collect(self)
         self.running = self.steps < self.horizon
 
@@ -247,165 +179,6 @@ class CxModel(mesa.Model):
         for _ in range(self.horizon - self.steps if steps is None else steps):
             self.step()
         return self
-
-    # -- interventions -------------------------------------------------------------------
-    def covered(self, name: str, iv, ids: np.ndarray) -> np.ndarray:
-        """Which of ``ids`` the intervention reaches (fixed per customer: its own stream)."""
-        return self._coverage_mask(name, iv)[ids]
-
-    def _coverage_mask(self, name: str, iv) -> np.ndarray:
-        mask = self._coverage.get(name)
-        if mask is None:
-            everyone = np.arange(self.customers.n)
-            mask = self.streams.uniform(f"coverage:{name}", everyone) < iv.coverage
-            if iv.segments:
-                codes = [self.pars.segment_names.index(s) for s in iv.segments]
-                mask &= np.isin(self.customers.segment, codes)
-            if name in self.assigned:
-                mask &= self.assigned[name]
-            self._coverage[name] = mask
-            self._covers_all[name] = bool(mask.all())
-            self._covers_any[name] = bool(mask.any())
-        return mask
-
-    def covers_anyone(self, name: str, iv) -> bool:
-        """Whether the intervention reaches at least one customer."""
-        self._coverage_mask(name, iv)
-        return self._covers_any[name]
-
-    def covering(self, name: str, iv, ids: np.ndarray) -> np.ndarray | bool:
-        """Which of ``ids`` the intervention covers (``True`` when it covers everyone)."""
-        mask = self._coverage_mask(name, iv)
-        return True if self._covers_all[name] else mask[ids]
-
-    def reach(self, name: str, iv, e: Effects, ids: np.ndarray) -> np.ndarray | bool:
-        """Which of ``ids`` the intervention acts on now: coverage, its renewal window, its chance per use.
-
-        ``True`` (not an array) when it acts on every one of them, which saves the
-        per-customer work for interventions that cover everyone.
-        """
-        mask = self._coverage_mask(name, iv)
-        if self._covers_all[name] and not e.renewal_window and e.use_chance >= 1.0:
-            return True
-        cov = mask[ids]
-        if e.renewal_window:
-            cov = cov & relationship.near_renewal(self, ids, e.renewal_window)
-        if e.use_chance < 1.0:
-            cov = cov & (self.streams.uniform(f"use:{name}", ids, self.t) < e.use_chance)
-        return cov
-
-    def schedule(self, phase: str, step: int, ids: np.ndarray) -> None:
-        """Book customers ``ids`` for ``phase`` (access, follow_up) at ``step``."""
-        if len(ids):
-            self._agenda[(phase, step)].append(ids)
-
-    def pop_due(self, phase: str) -> np.ndarray:
-        """Customers booked for ``phase`` now (or earlier), in booking order."""
-        due = [a for key in [k for k in self._agenda if k[0] == phase and k[1] <= self.t] for a in self._agenda.pop(key)]
-        return np.concatenate(due) if due else np.empty(0, dtype=np.int64)
-
-    def refresh_interventions(self) -> None:
-        sc = self.pars
-        self.active = [(n, iv, self._effects[n]) for n, iv in sc.interventions.items() if iv.active(self.t)]
-        for name, iv, _ in self.active:
-            self.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
-        key = tuple(n for n, _, _ in self.active)
-        if key == self._active_key:
-            return
-        self._active_key = key
-        self._relief_for_all = None
-        c = self.customers
-        boost = np.zeros(c.n, dtype=np.float32)
-        everyone = np.arange(c.n)
-        for name, iv, e in self.active:
-            if e.outreach_boost:
-                boost += e.outreach_boost * self.covered(name, iv, everyone)
-        np.multiply(c.reach, np.float32(sc.journey.outreach) * (1.0 + boost), out=self.aware_rate)
-        self.aware_rate += c.talk_count * self.net.listen_weight * np.float32(sc.journey.word_of_mouth)
-
-    def relief(self, ids: np.ndarray, stage: str) -> Relief:
-        """What the active interventions change for customers ``ids`` at this phase (see :class:`Relief`).
-
-        When every active intervention covers everyone, that is the same for anyone, so it is
-        built once (until the active set changes). A Relief is never changed once built.
-        """
-        if self._relief_for_all is not None:
-            r = copy(self._relief_for_all)
-            r.n = len(ids)
-            return r
-        r = self._relief(ids)
-        if self.active and all(r.covered.get(name) is True for name, _, _ in self.active):
-            self._relief_for_all = r
-        return r
-
-    def _relief(self, ids: np.ndarray) -> Relief:
-        r = Relief(n=len(ids))
-        for name, iv, e in self.active:
-            cov = self.reach(name, iv, e, ids)
-            if cov is not True and not cov.any():
-                continue
-            r.covered[name] = cov
-            for kind, share in e.cost_relief.items():
-                col = CASH_COSTS.index(kind)
-                r.cost_share[col] = r.cost_share.get(col, 1.0) * _where(cov, np.float32(1.0 - share), np.float32(1.0))
-            for attr, effect in (
-                ("fear", e.fear_relief), ("distrust", e.distrust_relief), ("distance", e.distance_relief),
-                ("churn", e.churn_relief), ("defection", e.defection_relief),
-            ):
-                if effect:
-                    r.scale(attr, cov, 1.0 - effect)
-            if e.pace:
-                r.add("pace", cov, np.float32(e.pace))
-            if e.latent_insight:
-                r.add("insight", cov, np.float32(e.latent_insight))
-            if e.social_reports:
-                r.add("reports", cov, np.float32(e.social_reports))
-            if e.follow_up_at_home:
-                r.at_home = r.at_home | cov
-        return r
-
-    def charge_use(self, ids: np.ndarray, relief: Relief, stage: str) -> None:
-        """Bill the interventions that serve customers ``ids`` at this journey phase."""
-        rows = None  # the customers' ledger rows, gathered once
-        for name, iv, e in self.active:
-            cov = relief.covered.get(name)
-            if cov is None or billing_stage(e) != stage and not (stage == "access" and e.cost_relief):
-                continue
-            users = len(ids) if cov is True else int(np.count_nonzero(cov))
-            paid = iv.cost_per_use * users if billing_stage(e) == stage else 0.0
-            for kind, share in e.cost_relief.items():
-                if (kind == "follow_up") == (stage == "follow_up"):
-                    rows = self.customers.ledger[ids] if rows is None else rows
-                    costs = rows[:, CASH_COSTS.index(kind)]
-                    paid += share * float((costs if cov is True else costs[cov]).sum())
-            self.costs[name] += paid
-
-    def touchpoint_levels(self, name: str, tp, ids: np.ndarray):
-        """Reliability and quality of touchpoint ``name`` for customers ``ids``.
-
-        The touchpoint's levels (after the fixes of the improvement loops covering
-        each customer), its quality moved by staff morale, then the interventions
-        covering each customer.
-        """
-        reliability, quality = feedback.levels(self, name, ids)
-        if tp.staff_effect:
-            shifted = quality + staff.quality_shift(self, tp)
-            quality = min(1.0, max(0.0, shifted)) if np.isscalar(shifted) else np.clip(shifted, 0.0, 1.0)
-        for iv_name, iv, e in self.active:
-            if name in e.touchpoint_reliability or name in e.touchpoint_quality:
-                cov = self.reach(iv_name, iv, e, ids)
-                reliability = _where(cov, np.maximum(reliability, e.touchpoint_reliability.get(name, 0.0)), reliability)
-                quality = _where(cov, np.minimum(1.0, quality + e.touchpoint_quality.get(name, 0.0)), quality)
-        return reliability, quality
-
-    def touchpoint_recovery(self, name: str, tp, ids: np.ndarray):
-        """Chance that a failure of touchpoint ``name`` is put right on the spot, for customers ``ids``."""
-        chance = tp.recovery
-        for iv_name, iv, e in self.active:
-            if name in e.touchpoint_recovery:
-                cov = self.reach(iv_name, iv, e, ids)
-                chance = _where(cov, np.maximum(chance, e.touchpoint_recovery[name]), chance)
-        return chance
 
     # -- bookkeeping -----------------------------------------------------------------------
     def log(self, ids, stage, what, delta=None, flag=None, labels=("", ""), reasons=None) -> None:
@@ -468,6 +241,27 @@ def _one_seed(seed: Any, rng: Any, default: int) -> int:
     if seed is not None:
         return check_seed(seed)
     return check_seed(rng, "rng") if rng is not None else check_seed(default, "scenario seed")
+
+
+PHASES = (
+    refresh,  # 1. which interventions act; outreach rates
+    staff.update,  # 1. staff morale
+    journey.awareness,  # 2.
+    journey.consideration,  # 3.
+    journey.decision,  # 4.
+    journey.access,  # 5. (and service)
+    journey.follow_up,  # 6.
+    relationship.relationship,  # 7.
+    journey.loyalty,  # 8.
+    feedback.review,  # 9.
+)
+"""One step's phases, in order (docs/model.md §3.3; :mod:`cxsim.journey`'s docstring); each takes the model."""
+
+
+def advance(model: CxModel) -> None:
+    """Advance every customer by one step: each phase of :data:`PHASES` in turn."""
+    for phase in PHASES:
+        phase(model)
 
 
 @njit(cache=True)
@@ -540,3 +334,20 @@ def run(scenario: Scenario, seed: int | None = None, *, customers: int | None = 
         scenario = scenario.with_overrides(changes)
     model = CxModel(scenario, seed=seed, track=track)
     return Results(model.run())
+
+
+@kernels.register_warm_up
+def warm_up(customers: int = 1000) -> None:
+    """Run every built-in scenario and variant at ``customers`` for its steps, so that every kernel meets its argument types.
+
+    A thousand customers over a whole scenario reach the paths a big run takes
+    (queues that fill, ids that come as int32 from some steps and int64 from
+    others); a few hundred over a few steps do not. Registered with
+    :func:`cxsim.kernels.register_warm_up` (``cxsim compile`` runs it).
+    """
+    from .scenario import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        sc = load_scenario(name)
+        for variant in ("baseline", *sc.variants):
+            run(sc.variant(variant).with_overrides({"population.customers": customers}), 1)

@@ -85,7 +85,6 @@ from .barriers import BARRIERS, CASH_COSTS, REASONS, WAGE_KINDS
 from .emotions import DETRACTOR, PROMOTER
 from .interventions import Effects
 from .journey import STAGES, Stage, loyalty_now
-from .model import billing_stage
 from .network import build_network
 from .params import CxError
 from .randomness import Streams
@@ -321,7 +320,7 @@ class Customer(mesa.Agent):
     def charge_use(self, relief: Relief, stage: str) -> None:
         """Bill each covering intervention for this use: its fee at its billing phase, plus the costs it took over."""
         for name, iv, e in relief.covering:
-            bills_here = billing_stage(e) == stage
+            bills_here = iv.billing_phase() == stage
             if not bills_here and not (stage == "access" and e.cost_relief):
                 continue
             paid = iv.cost_per_use if bills_here else 0.0

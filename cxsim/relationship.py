@@ -3,7 +3,7 @@
 A customer who reaches LOYAL stays in a relationship with the provider. With the
 ``[relationship]`` parameters at their defaults nothing here runs, and the
 journey is the one-off service of the founding case. Otherwise, in phase 7 of
-:func:`cxsim.journey.step`:
+:data:`cxsim.model.PHASES`:
 
 * **Installed base** (:func:`seed_installed_base`, at set-up). A share
   ``customers_at_start`` of each segment is already a customer at step 0, with
@@ -47,9 +47,10 @@ import numpy as np
 
 from . import emotions, journey
 from .emotions import clamp
+from .relief import charge_use, relief_for
 
 if TYPE_CHECKING:
-    from .model import CxModel
+    from .state import World as CxModel
 
 NEVER = np.iinfo(np.int32).max
 
@@ -111,12 +112,6 @@ def set_satisfaction(model: "CxModel", ids: np.ndarray, new: np.ndarray, occasio
     journey.rescore(model, ids, occasion)
 
 
-def near_renewal(model: "CxModel", ids: np.ndarray, window: int) -> np.ndarray:
-    """Which of ``ids`` have a contract ending within ``window`` steps."""
-    due = model.customers.t_renew[ids]
-    return (due != NEVER) & (due - model.t <= window) & (due >= model.t)
-
-
 def relationship(model: "CxModel") -> None:
     """Phase 7: drifting needs, repeat encounters, moments of defection, contract renewals."""
     r = model.pars.relationship
@@ -130,7 +125,7 @@ def relationship(model: "CxModel") -> None:
         fresh = ids[c.t_renew[ids] == NEVER]
         c.t_renew[fresh] = model.t + r.term_steps
     if r.expectation_drift:
-        pace = model.relief(ids, stage="relationship").pace
+        pace = relief_for(model, ids).pace
         c.expectation[ids] = clamp(c.expectation[ids] + np.float32(r.expectation_drift) * (1.0 - pace), 0.0, 1.0)
     if r.encounters:
         meet = model.streams.uniform("encounter", ids, model.t) < r.encounters
@@ -144,7 +139,7 @@ def encounter(model: "CxModel", ids: np.ndarray) -> None:
     if len(ids) == 0:
         return
     c, r = model.customers, model.pars.relationship
-    relief = model.relief(ids, stage="relationship")
+    relief = relief_for(model, ids)
     emotions.begin_episode(c, ids, model.feeling)
     journey.meet_touchpoints(model, ids, "relationship")
     perf = emotions.judged(c, ids, model.feeling)  # peak and end of the encounter (duration neglect)
@@ -160,7 +155,7 @@ def encounter(model: "CxModel", ids: np.ndarray) -> None:
     c.spend[ids] += basket.astype(np.float32)
     c.encounters[ids] += 1
     model.tally["encounters"] += len(ids)
-    model.charge_use(ids, relief, "relationship")
+    charge_use(model, ids, relief, "relationship")
     if r.defection:
         low = felt & (perf < expectation)
         model.tally["disappointments"] += int(low.sum())
@@ -180,7 +175,7 @@ def renew(model: "CxModel") -> None:
     if len(due) == 0:
         return
     now = journey.loyalty_now(model, due)
-    relief = model.relief(due, stage="relationship")
+    relief = relief_for(model, due)
     p = r.lapse * (1.0 - now) * relief.churn
     lapse = model.streams.uniform("renewal", due, model.t) < p
     model.tally["renewals_due"] += len(due)

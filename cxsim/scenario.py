@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
-from .barriers import CASH_COSTS
+from .ledger import CASH_COSTS
 from .interventions import Intervention, build_intervention, intervention_names
 from .params import CxError, Params, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten, validating
 
@@ -325,6 +325,15 @@ class Scenario(Params):
         except CxError as err:
             raise CxError(f"variants.{name}: {_inner(err)}") from None
 
+    def __repr__(self) -> str:
+        """A short description (size, structure, what is switched on), not every parameter."""
+        on = self.enabled_interventions
+        segments, touchpoints = len(self.population.segments), len(self.touchpoints)
+        return (f"Scenario({self.name!r}: {self.population.customers:,} customers × {self.steps} {self.step_unit}s, "
+                f"{segments} segment{'s' * (segments != 1)}, {touchpoints} touchpoint{'s' * (touchpoints != 1)}; "
+                f"interventions on: {', '.join(on) or 'none'} (of {len(self.interventions)}); "
+                f"variants: {', '.join(self.variants) or 'none'})")
+
 
 def _known(path: str, names: list[str], known: dict[str, Any], what: str) -> None:
     for name in names:
@@ -340,17 +349,6 @@ def _inner(err: CxError) -> str:
 def _plain(value: Any) -> Any:
     """numpy scalars as Python numbers (an ``np.int64`` is an integer, not a coercion)."""
     return value.item() if isinstance(value, np.generic) else value
-
-    def __repr__(self) -> str:
-        """A short description (size, structure, what is switched on), not every parameter."""
-        on = self.enabled_interventions
-        segments, touchpoints = len(self.population.segments), len(self.touchpoints)
-        return (f"Scenario({self.name!r}: {self.population.customers:,} customers × {self.steps} {self.step_unit}s, "
-                f"{segments} segment{'s' * (segments != 1)}, {touchpoints} touchpoint{'s' * (touchpoints != 1)}; "
-                f"interventions on: {', '.join(on) or 'none'} (of {len(self.interventions)}); "
-                f"variants: {', '.join(self.variants) or 'none'})")
-
-
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
     if not isinstance(path, str) or not path:

@@ -1,7 +1,7 @@
 """Staff morale: employees are the first customers.
 
 One morale level (0–1) for the provider's front-line staff, updated in phase 1
-of :func:`cxsim.journey.step`:
+of :data:`cxsim.model.PHASES`:
 
 * its **set point** is the status quo ``staff.morale``, plus ``morale_lift ·
   coverage`` of active interventions that invest in staff (training, recognition,
@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import CxModel
+    from .state import World as CxModel
 
 
 class Morale:
@@ -43,7 +43,7 @@ class Morale:
 def update(model: "CxModel") -> None:
     """Phase 1 (after the interventions): morale moves toward its set point; pushes jump it."""
     p, m = model.pars.staff, model.staff
-    lift = sum(e.morale_lift * iv.coverage for _, iv, e in model.active)  # coverage: the share of staff it reaches
+    lift = sum(iv.staff_lift() * iv.coverage for _, iv in model.active)  # coverage: the share of staff it reaches
     mirror = 0.0
     if p.mirror:
         n, sat = model.cohorts[:, 0].sum(), model.cohorts[:, 1].sum()
@@ -51,10 +51,10 @@ def update(model: "CxModel") -> None:
             mirror = p.mirror * (sat / n - model.pars.emotions.confirmed)
     m.set_point = min(1.0, max(0.0, p.morale + lift + mirror))
     m.level += p.adapt * (m.set_point - m.level)
-    for name, iv, e in model.active:
-        if e.morale_push and name not in m.pushed:
+    for name, iv in model.active:
+        if iv.staff_push() and name not in m.pushed:
             m.pushed.add(name)
-            m.level += e.morale_push * iv.coverage
+            m.level += iv.staff_push() * iv.coverage
     m.level = min(1.0, max(0.0, m.level))
     m.peak = max(m.peak, m.level)
 

@@ -57,7 +57,7 @@ def test_ab_test_detects_free_transport(population):
 
 def test_only_the_treatment_arm_is_covered(population):
     model, arm = ab_run(population, ["free_transport"], seed=2)
-    covered = model.covered("free_transport", model.pars.interventions["free_transport"], np.arange(model.customers.n))
+    covered = model.coverage.covered("free_transport", model.pars.interventions["free_transport"], np.arange(model.customers.n))
     assert np.array_equal(covered, arm)
     # segments are balanced across arms (assignment is independent of traits)
     seg = model.customers.segment

@@ -11,6 +11,7 @@ import pytest
 
 import cxsim
 from cxsim.interventions import REGISTRY
+from cxsim.journey import touchpoint_levels
 
 SEEDS = (1, 2)
 SIZE = dict(customers=300)
@@ -101,7 +102,7 @@ def test_a_loop_fixes_touchpoints_only_for_the_customers_it_serves():
     assert m.tally["actions_done"] > 0
     team = m.loops.teams["early_warning_priority"]
     name = next(iter(team.levels))
-    covered = m.covering("early_warning_priority", world.interventions["early_warning_priority"], np.arange(m.customers.n))
-    reliability, _ = m.touchpoint_levels(name, world.touchpoints[name], np.arange(m.customers.n))
+    covered = m.coverage.covering("early_warning_priority", world.interventions["early_warning_priority"], np.arange(m.customers.n))
+    reliability, _ = touchpoint_levels(m, name, world.touchpoints[name], np.arange(m.customers.n))
     assert np.all(reliability[covered] == team.levels[name][0])
     assert np.all(reliability[~covered] == world.touchpoints[name].reliability)

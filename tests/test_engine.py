@@ -21,7 +21,7 @@ def _two_customers(**state):
 
 
 def test_binding_reason_is_the_largest_barrier():
-    from cxsim.model import Relief
+    from cxsim.relief import Relief
 
     d = Decision(w_cost=1.0, w_fear=2.0, w_distance=1.0, w_distrust=1.0, w_need=1.0, cost_reference_days=1.0)
     c = _two_customers(fear=[0.1, 0.9], distance=[10.0, 10.0], reports=[0.0, 10.0])
@@ -37,7 +37,7 @@ def test_binding_reason_is_the_largest_barrier():
 
 
 def test_relief_scales_fear_distrust_and_adds_insight():
-    from cxsim.model import Relief
+    from cxsim.relief import Relief
 
     d = Decision()
     c = _two_customers(fear=[0.8, 0.8], trust=[0.5, 0.5], need=[0.2, 0.2], latent_need=[0.6, 0.6])
@@ -52,7 +52,7 @@ def test_relief_scales_fear_distrust_and_adds_insight():
 
 
 def test_perceived_cost_discounts_wages_forgone_and_subtracts_relief():
-    from cxsim.model import Relief
+    from cxsim.relief import Relief
 
     d = Decision(w_forgone=0.5)
     ledger = np.zeros((2, len(barriers.CASH_COSTS)), dtype=np.float32)
@@ -66,9 +66,9 @@ def test_perceived_cost_discounts_wages_forgone_and_subtracts_relief():
 
 
 def _coefficients(**emotions_set):
-    from cxsim.scenario import Emotions
+    from cxsim.scenario import Emotions, Journey
 
-    return emotions.coefficients(Emotions(**emotions_set))
+    return emotions.coefficients(Emotions(**emotions_set), Journey())
 
 
 def test_satisfaction_is_asymmetric_around_expectation():

@@ -417,10 +417,10 @@ class _Feelings:
 
 
 def test_a_recovery_is_a_new_moment_and_the_trough_stays():
-    from cxsim.scenario import Emotions
+    from cxsim.scenario import Emotions, Journey
 
-    k = emotions.coefficients(Emotions(peak_end=0.4, failure_memory=1.0))
-    plain_k = emotions.coefficients(Emotions(peak_end=0.4))
+    k = emotions.coefficients(Emotions(peak_end=0.4, failure_memory=1.0), Journey())
+    plain_k = emotions.coefficients(Emotions(peak_end=0.4), Journey())
     c, ids = _Feelings(2), np.arange(2)
     emotions.feel(c, ids, np.array([0.75, 0.1], dtype=np.float32), 1.0, k)  # customer 1 meets a failure
     trough = float(c.trough[1])

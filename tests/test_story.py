@@ -8,7 +8,7 @@ import pytest
 import cxsim
 from cxsim.cli import main
 from cxsim.measures import GROUPS, MEASURES, label, measure
-from cxsim.story import scenario_story, story_runs, story_table
+from cxsim.narrative import scenario_story, story_runs, story_table
 
 SMALL = dict(customers=300, steps=8)
 

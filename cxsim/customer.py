@@ -1,0 +1,54 @@
+"""A ``mesa.Agent`` viewing one customer of a run: to inspect a customer or tell their story, not to step them.
+
+The customers' state is arrays (:class:`cxsim.agents.Customers`); the model steps
+them all at once (:data:`cxsim.model.PHASES`). This view sits with the
+orchestrator, the only layer that imports mesa.
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from .barriers import CASH_COSTS, REASONS
+from .stages import STAGES
+from .story import customer_story
+
+
+class CustomerAgent(mesa.Agent):
+    """A Mesa agent viewing customer ``index`` of a :class:`~cxsim.model.CxModel`."""
+
+    def __init__(self, model, index: int):
+        super().__init__(model)
+        self.index = int(index)
+
+    @property
+    def state(self) -> dict:
+        return self.model.customers.row(self.index)
+
+    @property
+    def stage(self) -> str:
+        return STAGES[self.model.customers.stage[self.index]]
+
+    @property
+    def segment(self) -> str:
+        return self.model.pars.segment_names[self.model.customers.segment[self.index]]
+
+    @property
+    def reason(self) -> str | None:
+        code = self.model.customers.reason[self.index]
+        return REASONS[code] if code >= 0 else None
+
+    def ledger(self) -> dict[str, float]:
+        """What using the service would cost this customer, by kind, before any intervention."""
+        return {k: float(v) for k, v in zip(CASH_COSTS, self.model.customers.ledger[self.index])}
+
+    def events(self):
+        """This customer's touchpoints and transitions (tracked customers only)."""
+        ev = self.model.events_frame()
+        return ev[ev["customer"] == self.index].reset_index(drop=True)
+
+    def story(self) -> str:
+        return customer_story(self.model, self.index)
+
+    def step(self) -> None:  # the model steps all customers at once (model.PHASES)
+        return None

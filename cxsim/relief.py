@@ -1,0 +1,184 @@
+"""What the active interventions change for the customers they reach: :class:`Relief`, their bills,
+their lift of touchpoints.
+
+Rules ask here, at each phase, what the interventions active now change for the
+customers in front of them (:func:`relief_for`), bill what those interventions cost at
+that phase (:func:`charge_use`), and how they lift a touchpoint
+(:func:`touchpoint_lift`, :func:`recovery_chance`). The state read is a
+:class:`cxsim.state.World`; who is reached comes from :mod:`cxsim.coverage`.
+"""
+
+from __future__ import annotations
+
+from copy import copy
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .barriers import CASH_COSTS, cost_borne
+
+if TYPE_CHECKING:
+    from .state import World
+
+
+def _where(covered: np.ndarray | bool, yes, no):
+    """``np.where`` that keeps a single value when ``covered`` is ``True`` for everyone."""
+    return yes if covered is True else np.where(covered, yes, no)
+
+
+@dataclass
+class Relief:
+    """What the interventions covering customers ``ids`` change for them.
+
+    Multipliers stay the scalar 1.0 until an intervention touches them; cost
+    shares are kept only for the cost kinds some intervention relieves.
+    """
+
+    n: int
+    cost_share: dict[int, np.ndarray] = field(default_factory=dict)  # cost column → share the customer still pays
+    fear: np.ndarray | float = 1.0  # multiplier on fear
+    distrust: np.ndarray | float = 1.0  # multiplier on distrust
+    distance: np.ndarray | float = 1.0  # multiplier on travel hassle
+    churn: np.ndarray | float = 1.0  # multiplier on churn hazard
+    defection: np.ndarray | float = 1.0  # multiplier on the chance to leave at a moment of defection
+    pace: np.ndarray | float = 0.0  # share of drifting needs the provider keeps pace with
+    insight: np.ndarray | float = 0.0  # share of latent need made visible
+    reports: np.ndarray | float = 0.0  # extra good-outcome reports
+    at_home: np.ndarray | bool = False  # follow-up comes to the village
+    covered: dict[str, np.ndarray | bool] = field(default_factory=dict)  # True: covers all of them
+
+    def scale(self, attr: str, covered: np.ndarray | bool, factor: float) -> None:
+        setattr(self, attr, getattr(self, attr) * _where(covered, np.float32(factor), np.float32(1.0)))
+
+    def add(self, attr: str, covered: np.ndarray | bool, amount) -> None:
+        setattr(self, attr, getattr(self, attr) + _where(covered, amount, 0))
+
+    def reduce(self, attr: str, covered: np.ndarray | bool, share: float) -> None:
+        """Multiplier ``attr`` loses the share ``share`` for the covered customers (nothing when 0)."""
+        if share:
+            self.scale(attr, covered, 1.0 - share)
+
+    def increase(self, attr: str, covered: np.ndarray | bool, amount: float) -> None:
+        """Share or count ``attr`` gains ``amount`` for the covered customers (nothing when 0)."""
+        if amount:
+            self.add(attr, covered, np.float32(amount))
+
+    def relieve_cost(self, kind: str, covered: np.ndarray | bool, share: float) -> None:
+        """The provider pays the share ``share`` of cost ``kind`` for the covered customers."""
+        col = CASH_COSTS.index(kind)
+        self.cost_share[col] = self.cost_share.get(col, 1.0) * _where(covered, np.float32(1.0 - share), np.float32(1.0))
+
+    def remaining(self, ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Weighted cost each of customers ``ids`` still bears after what is relieved."""
+        return cost_borne(ledger, ids, weight, self.cost_share)
+
+    def subset(self, mask: np.ndarray) -> "Relief":
+        if not self.covered:  # no intervention reached them: nothing per customer to cut
+            return Relief(n=int(np.count_nonzero(mask)))
+
+        def cut(v):
+            return v[mask] if isinstance(v, np.ndarray) else v
+
+        kw = {k: cut(v) for k, v in self.__dict__.items() if k not in ("n", "cost_share", "covered")}
+        return Relief(
+            n=int(np.count_nonzero(mask)),
+            cost_share={k: cut(v) for k, v in self.cost_share.items()},
+            covered={k: cut(v) for k, v in self.covered.items()},
+            **kw,
+        )
+
+
+def reach(model: "World", name: str, iv, ids: np.ndarray) -> np.ndarray | bool:
+    """Which of ``ids`` intervention ``name`` acts on now (see :meth:`cxsim.coverage.Coverage.reach`)."""
+    return model.coverage.reach(name, iv, ids, model.t)
+
+
+def refresh(model: "World") -> None:
+    """Phase 1: which interventions act this step; their running costs; outreach rates when that set changes."""
+    sc = model.pars
+    model.active = [(n, iv) for n, iv in sc.interventions.items() if iv.active(model.t)]
+    for name, iv in model.active:
+        model.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
+    key = tuple(n for n, _ in model.active)
+    if key == model.active_key:
+        return
+    model.active_key = key
+    model.relief_for_all = None
+    c = model.customers
+    boost = np.zeros(c.n, dtype=np.float32)
+    everyone = np.arange(c.n)
+    for name, iv in model.active:
+        if iv.outreach_gain():
+            boost += iv.outreach_gain() * model.coverage.covered(name, iv, everyone)
+    np.multiply(c.reach, np.float32(sc.journey.outreach) * (1.0 + boost), out=model.aware_rate)
+    model.aware_rate += c.talk_count * model.net.listen_weight * np.float32(sc.journey.word_of_mouth)
+
+
+def relief_for(model: "World", ids: np.ndarray) -> Relief:
+    """What the active interventions change for customers ``ids`` (see :class:`Relief`).
+
+    When every active intervention covers everyone, that is the same for anyone, so it is
+    built once (until the active set changes). A Relief is never changed once built.
+    """
+    if model.relief_for_all is not None:
+        r = copy(model.relief_for_all)
+        r.n = len(ids)
+        return r
+    r = _relief(model, ids)
+    if model.active and all(r.covered.get(name) is True for name, _ in model.active):
+        model.relief_for_all = r
+    return r
+
+
+def _relief(model: "World", ids: np.ndarray) -> Relief:
+    r = Relief(n=len(ids))
+    for name, iv in model.active:
+        cov = reach(model, name, iv, ids)
+        if cov is not True and not cov.any():
+            continue
+        r.covered[name] = cov
+        iv.relieve(r, cov)  # each intervention adds what it changes
+    return r
+
+
+def charge_use(model: "World", ids: np.ndarray, relief: Relief, stage: str) -> None:
+    """Bill the interventions that serve customers ``ids`` at this journey phase."""
+    rows = None  # the customers' ledger rows, gathered once
+
+    def costs_of(kind: str) -> np.ndarray:
+        nonlocal rows
+        rows = model.customers.ledger[ids] if rows is None else rows
+        costs = rows[:, CASH_COSTS.index(kind)]
+        return costs if cov is True else costs[cov]
+
+    for name, iv in model.active:
+        cov = relief.covered.get(name)
+        if cov is None:
+            continue
+        paid = iv.bill(stage, len(ids) if cov is True else int(np.count_nonzero(cov)), costs_of)
+        if paid is not None:
+            model.costs[name] += paid
+
+
+def touchpoint_lift(model: "World", name: str, ids: np.ndarray, reliability, quality):
+    """Reliability and quality of touchpoint ``name`` for ``ids`` after the interventions covering each customer."""
+    for iv_name, iv in model.active:
+        lift = iv.touchpoint_lift(name)
+        if lift is not None:
+            floor, gain = lift
+            cov = reach(model, iv_name, iv, ids)
+            reliability = _where(cov, np.maximum(reliability, floor), reliability)
+            quality = _where(cov, np.minimum(1.0, quality + gain), quality)
+    return reliability, quality
+
+
+def recovery_chance(model: "World", name: str, tp, ids: np.ndarray):
+    """Chance that a failure of touchpoint ``name`` is put right on the spot, for customers ``ids``."""
+    chance = tp.recovery
+    for iv_name, iv in model.active:
+        floor = iv.recovery_floor(name)
+        if floor is not None:
+            cov = reach(model, iv_name, iv, ids)
+            chance = _where(cov, np.maximum(chance, floor), chance)
+    return chance
