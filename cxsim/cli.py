@@ -405,8 +405,8 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS["sweep"] = _sweep_args
 
 
-@command("optimise", "search the best intervention plan for a budget (Optuna): frontier, best plan, reasons it removes")
-def _optimise(args: argparse.Namespace) -> int:
+@command("optimise", "search the best intervention plan for a budget (Optuna): frontier, best plan, reasons it removes", json=True)
+def _optimise(args: argparse.Namespace) -> dict:
     from .optimisation import optimise
 
     flags: dict[str, Any] = {"customers": args.customers, "steps": args.steps, "seeds": args.seeds}
@@ -443,7 +443,14 @@ def _optimise(args: argparse.Namespace) -> int:
             print(f"  advantage over the runner-up on fresh seeds: {d[0]:+.4g} [{d[1]:+.4g}, {d[2]:+.4g}]")
         print(f"  {res.explain(res.best)}")
     print("wrote " + ", ".join(str(p) for p in res.files.values()))
-    return 0
+    best = None
+    if res.best is not None:
+        mean, lo, hi = res.best.evaluation.interval(o)
+        best = {"plan": res.best.text, "objective": o, "mean": mean, "low": lo, "high": hi, "cost": res.best.cost,
+                "explanation": res.explain(res.best), "ties": len(res.recommendation.ties)}
+    return {"scenario": res.scenario.name, "trials": len(res.plans), "frontier": res.frontier_table.to_dict("records"),
+            "best": best, "advantage_on_fresh_seeds": list(res.advantage) if res.advantage else None,
+            "files": {k: str(v) for k, v in res.files.items()}}
 
 
 def _lever_flags(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -542,8 +549,8 @@ def _completion_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS["completion"] = _completion_args
 
 
-@command("calibrate", "fit a scenario's free parameters to targets (Optuna), report the fit and predict what was not fitted")
-def _calibrate(args: argparse.Namespace) -> int:
+@command("calibrate", "fit a scenario's free parameters to targets (Optuna), report the fit and predict what was not fitted", json=True)
+def _calibrate(args: argparse.Namespace) -> dict:
     from .calibration import calibrate
     from .experiments.runner import available_cpus
 
@@ -567,7 +574,14 @@ def _calibrate(args: argparse.Namespace) -> int:
             print(f"  predicted {cal.validation.measure} ({r.variant}): {r.predicted:.4g} ({r.low:.4g} to {r.high:.4g})"
                   + (f", observed {r.observed:.4g}" if r.observed is not None and not math.isnan(r.observed) else ""))
     print("wrote " + ", ".join(str(p) for p in cal.files.values()))
-    return 0
+    return {
+        "scenario": cal.scenario.name, "trials": len(cal.trials), "objective": cal.objective,
+        "parameters": cal.ranges.to_dict("records"),
+        "targets": [{"label": f.target.label, "figure": str(f.target.figure), "fitted": f.mean, "low": f.low, "high": f.high,
+                     "residual_se": f.residual} for f in cal.fits],
+        "predictions": [] if cal.validation is None else cal.validation.predictions.to_dict("records"),
+        "files": {k: str(v) for k, v in cal.files.items()},
+    }
 
 
 def _calibrate_args(p: argparse.ArgumentParser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -146,6 +147,9 @@ def test_cli_calibrate_end_to_end_and_bad_file(tmp_path, capsys):
     assert cli.main(["calibrate", "aravind", str(spec), "--out", str(out), "--workers", "1"]) == 0
     assert {"report.md", "fit.png", "trials.csv", "calibrated.toml"} <= {p.name for p in out.iterdir()}
     assert "decision.w_cost" in capsys.readouterr().out
+    assert cli.main(["calibrate", "aravind", str(spec), "--out", str(out), "--workers", "1", "--resume", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)  # one JSON document on stdout, the human text on stderr
+    assert {p["parameter"] for p in document["parameters"]} >= {"decision.w_cost"} and document["trials"] >= 3
     bad = _write(tmp_path / "bad.toml", spec.read_text().replace("decision.w_cost", "decision.w_kost"))
     assert cli.main(["calibrate", "aravind", str(bad), "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -135,6 +136,10 @@ def test_cli_runs_a_file(tmp_path, capsys):
     assert "best plan:" in out and (tmp_path / "r" / "report.md").exists()
     # re-report at another budget: no new trials
     assert main(["optimise", "aravind", str(f), "--out", str(tmp_path / "r"), "--resume", "--budget", "10"]) == 0
+    capsys.readouterr()
+    assert main(["optimise", "aravind", str(f), "--out", str(tmp_path / "r"), "--resume", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)  # one JSON document on stdout, the human text on stderr
+    assert document["trials"] == 4 and document["frontier"] and document["best"]["objective"] == "acceptance_rate"
 
 
 BAD = [
