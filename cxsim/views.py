@@ -370,14 +370,20 @@ def funnel_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
 
 def dropout_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
     """Mean non-users per world, journey stage they left at and reason (missing = 0)."""
-    df = _stack(runs_by_world, "dropouts")
-    cols = ["world", "stage", "reason", "customers"]
+    out = _mean_customers(runs_by_world, "dropouts", ["stage", "reason"])
+    return out.sort_values(["world", "customers"], ascending=[True, False], ignore_index=True)
+
+
+def _mean_customers(runs_by_world: dict[str, list[dict]], table: str, keys: list[str]) -> pd.DataFrame:
+    """Customers per world and ``keys`` in each run's ``table``, averaged over the world's replicates (a missing row = 0)."""
+    df = _stack(runs_by_world, table)
+    cols = ["world", *keys, "customers"]
     if df.empty:
         return pd.DataFrame(columns=cols)
     n = {w: len(runs) for w, runs in runs_by_world.items()}
-    out = df.groupby(["world", "stage", "reason"], sort=False, as_index=False)["customers"].sum()
+    out = df.groupby(["world", *keys], sort=False, as_index=False)["customers"].sum()
     out["customers"] = out["customers"] / out["world"].map(n)
-    return out[cols].sort_values(["world", "customers"], ascending=[True, False], ignore_index=True)
+    return out[cols]
 
 
 def timeseries_table(runs_by_world: dict[str, list[dict]], metrics: tuple[str, ...] | list[str] = CURVES) -> pd.DataFrame:
@@ -395,13 +401,10 @@ def timeseries_table(runs_by_world: dict[str, list[dict]], metrics: tuple[str, .
 
 def flow_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
     """Mean customers on each link of the journey flow (:func:`journey_flows`) per world (a missing link = 0)."""
-    df = _stack(runs_by_world, "flows")
     cols = ["world", "source", "target", "customers"]
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    n = {w: len(runs) for w, runs in runs_by_world.items()}
-    out = df.groupby(["world", "source", "target"], sort=False, as_index=False)["customers"].sum()
-    out["customers"] = out["customers"] / out["world"].map(n)
+    out = _mean_customers(runs_by_world, "flows", ["source", "target"])
+    if out.empty:
+        return out
     order = {name: k for k, name in enumerate(FLOW_NODES)}
     out = out.assign(_a=out["source"].map(order), _b=out["target"].map(order), _w=out["world"].map({w: k for k, w in enumerate(runs_by_world)}))
     return out.sort_values(["_w", "_a", "_b"], ignore_index=True)[cols]
