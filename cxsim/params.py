@@ -229,6 +229,16 @@ MAX_FILE_BYTES = 10_000_000
 """Largest input file read (scenario and experiment files are a few kilobytes)."""
 
 
+def decode_toml(data: bytes, where: str) -> str:
+    """The bytes of a TOML file as text, or CxError with one line (a binary file, not UTF-8)."""
+    if b"\0" in data:
+        raise CxError(f"{where} is a binary file, not TOML text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CxError(f"{where} is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start})") from None
+
+
 def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
     """A TOML file as a mapping, or CxError with one line (missing, a folder, binary, not UTF-8, bad TOML)."""
     shown = shorten(str(path), 80)
@@ -244,12 +254,7 @@ def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
         data = path.read_bytes()
     except OSError as err:
         raise CxError(f"{what} {shown}: cannot be read ({err.strerror or type(err).__name__})") from None
-    if b"\0" in data:
-        raise CxError(f"{what} {shown} is a binary file, not TOML text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise CxError(f"{what} {shown} is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start})") from None
+    text = decode_toml(data, f"{what} {shown}")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .params import CxError, choices, shorten
+from .params import CxError, choices, shorten, decode_toml
 from .scenario import SCENARIO_DIR, Scenario, list_scenarios, load_scenario, scenario_table, validate_file_table
 
 MAX_SHARED_BYTES = 1_000_000
@@ -186,13 +186,7 @@ def read_shared(data: bytes, filename: str) -> Scenario:
     where = shorten(Path(str(filename)).name or "uploaded file", 60).strip("'")
     if len(data) > MAX_SHARED_BYTES:
         raise CxError(f"{where}: {len(data):,} bytes: a shared scenario file is at most {MAX_SHARED_BYTES:,} bytes")
-    if b"\0" in data:
-        raise CxError(f"{where} is a binary file, not TOML text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise CxError(f"{where} is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start})") from None
-    return from_text(text, shared_name(filename), where)
+    return from_text(decode_toml(data, where), shared_name(filename), where)
 
 
 def extends_of(data: bytes) -> str | None:
