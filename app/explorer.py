@@ -242,6 +242,7 @@ VIEWS = {
     "One customer's journey": journey_view,
     "Loyalty and referrals over time": time_view,
     "Your own scenario": editor.view,
+    "Best plan for a budget": __import__("budget").view,
 }
 
 

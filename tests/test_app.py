@@ -513,3 +513,42 @@ def test_a_what_if_file_of_another_scenario_switches_the_page_to_it():
     assert at.number_input(key="telco_churn:population.customers").value == 600 and at.number_input(key="telco_churn:steps").value == 12
     assert [m.value for m in at.markdown if m.value.startswith("#### ")] == ["#### telco", "#### intervention"]
     assert "0 change(s) to telco_churn" in sidebar_text(at)
+
+
+def budget_app(tmp_path, monkeypatch) -> AppTest:
+    """The 'Best plan for a budget' tab at a tiny size (300 customers, 10 steps, 2 seeds), its cache in tmp_path."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    at = new_app()
+    at.session_state["aravind:population.customers"] = 300
+    at.session_state["aravind:steps"] = 10
+    at.session_state["replicates"] = 2
+    at.session_state["view"] = "Best plan for a budget"
+    return at.run()
+
+
+def test_budget_tab_renders_for_aravind(tmp_path, monkeypatch):
+    at = budget_app(tmp_path, monkeypatch)
+    assert_clean(at)
+    assert at.button(key="budget_search")
+    assert at.multiselect(key="budget_objectives").value == ["acceptance_rate"]
+
+
+def test_budget_search_shows_a_frontier_and_loads_the_plan(tmp_path, monkeypatch):
+    at = budget_app(tmp_path, monkeypatch)
+    at.number_input(key="budget_trials").set_value(6).run()
+    at.button(key="budget_search").click().run()
+    assert_clean(at)
+    assert at.get("vega_lite_chart")  # the frontier
+    assert any("Recommended plan" in h.value for h in at.subheader)
+    plan = next(m.value for m in at.markdown if m.value.startswith("**") and "cost" in m.value)
+    assert at.slider(key="budget_amount").value > 0
+    at.slider(key="budget_amount").set_value(0.0).run()  # a zero budget: doing nothing or nothing at all, no runs
+    assert_clean(at)
+    at.slider(key="budget_amount").set_value(at.slider(key="budget_amount").max).run()
+    before = [m.value for m in at.markdown]
+    at.button(key="budget_load").click().run()
+    assert_clean(at)
+    assert at.session_state["view"] == "Baseline vs what-ifs"
+    on = [n for n in cxsim.load_scenario("aravind").interventions if at.session_state[f"aravind:interventions.{n}.enabled"]]
+    assert plan.startswith("**" + ("nothing" if not on else "")) or all(n in plan for n in on)
+    assert before  # the page changed view and computes the loaded plan

@@ -1,0 +1,196 @@
+"""The tab 'Best plan for a budget': search the scenario's intervention mix (:mod:`cxsim.optimisation`) at the page's size.
+
+Levers are the scenario's interventions (each on or off, set as the scenario writes them);
+objectives are picked here, with intervention cost always minimised beside them, so that one
+search maps the frontier of objective against cost and the budget slider only re-reads it
+(:meth:`Optimisation.recommend`, no runs). Each search lives in a cache folder under the temp
+dir keyed by its settings (a repeated click re-reports from ``study.db``); a stopped search keeps
+its finished trials and continues from them. 'Load this plan' sets the sidebar's switches of the
+intervention world (the supported path: the sidebar's own widget keys), nothing is recomputed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import sidebar
+import streamlit as st
+
+from cxsim.metrics import METRIC_BY_NAME
+from cxsim.optimisation import Optimisation, optimise
+
+OBJECTIVES = ("acceptance_rate", "nps", "referrals", "value_delivered", "retention")
+TRIALS = {"lo": 2, "hi": 200, "default": 40}
+CACHE = Path(tempfile.gettempdir()) / "cxsim-budget"
+STOP = "budget_stop"  # session state: the user asked to stop the running search
+RESULT = "budget_result"  # session state: the settings whose search finished (shown again without a click)
+
+
+def _label(name: str) -> str:
+    return METRIC_BY_NAME[name].label if name in METRIC_BY_NAME else name
+
+
+def search_file(s: sidebar.Settings, objectives: list[str], trials: int) -> dict:
+    """The optimisation file (as a mapping) for the page's scenario, size and seeds."""
+    return {
+        "title": f"{s.name}: best plan for a budget (explorer)",
+        "seed": s.seeds[0], "seeds": max(2, len(s.seeds)), "fresh_seeds": 2, "top": 2, "trials": trials,
+        "population": 10, "startup_trials": 10,  # fixed: a study continued with more trials is the same study
+        "levers": {name: {} for name in s.baseline.interventions},
+        "objectives": {**{o: "maximise" for o in objectives}, "intervention_cost": "minimise"},
+    }
+
+
+def cache_folder(s: sidebar.Settings, mapping: dict) -> Path:
+    """One folder per (world searched, settings but the number of trials): more trials continue the same study."""
+    fixed = {k: v for k, v in mapping.items() if k not in ("trials",)}
+    text = s.baseline.model_dump_json() + json.dumps(fixed, sort_keys=True)
+    return CACHE / f"{s.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def _stop() -> None:
+    st.session_state[STOP] = True
+
+
+def _done(out: Path) -> int:
+    """Trials already finished in the cache folder's study (0 when there is none)."""
+    if not (out / "study.db").exists():
+        return 0
+    import optuna
+
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{out / 'study.db'}")
+    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
+    """The search with a progress bar; the Stop button ends it after the running trial (finished ones are kept)."""
+    bar = st.progress(0.0, text="searching…")
+    st.button("Stop", key="budget_stop_button", on_click=_stop, icon=":material/stop:",
+              help="stop after the plan being evaluated; the finished plans are kept and a new search continues from them")
+    st.session_state[STOP] = False
+
+    def on_trial(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{done} of {total} plans evaluated")
+        if st.session_state.get(STOP):
+            raise KeyboardInterrupt
+
+    try:
+        return optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False)
+    except KeyboardInterrupt:  # stopped by the user: the finished trials stay in study.db
+        return None
+    finally:
+        bar.empty()
+
+
+def reread(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
+    """The finished trials of the cache folder, re-reported without new plans (None if there are none); kept per session."""
+    done = _done(out)
+    if not done:
+        return None
+    kept = st.session_state.get(RESULT)
+    if kept is not None and kept[0] == (str(out), done):
+        return kept[1]
+    res = optimise(s.baseline, {**mapping, "trials": done}, out, resume=True, progress=False, report=False)
+    st.session_state[RESULT] = ((str(out), done), res)
+    return res
+
+
+def frontier_chart(res: Optimisation, primary: str, budget: float, best_trial: int | None, currency: str) -> alt.Chart:
+    """Every plan (grey), the frontier with 95% intervals of the objective and of cost, the budget and the recommended plan."""
+    plans = res.plans_table
+    front = res.frontier_table.assign(recommended=lambda d: d["trial"] == best_trial)
+    x = alt.X("intervention_cost:Q", title=f"intervention cost ({currency})" if currency else "intervention cost")
+    y = alt.Y(f"{primary}:Q", title=_label(primary))
+    cloud = alt.Chart(plans[plans["feasible"]]).mark_point(color="lightgray").encode(x, y, tooltip=["plan", primary, "intervention_cost"])
+    base = alt.Chart(front)
+    bars = base.mark_rule(color="steelblue").encode(x, alt.Y(f"{primary}_low:Q"), alt.Y2(f"{primary}_high:Q"))
+    spans = base.mark_rule(color="steelblue", opacity=0.5).encode(alt.X("intervention_cost_low:Q"), alt.X2("intervention_cost_high:Q"), y)
+    points = base.mark_point(filled=True, size=80).encode(
+        x, y, color=alt.condition("datum.recommended", alt.value("orange"), alt.value("steelblue")),
+        tooltip=["plan", primary, f"{primary}_low", f"{primary}_high", "intervention_cost", "main_reason_removed"])
+    line = base.mark_line(color="steelblue", opacity=0.4).encode(x, y)
+    rule = alt.Chart(pd.DataFrame({"budget": [budget]})).mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.X("budget:Q"))
+    return alt.layer(cloud, line, bars, spans, points, rule).properties(height=380)
+
+
+def _load(name: str, overrides: dict) -> None:
+    """The plan into the sidebar's intervention world: the scenario as written, switches and settings as the plan has them."""
+    st.session_state[sidebar.key(name, "start")] = sidebar.AS_WRITTEN
+    sidebar.reset_interventions(name)  # every intervention widget as the scenario writes it, as the search's world has them
+    for path, value in overrides.items():
+        st.session_state[sidebar.key(name, path)] = value
+        if not path.endswith(".enabled"):
+            sidebar.remember_setting(name, path, value)
+    st.session_state["view"] = "Baseline vs what-ifs"
+
+
+def _ci(ev, name: str) -> str:
+    mean, lo, hi = ev.interval(name)
+    return f"{mean:,.3g} [{lo:,.3g}, {hi:,.3g}]"
+
+
+def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
+    cur = s.scenario.currency
+    costs = [p.cost for p in res.plans if p.feasible]
+    top = float(max(costs)) if costs and max(costs) > 0 else 1.0
+    budget = st.slider(f"budget ({cur})" if cur else "budget", 0.0, top, top, step=top / 100, key="budget_amount",
+                       help="the recommended plan: the best mean objective among the plans searched whose mean cost is within it (no new runs)")
+    rec = res.recommend(budget)
+    st.subheader(f"Frontier: {_label(primary)} against cost, with 95% intervals")
+    chart = frontier_chart(res, primary, budget, rec.best.trial if rec.best else None, cur)
+    st.altair_chart(chart, use_container_width=True, key="budget_frontier")
+    st.caption(f"{len(res.plans)} plans evaluated on the same {len(res.spec.search_seeds)} seeds (common random numbers). "
+               "Grey: every plan; blue: the frontier (no other plan is better on every objective at no more cost), bars: 95% intervals; "
+               "orange: recommended; dashed: the budget.")
+    if rec.best is None:
+        st.info(f"No plan searched fits a budget of {budget:,.0f} {cur}: raise the budget.")
+        return
+    st.subheader("Recommended plan within the budget")
+    st.markdown(f"**{rec.best.text}** · {_label(primary)} {_ci(rec.best.evaluation, primary)} · "
+                f"cost {_ci(rec.best.evaluation, 'intervention_cost')} {cur}")
+    st.markdown(res.explain(rec.best))
+    st.button("Load this plan", key="budget_load", type="primary", on_click=_load, args=(s.name, rec.best.overrides),
+              icon=":material/input:", help="the sidebar's intervention world becomes this plan; the comparison computes it")
+    if rec.ties:
+        st.markdown("**Runners-up indistinguishable from it** (best − plan, 95% interval spans 0):")
+        st.table(pd.DataFrame([{"plan": p.text, "cost": round(p.cost), _label(primary): f"{p.mean(primary):,.3g}",
+                                "best − plan": f"{d[0]:+,.3g} [{d[1]:+,.3g}, {d[2]:+,.3g}]"} for p, d in rec.ties]))
+    else:
+        st.caption("No other plan within the budget is statistically tied with it.")
+
+
+def view(s: sidebar.Settings, runs_by_world: dict) -> None:
+    st.subheader("Best plan for a budget")
+    st.caption(f"Searches which of the scenario's interventions to use ({len(s.baseline.interventions)} levers, on or off) "
+               f"at the page's {s.baseline.population.customers:,} customers and {s.baseline.steps} {s.baseline.step_unit}s, "
+               "every plan on the same seeds; intervention cost is always minimised beside the objective(s).")
+    if not s.baseline.interventions:
+        st.info("This scenario has no intervention to search.")
+        return
+    left, right = st.columns([3, 1])
+    objectives = left.multiselect("objective(s) to maximise", OBJECTIVES, default=["acceptance_rate"], key="budget_objectives",
+                                  format_func=_label, help="the first is the one the budget maximises")
+    trials = right.number_input("plans to evaluate", TRIALS["lo"], TRIALS["hi"], TRIALS["default"], key="budget_trials")
+    if not objectives:
+        st.info("Pick at least one objective.")
+        return
+    mapping = search_file(s, objectives, int(trials))
+    out = cache_folder(s, mapping)
+    res = None
+    if st.button("Search", key="budget_search", type="primary", icon=":material/search:"):
+        res = run_search(s, mapping, out)
+        if res is not None:
+            st.session_state[RESULT] = ((str(out), _done(out)), res)
+        else:
+            st.warning(f"Stopped after {_done(out)} plans: they are kept; 'Search' continues from them.")
+    if res is None:
+        res = reread(s, mapping, out)
+    if res is None:
+        st.info("Press **Search** to evaluate plans.")
+        return
+    show_result(s, res, objectives[0])
