@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from cxsim.optimisation import Optimisation, optimise
 
 OBJECTIVES = ("acceptance_rate", "nps", "referrals", "value_delivered", "retention")
 TRIALS = {"lo": 2, "hi": 200, "default": 40}
-CACHE = Path(tempfile.gettempdir()) / "cxsim-budget"
+CACHE_ENV = "CXSIM_BUDGET_CACHE"  # the cache folder's parent (default: <temp dir>/cxsim-budget)
 STOP = "budget_stop"  # session state: the user asked to stop the running search
 RESULT = "budget_result"  # session state: the settings whose search finished (shown again without a click)
 
@@ -50,7 +51,11 @@ def cache_folder(s: sidebar.Settings, mapping: dict) -> Path:
     """One folder per (world searched, settings but the number of trials): more trials continue the same study."""
     fixed = {k: v for k, v in mapping.items() if k not in ("trials",)}
     text = s.baseline.model_dump_json() + json.dumps(fixed, sort_keys=True)
-    return CACHE / f"{s.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return cache_root() / f"{s.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "cxsim-budget")
 
 
 def _stop() -> None:

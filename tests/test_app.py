@@ -517,7 +517,7 @@ def test_a_what_if_file_of_another_scenario_switches_the_page_to_it():
 
 def budget_app(tmp_path, monkeypatch) -> AppTest:
     """The 'Best plan for a budget' tab at a tiny size (300 customers, 10 steps, 2 seeds), its cache in tmp_path."""
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("CXSIM_BUDGET_CACHE", str(tmp_path))
     at = new_app()
     at.session_state["aravind:population.customers"] = 300
     at.session_state["aravind:steps"] = 10
@@ -540,15 +540,30 @@ def test_budget_search_shows_a_frontier_and_loads_the_plan(tmp_path, monkeypatch
     assert_clean(at)
     assert at.get("vega_lite_chart")  # the frontier
     assert any("Recommended plan" in h.value for h in at.subheader)
-    plan = next(m.value for m in at.markdown if m.value.startswith("**") and "cost" in m.value)
-    assert at.slider(key="budget_amount").value > 0
-    at.slider(key="budget_amount").set_value(0.0).run()  # a zero budget: doing nothing or nothing at all, no runs
+    assert any(c.value.startswith("6 plans evaluated on the same 2 seeds") for c in at.caption)
+    assert any(m.value.startswith("Removes") for m in at.markdown)  # the plan in the customers' terms
+    top = at.slider(key="budget_amount").max
+    assert top > 0
+    at.slider(key="budget_amount").set_value(top).run()  # the budget re-reads the plans: no search
     assert_clean(at)
-    at.slider(key="budget_amount").set_value(at.slider(key="budget_amount").max).run()
-    before = [m.value for m in at.markdown]
+    plan = next(m.value for m in at.markdown if m.value.startswith("**") and " · cost " in m.value)
+    searched = float(re.search(r"· Acceptance ([0-9.]+) \[", plan).group(1))
+    for name in cxsim.load_scenario("aravind").interventions:  # another intervention world first: nothing switched on
+        at.session_state[f"aravind:interventions.{name}.enabled"] = False
+    before = metric_value_after(at)
     at.button(key="budget_load").click().run()
     assert_clean(at)
     assert at.session_state["view"] == "Baseline vs what-ifs"
-    on = [n for n in cxsim.load_scenario("aravind").interventions if at.session_state[f"aravind:interventions.{n}.enabled"]]
-    assert plan.startswith("**" + ("nothing" if not on else "")) or all(n in plan for n in on)
-    assert before  # the page changed view and computes the loaded plan
+    loaded = metric_value(at, "Acceptance")
+    assert loaded == pytest.approx(100 * searched, rel=0.01, abs=0.06)  # the comparison computes the plan, same seeds and world
+    assert loaded > before + 10  # a plan within the largest budget beats doing nothing on Aravind
+
+
+def metric_value_after(at: AppTest) -> float:
+    """Acceptance of the intervention world before a plan is loaded (computed in the comparison tab)."""
+    at.session_state["view"] = "Baseline vs what-ifs"
+    at.run()
+    value = metric_value(at, "Acceptance")
+    at.session_state["view"] = "Best plan for a budget"
+    at.run()
+    return value
