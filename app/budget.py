@@ -143,7 +143,9 @@ def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
     cur = s.scenario.currency
     costs = [p.cost for p in res.plans if p.feasible]
     top = float(max(costs)) if costs and max(costs) > 0 else 1.0
-    budget = st.slider(f"budget ({cur})" if cur else "budget", 0.0, top, top, step=top / 100, key="budget_amount",
+    if not 0.0 <= st.session_state.get("budget_amount", -1.0) <= top:  # first time, or another search with cheaper plans
+        st.session_state["budget_amount"] = top
+    budget = st.slider(f"budget ({cur})" if cur else "budget", 0.0, top, step=top / 100, key="budget_amount",
                        help="the recommended plan: the best mean objective among the plans searched whose mean cost is within it (no new runs)")
     rec = res.recommend(budget)
     st.subheader(f"Frontier: {_label(primary)} against cost, with 95% intervals")
@@ -187,12 +189,13 @@ def view(s: sidebar.Settings, runs_by_world: dict) -> None:
     mapping = search_file(s, objectives, int(trials))
     out = cache_folder(s, mapping)
     res = None
-    if st.button("Search", key="budget_search", type="primary", icon=":material/search:"):
+    if st.button("Search", key="budget_search", type="primary", icon=":material/search:",
+                 help="evaluate plans up to the number asked (a search already made with these settings is shown at once and continued)"):
         res = run_search(s, mapping, out)
         if res is not None:
             st.session_state[RESULT] = ((str(out), _done(out)), res)
-        else:
-            st.warning(f"Stopped after {_done(out)} plans: they are kept; 'Search' continues from them.")
+    if st.session_state.pop(STOP, False):  # stopped: by on_trial, or by the rerun the Stop button's click started
+        st.warning(f"Stopped after {_done(out)} plans: they are kept, and 'Search' continues from them.")
     if res is None:
         res = reread(s, mapping, out)
     if res is None:

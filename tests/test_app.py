@@ -567,3 +567,20 @@ def metric_value_after(at: AppTest) -> float:
     at.session_state["view"] = "Best plan for a budget"
     at.run()
     return value
+
+
+def test_budget_search_is_cached_and_continues_with_more_trials(tmp_path, monkeypatch):
+    at = budget_app(tmp_path, monkeypatch)
+    at.number_input(key="budget_trials").set_value(3).run()
+    at.button(key="budget_search").click().run()
+    assert any(c.value.startswith("3 plans evaluated") for c in at.caption)
+    at.session_state["view"] = "Journey funnel"
+    at.run()
+    at.session_state["view"] = "Best plan for a budget"
+    at.run()  # back on the tab: the search is shown without a click
+    assert any(c.value.startswith("3 plans evaluated") for c in at.caption)
+    at.number_input(key="budget_trials").set_value(5).run()
+    at.button(key="budget_search").click().run()  # the same study, two plans more
+    assert_clean(at)
+    assert any(c.value.startswith("5 plans evaluated") for c in at.caption)
+    assert len(list(tmp_path.iterdir())) == 1
