@@ -22,6 +22,7 @@ import pandas as pd
 import sidebar
 import streamlit as st
 
+from cxsim import views
 from cxsim.metrics import METRIC_BY_NAME
 from cxsim.optimisation import Optimisation, optimise
 
@@ -134,9 +135,10 @@ def _load(name: str, overrides: dict) -> None:
     st.session_state["view"] = "Baseline vs what-ifs"
 
 
-def _ci(ev, name: str) -> str:
+def _ci(ev, name: str, currency: str) -> str:
+    """Mean and 95% interval over the search seeds, in the measure's display unit (:func:`cxsim.views.fmt`)."""
     mean, lo, hi = ev.interval(name)
-    return f"{mean:,.3g} [{lo:,.3g}, {hi:,.3g}]"
+    return f"{views.fmt(mean, name, currency)} [{views.fmt(lo, name, currency, unit=False)}, {views.fmt(hi, name, currency, unit=False)}]"
 
 
 def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
@@ -158,15 +160,16 @@ def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
         st.info(f"No plan searched fits a budget of {budget:,.0f} {cur}: raise the budget.")
         return
     st.subheader("Recommended plan within the budget")
-    st.markdown(f"**{rec.best.text}** · {_label(primary)} {_ci(rec.best.evaluation, primary)} · "
-                f"cost {_ci(rec.best.evaluation, 'intervention_cost')} {cur}")
+    st.markdown(f"**{rec.best.text}** · {_label(primary)} {_ci(rec.best.evaluation, primary, cur)} · "
+                f"cost {_ci(rec.best.evaluation, 'intervention_cost', cur)}")
     st.markdown(res.explain(rec.best))
     st.button("Load this plan", key="budget_load", type="primary", on_click=_load, args=(s.name, rec.best.overrides),
               icon=":material/input:", help="the sidebar's intervention world becomes this plan; the comparison computes it")
     if rec.ties:
         st.markdown("**Runners-up indistinguishable from it** (best − plan, 95% interval spans 0):")
-        st.table(pd.DataFrame([{"plan": p.text, "cost": round(p.cost), _label(primary): f"{p.mean(primary):,.3g}",
-                                "best − plan": f"{d[0]:+,.3g} [{d[1]:+,.3g}, {d[2]:+,.3g}]"} for p, d in rec.ties]))
+        st.table(pd.DataFrame([{"plan": p.text, "cost": views.fmt(p.cost, "intervention_cost", cur), _label(primary): _ci(p.evaluation, primary, cur),
+                                "best − plan": views.fmt(d[0], primary, cur, signed=True) + f" [{views.fmt(d[1], primary, cur, signed=True, unit=False)}, "
+                                f"{views.fmt(d[2], primary, cur, signed=True, unit=False)}]"} for p, d in rec.ties]))
     else:
         st.caption("No other plan within the budget is statistically tied with it.")
 
