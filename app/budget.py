@@ -152,10 +152,12 @@ def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
     rec = res.recommend(budget)
     st.subheader(f"Frontier: {_label(primary)} against cost, with 95% intervals")
     chart = frontier_chart(res, primary, budget, rec.best.trial if rec.best else None, cur)
-    st.altair_chart(chart, use_container_width=True, key="budget_frontier")
+    st.altair_chart(chart, width="stretch", key="budget_frontier")
     st.caption(f"{len(res.plans)} plans evaluated on the same {len(res.spec.search_seeds)} seeds (common random numbers). "
                "Grey: every plan; blue: the frontier (no other plan is better on every objective at no more cost), bars: 95% intervals; "
                "orange: recommended; dashed: the budget.")
+    with st.expander("The frontier (table)"):
+        st.dataframe(res.frontier_table, hide_index=True, key="budget_frontier_table")
     if rec.best is None:
         st.info(f"No plan searched fits a budget of {budget:,.0f} {cur}: raise the budget.")
         return
