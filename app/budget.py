@@ -75,8 +75,8 @@ def _done(out: Path) -> int:
 
 def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The search with a progress bar; the Stop button ends it after the running trial (finished ones are kept)."""
-    bar = st.progress(0.0, text="searching…")
-    st.button("Stop", key="budget_stop_button", on_click=_stop, icon=":material/stop:",
+    bar, stop = st.progress(0.0, text="searching…"), st.empty()
+    stop.button("Stop", key="budget_stop_button", on_click=_stop, icon=":material/stop:",
               help="stop after the plan being evaluated; the finished plans are kept and a new search continues from them")
     st.session_state[STOP] = False
 
@@ -91,6 +91,7 @@ def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | 
         return None
     finally:
         bar.empty()
+        stop.empty()
 
 
 def reread(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
