@@ -584,3 +584,27 @@ def test_budget_search_is_cached_and_continues_with_more_trials(tmp_path, monkey
     assert_clean(at)
     assert any(c.value.startswith("5 plans evaluated") for c in at.caption)
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_stopped_budget_search_keeps_its_finished_plans(tmp_path, monkeypatch):
+    import sys
+
+    import streamlit as st
+
+    at = budget_app(tmp_path, monkeypatch)
+    page = sys.modules["budget"]  # the tab's module, as the page imported it
+    real = page.optimise
+
+    def pressed_stop_after_two(*args, on_trial=None, **kw):
+        def clicked(done, total):
+            if done == 2:
+                st.session_state[page.STOP] = True  # what the Stop button's callback does
+            on_trial(done, total)
+        return real(*args, on_trial=clicked if on_trial else None, **kw)
+
+    monkeypatch.setattr(page, "optimise", pressed_stop_after_two)
+    at.number_input(key="budget_trials").set_value(6).run()
+    at.button(key="budget_search").click().run()
+    assert_clean(at)
+    assert any("Stopped after 2 plans" in w.value for w in at.warning)
+    assert any(c.value.startswith("2 plans evaluated") for c in at.caption)  # the finished plans are shown
