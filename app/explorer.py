@@ -23,6 +23,7 @@ STARTED = time.perf_counter()
 st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
 _first = "cxsim.model" not in sys.modules  # the first page of this server process imports the simulator
 with st.spinner("Loading the simulator (once per server)…", show_time=True) if _first else nullcontext():
+    import budget  # noqa: E402
     import charts  # noqa: E402
     import editor  # noqa: E402
     import links  # noqa: E402
@@ -242,7 +243,7 @@ VIEWS = {
     "One customer's journey": journey_view,
     "Loyalty and referrals over time": time_view,
     "Your own scenario": editor.view,
-    "Best plan for a budget": __import__("budget").view,
+    "Best plan for a budget": budget.view,
 }
 
 
