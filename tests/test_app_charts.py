@@ -60,3 +60,20 @@ def test_each_chart_the_page_shows_is_the_chart_cxsim_plot_built(view, monkeypat
     assert len(shown) == VIEWS[view] and len(built) >= len(shown)
     for spec in shown:
         assert spec in built, f"a chart on {view!r} was not built by cxsim.plot"
+
+
+def test_several_what_ifs_are_compared_in_one_chart_coloured_by_world(monkeypatch):
+    built: list[dict] = []
+    draw = plot.comparison
+    monkeypatch.setattr(plot, "comparison", lambda *a, **k: built.append(draw(*a, **k)) or built[-1])
+    at = AppTest.from_file(str(APP / "explorer.py"), default_timeout=60)
+    at.session_state["aravind:population.customers"] = 2000
+    at.run()
+    at.text_input(key="aravind:world_name").set_value("1980s").run()
+    at.button(key="aravind:keep").click().run()
+    at.toggle(key="aravind:interventions.free_transport.enabled").set_value(False).run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    colour = spec["spec"]["layer"][2]["encoding"]["color"]
+    assert colour["field"] == "world" and colour["scale"]["domain"][0] == "1980s" and colour["scale"]["range"] == plot.PALETTE[1:3]
+    assert _spec(at.get("vega_lite_chart")[0].proto.spec) == _spec(built[-1].to_json())
