@@ -8,7 +8,7 @@
     plot.funnel(baseline=base, aravind_1980s=freed)      # customers reaching each milestone
     plot.reasons(baseline=base, aravind_1980s=freed)     # why non-users stay away, by stage
     plot.curves(baseline=base, aravind_1980s=freed)      # metrics over time, 95% band over replicates
-    plot.comparison(base, freed)                         # paired differences with 95% intervals
+    plot.comparison(base, freed)                         # paired differences with 95% intervals, one scale per unit
     plot.journey(base[0], 42)                            # one customer's feelings, peak and end marked
 
 Results come in any of these shapes:
@@ -23,7 +23,8 @@ Results come in any of these shapes:
   (``res.funnel``, ``res.dropouts``, ``res.timeseries``), charted as it is.
 
 Every function returns an Altair chart: it shows itself in Jupyter, ``.save("x.html")``
-writes it, ``.to_dict()`` is its Vega-Lite specification.
+writes it, ``.to_dict()`` is its Vega-Lite specification. These are the explorer's own charts:
+the page draws every chart of results through this module.
 """
 
 from __future__ import annotations
