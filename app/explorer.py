@@ -4,7 +4,8 @@
 
 A thin layer over the library: the sidebar turns widgets into scenario overrides
 (:mod:`sidebar`), both worlds run on the same seeds and are cached (:mod:`runs`),
-and the tables of :mod:`cxsim.views` become charts (:mod:`charts`). No model logic here.
+and the tables of :mod:`cxsim.views` become the charts of :mod:`cxsim.plot` (shown with
+their downloads by :mod:`charts`). No model logic here.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ with st.spinner("Loading the simulator (once per server)…", show_time=True) if
     import trainer  # noqa: E402
 
     import cxsim  # noqa: E402
-    from cxsim import CxError, views  # noqa: E402
+    from cxsim import CxError, plot, views  # noqa: E402
     from cxsim.measures import definition  # noqa: E402
     from cxsim.metrics import METRIC_BY_NAME, SCALAR_OUTCOMES  # noqa: E402
 
@@ -98,7 +99,7 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
         + ("Green: better, red: worse (by whether more is better for that measure), grey: no clear change or no better direction."
            if len(whatifs) == 1 else "Colour: the what-if; a hollow point: no clear change (the interval spans zero).")
     )
-    charts.show(charts.differences(shown[shown["metric"].isin(cards)], whatifs), shown, "comparison")
+    charts.show(plot.comparison(table, metrics=cards, currency=cur), shown, "comparison")
     with st.expander("Every metric (table)"):
         for world in whatifs:
             if len(whatifs) > 1:
@@ -130,13 +131,13 @@ def metric_card(row, name: str, cur: str, replicates: int) -> None:
 def funnel_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     st.subheader("How many customers reach each stage")
     funnel = views.funnel_table(runs_by_world)
-    charts.show(charts.funnel(funnel, list(s.worlds)), funnel, "funnel")
+    charts.show(plot.funnel(runs_by_world), funnel, "funnel")
     st.subheader("Where they leave the journey, and why")
     dropouts = views.dropout_table(runs_by_world)
     if dropouts.empty:
         st.info("Nobody left the journey.")
     else:
-        charts.show(charts.where_they_left(dropouts, list(s.worlds)), dropouts, "dropouts_by_stage")
+        charts.show(plot.reasons(runs_by_world, by="stage"), dropouts, "dropouts_by_stage")
 
 
 def flow_view(s: sidebar.Settings, runs_by_world: dict) -> None:
@@ -162,7 +163,7 @@ def nonuser_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     st.subheader("Why non-users stay away")
     dropouts = views.dropout_table(runs_by_world)
     if not dropouts.empty:
-        charts.show(charts.reasons_by_stage(dropouts, list(s.worlds)), dropouts, "dropout_reasons")
+        charts.show(plot.reasons(runs_by_world), dropouts, "dropout_reasons")
     st.subheader("Ask a non-user")
     left, mid, right = st.columns([1, 1, 1])
     which = left.selectbox("who", stories.NON_USERS, key="nonuser_which", format_func=lambda w: f"{w}: {stories.WHERE[w]}")
@@ -214,7 +215,7 @@ def journey_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     for col, (w, p) in zip(cols, people.items()):
         col.markdown(f"**{w}**: customer {i} ({p['segment']}) ends **{stories.fate(p)}**")
     if len(journey):
-        charts.show(charts.feelings(journey, list(people)), journey, "customer_journey")
+        charts.show(plot.journey(journey, i), journey, "customer_journey")
         st.caption("Each point is a moment of the journey; ◆ and labels mark the touchpoints that moved the feeling; red circles mark the peak and the end (peak-end rule).")
     for col, (w, p) in zip(st.columns(len(people)), people.items()):
         with col.expander(f"Story in plain words ({w})"):
@@ -229,10 +230,10 @@ def time_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     )
     if names:
         series = views.timeseries_table(runs_by_world, names)
-        charts.show(charts.curves(series, s.baseline.step_unit, list(s.worlds)), series, "over_time")
+        charts.show(plot.curves(runs_by_world, metrics=names, step_unit=s.baseline.step_unit), series, "over_time")
     st.subheader("Customers in each stage")
     occupancy = views.stage_table(runs_by_world)
-    charts.show(charts.stages(occupancy, s.baseline.step_unit, list(s.worlds)), occupancy, "stages_over_time")
+    charts.show(plot.stages(runs_by_world, step_unit=s.baseline.step_unit), occupancy, "stages_over_time")
 
 
 VIEWS = {

@@ -8,7 +8,7 @@
     plot.funnel(baseline=base, aravind_1980s=freed)      # customers reaching each milestone
     plot.reasons(baseline=base, aravind_1980s=freed)     # why non-users stay away, by stage
     plot.curves(baseline=base, aravind_1980s=freed)      # metrics over time, 95% band over replicates
-    plot.comparison(base, freed)                         # paired differences with 95% intervals
+    plot.comparison(base, freed)                         # paired differences with 95% intervals, one scale per unit
     plot.journey(base[0], 42)                            # one customer's feelings, peak and end marked
 
 Results come in any of these shapes:
@@ -23,7 +23,8 @@ Results come in any of these shapes:
   (``res.funnel``, ``res.dropouts``, ``res.timeseries``), charted as it is.
 
 Every function returns an Altair chart: it shows itself in Jupyter, ``.save("x.html")``
-writes it, ``.to_dict()`` is its Vega-Lite specification.
+writes it, ``.to_dict()`` is its Vega-Lite specification. These are the explorer's own charts:
+the page draws every chart of results through this module.
 """
 
 from __future__ import annotations
@@ -131,9 +132,20 @@ def _in_order(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return table.iloc[rank.argsort(kind="stable")].reset_index(drop=True)
 
 
-def _world_color(names: list[str]) -> alt.Color:
-    colours = [PALETTE[k % len(PALETTE)] for k in range(len(names))]
+def _world_color(names: list[str], without_baseline: bool = False) -> alt.Color:
+    """The same colour for a world in every chart: the first world (a baseline) grey, then one colour each in order;
+    what-ifs shown ``without_baseline`` (the differences chart) keep the colours they have beside it."""
+    skip = 1 if without_baseline else 0
+    colours = [PALETTE[(k + skip) % len(PALETTE)] for k in range(len(names))]
     return alt.Color("world:N", scale=alt.Scale(domain=names, range=colours), sort=names, title=None)
+
+
+def _world_facet(names: list[str], wrap: bool = True) -> alt.Facet:
+    """One panel per world, in the order given, wrapped at three a row (``wrap=False``: for ``.facet``, given ``columns``)."""
+    header = alt.Header(labelFontSize=12)
+    if wrap:
+        return alt.Facet("world:N", sort=names, title=None, columns=min(len(names), 3), header=header)
+    return alt.Facet("world:N", sort=names, title=None, header=header)
 
 
 def _world_names(table: pd.DataFrame) -> list[str]:
@@ -206,9 +218,18 @@ def stages(data: Any = None, /, step_unit: str | None = None, **named: Any) -> a
         x=alt.X("step:Q", title=unit),
         y=alt.Y("customers:Q", stack="zero", title="customers"),
         color=alt.Color("stage:N", sort=None, scale=alt.Scale(scheme="tableau10")),
-        column=alt.Column("world:N", sort=_world_names(table), title=None),
+        facet=_world_facet(_world_names(table)),
         tooltip=["world:N", "step:Q", "stage:N", alt.Tooltip("customers:Q", format=",.0f")],
     ).properties(width=WIDTH // 2 + 40, height=220)
+
+
+READING_COLOR = alt.Color(
+    "reading:N", title=None, legend=alt.Legend(orient="bottom", labelFontSize=12),
+    scale=alt.Scale(domain=["better", "worse", "no clear change", "changed", "no change"],
+                    range=["#1a7f37", "#cf222e", "#8c959f", "#57606a", "#8c959f"]),
+)
+"""A difference coloured by how it reads for its measure (:func:`cxsim.views.verdict`, by the measure's ``better``)."""
+AXIS = dict(labelFontSize=12, labelColor="#1f2328", titleFontSize=12, titleColor="#1f2328")
 
 
 def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | None = None, currency: str | None = None) -> alt.FacetChart:
@@ -216,57 +237,89 @@ def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | N
     labelled with both worlds' means.
 
     ``baseline`` and ``alternative`` are replicates run on the same seeds (Results, run
-    tables, or lists of them); or give one ``{baseline_name: ..., alternative_name: ...}``
-    dict; or a table from :func:`cxsim.views.paired_comparison` or
-    :func:`cxsim.experiments.compare`. ``metrics`` default to the explorer's cards.
+    tables, or lists of them); or give one ``{baseline_name: ..., other_name: ..., ...}`` dict
+    (the first world is the baseline, every other is compared with it); or a table from
+    :func:`cxsim.views.paired_comparison`, :func:`cxsim.experiments.compare` or
+    :func:`cxsim.views.worlds_comparison` (several what-ifs). ``metrics`` default to the explorer's cards.
+
+    One panel per unit group (percentage points, customers, currency, …): its rows share one
+    scale, so their bars compare. One what-if: coloured by the reading (better, worse, no clear
+    change, by whether more is better for that measure); several: coloured by what-if, side by
+    side in each row, hollow where the interval spans zero.
     """
     table, names, scenario = _paired(baseline, alternative)
     cur = currency or (scenario.currency if scenario is not None else "currency")
-    shown = comparison_table(table, metrics or views.card_metrics(table, first=views.scenario_measures(scenario) if scenario else ()), cur)
-    tip = ["label:N", "unit:N", "text:N"] + [alt.Tooltip(f"{c}:Q", format=",.3~f") for c in ("baseline", "intervention", "difference", "ci_low", "ci_high")]
-    base = alt.Chart().encode(y=alt.Y("title:N", axis=None))
-    rule = base.mark_rule(strokeWidth=3, color=PALETTE[1]).encode(x=alt.X("ci_low:Q", title=None), x2="ci_high:Q")
-    point = base.mark_point(filled=True, size=90, color=PALETTE[1]).encode(x="difference:Q", tooltip=tip)
-    text = base.mark_text(align="left", dx=10, fontSize=11, color="#333").encode(x="end:Q", text="text:N")
-    zero = base.mark_rule(color="#888", strokeDash=[4, 4]).encode(x=alt.datum(0))
-    layered = alt.layer(zero, rule, point, text).properties(width=WIDTH, height=26)
-    header = alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12, labelLimit=260, title=None)
+    first = table[table["world"] == names[1]] if "world" in table else table
+    chosen = metrics or views.card_metrics(first, first=views.scenario_measures(scenario) if scenario else ())
+    shown = comparison_table(table, chosen, cur)
+    whatifs = list(names[1:])
+    several = len(whatifs) > 1
+    tip = ["world:N", "label:N", "unit:N", "reading:N", "text:N"] + [
+        alt.Tooltip(f"{c}:Q", format=",.3~f") for c in ("baseline", "intervention", "difference", "ci_low", "ci_high")]
+    y = alt.Y("label:N", sort=list(dict.fromkeys(shown["label"])), title=None, axis=alt.Axis(labelLimit=360, **AXIS))
+    color = _world_color(whatifs, without_baseline=True) if several else READING_COLOR
+    base = alt.Chart().encode(y=y, yOffset=alt.YOffset("world:N", sort=whatifs)) if several else alt.Chart().encode(y=y)
+    rule = base.mark_rule(strokeWidth=4).encode(x=alt.X("ci_low:Q", title=None, axis=alt.Axis(grid=True, **AXIS)), x2="ci_high:Q", color=color)
+    point = base.mark_point(size=110, opacity=1, strokeWidth=2).encode(
+        x="difference:Q", color=color, tooltip=tip, fill=alt.condition("datum.clear", color, alt.value("white")) if several else color)
+    text = base.mark_text(align="left", dx=10, fontSize=10 if several else 11, color="#333").encode(x="end:Q", text="text:N")
+    zero = alt.Chart().mark_rule(color="#57606a", strokeDash=[4, 4]).encode(x=alt.datum(0))
+    layered = alt.layer(zero, rule, point, text).properties(width=WIDTH, height=alt.Step(14 * len(whatifs) + 8 if several else 30))
+    header = alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelFontSize=13, labelFontWeight="bold",
+                        labelColor="#1f2328", title=None, labelOrient="top")
+    what = "what-if" if several else names[1]
     return (
-        layered.facet(row=alt.Row("title:N", sort=list(shown["title"]), header=header), data=shown)
-        .resolve_scale(x="independent")
-        .properties(title=f"{names[1]} − {names[0]}: paired difference and 95% interval")
-        .configure_facet(spacing=6)
+        layered.facet(row=alt.Row("scale:N", sort=list(dict.fromkeys(shown["scale"])), header=header), data=shown)
+        .resolve_scale(x="independent", y="independent")
+        .properties(title=f"{what} − {names[0]}: paired difference and 95% interval")
+        .configure_facet(spacing=14)
         .configure_view(stroke=None)
     )
 
 
-def _paired(baseline: Any, alternative: Any) -> tuple[pd.DataFrame, tuple[str, str], "Scenario | None"]:
-    """The paired-comparison table, the two worlds' names and (when results were given) the scenario."""
+def _paired(baseline: Any, alternative: Any) -> tuple[pd.DataFrame, tuple[str, ...], "Scenario | None"]:
+    """The paired-comparison table, the worlds' names (the baseline first) and (when results were given) the scenario."""
     if isinstance(baseline, pd.DataFrame):
-        return baseline.rename(columns={"alternative": "intervention"}), ("baseline", "alternative"), None
-    names = ("baseline", "alternative")
-    if alternative is None and isinstance(baseline, Mapping) and len(baseline) == 2:
-        (b_name, baseline), (a_name, alternative) = baseline.items()
-        names = (str(b_name), str(a_name))
+        table = baseline.rename(columns={"alternative": "intervention", "value": "intervention"})
+        if "world" in table:  # views.worlds_comparison: several what-ifs against one baseline
+            return table, ("baseline", *dict.fromkeys(table["world"])), None
+        return table, ("baseline", "alternative"), None
+    if alternative is None and isinstance(baseline, Mapping) and len(baseline) >= 2:
+        given = {str(w): v for w, v in baseline.items()}
+        names = tuple(given)
+        for world in names[1:]:
+            _check_same_seeds(given[names[0]], given[world])
+        runs = {w: _runs(v, w) for w, v in given.items()}
+        table = views.worlds_comparison(runs, baseline=names[0]).rename(columns={"value": "intervention"})
+        if len(names) == 2:
+            table = table.drop(columns="world")
+        return table, names, _scenario(given[names[0]], {})
     if alternative is None:
-        raise CxError("comparison needs two worlds: comparison(baseline, alternative), or a dict of two worlds, or a paired_comparison table")
+        raise CxError("comparison needs two worlds: comparison(baseline, alternative), or a dict of worlds, or a paired_comparison table")
     _check_same_seeds(baseline, alternative)
-    table = views.paired_comparison(_runs(baseline, names[0]), _runs(alternative, names[1]))
-    return table, names, _scenario(baseline, {})
+    table = views.paired_comparison(_runs(baseline, "baseline"), _runs(alternative, "alternative"))
+    return table, ("baseline", "alternative"), _scenario(baseline, {})
 
 
 def comparison_table(table: pd.DataFrame, metrics: list[str], currency: str = "currency") -> pd.DataFrame:
-    """Rows of :func:`cxsim.views.paired_comparison` for ``metrics``, in display units, with the text of a card:
+    """Rows of :func:`cxsim.views.paired_comparison` (or :func:`~cxsim.views.worlds_comparison`) for ``metrics``, in
+    display units, with each row's reading, unit group (``scale``) and the text of a card:
     'baseline → alternative: difference ±interval'."""
+    table = table.rename(columns={"alternative": "intervention", "value": "intervention"})
     unknown = [m for m in metrics if m not in set(table["metric"])]
     if unknown:
-        raise CxError(f"metric {unknown[0]!r}: choose from {', '.join(table['metric'])}")
-    raw = table.set_index("metric").loc[list(metrics)].reset_index().dropna(subset=["difference"])
+        raise CxError(f"metric {unknown[0]!r}: choose from {', '.join(dict.fromkeys(table['metric']))}")
+    rank = {m: k for k, m in enumerate(metrics)}
+    raw = table[table["metric"].isin(rank)].dropna(subset=["difference"])
+    raw = raw.iloc[raw["metric"].map(rank).argsort(kind="stable")].reset_index(drop=True)
     shown = views.display_comparison(raw, currency)
+    if "world" not in shown:
+        shown.insert(0, "world", "alternative")
     shown["title"] = shown["label"] + " (" + shown["unit"] + ")"
     shown["text"] = [f"{views.fmt(r['baseline'], r['metric'], currency, compact=True)} → {views.fmt(r['intervention'], r['metric'], currency, compact=True)}: "
                      f"{views.fmt_difference(r, currency, compact=True)}" for r in raw.to_dict("records")]
     shown["end"] = shown[["ci_high", "difference"]].max(axis=1)
+    shown["clear"] = ~shown["reading"].isin(["no clear change", "no change"])
     return shown
 
 
@@ -328,7 +381,7 @@ def journey(model: Any, customer: int | None = None) -> alt.FacetChart:
     events = base.transform_filter("datum.moved").mark_text(dy=16, fontSize=10, color="#444").encode(text="event:N")
     zero = alt.Chart().mark_rule(color="#ccc").encode(y=alt.datum(0))
     layered = alt.layer(zero, line, dots, rings, labels, events).properties(width=WIDTH if len(names) == 1 else WIDTH // 2 + 40, height=260)
-    return layered.facet(column=alt.Column("world:N", sort=names, title=None), data=table).properties(title=f"Customer {customer}'s journey: peak and end marked")
+    return layered.facet(facet=_world_facet(names, wrap=False), columns=min(len(names), 3), data=table).properties(title=f"Customer {customer}'s journey: peak and end marked")
 
 
 # -- rich display of one run ----------------------------------------------------------------------

@@ -128,3 +128,21 @@ def test_results_show_a_summary_and_the_funnel_in_notebooks(worlds):
     acc = views.fmt(res.summary["acceptance_rate"], "acceptance_rate", "rupees")
     assert acc in page and "cost" in page and f"seed {res.seed}" in page
     assert page.count("<tr>") == len(plot.SUMMARY) + 1 + 1 + len(res.funnel) + 1
+
+
+def test_comparison_groups_units_colours_readings_and_several_what_ifs(worlds, small):
+    spec, rows = spec_rows(plot.comparison(worlds["baseline"], worlds["aravind_1980s"]))
+    assert spec["facet"]["row"]["field"] == "scale" and spec["resolve"]["scale"]["x"] == "independent"  # one scale per unit group
+    point = spec["spec"]["layer"][2]["encoding"]
+    assert point["color"]["field"] == "reading" and point["color"]["scale"]["domain"][:2] == ["better", "worse"]
+    acc = next(r for r in rows if r["metric"] == "acceptance_rate")
+    assert acc["reading"] == "better" and acc["scale"] == "percentage points"
+    bus = [cxsim.run(small.variant("baseline").with_overrides({"interventions.free_transport.enabled": True}), seed=s) for s in SEEDS]
+    three = {"baseline": worlds["baseline"], "aravind_1980s": worlds["aravind_1980s"], "bus": bus}
+    spec, rows = spec_rows(plot.comparison(three, metrics=["acceptance_rate", "nps"]))
+    colour = spec["spec"]["layer"][2]["encoding"]["color"]
+    assert colour["field"] == "world" and colour["scale"]["range"] == plot.PALETTE[1:3]  # the colours they have beside the baseline
+    assert {(r["world"], r["metric"]) for r in rows} == {(w, m) for w in ("aravind_1980s", "bus") for m in ("acceptance_rate", "nps")}
+    assert "what-if − baseline" in str(spec["title"])
+    table = views.worlds_comparison(plot.worlds(three))
+    assert spec_rows(plot.comparison(table, metrics=["acceptance_rate", "nps"], currency=small.currency))[1] == rows
