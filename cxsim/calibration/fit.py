@@ -37,7 +37,7 @@ import numpy as np
 from ..experiments.design import Task, fingerprint
 from ..experiments.runner import execute
 from ..metrics import interval
-from ..params import CxError
+from .. import studies
 from ..scenario import Scenario, scenario_dict
 from .quantities import Extract
 from .targets import Resolved, Spec
@@ -148,10 +148,6 @@ def evaluate(scenario: Scenario, spec: Spec, params: dict[str, Any], *, workers:
 
 
 # -- the study ---------------------------------------------------------------------------
-def storage_url(out: Path) -> str:
-    return f"sqlite:///{(out / 'study.db').resolve()}"
-
-
 def distributions(spec: Spec, scenario: Scenario) -> dict[str, Any]:
     from optuna.distributions import FloatDistribution, IntDistribution
 
@@ -182,21 +178,8 @@ def identity(spec: Spec, scenario: Scenario) -> str:
 
 
 def open_study(out: Path, spec: Spec, scenario: Scenario, resume: bool):
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    out.mkdir(parents=True, exist_ok=True)
-    exists = (out / "study.db").exists()
-    if exists and not resume:
-        raise CxError(f"{out}: already holds a calibration (study.db); use --resume to continue it, or choose another --out")
-    study = optuna.create_study(study_name=STUDY, storage=storage_url(out), load_if_exists=True, direction="minimize")
-    key = identity(spec, scenario)
-    started = study.user_attrs.get("identity")
-    if started is None:
-        study.set_user_attr("identity", key)
-    elif started != key:
-        raise CxError(f"{out}: its study was started with another scenario or targets file; use another --out")
-    return study
+    return studies.open_study(out, STUDY, identity(spec, scenario), resume, what="a calibration",
+                              started_with="another scenario or targets file", direction="minimize")
 
 
 def finished_trials(study) -> list:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..experiments.design import fingerprint
-from ..params import CxError
+from .. import studies
 from ..scenario import Scenario, scenario_dict
 from .evaluate import Evaluation, Executor, describe, plan_key, plan_overrides
 from .spec import Spec
@@ -32,34 +32,6 @@ from .spec import Spec
 STUDY = "optimisation"
 WORST = 1e18
 """Objective value of a plan whose runs leave the objective undefined (e.g. nobody offered)."""
-
-
-def storage_url(out: Path) -> str:
-    return f"sqlite:///{(out / 'study.db').resolve()}"
-
-
-def storage(out: Path):
-    """The study's SQLite file in write-ahead mode without an fsync per commit.
-
-    Optuna commits every parameter and attribute; with SQLite's default each commit
-    waits for the disk (measured: 24 ms, a third of a search's time). A WAL file with
-    ``synchronous=NORMAL`` survives the process being killed (``kill -9``), which is what
-    ``--resume`` needs; only a power cut may lose the last trials.
-    """
-    import optuna
-    from sqlalchemy import event
-
-    st = optuna.storages.RDBStorage(storage_url(out), engine_kwargs={"connect_args": {"timeout": 60}})
-
-    def pragmas(conn, _record) -> None:
-        cur = conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    event.listen(st.engine, "connect", pragmas)
-    st.engine.dispose()
-    return st
 
 
 def identity(spec: Spec, base: Scenario) -> str:
@@ -73,23 +45,13 @@ def identity(spec: Spec, base: Scenario) -> str:
 
 
 def open_study(out: Path, spec: Spec, base: Scenario, resume: bool):
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / "study.db").exists() and not resume:
-        raise CxError(f"{out}: already holds an optimisation (study.db); use --resume to continue or re-report it, or choose another --out")
-    study = optuna.create_study(study_name=STUDY, storage=storage(out), load_if_exists=True,
-                                directions=[o.direction for o in spec.objectives])
-    key = identity(spec, base)
-    started = study.user_attrs.get("identity")
-    if started is None:
+    def enqueue_named_plans(study) -> None:
         for params in named_plans(spec, base):
             study.enqueue_trial(params)
-        study.set_user_attr("identity", key)
-    elif started != key:
-        raise CxError(f"{out}: its study was started with another scenario, levers, objectives, constraints or seeds; use another --out")
-    return study
+
+    return studies.open_study(out, STUDY, identity(spec, base), resume, what="an optimisation",
+                              started_with="another scenario, levers, objectives, constraints or seeds",
+                              on_new=enqueue_named_plans, directions=[o.direction for o in spec.objectives])
 
 
 def named_plans(spec: Spec, base: Scenario) -> list[dict[str, Any]]:
@@ -243,4 +205,4 @@ class Search:
                     on_trial(done, trials)
 
 
-__all__ = ["Search", "open_study", "make_sampler", "distributions", "identity", "storage_url", "WORST"]
+__all__ = ["Search", "open_study", "make_sampler", "distributions", "identity", "WORST"]
