@@ -15,8 +15,9 @@ For each size and framework: set-up time (building the model / ``sim.init()``),
 run time of the 200 steps, the adopters' share at the end (both should follow
 the Bass curve), and the peak memory of build + run traced by ``tracemalloc``
 per agent; then the ratios Starsim / cxsim. Timings are the best of a few
-repeats (one at 1M). Each framework runs once untimed first (numba kernels are
-compiled or loaded). Without Starsim installed it says so and measures cxsim
+repeats (one at 1M). Each framework and size is measured in a fresh process
+(:func:`measure_fresh`), which runs once untimed first at 1,000 agents (numba
+kernels compiled or loaded, imports done). Without Starsim installed it says so and measures cxsim
 alone. It is a report: it always exits 0.
 """
 
@@ -29,12 +30,14 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUME
 
 import argparse
 import gc
+import json
 import math
+import subprocess
 import sys
 import time
 import tomllib
 import tracemalloc
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,6 +199,21 @@ def measure(framework, n: int, repeats: int, memory: bool) -> Row:
     return row
 
 
+def measure_fresh(name: str, n: int, repeats: int, memory: bool) -> Row:
+    """:func:`measure` in a process of its own, as a user's run starts: neither framework inherits memory the other touched.
+
+    (On a virtual machine the first touch of memory costs far more than reusing
+    pages a process has freed; measured in one process, whichever framework ran
+    second got the first's pages.)
+    """
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", f"{name}:{n}", "--repeats", str(repeats)] + ([] if memory else ["--no-memory"])
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return Row(name, n, error=(done.stderr.strip().splitlines() or ["no output"])[-1][:200])
+    return Row(**json.loads(lines[-1]))
+
+
 def repeats_for(n: int, small: int) -> int:
     return small if n <= 20_000 else 3 if n <= 200_000 else 1
 
@@ -235,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated agent counts")
     ap.add_argument("--repeats", type=int, default=5, help="repeats up to 20k (3 up to 200k, 1 above); the best is kept")
     ap.add_argument("--no-memory", action="store_true", help="skip the traced-memory runs")
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # FRAMEWORK:SIZE, measured in this process (see measure_fresh)
     args = ap.parse_args(argv)
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
     have_starsim = starsim_available()
@@ -248,12 +267,17 @@ def main(argv: list[str] | None = None) -> int:
     print("machine may be shared: timings are what was measured\n", flush=True)
     if not have_starsim:
         print("Starsim is not installed: measuring cxsim only (pip install starsim, or pip install -e .[bench])\n", flush=True)
-    for cls in frameworks:  # untimed warm-up: kernels compiled or loaded, imports done
-        timed(cls(1000), 1000)
+    if args.one:  # inside a fresh process: one framework at one size, as JSON
+        name, n = args.one.split(":")
+        cls = next(c for c in (CxsimBass, StarsimBass) if c.name == name)
+        timed(cls(1000), 1000)  # untimed warm-up: kernels compiled or loaded, imports done
+        row = measure(cls(int(n)), int(n), args.repeats, memory=not args.no_memory)
+        print(json.dumps(asdict(row)))
+        return 0
     rows = []
     for n in sizes:
         for cls in frameworks:
-            row = measure(cls(n), n, repeats_for(n, args.repeats), memory=not args.no_memory)
+            row = measure_fresh(cls.name, n, repeats_for(n, args.repeats), memory=not args.no_memory)
             rows.append(row)
             print(f"  measured {row.framework} {n:,}" + (f" ({row.error})" if row.error else f": set-up {row.setup * 1e3:.1f} ms, run {row.run * 1e3:.1f} ms"), flush=True)
     print()

@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from .ledger import CASH_COSTS, build_ledger
+from .ledger import CASH_COSTS, build_ledger, priced_kinds
 from .kernels import activate, njit
 from .params import CxError
 from .randomness import Streams
@@ -89,12 +89,18 @@ arrays of their own, where such scans run at memory speed.
 """
 
 
-ROW_DTYPE = np.dtype([(name, STATE[name][0]) if name != "ledger" else (name, np.float32, (len(CASH_COSTS),)) for name in ROW], align=True)
-"""The layout of one customer's row."""
+def row_dtype(cost_kinds: int = None) -> np.dtype:
+    """The layout of one customer's row, with ``cost_kinds`` columns of the cost ledger (default: every kind)."""
+    kinds = len(CASH_COSTS) if cost_kinds is None else cost_kinds
+    return np.dtype([(name, STATE[name][0]) if name != "ledger" else (name, np.float32, (kinds,)) for name in ROW], align=True)
 
 
-def _initial_row() -> np.ndarray:
-    row = np.zeros((), dtype=ROW_DTYPE)
+ROW_DTYPE = row_dtype()
+"""The layout of one customer's row when every cost kind is kept."""
+
+
+def _initial_row(dtype: np.dtype = ROW_DTYPE) -> np.ndarray:
+    row = np.zeros((), dtype=dtype)
     for name in ROW:
         if name != "ledger":
             row[name] = STATE[name][1]
@@ -102,78 +108,136 @@ def _initial_row() -> np.ndarray:
 
 
 class Customers:
-    """Every customer's state (see :data:`STATE`): one array per entry, those in :data:`ROW` as views of one row array."""
+    """Every customer's state (see :data:`STATE`): one array per entry, those in :data:`ROW` as views of one row array.
 
-    def __init__(self, n: int):
+    The cost ledger keeps only the kinds in ``cost_kinds`` (default: all of
+    :data:`~cxsim.ledger.CASH_COSTS`): a kind the scenario prices at zero for
+    everyone costs no memory (``ledger_columns`` gives each kept column's index in
+    ``CASH_COSTS``; :meth:`cost` reads any kind). ``shared`` gives entries held
+    elsewhere (the network's villages), used as they are.
+    """
+
+    def __init__(self, n: int, cost_kinds: tuple[str, ...] = CASH_COSTS, shared: dict[str, np.ndarray] | None = None):
         self.n = n
-        self.rows = np.full(n, _initial_row(), dtype=ROW_DTYPE)  # one pass, not one per entry
+        self.cost_kinds = tuple(cost_kinds)
+        self.ledger_columns = np.array([CASH_COSTS.index(k) for k in self.cost_kinds], dtype=np.int64)
+        dtype = row_dtype(len(self.cost_kinds))
+        self.rows = np.empty(n, dtype=dtype)
+        self.rows[...] = _initial_row(dtype)  # one pass, not one per entry (np.full of a record is ~30× slower)
         self.ledger = self.rows["ledger"]
+        shared = shared or {}
         for name, (dtype, init, _) in STATE.items():
             if name in ROW:
                 setattr(self, name, self.rows[name])
+            elif name in shared:
+                setattr(self, name, shared[name])
             else:
                 setattr(self, name, np.full(n, init, dtype=dtype))
 
     def nbytes(self) -> int:
         return self.rows.nbytes + sum(getattr(self, name).nbytes for name in STATE if name not in ROW)
 
+    def cost(self, kind: str, ids=slice(None)) -> np.ndarray:
+        """Ledger column ``kind`` (currency) of customers ``ids``: zeros for a kind the scenario does not price."""
+        if kind in self.cost_kinds:
+            return self.ledger[ids, self.cost_kinds.index(kind)]
+        return np.zeros(len(np.arange(self.n)[ids]), dtype=np.float32)
+
+    def full_ledger(self, ids=slice(None)) -> np.ndarray:
+        """The ledger of customers ``ids`` with a column for every kind of :data:`~cxsim.ledger.CASH_COSTS`."""
+        rows = self.ledger[ids]
+        out = np.zeros(rows.shape[:-1] + (len(CASH_COSTS),), dtype=np.float32)
+        out[..., self.ledger_columns] = rows
+        return out
+
     def row(self, i: int) -> dict:
         """One customer's state as plain Python values."""
         out = {name: getattr(self, name)[i].item() for name in STATE}
-        out.update({f"cost_{k}": float(v) for k, v in zip(CASH_COSTS, self.ledger[i])})
+        out.update({f"cost_{k}": float(v) for k, v in zip(CASH_COSTS, self.full_ledger(i))})
         return out
 
 
-def populate(scenario, streams: Streams) -> Customers:
+def populate(scenario, streams: Streams, shared: dict[str, np.ndarray] | None = None) -> Customers:
     """Draw a population from the scenario's segments; each attribute has its own stream.
 
     The attributes' draws are independent (one named stream each), so they run
     side by side in threads (numpy's fills and the beta kernel release the GIL);
     each writes only its own entries, so the result does not depend on the order.
+    Each attribute is drawn in slices of :data:`CHUNK` customers, one after the
+    other from its stream (the same numbers as one draw of all), which keeps the
+    temporaries small. Only the ledger's priced kinds are stored
+    (:func:`cxsim.ledger.priced_kinds`), and an attribute no mechanism of the
+    scenario reads is not drawn (``Scenario.unread_attributes``: each customer
+    holds their segment's mean).
     """
     pop = scenario.population
     segs = list(pop.segments.values())
     n = pop.customers
     if len(segs) > np.iinfo(STATE["segment"][0]).max:
         raise CxError(f"population.segments: {len(segs)} segments; at most {np.iinfo(STATE['segment'][0]).max} fit the segment index")
-    c = Customers(n)
+    kinds = priced_kinds(scenario.costs)
+    unread = scenario.unread_attributes()
+    c = Customers(n, cost_kinds=kinds, shared=shared)
     shares = np.array([s.share for s in segs], dtype=np.float64)
     cum = np.cumsum(shares / shares.sum())
-    _segment_of(streams.generator("population:segment").random(n), cum, c.segment)
+    draw = streams.generator("population:segment")
+    for part in _chunks(n):
+        _segment_of(draw.random(part.stop - part.start), cum, c.segment[part])
 
     def means(attr: str) -> np.ndarray:
         return np.array([getattr(s, attr) for s in segs], dtype=np.float32)
-
-    def seg(attr: str) -> np.ndarray:
-        return means(attr)[c.segment]
 
     def gen(attr: str) -> np.random.Generator:
         return streams.generator(f"population:{attr}")
 
     def money() -> None:
-        z = gen("daily_wage").standard_normal(n, dtype=np.float32)
-        c.daily_wage[:] = seg("daily_wage") * np.exp(seg("wage_spread") * z)
-        c.cash[:] = c.daily_wage * seg("cash_days") * gen("cash").gamma(2.0, 0.5, n).astype(np.float32)
+        wage, spread, cash_days = means("daily_wage"), means("wage_spread"), means("cash_days")
+        z_draw, cash_draw = gen("daily_wage"), gen("cash")
+        for part in _chunks(n):
+            seg, size = c.segment[part], part.stop - part.start
+            z = z_draw.standard_normal(size, dtype=np.float32)
+            c.daily_wage[part] = wage[seg] * np.exp(spread[seg] * z)
+            c.cash[part] = c.daily_wage[part] * cash_days[seg] * cash_draw.gamma(2.0, 0.5, size).astype(np.float32)
 
     def distance() -> None:
-        c.distance[:] = seg("distance_km") * gen("distance").gamma(2.0, 0.5, n).astype(np.float32)
+        km, draw = means("distance_km"), gen("distance")
+        for part in _chunks(n):
+            c.distance[part] = km[c.segment[part]] * draw.gamma(2.0, 0.5, part.stop - part.start).astype(np.float32)
 
     def beta(attr: str) -> None:
+        if attr in unread:  # no mechanism reads it: the segment's mean, not drawn
+            mean = means(attr)
+            for part in _chunks(n):
+                getattr(c, attr)[part] = mean[c.segment[part]]
+            return
         _beta_fill(gen(attr), getattr(c, attr), c.segment, means(attr), np.float32(pop.concentration))
 
     party: dict[str, np.ndarray] = {}
 
     def share(attr: str) -> None:
-        party[attr] = (gen(attr).random(n, dtype=np.float32) < seg(attr)).astype(np.float32)
+        chance, draw = means(attr), gen(attr)
+        party[attr] = flags = np.empty(n, dtype=np.bool_)
+        for part in _chunks(n):
+            flags[part] = draw.random(part.stop - part.start, dtype=np.float32) < chance[c.segment[part]]
 
     def awareness() -> None:
-        c.reach[:] = seg("reach")
-        c.aware_budget[:] = streams.exponential("awareness", np.arange(n))
+        reach = means("reach")
+        for part in _chunks(n):
+            c.reach[part] = reach[c.segment[part]]
+            c.aware_budget[part] = streams.exponential("awareness", np.arange(part.start, part.stop))
 
     tasks = [money, distance, awareness, *(partial(beta, a) for a in BETA_ATTRIBUTES), partial(share, "companion"), partial(share, "works")]
     _run_all(tasks, threads=n >= THREADED_FROM)
-    build_ledger(scenario.costs, c.distance, c.daily_wage, party["companion"], party["works"], out=c.ledger)
+    build_ledger(scenario.costs, c.distance, c.daily_wage, party["companion"], party["works"], out=c.ledger, kinds=kinds)
     return c
+
+
+CHUNK = 1 << 16
+"""Customers drawn at a time in :func:`populate` (a slice's temporaries fit in the cache)."""
+
+
+def _chunks(n: int):
+    return (slice(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK))
 
 
 BETA_ATTRIBUTES = ("need", "latent_need", "fear", "trust", "expectation")

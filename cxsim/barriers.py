@@ -46,13 +46,16 @@ def _weights(w_forgone: float) -> np.ndarray:
     return w
 
 
-def cost_borne(ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray, share_left: dict[int, np.ndarray]) -> np.ndarray:
+def cost_borne(ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray, share_left: dict[int, np.ndarray],
+               columns: np.ndarray | None = None) -> np.ndarray:
     """Weighted cost customers ``ids`` still bear: Σ_kind weight · ledger · share left to them.
 
-    ``share_left`` maps a cost column to the share each customer still pays after
-    the interventions covering them (columns not in it are paid in full).
+    ``share_left`` maps a cost column (its index in :data:`CASH_COSTS`) to the
+    share each customer still pays after the interventions covering them (columns
+    not in it are paid in full). ``columns`` gives the kinds ``ledger`` keeps
+    (default: all, see :class:`cxsim.agents.Customers`).
     """
-    weight, cols, shares = _share_table(weight, share_left, len(ids))
+    weight, cols, shares = _kept(*_share_table(weight, share_left, len(ids)), columns)
     return _cost_borne(ledger, np.asarray(ids), weight, cols, shares)
 
 
@@ -66,7 +69,7 @@ def assess(decision, c, ids: np.ndarray, relief) -> tuple[np.ndarray, np.ndarray
     leaves each cost kind's share in ``relief.cost_share``.
     """
     n = len(ids)
-    weight, cols, shares = _share_table(perceived_weights(decision), relief.cost_share, n)
+    weight, cols, shares = _kept(*_share_table(perceived_weights(decision), relief.cost_share, n), c.ledger_columns)
     d = decision
     coef = np.array([d.w_cost, d.cost_reference_days, d.w_fear, d.w_distance, d.w_distrust, d.w_need,
                      d.intercept, d.w_social, d.social_cap], dtype=np.float32)
@@ -93,6 +96,19 @@ def _share_table(weight: np.ndarray, share_left: dict, n: int) -> tuple[np.ndarr
     for row, share in zip(shares, varying.values()):
         row[:] = share
     return weight, cols, shares
+
+
+def _kept(weight: np.ndarray, cols: np.ndarray, shares: np.ndarray, columns: np.ndarray | None):
+    """The weights and varying shares of :func:`_share_table` for the kinds a ledger keeps, indexed by its columns.
+
+    A kind it does not keep costs everyone zero, so leaving it out of the sum
+    changes no total.
+    """
+    if columns is None or len(columns) == len(CASH_COSTS):
+        return weight, cols, shares
+    position = {int(k): j for j, k in enumerate(columns)}
+    keep = [m for m, col in enumerate(cols.tolist()) if col in position]
+    return weight[columns], np.array([position[int(cols[m])] for m in keep], dtype=np.int64), shares[keep]
 
 
 # -- compiled kernels (float32 throughout, one pass over the customers) -------------

@@ -40,7 +40,7 @@ class CustomerAgent(mesa.Agent):
 
     def ledger(self) -> dict[str, float]:
         """What using the service would cost this customer, by kind, before any intervention."""
-        return {k: float(v) for k, v in zip(CASH_COSTS, self.model.customers.ledger[self.index])}
+        return {k: float(v) for k, v in zip(CASH_COSTS, self.model.customers.full_ledger(self.index))}
 
     def events(self):
         """This customer's touchpoints and transitions (tracked customers only)."""

@@ -222,7 +222,7 @@ def access(model: "CxModel") -> None:
         return
     c, j = model.customers, model.pars.journey
     relief = relief_for(model, ids)
-    cash_needed = relief.remaining(c.ledger, ids, barriers.CASH_SPENT)
+    cash_needed = relief.remaining(c.ledger, ids, barriers.CASH_SPENT, c.ledger_columns)
     short = cash_needed > c.cash[ids]
     drop = short & (model.streams.uniform("shortfall", ids) < j.shortfall_dropout)
     dropped = ids[drop]

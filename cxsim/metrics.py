@@ -185,8 +185,8 @@ def customer_table(model: "CxModel") -> pd.DataFrame:
     df = pd.DataFrame({name: getattr(c, name) for name in STATE})
     loyal = np.flatnonzero(c.stage == Stage.LOYAL)
     df.loc[loyal, "loyalty"] = loyalty_now(model, loyal)
-    for i, kind in enumerate(CASH_COSTS):
-        df[f"cost_{kind}"] = c.ledger[:, i]
+    for kind in CASH_COSTS:
+        df[f"cost_{kind}"] = c.cost(kind)
     df["stage"] = pd.Categorical.from_codes(c.stage, categories=list(STAGES))
     df["segment"] = pd.Categorical.from_codes(c.segment, categories=model.pars.segment_names)
     reasons = np.where(c.reason >= 0, c.reason, len(REASONS))

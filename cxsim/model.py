@@ -121,8 +121,7 @@ class CxModel(mesa.Model):
         self._agents_by_index: dict[int, CustomerAgent] = {}
         n = scenario.population.customers
         self.net = build_network(scenario.network, n, self.streams)  # first: its temporaries then fit in less memory
-        self.customers = populate(scenario, self.streams)
-        self.customers.village[:] = self.net.village
+        self.customers = populate(scenario, self.streams, shared={"village": self.net.village})
         self.counts = np.zeros(len(Stage), dtype=np.int64)
         self.counts[Stage.UNAWARE] = n
         self.tally: Counter[str] = Counter()
@@ -143,7 +142,7 @@ class CxModel(mesa.Model):
         self.agenda = Agenda()
         self.cohorts = np.zeros((scenario.steps + 2, 3))  # per anchor step: loyal customers, Σ satisfaction, Σ (anchor loyalty − initial)
         self.loyal_by_segment = np.zeros(len(scenario.population.segments), dtype=np.int64)
-        self.tracked = self.streams.uniform("tracking", np.arange(n)) < min(1.0, track / n)
+        self.tracked = _tracked(self.streams, n, min(1.0, track / n))
         self._events: list[tuple] = []
         self.basket = np.array([s.basket for s in scenario.population.segments.values()])
         self.encounter_value = 0.0
@@ -262,6 +261,15 @@ def advance(model: CxModel) -> None:
     """Advance every customer by one step: each phase of :data:`PHASES` in turn."""
     for phase in PHASES:
         phase(model)
+
+
+def _tracked(streams, n: int, share: float, chunk: int = 1 << 16) -> np.ndarray:
+    """Which customers have their story kept: each with chance ``share`` (drawn a slice at a time)."""
+    tracked = np.empty(n, dtype=np.bool_)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        tracked[lo:hi] = streams.uniform("tracking", np.arange(lo, hi)) < share
+    return tracked
 
 
 @njit(cache=True)

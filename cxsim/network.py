@@ -97,7 +97,7 @@ class FullyMixed:
     def __init__(self, n: int, ties: int, streams: Streams):
         self.n, self.k = n, ties
         self.village = np.zeros(n, dtype=np.int32)
-        self.listen_weight = np.zeros(n, dtype=np.float32)  # word of mouth comes from global_share()
+        self.listen_weight = None  # nobody listens to ties: word of mouth comes from global_share()
         self.talkers = 0
 
     def targets(self, tellers: np.ndarray, streams: Streams, step: int) -> np.ndarray:

@@ -120,8 +120,8 @@ def customers_arrow(res: "Results") -> "pa.Table":
             cols[name] = pa.array(loyalty)
         else:
             cols[name] = pa.array(np.ascontiguousarray(getattr(c, name)))
-    for i, kind in enumerate(CASH_COSTS):
-        cols[f"cost_{kind}"] = pa.array(np.ascontiguousarray(c.ledger[:, i]))
+    for kind in CASH_COSTS:
+        cols[f"cost_{kind}"] = pa.array(np.ascontiguousarray(c.cost(kind)))
     cols["seed"] = pa.array(np.full(c.n, res.seed, dtype=np.int64))
     return pa.table(cols)
 

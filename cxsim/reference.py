@@ -610,7 +610,7 @@ class ReferenceModel(mesa.Model):
             "segment", "need", "latent_need", "insight", "daily_wage", "cash", "distance", "reach",
             "expectation", "trust", "fear", "aware_budget")}
         columns["village"] = net.village.tolist()
-        ledger = drawn.ledger.tolist()
+        ledger = drawn.full_ledger().tolist()
         self.customers = [
             Customer(self, i, {name: col[i] for name, col in columns.items()}, dict(zip(CASH_COSTS, ledger[i])))
             for i in range(n)

@@ -69,9 +69,9 @@ class Relief:
         col = CASH_COSTS.index(kind)
         self.cost_share[col] = self.cost_share.get(col, 1.0) * _where(covered, np.float32(1.0 - share), np.float32(1.0))
 
-    def remaining(self, ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """Weighted cost each of customers ``ids`` still bears after what is relieved."""
-        return cost_borne(ledger, ids, weight, self.cost_share)
+    def remaining(self, ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+        """Weighted cost each of customers ``ids`` still bears after what is relieved (``columns``: the kinds ``ledger`` keeps)."""
+        return cost_borne(ledger, ids, weight, self.cost_share, columns)
 
     def subset(self, mask: np.ndarray) -> "Relief":
         if not self.covered:  # no intervention reached them: nothing per customer to cut
@@ -106,13 +106,17 @@ def refresh(model: "World") -> None:
     model.active_key = key
     model.relief_for_all = None
     c = model.customers
-    boost = np.zeros(c.n, dtype=np.float32)
-    everyone = np.arange(c.n)
-    for name, iv in model.active:
-        if iv.outreach_gain():
+    outreach = np.float32(sc.journey.outreach)
+    gains = [(name, iv) for name, iv in model.active if iv.outreach_gain()]
+    if gains:
+        boost = np.zeros(c.n, dtype=np.float32)
+        everyone = np.arange(c.n)
+        for name, iv in gains:
             boost += iv.outreach_gain() * model.coverage.covered(name, iv, everyone)
-    np.multiply(c.reach, np.float32(sc.journey.outreach) * (1.0 + boost), out=model.aware_rate)
-    model.aware_rate += c.talk_count * model.net.listen_weight * np.float32(sc.journey.word_of_mouth)
+        outreach = outreach * (1.0 + boost)
+    np.multiply(c.reach, outreach, out=model.aware_rate)
+    if model.net.listen_weight is not None:  # ties talking (a fully mixed population hears through global_share())
+        model.aware_rate += c.talk_count * model.net.listen_weight * np.float32(sc.journey.word_of_mouth)
 
 
 def relief_for(model: "World", ids: np.ndarray) -> Relief:
@@ -148,7 +152,7 @@ def charge_use(model: "World", ids: np.ndarray, relief: Relief, stage: str) -> N
 
     def costs_of(kind: str) -> np.ndarray:
         nonlocal rows
-        rows = model.customers.ledger[ids] if rows is None else rows
+        rows = model.customers.full_ledger(ids) if rows is None else rows
         costs = rows[:, CASH_COSTS.index(kind)]
         return costs if cov is True else costs[cov]
 

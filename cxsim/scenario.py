@@ -291,6 +291,23 @@ class Scenario(Params):
     def enabled_interventions(self) -> list[str]:
         return [n for n, iv in self.interventions.items() if iv.enabled]
 
+    def unread_attributes(self) -> frozenset[str]:
+        """Drawn customer attributes that no mechanism of this scenario reads (they need not be drawn).
+
+        Fear, distrust and felt need act only through the decision's weights
+        (``decision.w_fear``, ``w_distrust``, ``w_need``); latent need also sets
+        the value of repeat encounters (``relationship``). With a weight of 0 the
+        attribute changes no result, so every customer holds the segment's mean.
+        """
+        d, unread = self.decision, set()
+        if d.w_fear == 0:
+            unread.add("fear")
+        if d.w_distrust == 0:
+            unread.add("trust")
+        if d.w_need == 0 and not self.relationship.active:
+            unread |= {"need", "latent_need"}
+        return frozenset(unread)
+
     # -- the one way to change a scenario --------------------------------------------
     def with_overrides(self, overrides: dict[str, Any] | None = None, **kw: Any) -> "Scenario":
         """A new scenario with dotted-path values replaced, e.g. ``{"population.customers": 500}``."""

@@ -275,3 +275,52 @@ def test_overrides_keep_every_intervention_parameter(aravind):
     assert changed.interventions["free_transport"].escort == 0.25
     assert changed.interventions["counselling"].cost_per_use == aravind.interventions["counselling"].cost_per_use
     assert changed.interventions["free_transport"].enabled and not changed.interventions["counselling"].enabled
+
+
+def _same_outcomes(a, b) -> None:
+    assert a.summary == b.summary
+    assert a.timeseries.equals(b.timeseries)
+
+
+def test_population_drawn_in_slices_is_the_population_drawn_at_once(small, monkeypatch):
+    from cxsim import agents, ledger
+
+    whole = cxsim.run(small, 6)
+    monkeypatch.setattr(agents, "CHUNK", 37)  # many slices, none aligned with anything
+    monkeypatch.setattr(ledger, "LEDGER_CHUNK", 53)
+    sliced = cxsim.run(small, 6)
+    _same_outcomes(whole, sliced)
+    assert whole.customers.equals(sliced.customers)
+
+
+def test_the_ledger_keeps_only_the_kinds_the_scenario_prices(small):
+    m = cxsim.CxModel(small, seed=2)
+    c = m.customers
+    assert small.costs.price == 0 and "price" not in c.cost_kinds and c.ledger.shape[1] == len(c.cost_kinds)
+    assert np.all(c.cost("price") == 0) and np.array_equal(c.cost("transport"), c.ledger[:, c.cost_kinds.index("transport")])
+    full = c.full_ledger()
+    assert full.shape == (c.n, len(barriers.CASH_COSTS))
+    assert np.array_equal(full[:, list(c.ledger_columns)], c.ledger) and np.all(full[:, barriers.CASH_COSTS.index("price")] == 0)
+    priced = cxsim.CxModel(small.with_overrides({"costs.price": 10.0}), seed=2).customers
+    assert "price" in priced.cost_kinds and np.all(priced.cost("price") == np.float32(10.0))
+    free = cxsim.CxModel(small.with_overrides({f"costs.{k}": 0.0 for k in ("price", "fare_per_km", "food_per_day", "lodging_per_day",
+                                                                         "medicine", "stay_days", "follow_up_trips")}), seed=2).customers
+    assert free.cost_kinds == () and free.ledger.shape == (free.n, 0)
+
+
+def test_an_attribute_no_mechanism_reads_is_not_drawn_and_changes_no_result(small, monkeypatch):
+    from cxsim.scenario import Scenario
+
+    weightless = small.with_overrides({"decision.w_fear": 0.0, "decision.w_distrust": 0.0, "decision.w_need": 0.0})
+    assert weightless.unread_attributes() == {"fear", "trust", "need", "latent_need"}
+    assert small.unread_attributes() == frozenset()
+    skipped = cxsim.run(weightless, 8)
+    means = {attr: np.array([getattr(s, attr) for s in weightless.population.segments.values()], dtype=np.float32)
+             for attr in ("fear", "trust", "need")}
+    c = cxsim.CxModel(weightless, seed=8).customers
+    for attr, mean in means.items():
+        assert np.array_equal(getattr(c, attr), mean[c.segment]), attr  # the segment's mean, not drawn
+    monkeypatch.setattr(Scenario, "unread_attributes", lambda self: frozenset())
+    drawn = cxsim.run(weightless, 8)
+    _same_outcomes(skipped, drawn)
+    assert not np.array_equal(cxsim.CxModel(weightless, seed=8).customers.fear, c.fear)

@@ -211,3 +211,18 @@ def test_parse_accepts_nested_or_dotted_paths():
     a = parse_experiment({"set": {"decision": {"w_cost": 2.0}}, "uncertainties": {"decision": {"w_fear": [1, 2]}}})
     b = parse_experiment({"set": {"decision.w_cost": 2.0}, "uncertainties": {"decision.w_fear": {"lo": 1, "hi": 2}}})
     assert a == b
+
+
+def test_the_pool_runs_every_task_once_while_this_process_works_until_it_has_started():
+    from cxsim.experiments.core import make_tasks
+    from cxsim.experiments.runner import _pool, run_task
+
+    base = cxsim.load_scenario("aravind").with_overrides({"population.customers": 300, "steps": 8})
+    tasks = make_tasks(base, [{}], list(range(12)), None, False)
+    seen: list[int] = []
+    _pool(base, tasks, lambda result: seen.append(result[0]["seed"]), 2)
+    assert sorted(seen) == list(range(12))
+    serial = {t.seed: run_task(base, t)[0] for t in tasks}
+    again: dict[int, dict] = {}
+    _pool(base, tasks, lambda result: again.__setitem__(result[0]["seed"], result[0]), 2)
+    pd.testing.assert_frame_equal(pd.DataFrame([again[s] for s in range(12)]), pd.DataFrame([serial[s] for s in range(12)]))  # NaN-aware

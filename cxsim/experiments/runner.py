@@ -15,7 +15,8 @@ import os
 import re
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable
 
 import pandas as pd
@@ -126,20 +127,44 @@ def _pool_task(task: Task) -> Result:
 
 
 def _context():
-    """forkserver (workers fork from a server that imported cxsim once), else spawn; never plain fork."""
+    """forkserver (workers fork from a server that imported cxsim and loaded its kernels once), else spawn; never plain fork."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["cxsim.experiments.runner"])
+        ctx.set_forkserver_preload(["cxsim.experiments.warm"])
         return ctx
     return mp.get_context("spawn")
 
 
 def _pool(base: Scenario, tasks: list[Task], handle, workers: int) -> None:
+    """Run ``tasks`` on a local pool of ``workers`` processes, handing each result to ``handle`` here.
+
+    A pool takes a second or two to start (its server imports cxsim and loads the
+    kernels); until a worker has answered, this process runs tasks itself, from
+    the end of the list while the pool takes them from the front. Tasks are handed
+    out a few at a time, so that none waits in a queue while this process works.
+    """
+    pending = deque(tasks)
+    window = 2 * workers
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(base,)) as ex:
-        futures = [ex.submit(_pool_task, t) for t in tasks]
+        inflight: set = set()
+
+        def top_up() -> None:
+            while pending and len(inflight) < window:
+                inflight.add(ex.submit(_pool_task, pending.popleft()))
+
+        top_up()
+        answered = False
         try:
-            for fut in as_completed(futures):
-                handle(fut.result())
+            while inflight:
+                done, _ = wait(inflight, timeout=None if answered or not pending else 0, return_when=FIRST_COMPLETED)
+                if not done:  # the pool is still starting: work meanwhile
+                    handle(run_task(base, pending.pop()))
+                    continue
+                answered = True
+                for fut in done:
+                    inflight.discard(fut)
+                    handle(fut.result())
+                top_up()
         except BaseException:
             ex.shutdown(wait=False, cancel_futures=True)
             raise
