@@ -35,7 +35,7 @@ KINDS = {  # kind → title, what the CSV holds
 }
 TABLES = {"funnel": compare.funnel_table, "scores": compare.scores_table, "reasons": compare.reasons_table}
 NOUNS = {"funnel": "stage rates", "scores": "figures", "reasons": "reason shares"}
-TRIALS = {"lo": 2, "hi": 500, "default": 30}
+TRIALS = {"lo": 2, "hi": 500, "default": 60}
 DEFAULT_FREE = ("decision.intercept", "decision.w_cost")
 CACHE_ENV = "CXSIM_OWNDATA_CACHE"  # the cache folder's parent (default: <temp dir>/cxsim-owndata)
 STOP = "owndata_stop"  # session state: the user asked to stop the running fit

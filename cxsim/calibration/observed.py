@@ -86,9 +86,14 @@ def _checked(df: pd.DataFrame, kind: str, where: str, row_offset: int) -> pd.Dat
     counts = pd.to_numeric(df[count], errors="coerce")
     bad = df[counts.isna() | (counts < 0) | ~np.isfinite(counts.fillna(0))]
     if len(bad):
-        raise CxError(f"{where}: {count} = {bad[count].iloc[0]!r} in row {bad.index[0] + row_offset}: must be a count ≥ 0")
+        raise CxError(f"{where}: {count} = {_plain(bad[count].iloc[0])!r} in row {bad.index[0] + row_offset}: must be a count ≥ 0")
     keys = df[key].astype(str).str.strip() if kind != "scores" else df[key]
     return pd.DataFrame({key: keys, count: counts}).reset_index(drop=True)
+
+
+def _plain(x):
+    """A numpy scalar as the Python value it holds (so a message reads ``-1``, not ``np.int64(-1)``)."""
+    return x.item() if isinstance(x, np.generic) else x
 
 
 def read_upload(data: bytes, kind: str, filename: str) -> pd.DataFrame:
@@ -177,8 +182,10 @@ def _funnel(df: pd.DataFrame, obs, where: str, file: str) -> list:
 
 def _scores(df: pd.DataFrame, obs, where: str, file: str) -> list:
     score = pd.to_numeric(df["score"], errors="coerce")
-    if score.isna().any() or not score.between(0, 10).all() or not (score == score.round()).all():
-        raise CxError(f"{where}: {file}: score = {df['score'][~score.between(0, 10) | score.isna()].iloc[0]!r}: must be a whole number 0 to 10")
+    bad = score.isna() | ~score.between(0, 10) | (score != score.round())
+    if bad.any():
+        first = df["score"][bad].iloc[0]
+        raise CxError(f"{where}: {file}: score = {_plain(first)!r}: must be a whole number 0 to 10")
     n = float(df["count"].sum())
     if n < 2:
         raise CxError(f"{where}: {file}: needs at least 2 answers")
