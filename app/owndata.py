@@ -171,7 +171,10 @@ def show_fit(s: sidebar.Settings, cal: Calibration, units: dict[str, str]) -> No
                 f"(objective {cal.objective:.3g}; within noise of the best: {len(cal.region)} trials)")
     rows = []
     for r in cal.ranges.itertuples():
-        pinned = f"no: reaches the prior's {r.reaches_bound} bound" if r.reaches_bound else "yes"
+        if len(cal.region) < 3:
+            pinned = f"unknown: {len(cal.region)} trial(s) within noise of the best – run more trials"
+        else:
+            pinned = f"no: reaches the prior's {r.reaches_bound} bound" if r.reaches_bound else "yes"
         rows.append({"parameter": r.parameter, "unit": units.get(r.parameter, ""), "prior": f"{_number(r.prior_low)} – {_number(r.prior_high)}",
                      "was": _number(cal.start[r.parameter]), "best": _number(values[r.parameter]),
                      "range within noise": f"{_number(r.low)} – {_number(r.high)}", "pinned by the data?": pinned})

@@ -364,7 +364,7 @@ def observed(data: Any, /, kind: str | None = None, **named: Any) -> alt.Chart:
     rule = base.mark_rule(strokeWidth=3).encode(x=alt.X("low:Q"), x2="high:Q", color=colour)
     point = base.mark_point(filled=True, size=70, opacity=1).encode(x=x, color=colour, shape=alt.condition(
         "datum.source == 'observed'", alt.value("diamond"), alt.value("circle")), tooltip=tip)
-    height = max(140, 16 * len(items) * len(domain))
+    height = 130 + 20 * len(items) * len(domain)  # the page fits title, axis and legend into the height too (autosize fit)
     return alt.layer(rule, point).properties(width=WIDTH, height=height, title=OBSERVED_TITLES.get(figure, figure))
 
 

@@ -484,3 +484,31 @@ def test_your_own_scenario_edited_run_and_downloaded(explorer, tmp_path):
     want = 100 * sum(cxsim.run(own.with_interventions(on, only=True), s).summary["acceptance_rate"] for s in (1, 2, 3)) / 3
     assert explorer.card_value("acceptance_rate").inner_text() == f"{want:.1f} %"  # the page runs your scenario
     explorer.clean()
+
+
+def test_your_own_data_uploaded_compared_and_a_bad_file_named(explorer, tmp_path):
+    """The example funnel the page offers, uploaded back: the comparison chart and its verdict; a malformed one: one line."""
+    page = explorer.page
+    explorer.act(lambda: page.get_by_role("tab", name="Your own data").click())
+    example = _download(explorer, "Example (funnel.csv)", tmp_path / "observed_funnel.csv")
+    assert example.read_text().splitlines()[1] == "milestone,customers"
+    uploader = page.locator(".st-key-owndata_upload_funnel input[type='file']")
+    explorer.act(lambda: uploader.set_input_files(str(example)))
+    verdict = page.locator("[data-testid='stMain']").get_by_text("Observed against the simulated 95% interval")
+    verdict.wait_for(timeout=60_000)
+    assert re.search(r"baseline: \d+ of \d+ stage rates inside", verdict.inner_text())
+    chart = page.locator("[data-testid='stMain'] [data-testid='stVegaLiteChart']")
+    chart.first.wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stVegaLiteChart\"] svg.marks, "
+                           "[data-testid=\"stMain\"] [data-testid=\"stVegaLiteChart\"] canvas.marks').length >= 1", timeout=30_000)
+    assert page.get_by_role("button", name="Fit").count() == 1
+    explorer.clean()
+
+    bad = tmp_path / "bad_funnel.csv"
+    bad.write_text("milestone,customers\noffered,100\naccepted,lots\n")
+    explorer.act(lambda: uploader.set_input_files(str(bad)))
+    alert = page.locator("[data-testid='stMain'] [data-testid='stAlertContentError']")
+    alert.wait_for(timeout=30_000)
+    text = alert.inner_text().strip()
+    assert "customers = 'lots' in row 3" in text and "bad_funnel.csv" in text and "\n" not in text
+    explorer.clean()

@@ -153,6 +153,13 @@ def derive(df: pd.DataFrame, kind: str, obs, where: str, file: str) -> list:
     return {"funnel": _funnel, "scores": _scores, "reasons": _reasons}[kind](df, obs, where, file)
 
 
+def _in(obs) -> str:
+    """A label's world: ' (variant)', none for the scenario as written."""
+    from .targets import AS_WRITTEN
+
+    return "" if obs.variant == AS_WRITTEN else f" ({obs.variant})"
+
+
 def _target(obs: "Observed", name: str, value: float, se: float, label: str, file: str):
     from .targets import Target
 
@@ -176,7 +183,7 @@ def _funnel(df: pd.DataFrame, obs, where: str, file: str) -> list:
         if n <= 0 or k > n:
             raise CxError(f"{where}: {file}: {row.milestone} = {k:g} customers must be ≤ {before.milestone} = {n:g} (and that > 0)")
         out.append(_target(obs, f"funnel:{row.milestone}/{before.milestone}", k / n, binomial_se(k, n),
-                           f"{row.milestone} / {before.milestone} ({obs.variant})", file))
+                           f"{row.milestone} / {before.milestone}{_in(obs)}", file))
     return out
 
 
@@ -195,8 +202,8 @@ def _scores(df: pd.DataFrame, obs, where: str, file: str) -> list:
     se_nps = 100 * math.sqrt(max(promoters + detractors - (promoters - detractors) ** 2, 1 / n) / n)
     mean = float((p * p.index).sum())
     sd = math.sqrt(max(float((p * (p.index - mean) ** 2).sum()) * n / (n - 1), 1 / n))
-    return [_target(obs, "nps", nps, se_nps, f"NPS ({obs.variant})", file),
-            _target(obs, "mean_score", mean, sd / math.sqrt(n), f"mean score to recommend ({obs.variant})", file)]
+    return [_target(obs, "nps", nps, se_nps, f"NPS{_in(obs)}", file),
+            _target(obs, "mean_score", mean, sd / math.sqrt(n), f"mean score to recommend{_in(obs)}", file)]
 
 
 def _reasons(df: pd.DataFrame, obs, where: str, file: str) -> list:
@@ -207,5 +214,5 @@ def _reasons(df: pd.DataFrame, obs, where: str, file: str) -> list:
     n = float(counts.sum())
     if n <= 0:
         raise CxError(f"{where}: {file}: no reasons counted")
-    return [_target(obs, f"reason:{r}", float(k) / n, binomial_se(float(k), n), f"non-users giving {r.replace('_', ' ')} ({obs.variant})", file)
+    return [_target(obs, f"reason:{r}", float(k) / n, binomial_se(float(k), n), f"non-users giving {r.replace('_', ' ')}{_in(obs)}", file)
             for r, k in counts.items()]
