@@ -35,12 +35,13 @@ KINDS = {  # kind → title, what the CSV holds
 }
 TABLES = {"funnel": compare.funnel_table, "scores": compare.scores_table, "reasons": compare.reasons_table}
 NOUNS = {"funnel": "stage rates", "scores": "figures", "reasons": "reason shares"}
-TRIALS = {"lo": 2, "hi": 500, "default": 60}
+TRIALS = {"lo": 2, "hi": 500, "default": 40}
 DEFAULT_FREE = ("decision.intercept", "decision.w_cost")
 CACHE_ENV = "CXSIM_OWNDATA_CACHE"  # the cache folder's parent (default: <temp dir>/cxsim-owndata)
 STOP = "owndata_stop"  # session state: the user asked to stop the running fit
 RESULT = "owndata_result"  # session state: ((folder, trials done), Calibration) of the latest fit shown
 APPLIED = "owndata_applied"  # session state: the fitted values last applied to the sidebar
+LAST = "owndata_last"  # session state: (scenario, Calibration) of the latest fit shown, kept once its world has changed
 
 
 def upload_key(kind: str) -> str:
@@ -179,13 +180,15 @@ def show_fit(s: sidebar.Settings, cal: Calibration, units: dict[str, str]) -> No
                      "was": _number(cal.start[r.parameter]), "best": _number(values[r.parameter]),
                      "range within noise": f"{_number(r.low)} – {_number(r.high)}", "pinned by the data?": pinned})
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="owndata_parameters")
-    fits = []
-    for f in cal.fits:
-        t = f.target
-        fits.append({"target": t.label, "observed": f"{_number(t.value)} ± {_number(1.96 * t.se)}",
-                     "fitted (95% over seeds)": f"{_number(f.mean)} [{_number(f.low)}, {_number(f.high)}]",
-                     "residual (se)": round(f.residual, 2) if abs(f.residual) < 1e6 else None})
-    st.dataframe(pd.DataFrame(fits), hide_index=True, key="owndata_targets")
+    fits = compare.fit_table(cal)
+    shown = pd.DataFrame({
+        "target": fits["target"],
+        "observed (95%)": [f"{_number(v)} [{_number(lo)}, {_number(hi)}]" for v, lo, hi in zip(fits["observed"], fits["observed_low"], fits["observed_high"])],
+        "fitted (95% over seeds)": [f"{_number(v)} [{_number(lo)}, {_number(hi)}]" for v, lo, hi in zip(fits["fitted"], fits["fitted_low"], fits["fitted_high"])],
+        "residual (se)": fits["residual"].round(2),
+    })
+    st.dataframe(shown, hide_index=True, key="owndata_targets")
+    charts.show(plot.fit_residuals(fits), fits, "fit_residuals")
     worst = max((abs(f.residual) for f in cal.fits), default=0.0)
     st.caption(f"Largest residual {worst:.2f} se: " + ("every figure is reproduced within noise." if worst <= 2 else
                "some figures are not reproduced within noise by these free parameters."))
@@ -243,10 +246,18 @@ def fit_section(s: sidebar.Settings, world_name: str, data: dict[str, tuple[pd.D
     if applied:
         st.success("The page uses the fitted parameters " + ", ".join(f"{p} = {v:g}" for p, v in applied.items())
                    + " (sidebar, *Any other parameter*): the comparisons above show the fitted world.")
-    if cal is None:
+    units = {p: declared[p].unit for p in declared}
+    if cal is not None:
+        st.session_state[LAST] = (s.name, cal)
+        show_fit(s, cal, units)
+        return
+    last = st.session_state.get(LAST)
+    if last is None or last[0] != s.name:
         st.info("Press **Fit** to fit the free parameters to the uploaded figures.")
         return
-    show_fit(s, cal, {p: declared[p].unit for p in declared})
+    st.info("Press **Fit** to fit the world as it is now; below, the latest fit (made before the world, its data or its "
+            "free parameters changed).")
+    show_fit(s, last[1], units)
 
 
 def view(s: sidebar.Settings, runs_by_world: dict) -> None:

@@ -368,6 +368,24 @@ def observed(data: Any, /, kind: str | None = None, **named: Any) -> alt.Chart:
     return alt.layer(rule, point).properties(width=WIDTH, height=height, title=OBSERVED_TITLES.get(figure, figure))
 
 
+def fit_residuals(table: pd.DataFrame) -> alt.Chart:
+    """A calibration's targets at the best fit (:func:`cxsim.calibration.compare.fit_table`): each residual
+    (fitted − figure, in units of the combined standard error), the band ±2 within noise shaded."""
+    items = list(table.sort_values("order")["target"])
+    y = alt.Y("target:N", sort=items, title=None, axis=alt.Axis(labelLimit=360, **AXIS))
+    shown = table.assign(reading=lambda d: d["within_noise"].map({True: "within noise (|residual| ≤ 2)", False: "outside noise"}))
+    colour = alt.Color("reading:N", title=None, legend=alt.Legend(orient="bottom", labelFontSize=12),
+                       scale=alt.Scale(domain=["within noise (|residual| ≤ 2)", "outside noise"], range=["#1a7f37", "#cf222e"]))
+    band = alt.Chart(pd.DataFrame({"low": [-2.0], "high": [2.0]})).mark_rect(color="#eaeef2").encode(x="low:Q", x2="high:Q")
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#8c959f", strokeDash=[4, 4]).encode(x="x:Q")
+    tip = ["target:N", alt.Tooltip("observed:Q", format=",.4~g"), alt.Tooltip("fitted:Q", format=",.4~g"),
+           alt.Tooltip("fitted_low:Q", format=",.4~g"), alt.Tooltip("fitted_high:Q", format=",.4~g"), alt.Tooltip("residual:Q", format="+.2f")]
+    bars = alt.Chart(shown).mark_bar().encode(
+        x=alt.X("residual:Q", title="residual: (fitted − figure) / combined se", axis=alt.Axis(grid=True, **AXIS)), y=y, color=colour, tooltip=tip)
+    height = 130 + 30 * len(items)  # the page fits title, axis and legend into the height too (autosize fit)
+    return alt.layer(band, zero, bars).properties(width=WIDTH, height=height, title="Each target at the best fit")
+
+
 def _check_same_seeds(baseline: Any, alternative: Any) -> None:
     def seeds(x):
         items = list(x) if isinstance(x, (list, tuple)) else [x]
@@ -464,4 +482,4 @@ def _value(x) -> float:
     return math.nan if x is None else float(x)
 
 
-__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "observed", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]
+__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "observed", "fit_residuals", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]

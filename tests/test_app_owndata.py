@@ -103,6 +103,7 @@ def test_a_fit_with_few_trials_is_shown_and_its_parameters_are_applied_to_the_pa
     targets = at.dataframe[1].value
     assert list(targets["target"]) == ["offered / aware", "accepted / offered"]
     assert any(b.label == "calibrated.toml" for b in at.get("download_button"))
+    assert len(at.get("vega_lite_chart")) == 2  # the observed funnel and the fit's residuals
     best = {p: float(v) for p, v in zip(params["parameter"], params["best"])}
     at.button(key="owndata_apply").click().run()
     assert_clean(at)
@@ -110,6 +111,7 @@ def test_a_fit_with_few_trials_is_shown_and_its_parameters_are_applied_to_the_pa
     applied = {line.split("=")[0].strip(): float(line.split("=")[1]) for line in text.splitlines()}
     assert applied == pytest.approx(best, rel=1e-3)
     assert any("The page uses the fitted parameters" in s.value for s in at.success)
+    assert any("the latest fit" in i.value for i in at.info) and at.dataframe  # the fit stays shown beside the fitted world
     shown = _acceptance_card(at)  # the world being edited now runs with the fitted numbers
     world = cxsim.load_scenario("aravind").variant("aravind_1980s").with_overrides(
         {"population.customers": 300, "steps": 10, **applied})

@@ -193,6 +193,13 @@ def test_a_world_in_memory_is_calibrated_and_its_calibrated_toml_reproduces_it(t
     fitted = world.with_overrides(written_values(cal.best))
     assert read.model_dump() == fitted.model_dump()  # the page's world (its interventions too) and the fitted number
     assert math.isfinite(cal.objective) and cal.fits[0].target.variant == "as written"
+    fits = compare.fit_table(cal)
+    row = fits.iloc[0]
+    assert row["target"] == "accepted / offered" and row["observed"] == pytest.approx(0.3)
+    assert row["observed_low"] == pytest.approx(0.3 - 1.959964 * math.sqrt(0.3 * 0.7 / 1000), rel=1e-5)
+    assert row["residual"] == pytest.approx(cal.fits[0].residual) and row["within_noise"] == (abs(row["residual"]) <= 2)
+    spec = plot.fit_residuals(fits).to_dict()
+    assert spec["layer"][2]["encoding"]["x"]["field"] == "residual" and spec["layer"][0]["mark"]["type"] == "rect"
 
 
 def test_a_stopped_calibration_keeps_its_trials_and_resumes_to_the_uninterrupted_result(tmp_path):

@@ -13,7 +13,7 @@ The quantities are the calibration's (:mod:`.quantities`): a funnel row is
 ``customers / customers of the row before`` (``funnel:<m>/<before>``), a reason's share is
 of all non-users (``reason:<r>``), scores are those of customers past the outcome
 (``mean_score``), NPS the metric. :func:`verdict` reads a table as one line;
-:func:`template` writes an example CSV of each kind from a simulated run.
+:func:`template` writes an example CSV of each kind from a simulated run; :func:`fit_table` lists a fit's targets.
 """
 
 from __future__ import annotations
@@ -218,6 +218,20 @@ def verdict(table: pd.DataFrame, what: str, show=lambda x: f"{100 * x:.1f}%", it
     return "Observed against the simulated 95% interval · " + " · ".join(parts)
 
 
+# -- a fit ---------------------------------------------------------------------------------------
+def fit_table(cal) -> pd.DataFrame:
+    """Each target of a :class:`~cxsim.calibration.Calibration` at its best fit: the figure with its 95% interval
+    (± 1.96 se), the fitted mean with its 95% interval over the seeds, and the residual in se units."""
+    rows = []
+    for k, f in enumerate(cal.fits):
+        t = f.target
+        residual = f.residual if math.isfinite(f.residual) else math.nan
+        rows.append({"target": t.label, "order": k, "measure": t.measure, "observed": t.value, "observed_low": t.value - Z95 * t.se,
+                     "observed_high": t.value + Z95 * t.se, "fitted": f.mean, "fitted_low": f.low, "fitted_high": f.high,
+                     "residual": residual, "within_noise": bool(abs(residual) <= 2) if math.isfinite(residual) else False})
+    return pd.DataFrame(rows)
+
+
 # -- templates -----------------------------------------------------------------------------------
 def template(kind: str, run: dict, where: str, per_respondent: bool = False) -> str:
     """An example CSV of ``kind`` (the format ``[[observed]]`` reads) made from one simulated run's tables;
@@ -249,4 +263,5 @@ def _decreasing(funnel: pd.DataFrame) -> list[tuple[str, int]]:
     return rows
 
 
-__all__ = ["wilson", "funnel_table", "scores_table", "score_summary_table", "reasons_table", "agreement", "verdict", "template"]
+__all__ = ["wilson", "funnel_table", "scores_table", "score_summary_table", "reasons_table", "agreement", "verdict", "template",
+           "fit_table"]
