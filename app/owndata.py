@@ -26,7 +26,7 @@ import streamlit as st
 from cxsim import CxError, plot, views
 from cxsim.calibration import Calibration, calibrate, compare, observed
 from cxsim.calibration.report import written_values
-from cxsim.calibration.targets import AS_WRITTEN, declared_parameters
+from cxsim.calibration.targets import AS_WRITTEN, declared_parameters, load as load_targets
 
 KINDS = {  # kind → title, what the CSV holds
     "funnel": ("Funnel", "customers reaching each stage: columns milestone, customers (milestones in journey order, any subset)"),
@@ -227,6 +227,11 @@ def fit_section(s: sidebar.Settings, world_name: str, data: dict[str, tuple[pd.D
         st.info("Pick at least one free parameter.")
         return
     mapping = targets_mapping(s, data, priors)
+    try:
+        load_targets(mapping, world)  # checked as you change it: priors within the declared ranges, …
+    except CxError as err:
+        st.error(f"**Not ready to fit** – {err}")
+        return
     out = cache_folder(world, mapping)
     cal = None
     try:

@@ -145,3 +145,39 @@ def test_a_stopped_fit_keeps_its_trials_and_fit_continues_them(tmp_path, monkeyp
     assert_clean(at)
     assert any("after 5 trials" in m.value for m in at.markdown if m.value.startswith("**Best fit**"))
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_an_inverted_prior_or_a_parameter_that_breaks_the_scenario_is_one_line_before_any_fit(tmp_path, monkeypatch):
+    at = own_data_app(tmp_path, monkeypatch)
+    upload(at, "funnel", FUNNEL)
+    at.number_input(key="owndata_low:decision.w_cost").set_value(5.0).run()
+    at.number_input(key="owndata_high:decision.w_cost").set_value(1.0).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "decision.w_cost" in errors[0] and "inverted range" in errors[0] and "\n" not in errors[0], errors
+    assert not [b for b in at.get("button") if getattr(b, "label", "") == "Fit"]
+    at.number_input(key="owndata_high:decision.w_cost").set_value(9.0).run()
+    at.multiselect(key="owndata_free").set_value(["population.segments.farmers.share"]).run()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "population.segments.farmers.share" in errors[0], errors  # shares must add up to 1
+
+
+@pytest.mark.parametrize("name", sorted(cxsim.list_scenarios()))
+def test_the_tab_renders_and_reads_its_own_example_funnel_for_every_builtin_scenario(tmp_path, monkeypatch, name):
+    from cxsim import views
+    from cxsim.calibration import compare
+
+    monkeypatch.setenv("CXSIM_OWNDATA_CACHE", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["scenario"] = name
+    at.session_state[f"{name}:population.customers"] = 400
+    at.session_state[f"{name}:steps"] = 20
+    at.session_state["replicates"] = 2
+    at.session_state["view"] = "Your own data"
+    at.run()
+    assert_clean(at)
+    sc = cxsim.load_scenario(name).with_overrides({"population.customers": 400, "steps": 20}).with_interventions([], only=True)
+    example = compare.template("funnel", views.run_tables(cxsim.run(sc, 1)), "test")
+    upload(at, "funnel", example.encode())
+    assert_clean(at)
+    assert len(verdicts(at)) == 1
