@@ -15,8 +15,8 @@ Each CSV has two columns:
 
 The counts can also be given in memory (``counts = {key: count, …}`` of an ``[[observed]]``
 entry, what the explorer's 'Your own data' tab passes): the same checks apply.
-:func:`read_upload` reads an uploaded CSV from bytes (size bound, the same checks) and
-:func:`template` writes an example of each kind from a simulated run.
+:func:`read_upload` reads an uploaded CSV from bytes (size bound, the same checks);
+:func:`cxsim.calibration.compare.template` writes an example of each kind from a simulated run.
 
 A share of 0 or 1 would have a standard error of 0; the se uses the share
 clamped to ``[0.5 / n, 1 − 0.5 / n]`` instead (half a count of continuity).
@@ -47,7 +47,6 @@ def binomial_se(k: float, n: float) -> float:
     return math.sqrt(p * (1 - p) / n)
 
 
-KINDS = tuple(COLUMNS)
 MAX_UPLOAD_BYTES = 2_000_000
 """Largest CSV of observed counts read from an upload (bytes)."""
 
@@ -117,7 +116,7 @@ def read_upload(data: bytes, kind: str, filename: str) -> pd.DataFrame:
     if kind == "scores" and _valid_scores(df):
         df = df.groupby("score", sort=True, as_index=False)["count"].sum()
         df["score"] = df["score"].astype(int) if (df["score"] == df["score"].round()).all() else df["score"]
-    derive(df, kind, _Any(), where, name)  # every check a calibration makes, here rather than at fit time
+    derive(df, kind, _CheckOnly(), where, name)  # every check a calibration makes, here rather than at fit time
     return df
 
 
@@ -126,7 +125,7 @@ def _valid_scores(df: pd.DataFrame) -> bool:
     return bool(score.notna().all() and score.between(0, 10).all())
 
 
-class _Any:
+class _CheckOnly:
     """Stands in for an ``[[observed]]`` entry when only the checks of :func:`derive` are wanted."""
 
     variant, steps, source = "baseline", None, "upload"
