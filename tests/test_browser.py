@@ -67,7 +67,7 @@ def server(playwright, tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CXSIM_OWNDATA_CACHE": str(tmp_path / "owndata")},  # fits: here
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -511,4 +511,29 @@ def test_your_own_data_uploaded_compared_and_a_bad_file_named(explorer, tmp_path
     alert.wait_for(timeout=30_000)
     text = alert.inner_text().strip()
     assert "customers = 'lots' in row 3" in text and "bad_funnel.csv" in text and "\n" not in text
+    explorer.clean()
+
+
+def test_your_own_data_fit_stopped_in_the_browser_keeps_its_trials(explorer, tmp_path):
+    """A long fit, stopped from the page: the finished trials are kept and shown as a fit, with no error."""
+    page = explorer.page
+    explorer.act(lambda: page.get_by_role("tab", name="Your own data").click())
+    funnel = tmp_path / "funnel.csv"
+    funnel.write_text("milestone,customers\noffered,9000\naccepted,450\n")
+    explorer.act(lambda: page.locator(".st-key-owndata_upload_funnel input[type='file']").set_input_files(str(funnel)))
+    trials = page.locator(".st-key-owndata_trials input")
+    trials.fill("500")
+    explorer.act(lambda: trials.press("Enter"))
+    page.get_by_role("button", name="Fit").click()
+    stop = page.locator(".st-key-owndata_stop_button button").first
+    stop.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    stop.click()
+    stopped = page.get_by_text(re.compile(r"Stopped after \d+ trials"))
+    stopped.wait_for(timeout=60_000)
+    done = int(re.search(r"Stopped after (\d+) trials", stopped.inner_text()).group(1))
+    assert 1 <= done < 500
+    best = page.get_by_text(re.compile(r"^Best fit after \d+ trials"))
+    best.wait_for(timeout=60_000)
+    assert f"Best fit after {done} trials" in best.inner_text()
     explorer.clean()
