@@ -525,12 +525,12 @@ def test_your_own_data_fit_stopped_in_the_browser_keeps_its_trials(explorer, tmp
     trials.fill("500")
     explorer.act(lambda: trials.press("Enter"))
     page.get_by_role("button", name="Fit").click()
-    stop = page.locator(".st-key-owndata_stop_button button").first
+    stop = page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True)
     stop.wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)
+    page.get_by_text(re.compile(r"\d+ of 500 trials")).first.wait_for(timeout=60_000)  # trials are being run
     stop.click()
     stopped = page.get_by_text(re.compile(r"Stopped after \d+ trials"))
-    stopped.wait_for(timeout=60_000)
+    stopped.wait_for(timeout=90_000)
     done = int(re.search(r"Stopped after (\d+) trials", stopped.inner_text()).group(1))
     assert 1 <= done < 500
     best = page.get_by_text(re.compile(r"^Best fit after \d+ trials"))
