@@ -221,5 +221,7 @@ def test_declared_parameters_carry_their_ranges_and_units():
     declared = {d.path: d for d in tg.declared_parameters(cxsim.load_scenario("aravind"))}
     d = declared["decision.w_cost"]
     assert (d.low, d.high, d.whole) == (0.0, 20.0, False) and d.unit
-    assert "population.customers" not in declared and not any(p.startswith("interventions.") for p in declared)
+    assert "population.customers" not in declared and not any(p.startswith("interventions.") for p in declared)  # none is on
+    on = {d.path: d for d in tg.declared_parameters(cxsim.load_scenario("aravind").variant("aravind_1980s"))}
+    assert on["interventions.free_transport.coverage"].high == 1.0 and "interventions.door_to_door.coverage" not in on
     assert declared["population.segments.labourers.daily_wage"].unit == "rupees/day"

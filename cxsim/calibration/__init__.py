@@ -5,9 +5,10 @@
     cal.best, cal.ranges, cal.validation.predictions
 
 Modules: :mod:`.targets` (the targets file), :mod:`.observed` (targets from
-observed counts), :mod:`.quantities` (what a target measures), :mod:`.fit`
-(objective and Optuna study), :mod:`.validation` (uncertainty region and
-predictions), :mod:`.report` and :mod:`.tomledit` (the files written).
+observed counts, in a CSV, an upload or in memory), :mod:`.quantities` (what a target
+measures), :mod:`.fit` (objective and Optuna study), :mod:`.validation` (uncertainty region
+and predictions), :mod:`.report` and :mod:`.tomledit` (the files written), :mod:`.compare`
+(observed counts beside simulated worlds: the explorer's 'Your own data').
 """
 
 from __future__ import annotations

@@ -387,17 +387,28 @@ class Declared:
 
 
 def declared_parameters(scenario: Scenario) -> list[Declared]:
-    """The scenario's numeric parameters with a declared range (interventions and the run size left out)."""
+    """The scenario's numeric parameters with a declared range: every section's, then those of the interventions
+    it switches on (the run size and switches left out)."""
     from ..params import field_info
-    from ..views import parameter_paths, unit_text
+    from ..views import parameter_paths
 
+    fields = [(path, cls, field, value) for path, cls, field, value in parameter_paths(scenario)]
+    for name in scenario.enabled_interventions:
+        iv = scenario.interventions[name]
+        fields += [(f"interventions.{name}.{f}", type(iv), f, getattr(iv, f)) for f in type(iv).model_fields if f not in ("kind", "enabled")]
     out = []
-    for path, cls, field, value in parameter_paths(scenario):
-        info = field_info(cls, field)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or info["lo"] is None or info["hi"] is None:
-            continue
-        if not info["lo"] < info["hi"]:
-            continue
-        out.append(Declared(path, float(info["lo"]), float(info["hi"]), unit_text(info["unit"], scenario), value,
-                            isinstance(value, int), info["doc"]))
+    for path, cls, field, value in fields:
+        declared = _declared(scenario, path, field_info(cls, field), value)
+        if declared is not None:
+            out.append(declared)
     return out
+
+
+def _declared(scenario: Scenario, path: str, info: dict, value: Any) -> Declared | None:
+    from ..views import unit_text
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or info["lo"] is None or info["hi"] is None:
+        return None
+    if not info["lo"] < info["hi"]:
+        return None
+    return Declared(path, float(info["lo"]), float(info["hi"]), unit_text(info["unit"], scenario), value, isinstance(value, int), info["doc"])
