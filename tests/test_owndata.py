@@ -225,3 +225,11 @@ def test_declared_parameters_carry_their_ranges_and_units():
     on = {d.path: d for d in tg.declared_parameters(cxsim.load_scenario("aravind").variant("aravind_1980s"))}
     assert on["interventions.free_transport.coverage"].high == 1.0 and "interventions.door_to_door.coverage" not in on
     assert declared["population.segments.labourers.daily_wage"].unit == "rupees/day"
+
+
+def test_an_example_per_respondent_is_bounded_and_keeps_the_distribution():
+    run = {"scores": pd.DataFrame({"score": range(11), "customers": [0] * 9 + [30_000, 70_000]})}
+    text = compare.template("scores", run, "big world", per_respondent=True)
+    counts = up(text, "scores")
+    assert counts["count"].sum() <= compare.MAX_RESPONDENTS
+    assert dict(zip(counts["score"], counts["count"] / counts["count"].sum())) == pytest.approx({9: 0.3, 10: 0.7}, abs=0.01)

@@ -32,6 +32,8 @@ from .targets import Z95
 COLUMNS_OUT = ["figure", "item", "order", "source", "value", "low", "high", "observed_count", "observed_n"]
 OBSERVED = "observed"
 SCORES = tuple(range(11))
+MAX_RESPONDENTS = 2000
+"""Most rows of an example given per respondent (a larger world's answers are sampled evenly)."""
 
 
 def wilson(k: float, n: float, z: float = Z95) -> tuple[float, float]:
@@ -244,6 +246,10 @@ def template(kind: str, run: dict, where: str, per_respondent: bool = False) -> 
         counts = _score_counts(run)
         if per_respondent:
             scores = np.repeat(np.arange(len(SCORES)), counts.astype(int))
+            if len(scores) > MAX_RESPONDENTS:  # an example, not a data dump: every k-th answer in score order
+                k = math.ceil(len(scores) / MAX_RESPONDENTS)
+                head += f"# (one in {k} of the {len(scores):,} simulated answers)\n"
+                scores = scores[::k]
             return head + "respondent,score\n" + "".join(f"{i + 1},{s}\n" for i, s in enumerate(scores))
         rows = [(str(s), int(c)) for s, c in zip(SCORES, counts)]
     else:
