@@ -28,6 +28,7 @@ with st.spinner("Loading the simulator (once per server)…", show_time=True) if
     import charts  # noqa: E402
     import editor  # noqa: E402
     import links  # noqa: E402
+    import owndata  # noqa: E402
     import pandas as pd  # noqa: E402
     import runs  # noqa: E402
     import share  # noqa: E402
@@ -244,6 +245,7 @@ VIEWS = {
     "One customer's journey": journey_view,
     "Loyalty and referrals over time": time_view,
     "Your own scenario": editor.view,
+    "Your own data": owndata.view,
     "Best plan for a budget": budget.view,
 }
 

@@ -10,6 +10,7 @@
     plot.curves(baseline=base, aravind_1980s=freed)      # metrics over time, 95% band over replicates
     plot.comparison(base, freed)                         # paired differences with 95% intervals, one scale per unit
     plot.journey(base[0], 42)                            # one customer's feelings, peak and end marked
+    plot.observed(counts, kind="funnel", baseline=base)  # observed counts (calibration.observed) against the worlds
 
 Results come in any of these shapes:
 
@@ -323,6 +324,68 @@ def comparison_table(table: pd.DataFrame, metrics: list[str], currency: str = "c
     return shown
 
 
+OBSERVED_COLOUR = "#1f2328"
+OBSERVED_TITLES = {"funnel": "Observed funnel against the simulated worlds: each stage's rate of the stage before",
+                   "scores": "Observed scores to recommend (0–10) against the simulated worlds: share of answers",
+                   "reasons": "Reasons non-users gave, observed against the simulated worlds: share of non-users"}
+
+
+def observed(data: Any, /, kind: str | None = None, **named: Any) -> alt.Chart:
+    """Observed figures beside the simulated worlds, with 95% intervals (Wilson's for the observed shares,
+    over replicates for the simulated ones).
+
+    ``data`` is a table of :mod:`cxsim.calibration.compare` (``funnel_table``, ``scores_table``,
+    ``reasons_table``); or observed counts (``cxsim.calibration.observed.read_upload``) with their
+    ``kind`` and the worlds as keywords (results in any shape, run on the same seeds).
+    """
+    if kind is not None:
+        from .calibration import compare
+
+        builders = {"funnel": compare.funnel_table, "scores": compare.scores_table, "reasons": compare.reasons_table}
+        if kind not in builders:
+            raise CxError(f"kind = {kind!r}: choose from {', '.join(builders)}")
+        data = builders[kind](data, worlds(**named))
+    if not isinstance(data, pd.DataFrame) or not {"figure", "item", "order", "source", "value", "low", "high"} <= set(data.columns):
+        raise CxError("observed() needs a table of cxsim.calibration.compare, or observed counts with kind= and the worlds")
+    figure = str(data["figure"].iloc[0]) if len(data) else "funnel"
+    sources = list(dict.fromkeys(data["source"]))
+    names = [s for s in sources if s != "observed"]
+    domain = (["observed"] if "observed" in sources else []) + names
+    colours = ([OBSERVED_COLOUR] if "observed" in sources else []) + [PALETTE[k % len(PALETTE)] for k in range(len(names))]
+    colour = alt.Color("source:N", scale=alt.Scale(domain=domain, range=colours), sort=domain, title=None,
+                       legend=alt.Legend(orient="bottom", labelFontSize=12))
+    items = list(data.sort_values("order", kind="stable")["item"].drop_duplicates())
+    base = alt.Chart(data).encode(
+        y=alt.Y("item:N", sort=items, title=None, axis=alt.Axis(labelLimit=320, **AXIS)),
+        yOffset=alt.YOffset("source:N", sort=domain),
+    )
+    x = alt.X("value:Q", title="share (95% interval)", axis=alt.Axis(format="%", grid=True, **AXIS), scale=alt.Scale(domain=[0, 1]))
+    tip = ["source:N", "item:N", alt.Tooltip("value:Q", format=".1%"), alt.Tooltip("low:Q", format=".1%"), alt.Tooltip("high:Q", format=".1%")]
+    rule = base.mark_rule(strokeWidth=3).encode(x=alt.X("low:Q"), x2="high:Q", color=colour)
+    point = base.mark_point(filled=True, size=70, opacity=1).encode(x=x, color=colour, shape=alt.condition(
+        "datum.source == 'observed'", alt.value("diamond"), alt.value("circle")), tooltip=tip)
+    height = 130 + 20 * len(items) * len(domain)  # the page fits title, axis and legend into the height too (autosize fit)
+    return alt.layer(rule, point).properties(width=WIDTH, height=height, title=OBSERVED_TITLES.get(figure, figure))
+
+
+def fit_residuals(table: pd.DataFrame) -> alt.Chart:
+    """A calibration's targets at the best fit (:func:`cxsim.calibration.compare.fit_table`): each residual
+    (fitted − figure, in units of the combined standard error), the band ±2 within noise shaded."""
+    items = list(table.sort_values("order")["target"])
+    y = alt.Y("target:N", sort=items, title=None, axis=alt.Axis(labelLimit=360, **AXIS))
+    shown = table.assign(reading=lambda d: d["within_noise"].map({True: "within noise (|residual| ≤ 2)", False: "outside noise"}))
+    colour = alt.Color("reading:N", title=None, legend=alt.Legend(orient="bottom", labelFontSize=12),
+                       scale=alt.Scale(domain=["within noise (|residual| ≤ 2)", "outside noise"], range=["#1a7f37", "#cf222e"]))
+    band = alt.Chart(pd.DataFrame({"low": [-2.0], "high": [2.0]})).mark_rect(color="#eaeef2").encode(x="low:Q", x2="high:Q")
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#8c959f", strokeDash=[4, 4]).encode(x="x:Q")
+    tip = ["target:N", alt.Tooltip("observed:Q", format=",.4~g"), alt.Tooltip("fitted:Q", format=",.4~g"),
+           alt.Tooltip("fitted_low:Q", format=",.4~g"), alt.Tooltip("fitted_high:Q", format=",.4~g"), alt.Tooltip("residual:Q", format="+.2f")]
+    bars = alt.Chart(shown).mark_bar().encode(
+        x=alt.X("residual:Q", title="residual: (fitted − figure) / combined se", axis=alt.Axis(grid=True, **AXIS)), y=y, color=colour, tooltip=tip)
+    height = 130 + 30 * len(items)  # the page fits title, axis and legend into the height too (autosize fit)
+    return alt.layer(band, zero, bars).properties(width=WIDTH, height=height, title="Each target at the best fit")
+
+
 def _check_same_seeds(baseline: Any, alternative: Any) -> None:
     def seeds(x):
         items = list(x) if isinstance(x, (list, tuple)) else [x]
@@ -419,4 +482,4 @@ def _value(x) -> float:
     return math.nan if x is None else float(x)
 
 
-__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]
+__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "observed", "fit_residuals", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]

@@ -4,7 +4,8 @@ The explorer (``app/``) turns widgets into scenario overrides and these tables i
 charts. Everything here is a pure function of results or scenarios, so it can be
 tested, reused in notebooks and cached by the app on plain inputs:
 
-* :func:`run_tables` – the small tables of one run (what the app caches per seed);
+* :func:`run_tables` – the small tables of one run (what the app caches per seed), with
+  :func:`score_counts` – the 0–10 scores of customers past the outcome;
 * :func:`paired_comparison`, :func:`funnel_table`, :func:`dropout_table`,
   :func:`timeseries_table`, :func:`stage_table` – baseline vs intervention over
   replicates run on the same seeds;
@@ -71,8 +72,17 @@ def run_tables(res: "Results") -> dict[str, Any]:
         "funnel": res.funnel,
         "dropouts": res.dropouts,
         "flows": journey_flows(res.model),
+        "scores": score_counts(res.model),
         "customers": int(s["customers"]),
     }
+
+
+def score_counts(model) -> pd.DataFrame:
+    """Customers past the outcome at each score 0–10 to "would you recommend?" (score, customers; all 11 scores)."""
+    c = model.customers
+    answer = c.recommend[~np.isnan(c.satisfaction)]
+    counts = np.bincount(answer[answer >= 0].astype(np.int64), minlength=11)[:11]
+    return pd.DataFrame({"score": np.arange(11), "customers": counts.astype(np.int64)})
 
 
 FLOW_NODES = (
@@ -590,7 +600,7 @@ def trainer_steps(scenario: "Scenario", interventions: list[str]) -> list[dict[s
 
 
 __all__ = [
-    "WORLDS", "worlds_comparison", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
+    "WORLDS", "worlds_comparison", "score_counts", "HEADLINE", "SPARE", "CURVES", "card_metrics", "run_tables", "paired_comparison", "display_comparison", "funnel_table",
     "dropout_table", "timeseries_table", "stage_table", "journey_flows", "flow_table", "FLOW_NODES", "journey_table", "WidgetSpec", "widget_spec",
     "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "setup_and_outcome", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "card_text", "ARROWS", "COUNT_UNITS", "number_text", "comparison_text",
 ]

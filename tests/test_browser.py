@@ -67,7 +67,7 @@ def server(playwright, tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CXSIM_OWNDATA_CACHE": str(tmp_path / "owndata")},  # fits: here
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -483,4 +483,57 @@ def test_your_own_scenario_edited_run_and_downloaded(explorer, tmp_path):
     on = own.variants["aravind_1980s"].interventions
     want = 100 * sum(cxsim.run(own.with_interventions(on, only=True), s).summary["acceptance_rate"] for s in (1, 2, 3)) / 3
     assert explorer.card_value("acceptance_rate").inner_text() == f"{want:.1f} %"  # the page runs your scenario
+    explorer.clean()
+
+
+def test_your_own_data_uploaded_compared_and_a_bad_file_named(explorer, tmp_path):
+    """The example funnel the page offers, uploaded back: the comparison chart and its verdict; a malformed one: one line."""
+    page = explorer.page
+    explorer.act(lambda: page.get_by_role("tab", name="Your own data").click())
+    example = _download(explorer, "Example (funnel.csv)", tmp_path / "observed_funnel.csv")
+    assert example.read_text().splitlines()[1] == "milestone,customers"
+    uploader = page.locator(".st-key-owndata_upload_funnel input[type='file']")
+    explorer.act(lambda: uploader.set_input_files(str(example)))
+    verdict = page.locator("[data-testid='stMain']").get_by_text("Observed against the simulated 95% interval")
+    verdict.wait_for(timeout=60_000)
+    assert re.search(r"baseline: \d+ of \d+ stage rates inside", verdict.inner_text())
+    chart = page.locator("[data-testid='stMain'] [data-testid='stVegaLiteChart']")
+    chart.first.wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stVegaLiteChart\"] svg.marks, "
+                           "[data-testid=\"stMain\"] [data-testid=\"stVegaLiteChart\"] canvas.marks').length >= 1", timeout=30_000)
+    assert page.get_by_role("button", name="Fit").count() == 1
+    explorer.clean()
+
+    bad = tmp_path / "bad_funnel.csv"
+    bad.write_text("milestone,customers\noffered,100\naccepted,lots\n")
+    explorer.act(lambda: uploader.set_input_files(str(bad)))
+    alert = page.locator("[data-testid='stMain'] [data-testid='stAlertContentError']")
+    alert.wait_for(timeout=30_000)
+    text = alert.inner_text().strip()
+    assert "customers = 'lots' in row 3" in text and "bad_funnel.csv" in text and "\n" not in text
+    explorer.clean()
+
+
+def test_your_own_data_fit_stopped_in_the_browser_keeps_its_trials(explorer, tmp_path):
+    """A long fit, stopped from the page: the finished trials are kept and shown as a fit, with no error."""
+    page = explorer.page
+    explorer.act(lambda: page.get_by_role("tab", name="Your own data").click())
+    funnel = tmp_path / "funnel.csv"
+    funnel.write_text("milestone,customers\noffered,9000\naccepted,450\n")
+    explorer.act(lambda: page.locator(".st-key-owndata_upload_funnel input[type='file']").set_input_files(str(funnel)))
+    trials = page.locator(".st-key-owndata_trials input")
+    trials.fill("500")
+    explorer.act(lambda: trials.press("Enter"))
+    page.get_by_role("button", name="Fit").click()
+    stop = page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True)
+    stop.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"\d+ of 500 trials")).first.wait_for(timeout=60_000)  # trials are being run
+    stop.click()
+    stopped = page.get_by_text(re.compile(r"Stopped after \d+ trials"))
+    stopped.wait_for(timeout=90_000)
+    done = int(re.search(r"Stopped after (\d+) trials", stopped.inner_text()).group(1))
+    assert 1 <= done < 500
+    best = page.get_by_text(re.compile(r"^Best fit after \d+ trials"))
+    best.wait_for(timeout=60_000)
+    assert f"Best fit after {done} trials" in best.inner_text()
     explorer.clean()

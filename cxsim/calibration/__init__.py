@@ -5,9 +5,10 @@
     cal.best, cal.ranges, cal.validation.predictions
 
 Modules: :mod:`.targets` (the targets file), :mod:`.observed` (targets from
-observed counts), :mod:`.quantities` (what a target measures), :mod:`.fit`
-(objective and Optuna study), :mod:`.validation` (uncertainty region and
-predictions), :mod:`.report` and :mod:`.tomledit` (the files written).
+observed counts, in a CSV, an upload or in memory), :mod:`.quantities` (what a target
+measures), :mod:`.fit` (objective and Optuna study), :mod:`.validation` (uncertainty region
+and predictions), :mod:`.report` and :mod:`.tomledit` (the files written), :mod:`.compare`
+(observed counts beside simulated worlds: the explorer's 'Your own data').
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -53,22 +54,28 @@ class Calibration:
         return {p: bool(r.loc[p, "low"] <= v <= r.loc[p, "high"]) for p, v in values.items()}
 
 
-def scenario_file(scenario: str | Path) -> Path | None:
+def scenario_file(scenario: str | Path | Scenario) -> Path | None:
+    if isinstance(scenario, Scenario):
+        return None
     path = Path(scenario)
     if not path.suffix:
         path = SCENARIO_DIR / f"{scenario}.toml"
     return path if path.exists() else None
 
 
-def calibrate(scenario: str | Path, targets: str | Path | dict, out: str | Path | None = None, *, trials: int | None = None,
+def calibrate(scenario: str | Path | Scenario, targets: str | Path | dict, out: str | Path | None = None, *, trials: int | None = None,
               workers: int = 1, scheduler: Any = None, resume: bool = False, progress: bool | None = None,
-              validate: bool = True, command: str | None = None) -> Calibration:
+              validate: bool = True, command: str | None = None, on_trial: Callable[[int, int], None] | None = None) -> Calibration:
     """Fit the free parameters of ``targets`` (a targets file or its mapping) to its targets; write the report to ``out``.
 
+    ``scenario``: a built-in name, a scenario file, or a :class:`Scenario` in memory (e.g. the explorer's
+    world; its ``calibrated.toml`` then extends the built-in scenario it is named after).
     ``trials`` overrides the file's budget; ``resume`` continues the study in ``out/study.db``
     (without it an existing study is an error). ``validate``: also run the file's ``[validation]``.
+    ``on_trial(done, trials)`` runs after each finished trial (an exception it raises stops the
+    calibration; the finished trials stay in the study, and ``resume`` continues from them).
     """
-    base = load_scenario(scenario)
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     spec = _targets.load(targets, base)
     if spec.file.customers:
         base = base.with_overrides({"population.customers": spec.file.customers})
@@ -78,7 +85,7 @@ def calibrate(scenario: str | Path, targets: str | Path | dict, out: str | Path 
     targets_name = str(targets) if not isinstance(targets, dict) else "(mapping)"
     out = Path(out) if out is not None else Path("results") / f"calibrate-{base.name}"
     study = fit.open_study(out, spec, base, resume)
-    fit.optimise(study, spec, base, n_trials, workers=workers, scheduler=scheduler, progress=progress)
+    fit.optimise(study, spec, base, n_trials, workers=workers, scheduler=scheduler, progress=progress, on_trial=on_trial)
     params = list(spec.parameters)
     table = _validation.trials_table(study, params)
     region = _validation.within_noise(table, len(params))
@@ -86,7 +93,7 @@ def calibrate(scenario: str | Path, targets: str | Path | dict, out: str | Path 
     ev = fit.evaluate(base, spec, best, workers=workers, scheduler=scheduler)
     cal = Calibration(
         scenario=base, spec=spec, out=out,
-        command=command or f"cxsim calibrate {scenario} {targets_name}",
+        command=command or f"cxsim calibrate {base.name if isinstance(scenario, Scenario) else scenario} {targets_name}",
         date=_dt.date.today().isoformat(), best=best, objective=ev.objective, fits=ev.fits, trials=table,
         region=region, ranges=_validation.parameter_ranges(region, spec, table),
         start={p: _targets.current_value(base, p) for p in params},

@@ -30,7 +30,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -82,7 +82,11 @@ class Evaluation:
 
 
 def variant_overrides(scenario: Scenario, variant: str) -> dict[str, Any]:
-    """Dotted overrides that turn ``scenario`` into its named variant (interventions and settings)."""
+    """Dotted overrides that turn ``scenario`` into its named variant (interventions and settings); none for ``as written``."""
+    from .targets import AS_WRITTEN
+
+    if variant == AS_WRITTEN:
+        return {}
     chosen = [] if variant == "baseline" else scenario.variants[variant].interventions
     out: dict[str, Any] = {f"interventions.{n}.enabled": n in chosen for n in scenario.interventions}
     if variant != "baseline":
@@ -197,8 +201,9 @@ def close_stale(study) -> None:
 
 
 def optimise(study, spec: Spec, scenario: Scenario, trials: int, *, workers: int = 1, scheduler: Any = None,
-             progress: bool | None = None) -> None:
-    """Run trials one at a time until ``trials`` have finished."""
+             progress: bool | None = None, on_trial: Callable[[int, int], None] | None = None) -> None:
+    """Run trials one at a time until ``trials`` have finished; ``on_trial(done, trials)`` after each one is stored
+    (an exception it raises, e.g. a user's Stop, ends the calibration with the finished trials kept)."""
     from optuna.trial import TrialState
     from tqdm import tqdm
 
@@ -220,3 +225,5 @@ def optimise(study, spec: Spec, scenario: Scenario, trials: int, *, workers: int
             done += 1
             bar.update()
             bar.set_postfix(best=f"{study.best_value:.3g}")
+            if on_trial is not None:
+                on_trial(done, trials)

@@ -6,11 +6,17 @@ Each CSV has two columns:
   in journey order (any subset). Each row after the first gives a stage rate,
   ``customers / customers of the row before`` (target ``funnel:<m>/<before>``), with
   the binomial standard error ``sqrt(p (1 − p) / n_before)``.
-* ``scores``: ``score, count`` — answers 0–10 to "would you recommend?". Targets
-  ``nps`` (multinomial se ``100 sqrt((p₉₋₁₀ + p₀₋₆ − (p₉₋₁₀ − p₀₋₆)²) / n)``) and
-  ``mean_score`` (se ``sd / sqrt(n)``).
+* ``scores``: ``score, count`` — answers 0–10 to "would you recommend?"; or one row per
+  respondent, a ``score`` column and no ``count`` column (other columns, e.g. an id, are
+  ignored). Targets ``nps`` (multinomial se
+  ``100 sqrt((p₉₋₁₀ + p₀₋₆ − (p₉₋₁₀ − p₀₋₆)²) / n)``) and ``mean_score`` (se ``sd / sqrt(n)``).
 * ``reasons``: ``reason, count`` — the reasons non-users gave (:data:`cxsim.barriers.REASONS`).
   One target ``reason:<r>`` per row: ``count / total`` with binomial se.
+
+The counts can also be given in memory (``counts = {key: count, …}`` of an ``[[observed]]``
+entry, what the explorer's 'Your own data' tab passes): the same checks apply.
+:func:`read_upload` reads an uploaded CSV from bytes (size bound, the same checks);
+:func:`cxsim.calibration.compare.template` writes an example of each kind from a simulated run.
 
 A share of 0 or 1 would have a standard error of 0; the se uses the share
 clamped to ``[0.5 / n, 1 − 0.5 / n]`` instead (half a count of continuity).
@@ -18,10 +24,12 @@ clamped to ``[0.5 / n, 1 − 0.5 / n]`` instead (half a count of continuity).
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..barriers import REASONS
@@ -39,36 +47,123 @@ def binomial_se(k: float, n: float) -> float:
     return math.sqrt(p * (1 - p) / n)
 
 
+MAX_UPLOAD_BYTES = 2_000_000
+"""Largest CSV of observed counts read from an upload (bytes)."""
+
+
 def read_counts(path: Path, kind: str, where: str) -> pd.DataFrame:
     if not path.exists():
         raise CxError(f"{where}.file: {str(path)!r} not found")
+    return parse_counts(path, kind, f"{where}.file: {path.name}")
+
+
+def parse_counts(source, kind: str, where: str) -> pd.DataFrame:
+    """The two columns of a counts CSV (a path or a file-like object), checked; ``where`` starts every message."""
     try:
-        df = pd.read_csv(path, skipinitialspace=True, comment="#")
+        df = pd.read_csv(source, skipinitialspace=True, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise CxError(f"{where}.file: {path.name} is not a readable CSV: {str(err).splitlines()[0]}") from None
+        raise CxError(f"{where} is not a readable CSV: {str(err).splitlines()[0]}") from None
+    df.columns = [str(c).strip() for c in df.columns]
     key, count = COLUMNS[kind]
+    if kind == "scores" and key in df.columns and count not in df.columns:
+        df = df.assign(count=1)  # one row per respondent
     missing = [c for c in (key, count) if c not in df.columns]
     if missing:
-        raise CxError(f"{where}.file: {path.name} needs columns {key}, {count} for kind {kind!r} (missing {', '.join(missing)})")
+        raise CxError(f"{where} needs columns {key}, {count} for kind {kind!r} (missing {', '.join(missing)})")
+    return _checked(df, kind, where, row_offset=2)
+
+
+def counts_frame(counts: dict, kind: str, where: str) -> pd.DataFrame:
+    """In-memory counts ``{key: count}`` as the table a CSV gives (same checks)."""
+    key, count = COLUMNS[kind]
+    df = pd.DataFrame({key: list(counts), count: list(counts.values())})
+    return _checked(df, kind, where, row_offset=1)
+
+
+def _checked(df: pd.DataFrame, kind: str, where: str, row_offset: int) -> pd.DataFrame:
+    key, count = COLUMNS[kind]
     counts = pd.to_numeric(df[count], errors="coerce")
-    bad = df[counts.isna() | (counts < 0)]
+    bad = df[counts.isna() | (counts < 0) | ~np.isfinite(counts.fillna(0))]
     if len(bad):
-        raise CxError(f"{where}.file: {path.name}: {count} = {bad[count].iloc[0]!r} in row {bad.index[0] + 2}: must be a count ≥ 0")
-    return pd.DataFrame({key: df[key].astype(str).str.strip() if kind != "scores" else df[key], count: counts})
+        raise CxError(f"{where}: {count} = {_plain(bad[count].iloc[0])!r} in row {bad.index[0] + row_offset}: must be a count ≥ 0")
+    keys = df[key].astype(str).str.strip() if kind != "scores" else df[key]
+    return pd.DataFrame({key: keys, count: counts}).reset_index(drop=True)
 
 
-def targets(path: Path, obs: "Observed", where: str) -> list["Target"]:
-    """The targets a CSV of observed counts gives (see the module docstring)."""
-    df = read_counts(path, obs.kind, where)
-    derive = {"funnel": _funnel, "scores": _scores, "reasons": _reasons}[obs.kind]
-    return derive(df, obs, where, path.name)
+def _plain(x):
+    """A numpy scalar as the Python value it holds (so a message reads ``-1``, not ``np.int64(-1)``)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def read_upload(data: bytes, kind: str, filename: str) -> pd.DataFrame:
+    """An uploaded CSV of observed counts, read from memory, with every check of a targets file's ``[[observed]]``.
+
+    At most :data:`MAX_UPLOAD_BYTES`; UTF-8; the columns of ``kind``; its rows checked as targets
+    would be (milestones in journey order, scores 0–10, known reasons). Returns the counts as a
+    table (scores given per respondent are counted per score). CxError: one line.
+    """
+    if kind not in COLUMNS:
+        raise CxError(f"kind = {kind!r}: choose from {', '.join(COLUMNS)}")
+    name = Path(str(filename)).name[:60] or "uploaded file"
+    where = f"{kind} CSV"
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CxError(f"{where}: {name}: {len(data):,} bytes: a CSV of observed counts is at most {MAX_UPLOAD_BYTES:,} bytes")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CxError(f"{where}: {name}: not UTF-8 text (byte {err.start}): save it as CSV in UTF-8") from None
+    df = parse_counts(io.BytesIO(data), kind, f"{where}: {name}")
+    if kind == "scores" and _valid_scores(df):
+        df = df.groupby("score", sort=True, as_index=False)["count"].sum()
+        df["score"] = df["score"].astype(int) if (df["score"] == df["score"].round()).all() else df["score"]
+    derive(df, kind, _CheckOnly(), where, name)  # every check a calibration makes, here rather than at fit time
+    return df
+
+
+def _valid_scores(df: pd.DataFrame) -> bool:
+    score = pd.to_numeric(df["score"], errors="coerce")
+    return bool(score.notna().all() and score.between(0, 10).all())
+
+
+class _CheckOnly:
+    """Stands in for an ``[[observed]]`` entry when only the checks of :func:`derive` are wanted."""
+
+    variant, steps, source = "baseline", None, "upload"
+
+
+def as_counts(df: pd.DataFrame, kind: str) -> dict[str, float]:
+    """A checked counts table as ``{key: count}`` (what an ``[[observed]]`` entry's ``counts`` holds)."""
+    key, count = COLUMNS[kind]
+    table = df.groupby(key, sort=False)[count].sum()
+    return {(str(int(k)) if kind == "scores" else str(k)): float(v) for k, v in table.items()}
+
+
+def targets(path: Path | None, obs: "Observed", where: str) -> list["Target"]:
+    """The targets observed counts give (see the module docstring): from ``path``, or from ``obs.counts``."""
+    if obs.counts is not None:
+        df, name = counts_frame(obs.counts, obs.kind, f"{where}.counts"), "counts"
+    else:
+        df, name = read_counts(path, obs.kind, where), path.name
+    return derive(df, obs.kind, obs, where, name)
+
+
+def derive(df: pd.DataFrame, kind: str, obs, where: str, file: str) -> list:
+    """Targets from a checked counts table (raises CxError for a milestone out of order, a score outside 0–10, …)."""
+    return {"funnel": _funnel, "scores": _scores, "reasons": _reasons}[kind](df, obs, where, file)
+
+
+def _in(obs) -> str:
+    """A label's world: ' (variant)', none for the scenario as written."""
+    from .targets import AS_WRITTEN
+
+    return "" if obs.variant == AS_WRITTEN else f" ({obs.variant})"
 
 
 def _target(obs: "Observed", name: str, value: float, se: float, label: str, file: str):
     from .targets import Target
 
     return Target(measure=name, variant=obs.variant, steps=obs.steps, value=value, se=se, label=label,
-                  source=obs.source or f"observed counts in {file}")
+                  source=obs.source or (f"observed counts in {file}" if file != "counts" else "observed counts"))
 
 
 def _funnel(df: pd.DataFrame, obs, where: str, file: str) -> list:
@@ -87,14 +182,16 @@ def _funnel(df: pd.DataFrame, obs, where: str, file: str) -> list:
         if n <= 0 or k > n:
             raise CxError(f"{where}: {file}: {row.milestone} = {k:g} customers must be ≤ {before.milestone} = {n:g} (and that > 0)")
         out.append(_target(obs, f"funnel:{row.milestone}/{before.milestone}", k / n, binomial_se(k, n),
-                           f"{row.milestone} / {before.milestone} ({obs.variant})", file))
+                           f"{row.milestone} / {before.milestone}{_in(obs)}", file))
     return out
 
 
 def _scores(df: pd.DataFrame, obs, where: str, file: str) -> list:
     score = pd.to_numeric(df["score"], errors="coerce")
-    if score.isna().any() or not score.between(0, 10).all() or not (score == score.round()).all():
-        raise CxError(f"{where}: {file}: score = {df['score'][~score.between(0, 10) | score.isna()].iloc[0]!r}: must be a whole number 0 to 10")
+    bad = score.isna() | ~score.between(0, 10) | (score != score.round())
+    if bad.any():
+        first = df["score"][bad].iloc[0]
+        raise CxError(f"{where}: {file}: score = {_plain(first)!r}: must be a whole number 0 to 10")
     n = float(df["count"].sum())
     if n < 2:
         raise CxError(f"{where}: {file}: needs at least 2 answers")
@@ -104,8 +201,8 @@ def _scores(df: pd.DataFrame, obs, where: str, file: str) -> list:
     se_nps = 100 * math.sqrt(max(promoters + detractors - (promoters - detractors) ** 2, 1 / n) / n)
     mean = float((p * p.index).sum())
     sd = math.sqrt(max(float((p * (p.index - mean) ** 2).sum()) * n / (n - 1), 1 / n))
-    return [_target(obs, "nps", nps, se_nps, f"NPS ({obs.variant})", file),
-            _target(obs, "mean_score", mean, sd / math.sqrt(n), f"mean score to recommend ({obs.variant})", file)]
+    return [_target(obs, "nps", nps, se_nps, f"NPS{_in(obs)}", file),
+            _target(obs, "mean_score", mean, sd / math.sqrt(n), f"mean score to recommend{_in(obs)}", file)]
 
 
 def _reasons(df: pd.DataFrame, obs, where: str, file: str) -> list:
@@ -116,5 +213,5 @@ def _reasons(df: pd.DataFrame, obs, where: str, file: str) -> list:
     n = float(counts.sum())
     if n <= 0:
         raise CxError(f"{where}: {file}: no reasons counted")
-    return [_target(obs, f"reason:{r}", float(k) / n, binomial_se(float(k), n), f"non-users giving {r.replace('_', ' ')} ({obs.variant})", file)
+    return [_target(obs, f"reason:{r}", float(k) / n, binomial_se(float(k), n), f"non-users giving {r.replace('_', ' ')}{_in(obs)}", file)
             for r, k in counts.items()]

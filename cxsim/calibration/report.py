@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..params import CxError
+
 from .tomledit import rewrite, toml_number
 from .validation import threshold
 
@@ -32,9 +34,10 @@ def write_all(cal: "Calibration") -> dict[str, Path]:
     files = {"trials": out / "trials.csv", "figure": out / "fit.png", "report": out / "report.md"}
     cal.trials.to_csv(files["trials"], index=False)
     figure(cal, files["figure"])
-    if cal.scenario_path is not None:
+    calibrated = calibrated_text(cal) if cal.scenario_path is not None else in_memory_calibrated_text(cal)
+    if calibrated is not None:
         files["calibrated"] = out / "calibrated.toml"
-        files["calibrated"].write_text(calibrated_text(cal), encoding="utf-8")
+        files["calibrated"].write_text(calibrated, encoding="utf-8")
     if cal.validation is not None:
         files["predictions"] = out / "predictions.csv"
         cal.validation.predictions.to_csv(files["predictions"], index=False)
@@ -56,6 +59,35 @@ def calibrated_text(cal: "Calibration") -> str:
               f"Targets file: {cal.targets_name}; fitted: {fitted}; objective {cal.objective:.3g}.",
               f"Report: {cal.out / 'report.md'}. Every other line is the original {cal.scenario_path.name}.", ""]
     return rewrite(cal.scenario_path.read_text(encoding="utf-8"), cal.best, mark, header)
+
+
+def written_values(best: dict) -> dict:
+    """The fitted numbers as ``calibrated.toml`` writes them (4 significant digits; whole numbers stay whole),
+    so that a world given these values runs exactly as the file does."""
+    return {p: v if isinstance(v, (bool, int)) else float(toml_number(v)) for p, v in best.items()}
+
+
+def in_memory_calibrated_text(cal: "Calibration") -> str | None:
+    """For a scenario calibrated in memory (e.g. the explorer's world): ``extends = "<built-in>"``, what the world
+    changes and the fitted numbers, marked (:func:`cxsim.scenario_file.to_toml`, read back before it is written).
+    None when the world is not named after a built-in scenario."""
+    from .. import scenario_file
+    from ..scenario import list_scenarios
+
+    name = cal.scenario.name
+    if name not in list_scenarios():
+        return None
+    values = written_values(cal.best)
+    fitted = cal.scenario.with_overrides(values)
+    mark = f"calibrated: {cal.command} ({cal.date})"
+    fitted_text = ", ".join(f"{p} = {toml_number(v)}" for p, v in values.items())
+    header = [f"Calibrated scenario written by `{cal.command}` on {cal.date}.",
+              f"Targets: {cal.targets_name}; fitted: {fitted_text}; objective {cal.objective:.3g}.", ""]
+    text = scenario_file.to_toml(fitted, name, title=f"{cal.scenario.title or name}, calibrated")
+    out = rewrite(text, values, mark, header)
+    if scenario_file.from_text(out, name, "calibrated.toml").model_dump() != fitted.model_dump():  # never expected
+        raise CxError("calibrated.toml: the text written does not read back as the fitted world")
+    return out
 
 
 def figure(cal: "Calibration", path: Path) -> None:

@@ -14,14 +14,14 @@ line, :class:`cxsim.params.CxError`)::
 
     [[targets]]
     measure = "acceptance_rate"            # see cxsim.calibration.quantities
-    variant = "baseline"
+    variant = "baseline"                   # every intervention off; "as written": the scenario as given; or a variant
     steps = 52                             # horizon (default: the scenario's)
     value = 0.05                           # or band = [lo, hi]
     se = 0.01                              # or tolerance = 0.02 (95% half-width: se = tolerance / 1.96)
     source = "seed 002"
 
     [[observed]]                           # targets derived from counts in a CSV
-    file = "funnel.csv"                    # relative to this file
+    file = "funnel.csv"                    # relative to this file (or counts = { aware = 900, offered = 400 })
     kind = "funnel"                        # funnel | scores | reasons
 
     [validation]                           # predictions checked against facts never used in fitting
@@ -107,13 +107,21 @@ class Target(Strict):
 
 
 class Observed(Strict):
-    """A CSV of observed counts from which targets (with binomial standard errors) are derived."""
+    """Observed counts from which targets (with binomial standard errors) are derived: a CSV ``file``,
+    or the ``counts`` themselves (``{milestone | score | reason: count}``, in the CSV's row order)."""
 
-    file: str
+    file: str | None = None
+    counts: dict[str, float] | None = None
     kind: Literal["funnel", "scores", "reasons"]
     variant: str = "baseline"
     steps: int | None = Field(None, ge=1, le=2000)
     source: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Observed":
+        if (self.file is None) == (self.counts is None):
+            raise ValueError("give exactly one of file (a CSV) or counts = { key = count, … }")
+        return self
 
 
 class Prediction(Strict):
@@ -287,8 +295,9 @@ def load(path_or_raw: str | Path | dict[str, Any], scenario: Scenario) -> Spec:
     base = path.parent if path else Path.cwd()
     for i, obs in enumerate(tf.observed):
         _check_variant(obs.variant, scenario, f"{where}: observed[{i}].variant")
-        for t in observed_data.targets(base / obs.file, obs, f"{where}: observed[{i}]"):
-            targets.append(resolve(t, scenario, where, f"observed[{i}] ({obs.file})"))
+        path = base / obs.file if obs.file is not None else None
+        for t in observed_data.targets(path, obs, f"{where}: observed[{i}]"):
+            targets.append(resolve(t, scenario, where, f"observed[{i}] ({obs.file or 'counts'})"))
     if not targets:
         raise CxError(f"{where}: no targets: add [[targets]] or an [observed] CSV")
     if tf.validation:
@@ -323,9 +332,14 @@ def check_parameters(tf: TargetsFile, scenario: Scenario, where: str) -> None:
             raise CxError(f"{field}: {msg}") from None
 
 
+AS_WRITTEN = "as written"
+"""The variant of a target measured in the scenario exactly as given (its interventions as it sets them);
+``baseline`` switches every intervention off."""
+
+
 def _check_variant(variant: str, scenario: Scenario, field: str) -> None:
-    if variant != "baseline" and variant not in scenario.variants:
-        raise CxError(f"{field} = {variant!r}: unknown variant; choose from baseline, {', '.join(scenario.variants) or '(none)'}")
+    if variant not in ("baseline", AS_WRITTEN) and variant not in scenario.variants:
+        raise CxError(f"{field} = {variant!r}: unknown variant; choose from baseline, {AS_WRITTEN}, {', '.join(scenario.variants) or '(none)'}")
 
 
 def resolve(t: Target, scenario: Scenario, where: str, field: str) -> Resolved:
@@ -357,3 +371,44 @@ def check_validation(tf: TargetsFile, scenario: Scenario, where: str) -> None:
                 scenario.with_overrides({path: value})
             except CxError as err:
                 raise CxError(f"{where}: validation.switches.{path}: {str(err).removeprefix(f'scenario {scenario.name!r}: ')}") from None
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A number of the scenario that can be fitted, with its declared range (the default prior) and unit."""
+
+    path: str
+    low: float
+    high: float
+    unit: str
+    value: float
+    whole: bool
+    doc: str
+
+
+def declared_parameters(scenario: Scenario) -> list[Declared]:
+    """The scenario's numeric parameters with a declared range: every section's, then those of the interventions
+    it switches on (the run size and switches left out)."""
+    from ..params import field_info
+    from ..views import parameter_paths
+
+    fields = [(path, cls, field, value) for path, cls, field, value in parameter_paths(scenario)]
+    for name in scenario.enabled_interventions:
+        iv = scenario.interventions[name]
+        fields += [(f"interventions.{name}.{f}", type(iv), f, getattr(iv, f)) for f in type(iv).model_fields if f not in ("kind", "enabled")]
+    out = []
+    for path, cls, field, value in fields:
+        declared = _declared(scenario, path, field_info(cls, field), value)
+        if declared is not None:
+            out.append(declared)
+    return out
+
+
+def _declared(scenario: Scenario, path: str, info: dict, value: Any) -> Declared | None:
+    from ..views import unit_text
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or info["lo"] is None or info["hi"] is None:
+        return None
+    if not info["lo"] < info["hi"]:
+        return None
+    return Declared(path, float(info["lo"]), float(info["hi"]), unit_text(info["unit"], scenario), value, isinstance(value, int), info["doc"])

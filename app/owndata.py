@@ -1,0 +1,291 @@
+"""The tab 'Your own data': observed figures uploaded as CSV, shown against the page's simulated worlds and fitted.
+
+Uploads are read from memory (:func:`cxsim.calibration.observed.read_upload`: a size bound and every
+check a targets file's ``[[observed]]`` gets, one line in the page for a bad file); never written
+anywhere. Each figure is charted by :func:`cxsim.plot.observed` from the tables of
+:mod:`cxsim.calibration.compare`, with a verdict line. The fit is :func:`cxsim.calibrate` on the
+world the data describe, with the counts passed in memory (``counts`` of ``[[observed]]``); its
+study lives in a cache folder under the temp dir keyed by the world and the targets (as the budget
+tab's), so a stopped fit keeps its trials and 'Fit' continues it. 'Use the fitted parameters'
+writes them into the sidebar's *Any other parameter* box, which every world of the page applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import charts
+import pandas as pd
+import sidebar
+import streamlit as st
+
+from cxsim import CxError, plot, views
+from cxsim.calibration import Calibration, calibrate, compare, observed
+from cxsim.calibration.report import written_values
+from cxsim.calibration.targets import AS_WRITTEN, declared_parameters, load as load_targets
+
+KINDS = {  # kind → title, what the CSV holds
+    "funnel": ("Funnel", "customers reaching each stage: columns milestone, customers (milestones in journey order, any subset)"),
+    "scores": ("Survey scores 0–10", "answers to 'would you recommend?': columns score, count — or one row per respondent (a score column)"),
+    "reasons": ("Reasons non-users gave", "columns reason, count (reasons: " + ", ".join(observed.REASONS) + ")"),
+}
+TABLES = {"funnel": compare.funnel_table, "scores": compare.scores_table, "reasons": compare.reasons_table}
+NOUNS = {"funnel": "stage rates", "scores": "figures", "reasons": "reason shares"}
+TRIALS = {"lo": 2, "hi": 500, "default": 40}
+DEFAULT_FREE = ("decision.intercept", "decision.w_cost")
+CACHE_ENV = "CXSIM_OWNDATA_CACHE"  # the cache folder's parent (default: <temp dir>/cxsim-owndata)
+STOP = "owndata_stop"  # session state: the user asked to stop the running fit
+RESULT = "owndata_result"  # session state: ((folder, trials done), Calibration) of the latest fit shown
+APPLIED = "owndata_applied"  # session state: the fitted values last applied to the sidebar
+LAST = "owndata_last"  # session state: (scenario, Calibration) of the latest fit shown, kept once its world has changed
+
+
+def upload_key(kind: str) -> str:
+    return f"owndata_upload_{kind}"
+
+
+# -- uploads -------------------------------------------------------------------------------------
+def upload_box(kind: str, run: dict, where: str) -> pd.DataFrame | None:
+    """One kind of data: its format, an example made from the simulated world, the uploader; the checked counts or None."""
+    title, what = KINDS[kind]
+    st.markdown(f"**{title}**")
+    st.caption(what)
+    st.download_button(f"Example ({kind}.csv)", lambda: compare.template(kind, run, where), f"observed_{kind}.csv", "text/csv",
+                       key=f"owndata_example_{kind}", on_click="ignore", icon=":material/download:",
+                       help=f"the format, with counts from the simulated {where}: replace them with yours")
+    if kind == "scores":
+        st.download_button("Example, one row per respondent", lambda: compare.template(kind, run, where, per_respondent=True),
+                           "observed_scores_respondents.csv", "text/csv", key="owndata_example_respondents", on_click="ignore",
+                           icon=":material/download:")
+    up = st.file_uploader(f"Upload {title.lower()} (CSV)", type=["csv"], key=upload_key(kind), max_upload_size=2,
+                          help=f"at most {observed.MAX_UPLOAD_BYTES:,} bytes, UTF-8; read in memory, never stored")
+    if up is None:
+        return None
+    try:
+        return observed.read_upload(up.getvalue(), kind, up.name)
+    except CxError as err:
+        st.error(f"**Not read** – {err}")
+        return None
+
+
+def show_figure(kind: str, counts: pd.DataFrame, runs_by_world: dict) -> None:
+    """The observed figure against every world: chart, table downloads and a verdict line."""
+    table = TABLES[kind](counts, runs_by_world)
+    charts.show(plot.observed(table), table, f"observed_{kind}")
+    if kind == "scores":
+        summary = compare.score_summary_table(counts, runs_by_world)
+        line = compare.verdict(summary, "figures (NPS, mean score)", show=lambda x: f"{x:.1f}")
+        obs = summary[summary["source"] == compare.OBSERVED].set_index("item")["value"]
+        st.caption(f"Observed NPS {obs['NPS']:.1f}, mean score {obs['mean score']:.2f} ({int(counts['count'].sum()):,} answers); "
+                   "simulated: customers past the outcome.")
+    else:
+        line = compare.verdict(table, NOUNS[kind])
+    st.markdown(f"**{KINDS[kind][0]}** · {line}")
+
+
+# -- the fit -------------------------------------------------------------------------------------
+def targets_mapping(s: sidebar.Settings, data: dict[str, tuple[pd.DataFrame, str]], priors: dict[str, dict]) -> dict:
+    """The targets (as a mapping) of the uploaded counts, measured in the world as the page builds it, on the page's seeds."""
+    return {
+        "title": f"{s.name}: fitted to your own data (explorer)",
+        "seeds": list(s.seeds), "startup_trials": 10, "sampler_seed": 0,
+        "parameters": priors,
+        "observed": [{"kind": kind, "counts": observed.as_counts(df, kind), "variant": AS_WRITTEN, "source": f"uploaded {name}"}
+                     for kind, (df, name) in data.items()],
+    }
+
+
+def cache_folder(world, mapping: dict) -> Path:
+    text = world.model_dump_json() + json.dumps(mapping, sort_keys=True)
+    root = Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "cxsim-owndata")
+    return root / f"{world.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def _done(out: Path) -> int:
+    if not (out / "study.db").exists():
+        return 0
+    import optuna
+
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{out / 'study.db'}")
+    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def _stop() -> None:
+    st.session_state[STOP] = True
+
+
+def run_fit(world, mapping: dict, out: Path, trials: int) -> Calibration | None:
+    """The calibration with a progress bar; Stop ends it after the running trial (finished ones are kept)."""
+    bar, stop = st.progress(0.0, text="fitting…"), st.empty()
+    stop.button("Stop", key="owndata_stop_button", on_click=_stop, icon=":material/stop:",
+                help="stop after the trial being run; the finished trials are kept and 'Fit' continues from them")
+    st.session_state[STOP] = False
+
+    def on_trial(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{done} of {total} trials")
+        if st.session_state.get(STOP):
+            raise KeyboardInterrupt
+
+    try:
+        return calibrate(world, mapping, out, trials=trials, resume=True, progress=False, validate=False,
+                         command="cxsim explorer, tab 'Your own data'", on_trial=on_trial)
+    except KeyboardInterrupt:
+        return None
+    finally:
+        bar.empty()
+        stop.empty()
+
+
+def reread(world, mapping: dict, out: Path) -> Calibration | None:
+    """The fit of the cache folder's finished trials, without new trials (None if there are none); kept per session."""
+    done = _done(out)
+    if not done:
+        return None
+    kept = st.session_state.get(RESULT)
+    if kept is not None and kept[0] == (str(out), done):
+        return kept[1]
+    cal = calibrate(world, mapping, out, trials=done, resume=True, progress=False, validate=False,
+                    command="cxsim explorer, tab 'Your own data'")
+    st.session_state[RESULT] = ((str(out), done), cal)
+    return cal
+
+
+def apply_fitted(name: str, values: dict) -> None:
+    """The fitted values into the sidebar's overrides box (one ``path = value`` line each; every world applies them)."""
+    box = sidebar.key(name, "overrides")
+    lines = [ln for ln in st.session_state.get(box, "").splitlines() if ln.split("=")[0].strip() not in values]
+    st.session_state[box] = "\n".join(lines + [f"{p} = {json.dumps(v)}" for p, v in values.items()])
+    st.session_state[APPLIED] = dict(values)
+
+
+def _number(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def show_fit(s: sidebar.Settings, cal: Calibration, units: dict[str, str]) -> None:
+    values = written_values(cal.best)
+    st.markdown(f"**Best fit** after {len(cal.trials)} trials on seeds {', '.join(map(str, cal.spec.file.seed_list))} "
+                f"(objective {cal.objective:.3g}; within noise of the best: {len(cal.region)} trials)")
+    rows = []
+    for r in cal.ranges.itertuples():
+        if len(cal.region) < 3:
+            pinned = f"unknown: {len(cal.region)} trial(s) within noise of the best – run more trials"
+        else:
+            pinned = f"no: reaches the prior's {r.reaches_bound} bound" if r.reaches_bound else "yes"
+        rows.append({"parameter": r.parameter, "unit": units.get(r.parameter, ""), "prior": f"{_number(r.prior_low)} – {_number(r.prior_high)}",
+                     "was": _number(cal.start[r.parameter]), "best": _number(values[r.parameter]),
+                     "range within noise": f"{_number(r.low)} – {_number(r.high)}", "pinned by the data?": pinned})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="owndata_parameters")
+    fits = compare.fit_table(cal)
+    shown = pd.DataFrame({
+        "target": fits["target"],
+        "observed (95%)": [f"{_number(v)} [{_number(lo)}, {_number(hi)}]" for v, lo, hi in zip(fits["observed"], fits["observed_low"], fits["observed_high"])],
+        "fitted (95% over seeds)": [f"{_number(v)} [{_number(lo)}, {_number(hi)}]" for v, lo, hi in zip(fits["fitted"], fits["fitted_low"], fits["fitted_high"])],
+        "residual (se)": fits["residual"].round(2),
+    })
+    st.dataframe(shown, hide_index=True, key="owndata_targets")
+    charts.show(plot.fit_residuals(fits), fits, "fit_residuals")
+    worst = max((abs(f.residual) for f in cal.fits), default=0.0)
+    st.caption(f"Largest residual {worst:.2f} se: " + ("every figure is reproduced within noise." if worst <= 2 else
+               "some figures are not reproduced within noise by these free parameters."))
+    left, right, _ = st.columns([1, 1, 2])
+    left.button("Use the fitted parameters", key="owndata_apply", type="primary", on_click=apply_fitted, args=(s.name, values),
+                icon=":material/input:", help="writes them into the sidebar's 'Any other parameter' box: every world of the page uses them")
+    path = cal.files.get("calibrated")
+    if path is not None and path.exists():
+        right.download_button("calibrated.toml", path.read_text(encoding="utf-8"), f"{s.name}_calibrated.toml", "application/toml",
+                              key="owndata_download", icon=":material/download:",
+                              help=f'the fitted world as a scenario file: extends = "{s.name}", the page\'s changes and the fitted numbers')
+
+
+def fit_section(s: sidebar.Settings, world_name: str, data: dict[str, tuple[pd.DataFrame, str]]) -> None:
+    st.subheader("Fit the scenario to your data")
+    world = s.worlds[world_name]
+    declared = {d.path: d for d in declared_parameters(world)}
+    st.caption(f"cxsim calibrate on the world **{world_name}** as the page builds it ({world.population.customers:,} customers, "
+               f"{world.steps} {world.step_unit}s, the page's {len(s.seeds)} seed(s), common random numbers): the free parameters "
+               "below are searched within their priors (default: the declared range) to reproduce the uploaded figures.")
+    free = st.multiselect(
+        "free parameters", list(declared), default=[p for p in DEFAULT_FREE if p in declared], max_selections=8, key="owndata_free",
+        format_func=lambda p: f"{p} ({declared[p].unit})" if declared[p].unit else p)
+    priors = {}
+    for path in free:
+        d = declared[path]
+        a, b, c = st.columns([2, 1, 1])
+        a.caption(f"**{path}** – {d.doc}; now {d.value:g}{' ' + d.unit if d.unit else ''}; declared {d.low:g} to {d.high:g}")
+        kind = int if d.whole else float
+        lo = b.number_input(f"low ({d.unit})" if d.unit else "low", kind(d.low), kind(d.high), kind(d.low), key=f"owndata_low:{path}")
+        hi = c.number_input(f"high ({d.unit})" if d.unit else "high", kind(d.low), kind(d.high), kind(d.high), key=f"owndata_high:{path}")
+        priors[path] = {"low": lo, "high": hi}
+    trials = st.number_input("trials (parameter sets to try)", TRIALS["lo"], TRIALS["hi"], TRIALS["default"], key="owndata_trials",
+                             help="each trial runs the world on every seed; more trials continue the same fit")
+    if not free:
+        st.info("Pick at least one free parameter.")
+        return
+    mapping = targets_mapping(s, data, priors)
+    try:
+        load_targets(mapping, world)  # checked as you change it: priors within the declared ranges, …
+    except CxError as err:
+        st.error(f"**Not ready to fit** – {err}")
+        return
+    out = cache_folder(world, mapping)
+    cal = None
+    try:
+        if st.button("Fit", key="owndata_fit", type="primary", icon=":material/tune:",
+                     help="run trials up to the number asked (a fit already made with these settings is continued)"):
+            cal = run_fit(world, mapping, out, int(trials))
+            if cal is not None:
+                st.session_state[RESULT] = ((str(out), _done(out)), cal)
+        if st.session_state.pop(STOP, False):
+            st.warning(f"Stopped after {_done(out)} trials: they are kept, and 'Fit' continues from them.")
+        if cal is None:
+            cal = reread(world, mapping, out)
+    except CxError as err:
+        st.error(f"**Not fitted** – {err}")
+        return
+    applied = st.session_state.get(APPLIED)
+    if applied:
+        st.success("The page uses the fitted parameters " + ", ".join(f"{p} = {v:g}" for p, v in applied.items())
+                   + " (sidebar, *Any other parameter*): the comparisons above show the fitted world.")
+    units = {p: declared[p].unit for p in declared}
+    if cal is not None:
+        st.session_state[LAST] = (s.name, cal)
+        show_fit(s, cal, units)
+        return
+    last = st.session_state.get(LAST)
+    if last is None or last[0] != s.name:
+        st.info("Press **Fit** to fit the free parameters to the uploaded figures.")
+        return
+    st.info("Press **Fit** to fit the world as it is now; below, the latest fit (made before the world, its data or its "
+            "free parameters changed).")
+    show_fit(s, last[1], units)
+
+
+def view(s: sidebar.Settings, runs_by_world: dict) -> None:
+    st.subheader("Your own data against the simulated worlds")
+    st.caption("Upload observed counts as CSV – the formats a calibration targets file's [[observed]] reads (docs/calibration.md). "
+               "Each figure is shown against every world of the page: observed with its binomial 95% interval, simulated with "
+               "the 95% interval over the replicates.")
+    worlds = list(s.worlds)
+    if st.session_state.get("owndata_world") not in worlds:
+        st.session_state["owndata_world"] = "baseline"
+    world = st.selectbox("the data describe the world", worlds, key="owndata_world",
+                         help="the world the examples are made from and the fit is run on")
+    where = f"world '{world}' of {s.name}, seed {s.seeds[0]}"
+    data: dict[str, tuple[pd.DataFrame, str]] = {}
+    for col, kind in zip(st.columns(len(KINDS)), KINDS):
+        with col:
+            counts = upload_box(kind, runs_by_world[world][0], where)
+        if counts is not None:
+            data[kind] = (counts, st.session_state[upload_key(kind)].name)
+    if not data:
+        st.info("Upload at least one CSV (download an example to see the format).")
+        return
+    for kind, (counts, _) in data.items():
+        st.subheader(KINDS[kind][0])
+        show_figure(kind, counts, runs_by_world)
+    fit_section(s, world, data)
