@@ -47,6 +47,25 @@ def test_public_names_resolve_lazily_and_are_listed():
         cxsim.no_such_name  # noqa: B018
 
 
+def test_a_pool_worker_imports_no_statistics_it_does_not_use():
+    """The local pool's fork server imports the runner: not SciPy's statistics (A/B tests) nor SALib (designs)."""
+    probe = "import cxsim.experiments.runner, sys; print(' '.join(m for m in ('scipy.stats', 'SALib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    assert out.stdout.strip() == ""
+
+
+def test_experiments_names_resolve_lazily_and_are_listed():
+    import cxsim.experiments as ex
+    from cxsim.experiments.abtest import ab_test
+
+    for name in ex.__all__:
+        assert getattr(ex, name) is not None and name in dir(ex)
+    assert ex.ab_test is ab_test
+    with pytest.raises(AttributeError, match="no_such_name"):
+        ex.no_such_name  # noqa: B018
+
+
 def test_kernels_become_numba_dispatchers_everywhere_they_are_imported():
     from numba.core.registry import CPUDispatcher
 

@@ -14,6 +14,7 @@ import multiprocessing as mp
 import os
 import re
 import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -139,25 +140,34 @@ def _pool(base: Scenario, tasks: list[Task], handle, workers: int) -> None:
     """Run ``tasks`` on a local pool of ``workers`` processes, handing each result to ``handle`` here.
 
     A pool takes a second or two to start (its server imports cxsim and loads the
-    kernels); until a worker has answered, this process runs tasks itself, from
-    the end of the list while the pool takes them from the front. Tasks are handed
+    kernels, and the first hand-out waits for it), so a thread hands out the first
+    tasks while this process runs tasks itself, from the end of the list while the
+    pool takes them from the front, until a worker has answered. Tasks are handed
     out a few at a time, so that none waits in a queue while this process works.
     """
-    pending = deque(tasks)
+    pending, lock = deque(tasks), threading.Lock()
     window = 2 * workers
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(base,)) as ex:
         inflight: set = set()
 
         def top_up() -> None:
-            while pending and len(inflight) < window:
-                inflight.add(ex.submit(_pool_task, pending.popleft()))
+            while len(inflight) < window:
+                with lock:
+                    if not pending:
+                        return
+                    task = pending.popleft()
+                inflight.add(ex.submit(_pool_task, task))
 
-        top_up()
-        answered = False
+        def take_last() -> Task | None:
+            with lock:
+                return pending.pop() if pending else None
+
         try:
+            _work_while(top_up, take_last, lambda task: handle(run_task(base, task)))
+            answered = False
             while inflight:
                 done, _ = wait(inflight, timeout=None if answered or not pending else 0, return_when=FIRST_COMPLETED)
-                if not done:  # the pool is still starting: work meanwhile
+                if not done:  # no worker has answered yet: work meanwhile
                     handle(run_task(base, pending.pop()))
                     continue
                 answered = True
@@ -168,6 +178,28 @@ def _pool(base: Scenario, tasks: list[Task], handle, workers: int) -> None:
         except BaseException:
             ex.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _work_while(start: Callable[[], None], take: Callable[[], Any], work: Callable[[Any], None]) -> None:
+    """Run ``start`` in a thread; meanwhile ``work`` on what ``take`` gives here. Re-raises what ``start`` raised."""
+    failure: list[BaseException] = []
+
+    def starting() -> None:
+        try:
+            start()
+        except BaseException as err:  # handed to the caller below
+            failure.append(err)
+
+    starter = threading.Thread(target=starting, name="cxsim-pool-start", daemon=True)
+    starter.start()
+    while starter.is_alive():
+        item = take()
+        if item is None:
+            break
+        work(item)
+    starter.join()
+    if failure:
+        raise failure[0]
 
 
 # -- Dask distributed ------------------------------------------------------------------------
