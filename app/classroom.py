@@ -354,15 +354,34 @@ def _own_summary(room: Room, token: str) -> None:
         st.markdown(" ".join(last["text"].split()))
 
 
+def _moment(room: Room) -> tuple:
+    """What a trainee's page shows changes only with these: the step, what is revealed, what is shared."""
+    return room.step, tuple(sorted(room.revealed)), tuple(sorted(room.notes.items()))
+
+
 @st.fragment(run_every=POLL)
+def _watch(code: str, shown: tuple | None) -> None:
+    """Every POLL seconds, a look at the room: the page is drawn again only when the trainer moved on.
+
+    The fragment draws nothing, so an idle room costs each trainee's browser nothing but the look."""
+    try:
+        now = _moment(store().room(code))
+    except CxError:
+        now = None
+    if now != shown:
+        st.rerun()
+
+
 def _follow(code: str, token: str, name: str) -> None:
-    """The trainer's current step, as the trainer moves (refreshed every POLL seconds)."""
+    """The trainer's current step (drawn again by :func:`_watch` when the trainer moves)."""
     try:
         room = store().room(code)
     except CxError as err:
+        _watch(code, None)
         st.warning(f"{err}.")
         st.button("Join another session", key="classroom_leave_ended", on_click=_leave)
         return
+    _watch(code, _moment(room))
     st.caption(f"**{name}** in session **{room.code}** · {room.title}")
     st.progress((room.step + 1) / len(room.steps), text=f"Step {room.step + 1} of {len(room.steps)}")
     st.subheader(room.current["title"])
