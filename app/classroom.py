@@ -196,7 +196,6 @@ def lesson(rows: list[dict], steps: list[dict]) -> str:
 def _closing(room: Room) -> None:
     rows = store().summary(room.code)
     last = room.steps[-1]
-    reported = " ".join(x for x in (last["text"], last.get("fact", "")) if x)
     if not rows:
         st.info("No step was revealed in this session.")
     else:
@@ -209,11 +208,7 @@ def _closing(room: Room) -> None:
         results = pd.DataFrame(rows).assign(step=[r["short"] for r in rows])
         charts.show(charts.classroom_summary(votes, results), table, "classroom_summary")
         st.caption("Per step: orange ticks, every prediction; diamond, the room's median; blue, the simulated result and its 95% interval.")
-    if reported:
-        st.markdown("**Reported by the source** (what the scenario was calibrated to reproduce; its conditions may differ from the session's):")
-        st.markdown(f"> {reported}")
-    if last.get("source"):
-        st.caption(f"Source: {last['source']}")
+    _reported(last)
 
 
 def _opening(s) -> None:
@@ -343,15 +338,27 @@ def _own_prediction(room: Room, token: str, name: str) -> None:
             st.caption("Submit a prediction before your trainer reveals the result.")
 
 
+def _reported(last: dict) -> None:
+    """What the scenario's source reports, labelled as such (it may differ from what was simulated here)."""
+    reported = " ".join(x for x in (last["text"], last.get("fact", "")) if x)
+    if reported:
+        st.markdown("**Reported by the source** (what the scenario was calibrated to reproduce; its conditions may differ from the session's):")
+        st.markdown(f"> {' '.join(reported.split())}")
+    if last.get("source"):
+        st.caption(f"Source: {last['source']}")
+
+
 def _own_summary(room: Room, token: str) -> None:
-    own = store().own(room.code, token)
-    rows = [{"step": r["short"], "you (%)": own.get(r["step"]), "room's median (%)": round(r["median"], 1) if r["n"] else None,
-             "simulated (%)": round(r["simulated"], 1)} for r in store().summary(room.code)]
+    """A trainee's closing view: their predictions and the room's median beside each simulated result."""
+    own, rows = store().own(room.code, token), store().summary(room.code)
     if rows:
-        st.table(pd.DataFrame(rows).set_index("step"))
-    last = room.steps[-1]
-    if last.get("text"):
-        st.markdown(" ".join(last["text"].split()))
+        st.markdown(lesson(rows, room.steps))
+        mine = [{"step": r["short"], "you (%)": f"{own[r['step']]:g}" if r["step"] in own else "–",
+                 "room's median (%)": f"{r['median']:.1f}" if r["n"] else "–", "simulated (%)": f"{r['simulated']:.1f}"} for r in rows]
+        st.table(pd.DataFrame(mine).set_index("step"))
+    else:
+        st.info("No step was revealed in this session.")
+    _reported(room.steps[-1])
 
 
 def _moment(room: Room) -> tuple:

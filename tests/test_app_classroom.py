@@ -137,7 +137,8 @@ def test_trainees_predict_and_see_the_result_only_after_the_trainer_reveals():
     asha.run()
     assert_clean(asha)
     mine = asha.table[0].value
-    assert list(mine["you (%)"]) == [40.0, 12.0]
+    assert list(mine["you (%)"]) == ["40", "12"] and mine["room's median (%)"].iloc[0] == "55.0"
+    assert "Reported by the source" in text(asha)
 
 
 def test_a_bad_code_or_a_taken_name_is_one_line_and_a_reload_keeps_the_trainee():
@@ -175,3 +176,13 @@ def test_the_classroom_toggle_leaves_the_explorer_and_trainers_mode_as_they_were
     at.toggle(key="trainer").set_value(True).run()
     assert at.slider(key="trainer_predict_0")  # the single-screen trainer's mode is unchanged
     assert Classroom().path.parent.exists()
+
+
+def test_the_explorers_server_skips_streamlits_full_gc_after_each_run():
+    """30 trainees' pages each look at the room every 2 s: a full GC after each of those runs would starve the server."""
+    import argparse
+
+    from cxsim.cli import NO_GC_PER_RUN, streamlit_command
+
+    cmd = streamlit_command(argparse.Namespace(host=None, port=None, headless=None, streamlit_args=[]))
+    assert cmd[cmd.index("--runner.postScriptGC") + 1] == "false" and tuple(NO_GC_PER_RUN) == ("--runner.postScriptGC", "false")
