@@ -223,6 +223,30 @@ def _opening(s) -> None:
                f"({', '.join(views.intervention_label(s.alternative, n) for n in s.alternative.enabled_interventions) or 'no intervention'}; "
                f"{s.baseline.population.customers:,} customers, {len(s.seeds)} replicate(s)).")
     st.button("Open a classroom session", key="classroom_open", type="primary", on_click=_open, args=(s,))
+    _resume_form()
+
+
+def _resume_form() -> None:
+    """Take a session over again (after a reload, or from another tab) with its code and trainer key."""
+    with st.expander("Resume a session you opened (code and trainer key)"):
+        with st.form("classroom_resume", border=False):
+            code = st.text_input("Session code", max_chars=CODE_LENGTH + 4, key="classroom_resume_code")
+            key = st.text_input("Trainer key", type="password", max_chars=64, key="classroom_resume_key",
+                                help="shown under 'Trainer key' on the page of the session")
+            if st.form_submit_button("Resume"):
+                try:
+                    code = check_code(code)
+                    store().setup(code, key)  # checks the key
+                    st.session_state[SESSION] = (code, key)
+                    st.rerun()
+                except CxError as err:
+                    st.error(str(err))
+
+
+def _settings_note(s, setup: dict) -> None:
+    if (setup.get("scenario"), setup.get("alternative"), setup.get("seeds")) != (s.name, s.alternative.model_dump_json(), list(s.seeds)):
+        st.caption("The sidebar has changed since this session opened: the session keeps the settings it opened with "
+                   "(end it and open a new one to use the sidebar's).")
 
 
 def trainer_page(s) -> None:
@@ -240,6 +264,7 @@ def trainer_page(s) -> None:
         st.button("Open a classroom session", key="classroom_open", type="primary", on_click=_open, args=(s,))
         return
     _join_panel(room)
+    _settings_note(s, store().setup(code, key))
     k, step = room.step, room.current
     st.progress((k + 1) / len(room.steps), text=f"Step {k + 1} of {len(room.steps)}")
     st.subheader(step["title"])
@@ -255,6 +280,10 @@ def trainer_page(s) -> None:
     back.button("◀ Back", key="classroom_back", on_click=_goto, args=(k - 1,), disabled=k == 0)
     forward.button("Next ▶", key="classroom_next", on_click=_goto, args=(k + 1,), disabled=k == len(room.steps) - 1)
     end.button("End the session", key="classroom_end", on_click=_close, help="the code stops working for everyone")
+    with st.expander("Trainer key"):
+        st.code(key, language=None)
+        st.caption("With the code, this key lets you steer the session again after a reload or from another tab "
+                   "(*Resume a session* in Classroom). Keep it to yourself: trainees need only the code.")
 
 
 # -- trainees ------------------------------------------------------------------------------------

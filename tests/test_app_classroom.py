@@ -186,3 +186,25 @@ def test_the_explorers_server_skips_streamlits_full_gc_after_each_run():
 
     cmd = streamlit_command(argparse.Namespace(host=None, port=None, headless=None, streamlit_args=[]))
     assert cmd[cmd.index("--runner.postScriptGC") + 1] == "false" and tuple(NO_GC_PER_RUN) == ("--runner.postScriptGC", "false")
+
+
+def test_a_trainer_resumes_a_session_with_its_key_and_a_wrong_key_is_one_line():
+    at = trainer()
+    code, key = at.session_state["classroom_session"]
+    other = AppTest.from_file(APP, default_timeout=90)
+    other.session_state["aravind:population.customers"] = SMALL
+    other.run()
+    other.toggle(key="classroom").set_value(True).run()
+    other.text_input(key="classroom_resume_code").input(code.lower())
+    other.text_input(key="classroom_resume_key").input("not the key")
+    next(b for b in other.button if b.label == "Resume").click().run()
+    assert len(other.error) == 1 and "wrong trainer key" in other.error[0].value
+    other.text_input(key="classroom_resume_key").input(key)
+    next(b for b in other.button if b.label == "Resume").click().run()
+    assert_clean(other)
+    assert code_of(other) == code
+    other.button(key="classroom_next").click().run()
+    at.run()
+    assert at.subheader[0].value == "Outside in: ask the non-user"  # one session, steered from either page
+    at.number_input(key="aravind:population.customers").set_value(SMALL + 1000).run()
+    assert "The sidebar has changed since this session opened" in text(at)
