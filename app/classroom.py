@@ -11,6 +11,7 @@ simulated before the trainer reveals it.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from types import SimpleNamespace
 
@@ -33,6 +34,11 @@ NOTED = "classroom_noted"  # trainer's session state: the last note shared with 
 def store() -> Classroom:
     """The classroom database ($CXSIM_CLASSROOM_DB or the user's cache folder)."""
     return Classroom()
+
+
+def plain(text: str) -> str:
+    """A trainee's display name shown as typed: Markdown's special characters escaped (no links, images or HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
 
 
 def _pct(x: float) -> str:
@@ -111,7 +117,7 @@ def _live_counts(code: str, predicted: bool) -> None:
         a.metric("joined", room.members)
         b.metric("predicted this step", room.predicted if predicted else "–")
         if names:
-            st.caption("In the room: " + ", ".join(names))
+            st.caption("In the room: " + ", ".join(plain(n) for n in names))
 
 
 def _reveal(room: Room, key: str) -> Result:
@@ -418,7 +424,7 @@ def _follow(code: str, token: str, name: str) -> None:
         st.button("Join another session", key="classroom_leave_ended", on_click=_leave)
         return
     _watch(code, _moment(room))
-    st.caption(f"**{name}** in session **{room.code}** · {room.title}")
+    st.caption(f"**{plain(name)}** in session **{room.code}** · {room.title}")
     st.progress((room.step + 1) / len(room.steps), text=f"Step {room.step + 1} of {len(room.steps)}")
     st.subheader(room.current["title"])
     kind = room.current["kind"]

@@ -208,3 +208,11 @@ def test_a_trainer_resumes_a_session_with_its_key_and_a_wrong_key_is_one_line():
     assert at.subheader[0].value == "Outside in: ask the non-user"  # one session, steered from either page
     at.number_input(key="aravind:population.customers").set_value(SMALL + 1000).run()
     assert "The sidebar has changed since this session opened" in text(at)
+
+
+def test_a_display_name_is_shown_as_typed_never_as_markdown():
+    at = trainer()
+    trainee(code_of(at), "![x](http://example.com/a.png) **Bo**")
+    at.run()
+    shown = next(c.value for c in at.caption if c.value.startswith("In the room:"))
+    assert r"\!\[x\]\(http\://example\.com/a\.png\) \*\*Bo\*\*" in shown  # escaped: no image is fetched, no bold
