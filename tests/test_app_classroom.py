@@ -212,7 +212,7 @@ def test_a_trainer_resumes_a_session_with_its_key_and_a_wrong_key_is_one_line():
 
 def test_a_display_name_is_shown_as_typed_never_as_markdown():
     at = trainer()
-    trainee(code_of(at), "![x](http://example.com/a.png) **Bo**")
+    trainee(code_of(at), "![x](http://e.co/a.png) **Bo**")
     at.run()
     shown = next(c.value for c in at.caption if c.value.startswith("In the room:"))
-    assert r"\!\[x\]\(http\://example\.com/a\.png\) \*\*Bo\*\*" in shown  # escaped: no image is fetched, no bold
+    assert r"\!\[x\]\(http\://e\.co/a\.png\) \*\*Bo\*\*" in shown  # escaped: no image is fetched, no bold
