@@ -61,9 +61,15 @@ def _worlds(setup: dict) -> SimpleNamespace:
                            alternative=Scenario.model_validate_json(setup["alternative"]), seeds=setup["seeds"])
 
 
+PROBLEM = "classroom_problem"  # trainer's session state: what a button's callback could not do (shown once, one line)
+
+
 def _open(s) -> None:
     steps = views.trainer_steps(s.alternative, s.alternative.enabled_interventions)
-    st.session_state[SESSION] = tuple(store().open_session(s.scenario.title or s.name, steps, _setup(s)))
+    try:
+        st.session_state[SESSION] = tuple(store().open_session(s.scenario.title or s.name, steps, _setup(s)))
+    except CxError as err:
+        st.session_state[PROBLEM] = str(err)
     st.session_state.pop(NOTED, None)
 
 
@@ -77,7 +83,15 @@ def _close() -> None:
 
 def _goto(step: int) -> None:
     code, key = st.session_state[SESSION]
-    store().set_step(code, key, step)
+    try:
+        store().set_step(code, key, step)
+    except CxError as err:
+        st.session_state[PROBLEM] = str(err)
+
+
+def _problem() -> None:
+    if PROBLEM in st.session_state:
+        st.error(st.session_state.pop(PROBLEM))
 
 
 def join_link(code: str) -> str:
@@ -258,6 +272,7 @@ def _settings_note(s, setup: dict) -> None:
 def trainer_page(s) -> None:
     """The trainer's classroom: open a session, show its code, steer the story, reveal, close."""
     st.title(f"Classroom: {s.scenario.title or s.name}")
+    _problem()
     if SESSION not in st.session_state:
         _opening(s)
         return

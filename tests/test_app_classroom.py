@@ -216,3 +216,15 @@ def test_a_display_name_is_shown_as_typed_never_as_markdown():
     at.run()
     shown = next(c.value for c in at.caption if c.value.startswith("In the room:"))
     assert r"\!\[x\]\(http\://e\.co/a\.png\) \*\*Bo\*\*" in shown  # escaped: no image is fetched, no bold
+
+
+def test_a_session_that_ended_under_the_trainer_is_one_line_not_a_traceback():
+    at = trainer()
+    code, key = at.session_state["classroom_session"]
+    asha = trainee(code, "Asha")
+    Classroom().close(code, key)  # as if it expired
+    at.button(key="classroom_next").click().run()
+    assert not at.exception
+    assert "no open session with this code" in at.error[0].value + " ".join(w.value for w in at.warning)
+    asha.run()
+    assert not asha.exception and "no open session with this code" in text(asha)
