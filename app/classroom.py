@@ -12,6 +12,7 @@ simulated before the trainer reveals it.
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
 from types import SimpleNamespace
 
@@ -110,12 +111,13 @@ def _join_panel(room: Room) -> None:
     right.markdown(f"**Trainees join here** (their own browser, same server): [{link}]({link})")
     right.code(link, language=None)
     host = urllib.parse.urlsplit(link).hostname or ""
+    ends = time.strftime("%H:%M", time.localtime(room.expires))
     if host in ("localhost", "127.0.0.1", "::1"):
         right.caption("This address reaches this machine only. For a classroom on a LAN, start the explorer with "
-                      "`./cx app --host 0.0.0.0` and open it by this machine's network address; the link follows.")
+                      f"`./cx app --host 0.0.0.0` and open it by this machine's network address; the link follows. The session ends at {ends}.")
     else:
-        right.caption(f"Or open the explorer's address with ?join and type the code. The session ends "
-                      f"{store().hours:g} hours after it opened.")
+        right.caption(f"Or open the explorer's address with ?join and type the code. The session ends at {ends} "
+                      f"(server time, {store().hours:g} hours after it opened).")
 
 
 @st.fragment(run_every=POLL)
