@@ -1,5 +1,6 @@
 """What the page adds to the charts of :mod:`cxsim.plot`: showing a chart with its downloads, and the charts
-only the explorer draws (the trainer's predictions, the journey flow as a Plotly Sankey).
+only the explorer draws (the trainer's predictions, the classroom's spread of predictions, the journey flow as a
+Plotly Sankey).
 
 Every chart of results (comparison, funnel, reasons, journey, curves, stages) is defined once,
 in :mod:`cxsim.plot`, so a notebook draws the same chart as the page."""
@@ -50,6 +51,54 @@ def predictions(table: pd.DataFrame) -> alt.Chart:
         color=alt.Color("what:N", scale=alt.Scale(domain=["predicted", "simulated"], range=["#f2a541", "#1668c1"]), title=None),
         tooltip=["step", "what", alt.Tooltip("acceptance:Q", format=".1f")],
     ).properties(height=60 + 40 * len(table))
+
+
+PREDICTED_COLOUR, SIMULATED_COLOUR = "#f2a541", "#1668c1"  # as in the trainer's chart above
+
+
+def classroom_reveal(predictions: list[float], mean: float, lo: float, hi: float) -> alt.LayerChart:
+    """Classroom, at a reveal: the room's predictions (histogram, 5-point bins), their median and range,
+    against the simulated result and its 95% interval (acceptance, %)."""
+    votes = pd.DataFrame({"prediction": [float(v) for v in predictions]})
+    bars = alt.Chart(votes).mark_bar(color=PREDICTED_COLOUR, opacity=0.85).encode(
+        x=alt.X("prediction:Q", bin=alt.Bin(extent=[0, 100], step=5), scale=alt.Scale(domain=[0, 100]), title="acceptance (%)"),
+        y=alt.Y("count():Q", title="trainees", axis=alt.Axis(tickMinStep=1)),
+        tooltip=[alt.Tooltip("prediction:Q", bin=True, title="predicted (%)"), alt.Tooltip("count():Q", title="trainees")],
+    )
+    layers = [bars]
+    if len(votes):
+        marks = pd.DataFrame([{"x": votes["prediction"].median(), "what": "room's median"}])
+        layers.append(alt.Chart(marks).mark_rule(color="#a15c00", strokeDash=[6, 3], size=2).encode(
+            x="x:Q", tooltip=["what", alt.Tooltip("x:Q", format=".1f", title="%")]))
+        span = pd.DataFrame([{"low": votes["prediction"].min(), "high": votes["prediction"].max(), "what": "range of predictions"}])
+        layers.append(alt.Chart(span).mark_rule(color="#a15c00", size=3, opacity=0.6).encode(
+            x="low:Q", x2="high:Q", y=alt.datum(0), tooltip=["what", alt.Tooltip("low:Q", format=".0f"), alt.Tooltip("high:Q", format=".0f")]))
+    if lo == lo and hi == hi:
+        band = pd.DataFrame([{"lo": lo, "hi": hi, "what": "simulated, 95% interval"}])
+        layers.append(alt.Chart(band).mark_rect(color=SIMULATED_COLOUR, opacity=0.25).encode(
+            x="lo:Q", x2="hi:Q", tooltip=["what", alt.Tooltip("lo:Q", format=".1f"), alt.Tooltip("hi:Q", format=".1f")]))
+    sim = pd.DataFrame([{"x": mean, "what": "simulated"}])
+    layers.append(alt.Chart(sim).mark_rule(color=SIMULATED_COLOUR, size=3).encode(x="x:Q", tooltip=["what", alt.Tooltip("x:Q", format=".1f", title="%")]))
+    return alt.layer(*layers).properties(height=220)
+
+
+def classroom_summary(predictions: pd.DataFrame, results: pd.DataFrame) -> alt.LayerChart:
+    """Classroom, closing: per revealed step (rows), every prediction (ticks), the range and median of the room,
+    and the simulated result with its 95% interval. ``predictions``: step, prediction; ``results``: step,
+    median, low, high, simulated, sim_lo, sim_hi."""
+    order = list(results["step"])
+    y = alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    x = dict(scale=alt.Scale(domain=[0, 100]))
+    ticks = alt.Chart(predictions).mark_tick(color=PREDICTED_COLOUR, opacity=0.6, thickness=2).encode(
+        x=alt.X("prediction:Q", title="acceptance (%)", **x), y=y, tooltip=["step", alt.Tooltip("prediction:Q", title="predicted (%)")])
+    span = alt.Chart(results).mark_rule(color="#a15c00", opacity=0.5).encode(x=alt.X("low:Q", **x), x2="high:Q", y=y)
+    median = alt.Chart(results).mark_point(shape="diamond", size=140, filled=True, color="#a15c00").encode(
+        x=alt.X("median:Q", **x), y=y, tooltip=["step", alt.Tooltip("median:Q", format=".1f", title="room's median (%)")])
+    band = alt.Chart(results.dropna(subset=["sim_lo", "sim_hi"])).mark_rule(color=SIMULATED_COLOUR, size=8, opacity=0.35).encode(
+        x=alt.X("sim_lo:Q", **x), x2="sim_hi:Q", y=y)
+    sim = alt.Chart(results).mark_point(shape="circle", size=120, filled=True, color=SIMULATED_COLOUR).encode(
+        x=alt.X("simulated:Q", **x), y=y, tooltip=["step", alt.Tooltip("simulated:Q", format=".1f", title="simulated (%)")])
+    return alt.layer(band, span, ticks, median, sim).properties(height=50 + 45 * len(results))
 
 
 FLOW_ENDS = {  # where customers leave or stop, coloured by what it means

@@ -26,6 +26,7 @@ _first = "cxsim.model" not in sys.modules  # the first page of this server proce
 with st.spinner("Loading the simulator (once per server)…", show_time=True) if _first else nullcontext():
     import budget  # noqa: E402
     import charts  # noqa: E402
+    import classroom  # noqa: E402
     import editor  # noqa: E402
     import links  # noqa: E402
     import owndata  # noqa: E402
@@ -277,7 +278,7 @@ def explorer(s: sidebar.Settings) -> None:
                 view(s, runs_by_world)
 
 
-def main() -> None:
+def explorer_page() -> None:
     skipped = links.restore()
     if skipped:
         st.warning("Not applied from this link: " + "; ".join(skipped))
@@ -290,12 +291,21 @@ def main() -> None:
     links.save(s)
     try:
         runs.warm_up(s.name)
-        if s.trainer:
+        if s.classroom:
+            classroom.trainer_page(s)
+        elif s.trainer:
             trainer.render(s)
         else:
             explorer(s)
     except CxError as err:
         st.error(f"**Bad setting** – {err}")
+
+
+def main() -> None:
+    if classroom.is_trainee():  # a join link (?join=CODE): the trainer's story, predicted here, computed on the trainer's page
+        classroom.trainee_page()
+    else:
+        explorer_page()
     st.session_state["page_runs"] = st.session_state.get("page_runs", 0) + 1  # shown: lets a test see a run has ended
     st.caption(f"cxsim {cxsim.__version__} · run {st.session_state['page_runs']} · page computed in {time.perf_counter() - STARTED:.2f} s (runs are cached: moving back to a setting is instant)", help=None)
 

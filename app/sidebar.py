@@ -41,6 +41,7 @@ class Settings:
     trainer: bool
     worlds: dict[str, Scenario] = field(default_factory=dict)  # baseline first, kept what-ifs, then the edited one
     edited: str = EDITED  # the name of the what-if the sidebar edits (``alternative``)
+    classroom: bool = False  # the trainer's mode for a room: trainees predict from their own browsers
 
 
 def key(name: str, path: str) -> str:
@@ -306,6 +307,8 @@ def render() -> Settings:
     st.sidebar.title("cxsim explorer")
     name, sc = pick_scenario()
     trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
+    classroom = st.sidebar.toggle("Classroom", key="classroom", help="the trainer's mode for a room: trainees join with a code "
+                                  "from their own browsers and predict each step; you reveal the result and see their spread")
     start_name, start = pick_start(name, sc)
     iv_values = intervention_panel(name, start)
     edited, kept = worlds_panel(name, sc, start_name, iv_values)
@@ -315,7 +318,7 @@ def render() -> Settings:
     baseline = sc.with_overrides(shared).with_interventions([], only=True)
     alternative = start.with_overrides({**iv_values, **shared})
     worlds = {"baseline": baseline, **{w["name"]: whatif_scenario(sc, w["start"], w["values"], shared) for w in kept}, edited: alternative}
-    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer, worlds, edited)
+    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer, worlds, edited, classroom)
 
 
 def confirm_work(s: Settings) -> bool:

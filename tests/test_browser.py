@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from cxsim.cli import NO_GC_PER_RUN  # as `cxsim app` serves the explorer
+
 pytestmark = pytest.mark.browser
 
 APP = Path(__file__).resolve().parent.parent / "app" / "explorer.py"
@@ -27,6 +29,7 @@ CHROMIUM_ARGS = [
 ]
 SWITCH = "Free transport to hospital and back"  # an intervention switch of the default scenario
 SIDEBAR = '[data-testid="stSidebar"]'
+PAGE_MODES = ("Trainer's mode", "Classroom")  # the sidebar's toggles that are not intervention switches
 RUN_NUMBER = "(document.body.innerText.match(/· run (\\d+) ·/) || [0, 0])[1]"  # the page footer's counter
 SCRIPT_STATE = "document.querySelector('[data-testid=\"stApp\"]').getAttribute('data-test-script-state')"
 
@@ -64,10 +67,11 @@ def server(playwright, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("streamlit")
     port = _free_port()
     log = open(tmp_path / "streamlit.log", "w")
+    env = {**os.environ, "CXSIM_CLASSROOM_DB": str(tmp_path / "classroom.sqlite")}  # the classroom's sessions: this server's own
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CXSIM_OWNDATA_CACHE": str(tmp_path / "owndata")},  # fits: here
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *NO_GC_PER_RUN],
+        stdout=log, stderr=subprocess.STDOUT, env={**env, "CXSIM_OWNDATA_CACHE": str(tmp_path / "owndata")},  # fits: here
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -144,7 +148,7 @@ class Page:
             t = toggles.nth(k)
             label = t.inner_text().strip()
             in_expander = t.evaluate("e => !!e.closest('[data-testid=\"stExpander\"]')")
-            if label != "Trainer's mode" and not in_expander:
+            if label not in PAGE_MODES and not in_expander:
                 out[label] = t.locator("input").is_checked()
         return out
 
@@ -381,8 +385,8 @@ def _link_reproduces_the_view(explorer, browser):
     other = Page(browser, link, cards=False)
     try:
         assert other.page.get_by_role("tab", name="Journey funnel", selected=True).count() == 1
-        other.page.wait_for_function(  # every switch drawn (Trainer's mode besides)
-            f"() => document.querySelectorAll('{SIDEBAR} [data-testid=\"stCheckbox\"]').length >= {len(switches) + 1}", timeout=30_000)
+        other.page.wait_for_function(  # every switch drawn (the page modes besides)
+            f"() => document.querySelectorAll('{SIDEBAR} [data-testid=\"stCheckbox\"]').length >= {len(switches) + len(PAGE_MODES)}", timeout=30_000)
         assert other.switches() == switches
         other.act(lambda: other.page.get_by_role("tab", name="Baseline vs what-ifs").click())
         other.card_value("acceptance_rate").wait_for(timeout=30_000)
@@ -537,3 +541,139 @@ def test_your_own_data_fit_stopped_in_the_browser_keeps_its_trials(explorer, tmp
     best.wait_for(timeout=60_000)
     assert f"Best fit after {done} trials" in best.inner_text()
     explorer.clean()
+
+
+# -- classroom: one trainer, many trainees' browsers -------------------------------------------
+class Trainee:
+    """A trainee's browser context on the join link (small, light page), recording console and page errors."""
+
+    def __init__(self, browser, url: str):
+        self.context = browser.new_context(viewport={"width": 900, "height": 1000})
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.goto(url, wait_until="commit")
+
+    def main_text(self) -> str:
+        return self.page.locator("[data-testid='stMain']").inner_text()
+
+    def set_slider(self, value: int) -> None:
+        """Move the prediction slider to ``value`` with the keyboard, from the nearer end (a page is a tenth of 0–100;
+        inside a form: no rerun until submitted)."""
+        thumb = self.page.get_by_role("slider")
+        thumb.focus()
+        up = value < 50
+        rest = value if up else 100 - value
+        keys = ["Home" if up else "End"] + ["PageUp" if up else "PageDown"] * (rest // 10) + ["ArrowRight" if up else "ArrowLeft"] * (rest % 10)
+        for key in keys:
+            self.page.keyboard.press(key)
+
+    def submit(self) -> bool:
+        """Press 'Submit my prediction' if it is still there (it is gone once the result is revealed)."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.get_by_role("button", name="Submit my prediction").click(no_wait_after=True, timeout=3_000)
+            return True
+        except PlaywrightTimeout:
+            return False
+
+    def clean(self) -> None:
+        assert self.page.locator('[data-testid="stException"]').count() == 0
+        assert not self.problems, self.problems
+
+
+def _wait_all(trainees, condition, what: str, timeout: float = 90.0) -> None:
+    """Wait until ``condition(trainee)`` holds for every trainee (pages update by polling)."""
+    deadline = time.monotonic() + timeout
+    pending = list(trainees)
+    while pending:
+        pending = [t for t in pending if not condition(t)]
+        if pending and time.monotonic() > deadline:
+            pytest.fail(f"{len(pending)} trainee page(s) never showed {what}: {pending[0].main_text()[:300]!r}")
+        if pending:
+            time.sleep(0.25)
+
+
+def _spread_shown(text: str) -> tuple[int, float, float, float]:
+    m = re.search(r"(\d+) predictions · median ([\d.]+) % · range (\d+) to (\d+) %", text)
+    assert m, text[:500]
+    return int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))
+
+
+def _classroom(explorer, browser, server, n: int) -> None:
+    """A classroom of ``n`` trainee contexts: join, predict, re-predict while the trainer reveals, see the result."""
+    import statistics
+
+    trainer = explorer.page
+    explorer.act(lambda: trainer.locator(SIDEBAR).get_by_text("Classroom", exact=True).click())
+    explorer.act(lambda: trainer.get_by_role("button", name="Open a classroom session").click())
+    shown = trainer.locator(".st-key-classroom_code").get_by_text(re.compile(r"^[A-HJKMNP-Z2-9]{5}$"))
+    shown.wait_for(timeout=30_000)
+    code = shown.inner_text().strip()
+    link = trainer.get_by_role("link", name=re.compile(r"\?join=")).get_attribute("href")
+    assert link.endswith(f"?join={code}"), link
+
+    trainees = [Trainee(browser, f"{server}/?join={code}") for _ in range(n)]
+    try:
+        for k, t in enumerate(trainees):
+            t.page.get_by_role("textbox", name="Your display name").fill(f"Trainee {k + 1}")
+        for t in trainees:  # everyone presses Join at once
+            t.page.get_by_role("button", name="Join").click(no_wait_after=True)
+        _wait_all(trainees, lambda t: t.page.get_by_role("slider").count() == 1, "the prediction slider")
+        counts = trainer.locator(".st-key-classroom_counts")
+        counts.get_by_text(f"Trainee {n}").wait_for(timeout=30_000)
+        assert re.search(rf"joined\s+{n}\b", counts.inner_text()), counts.inner_text()
+
+        first = [min(100, 10 * (k % 11) + k // 11) for k in range(n)]  # spread over 0–100, few key presses each
+        second = [min(100, 10 * ((3 * k + 4) % 11) + 2 - k // 11) for k in range(n)]
+        for t, v in zip(trainees, first):
+            t.set_slider(v)
+        for t in trainees:  # every prediction sent at once
+            assert t.submit()
+        own = [t.page.locator(".st-key-classroom_own") for t in trainees]
+        _wait_all(trainees, lambda t: "You can change it" in t.page.locator(".st-key-classroom_own").inner_text(), "their own prediction")
+        for box, v in zip(own, first):
+            assert f"Your prediction: {v} %" in box.inner_text(), box.inner_text()
+        trainer.wait_for_function(f"() => /predicted this step\\s+{n}\\b/.test(document.querySelector('.st-key-classroom_counts').innerText)",
+                                  timeout=30_000)
+        for t in trainees:  # nothing simulated anywhere before the reveal
+            assert t.page.locator("[data-testid='stAlertContentSuccess']").count() == 0
+            assert "Simulated" not in t.main_text() and "one in twenty" not in t.main_text()
+
+        for t, v in zip(trainees, second):
+            t.set_slider(v)
+        for k, t in enumerate(trainees):  # second thoughts sent while the trainer reveals
+            t.submit()
+            if k == n // 2:
+                trainer.get_by_role("button", name="Reveal to the room").click(no_wait_after=True)
+        trainer.locator(".st-key-classroom_spread").wait_for(timeout=60_000)
+        shown = trainer.locator("[data-testid='stAlertContentSuccess']").inner_text()
+        result = re.search(r"Simulated acceptance: ([\d.]+) %", shown).group(1)
+        _wait_all(trainees, lambda t: t.page.locator(".st-key-classroom_result").count() == 1, "the revealed result")
+        locked = []
+        for t, a, b in zip(trainees, first, second):
+            said = t.page.locator(".st-key-classroom_result").inner_text()
+            assert f"Simulated acceptance: {result} %" in said, said
+            v = int(re.search(r"You predicted (\d+) %", said).group(1))
+            assert v in (a, b), (v, a, b)
+            locked.append(v)
+        n_shown, median, low, high = _spread_shown(trainer.locator(".st-key-classroom_spread").inner_text())
+        assert (n_shown, median, low, high) == (n, round(statistics.median(locked), 1), min(locked), max(locked))
+        trainer.locator(".vega-embed").first.wait_for(timeout=30_000)
+        for t in trainees:
+            t.clean()
+        explorer.clean()
+    finally:
+        for t in trainees:
+            t.context.close()
+
+
+@pytest.mark.slow
+def test_a_classroom_of_30_trainees_predicts_while_the_trainer_reveals(explorer, browser, server):
+    _classroom(explorer, browser, server, 30)
+
+
+def test_a_classroom_of_5_trainees_predicts_while_the_trainer_reveals(explorer, browser, server):
+    _classroom(explorer, browser, server, 5)
