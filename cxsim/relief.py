@@ -148,12 +148,15 @@ def _relief(model: "World", ids: np.ndarray) -> Relief:
 
 def charge_use(model: "World", ids: np.ndarray, relief: Relief, stage: str) -> None:
     """Bill the interventions that serve customers ``ids`` at this journey phase."""
+    c = model.customers
     rows = None  # the customers' ledger rows, gathered once
 
     def costs_of(kind: str) -> np.ndarray:
         nonlocal rows
-        rows = model.customers.full_ledger(ids) if rows is None else rows
-        costs = rows[:, CASH_COSTS.index(kind)]
+        if kind not in c.cost_kinds:  # a kind the scenario does not price: nothing to pay
+            return np.zeros(len(ids) if cov is True else int(np.count_nonzero(cov)), dtype=np.float32)
+        rows = c.ledger[ids] if rows is None else rows
+        costs = rows[:, c.cost_kinds.index(kind)]
         return costs if cov is True else costs[cov]
 
     for name, iv in model.active:
