@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import altair as alt
+import jobs
 import pandas as pd
 import sidebar
 import streamlit as st
@@ -25,6 +26,7 @@ import streamlit as st
 from cxsim import views
 from cxsim.metrics import METRIC_BY_NAME
 from cxsim.optimisation import Optimisation, optimise
+from cxsim.studies import finished_trials
 
 OBJECTIVES = ("acceptance_rate", "nps", "referrals", "value_delivered", "retention")
 TRIALS = {"lo": 2, "hi": 200, "default": 40}
@@ -59,44 +61,17 @@ def cache_root() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "cxsim-budget")
 
 
-def _stop() -> None:
-    st.session_state[STOP] = True
-
-
-def _done(out: Path) -> int:
-    """Trials already finished in the cache folder's study (0 when there is none)."""
-    if not (out / "study.db").exists():
-        return 0
-    import optuna
-
-    study = optuna.load_study(study_name=None, storage=f"sqlite:///{out / 'study.db'}")
-    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-
-
 def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The search with a progress bar; the Stop button ends it after the running trial (finished ones are kept)."""
-    bar, stop = st.progress(0.0, text="searching…"), st.empty()
-    stop.button("Stop", key="budget_stop_button", on_click=_stop, icon=":material/stop:",
-              help="stop after the plan being evaluated; the finished plans are kept and a new search continues from them")
-    st.session_state[STOP] = False
-
-    def on_trial(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{done} of {total} plans evaluated")
-        if st.session_state.get(STOP):
-            raise KeyboardInterrupt
-
-    try:
-        return optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False)
-    except KeyboardInterrupt:  # stopped by the user: the finished trials stay in study.db
-        return None
-    finally:
-        bar.empty()
-        stop.empty()
+    return jobs.run_stoppable(
+        lambda on_trial: optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False),
+        flag=STOP, button_key="budget_stop_button", working="searching…", unit="plans evaluated",
+        help="stop after the plan being evaluated; the finished plans are kept and a new search continues from them")
 
 
 def reread(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The finished trials of the cache folder, re-reported without new plans (None if there are none); kept per session."""
-    done = _done(out)
+    done = finished_trials(out)
     if not done:
         return None
     kept = st.session_state.get(RESULT)
@@ -199,9 +174,9 @@ def view(s: sidebar.Settings, runs_by_world: dict) -> None:
                  help="evaluate plans up to the number asked (a search already made with these settings is shown at once and continued)"):
         res = run_search(s, mapping, out)
         if res is not None:
-            st.session_state[RESULT] = ((str(out), _done(out)), res)
+            st.session_state[RESULT] = ((str(out), finished_trials(out)), res)
     if st.session_state.pop(STOP, False):  # stopped: by on_trial, or by the rerun the Stop button's click started
-        st.warning(f"Stopped after {_done(out)} plans: they are kept, and 'Search' continues from them.")
+        st.warning(f"Stopped after {finished_trials(out)} plans: they are kept, and 'Search' continues from them.")
     if res is None:
         res = reread(s, mapping, out)
     if res is None:

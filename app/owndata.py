@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import charts
+import jobs
 import pandas as pd
 import sidebar
 import streamlit as st
@@ -27,6 +28,7 @@ from cxsim import CxError, plot, views
 from cxsim.calibration import Calibration, calibrate, compare, observed
 from cxsim.calibration.report import written_values
 from cxsim.calibration.targets import AS_WRITTEN, declared_parameters, load as load_targets
+from cxsim.studies import finished_trials
 
 KINDS = {  # kind → title, what the CSV holds
     "funnel": ("Funnel", "customers reaching each stage: columns milestone, customers (milestones in journey order, any subset)"),
@@ -105,44 +107,18 @@ def cache_folder(world, mapping: dict) -> Path:
     return root / f"{world.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-def _done(out: Path) -> int:
-    if not (out / "study.db").exists():
-        return 0
-    import optuna
-
-    study = optuna.load_study(study_name=None, storage=f"sqlite:///{out / 'study.db'}")
-    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-
-
-def _stop() -> None:
-    st.session_state[STOP] = True
-
-
 def run_fit(world, mapping: dict, out: Path, trials: int) -> Calibration | None:
     """The calibration with a progress bar; Stop ends it after the running trial (finished ones are kept)."""
-    bar, stop = st.progress(0.0, text="fitting…"), st.empty()
-    stop.button("Stop", key="owndata_stop_button", on_click=_stop, icon=":material/stop:",
-                help="stop after the trial being run; the finished trials are kept and 'Fit' continues from them")
-    st.session_state[STOP] = False
-
-    def on_trial(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{done} of {total} trials")
-        if st.session_state.get(STOP):
-            raise KeyboardInterrupt
-
-    try:
-        return calibrate(world, mapping, out, trials=trials, resume=True, progress=False, validate=False,
-                         command="cxsim explorer, tab 'Your own data'", on_trial=on_trial)
-    except KeyboardInterrupt:
-        return None
-    finally:
-        bar.empty()
-        stop.empty()
+    return jobs.run_stoppable(
+        lambda on_trial: calibrate(world, mapping, out, trials=trials, resume=True, progress=False, validate=False,
+                                   command="cxsim explorer, tab 'Your own data'", on_trial=on_trial),
+        flag=STOP, button_key="owndata_stop_button", working="fitting…", unit="trials",
+        help="stop after the trial being run; the finished trials are kept and 'Fit' continues from them")
 
 
 def reread(world, mapping: dict, out: Path) -> Calibration | None:
     """The fit of the cache folder's finished trials, without new trials (None if there are none); kept per session."""
-    done = _done(out)
+    done = finished_trials(out)
     if not done:
         return None
     kept = st.session_state.get(RESULT)
@@ -239,9 +215,9 @@ def fit_section(s: sidebar.Settings, world_name: str, data: dict[str, tuple[pd.D
                      help="run trials up to the number asked (a fit already made with these settings is continued)"):
             cal = run_fit(world, mapping, out, int(trials))
             if cal is not None:
-                st.session_state[RESULT] = ((str(out), _done(out)), cal)
+                st.session_state[RESULT] = ((str(out), finished_trials(out)), cal)
         if st.session_state.pop(STOP, False):
-            st.warning(f"Stopped after {_done(out)} trials: they are kept, and 'Fit' continues from them.")
+            st.warning(f"Stopped after {finished_trials(out)} trials: they are kept, and 'Fit' continues from them.")
         if cal is None:
             cal = reread(world, mapping, out)
     except CxError as err:

@@ -68,4 +68,14 @@ def open_study(out: Path, name: str, identity: str, resume: bool, *, what: str, 
     return study
 
 
-__all__ = ["open_study", "storage", "storage_url", "STUDY_FILE"]
+def finished_trials(out: Path) -> int:
+    """Trials finished in the study kept in ``out`` (0 when there is none)."""
+    if not (out / STUDY_FILE).exists():
+        return 0
+    import optuna
+
+    study = optuna.load_study(study_name=None, storage=storage_url(out))
+    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+__all__ = ["finished_trials", "open_study", "storage", "storage_url", "STUDY_FILE"]
