@@ -71,15 +71,8 @@ def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | 
 
 def reread(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The finished trials of the cache folder, re-reported without new plans (None if there are none); kept per session."""
-    done = finished_trials(out)
-    if not done:
-        return None
-    kept = st.session_state.get(RESULT)
-    if kept is not None and kept[0] == (str(out), done):
-        return kept[1]
-    res = optimise(s.baseline, {**mapping, "trials": done}, out, resume=True, progress=False, report=False)
-    st.session_state[RESULT] = ((str(out), done), res)
-    return res
+    return jobs.reread(out, RESULT, lambda done: optimise(s.baseline, {**mapping, "trials": done}, out, resume=True,
+                                                          progress=False, report=False))
 
 
 def frontier_chart(res: Optimisation, primary: str, budget: float, best_trial: int | None, currency: str) -> alt.Chart:

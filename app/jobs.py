@@ -9,9 +9,12 @@ continues from there.
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import streamlit as st
+
+from cxsim.studies import finished_trials
 
 T = TypeVar("T")
 OnTrial = Callable[[int, int], None]
@@ -40,3 +43,20 @@ def run_stoppable(job: Callable[[OnTrial], T], *, flag: str, button_key: str, wo
     finally:
         bar.empty()
         stop.empty()
+
+
+def reread(out: Path, key: str, report: Callable[[int], T]) -> T | None:
+    """What the study in ``out`` finished, re-reported by ``report(trials)`` without new trials (None when there are none).
+
+    Kept in session state under ``key`` with the folder and its count of trials, so a
+    rerun of the page does not re-report an unchanged study.
+    """
+    done = finished_trials(out)
+    if not done:
+        return None
+    kept = st.session_state.get(key)
+    if kept is not None and kept[0] == (str(out), done):
+        return kept[1]
+    result = report(done)
+    st.session_state[key] = ((str(out), done), result)
+    return result

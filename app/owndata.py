@@ -118,16 +118,8 @@ def run_fit(world, mapping: dict, out: Path, trials: int) -> Calibration | None:
 
 def reread(world, mapping: dict, out: Path) -> Calibration | None:
     """The fit of the cache folder's finished trials, without new trials (None if there are none); kept per session."""
-    done = finished_trials(out)
-    if not done:
-        return None
-    kept = st.session_state.get(RESULT)
-    if kept is not None and kept[0] == (str(out), done):
-        return kept[1]
-    cal = calibrate(world, mapping, out, trials=done, resume=True, progress=False, validate=False,
-                    command="cxsim explorer, tab 'Your own data'")
-    st.session_state[RESULT] = ((str(out), done), cal)
-    return cal
+    return jobs.reread(out, RESULT, lambda done: calibrate(world, mapping, out, trials=done, resume=True, progress=False,
+                                                           validate=False, command="cxsim explorer, tab 'Your own data'"))
 
 
 def apply_fitted(name: str, values: dict) -> None:
