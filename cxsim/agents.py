@@ -22,6 +22,7 @@ from .kernels import activate, njit
 from .params import CxError
 from .randomness import Streams
 from .stages import Stage
+from .state import slices
 
 NEVER = np.iinfo(np.int32).max
 
@@ -89,17 +90,12 @@ arrays of their own, where such scans run at memory speed.
 """
 
 
-def row_dtype(cost_kinds: int = None) -> np.dtype:
-    """The layout of one customer's row, with ``cost_kinds`` columns of the cost ledger (default: every kind)."""
-    kinds = len(CASH_COSTS) if cost_kinds is None else cost_kinds
-    return np.dtype([(name, STATE[name][0]) if name != "ledger" else (name, np.float32, (kinds,)) for name in ROW], align=True)
+def row_dtype(cost_kinds: int) -> np.dtype:
+    """The layout of one customer's row, with ``cost_kinds`` columns of the cost ledger."""
+    return np.dtype([(name, STATE[name][0]) if name != "ledger" else (name, np.float32, (cost_kinds,)) for name in ROW], align=True)
 
 
-ROW_DTYPE = row_dtype()
-"""The layout of one customer's row when every cost kind is kept."""
-
-
-def _initial_row(dtype: np.dtype = ROW_DTYPE) -> np.ndarray:
+def _initial_row(dtype: np.dtype) -> np.ndarray:
     row = np.zeros((), dtype=dtype)
     for name in ROW:
         if name != "ledger":
@@ -141,7 +137,7 @@ class Customers:
         """Ledger column ``kind`` (currency) of customers ``ids``: zeros for a kind the scenario does not price."""
         if kind in self.cost_kinds:
             return self.ledger[ids, self.cost_kinds.index(kind)]
-        return np.zeros(len(np.arange(self.n)[ids]), dtype=np.float32)
+        return np.zeros(self.segment[ids].shape, dtype=np.float32)
 
     def full_ledger(self, ids=slice(None)) -> np.ndarray:
         """The ledger of customers ``ids`` with a column for every kind of :data:`~cxsim.ledger.CASH_COSTS`."""
@@ -163,7 +159,7 @@ def populate(scenario, streams: Streams, shared: dict[str, np.ndarray] | None = 
     The attributes' draws are independent (one named stream each), so they run
     side by side in threads (numpy's fills and the beta kernel release the GIL);
     each writes only its own entries, so the result does not depend on the order.
-    Each attribute is drawn in slices of :data:`CHUNK` customers, one after the
+    Each attribute is drawn in slices (:func:`cxsim.state.slices`), one after the
     other from its stream (the same numbers as one draw of all), which keeps the
     temporaries small. Only the ledger's priced kinds are stored
     (:func:`cxsim.ledger.priced_kinds`), and an attribute no mechanism of the
@@ -181,7 +177,7 @@ def populate(scenario, streams: Streams, shared: dict[str, np.ndarray] | None = 
     shares = np.array([s.share for s in segs], dtype=np.float64)
     cum = np.cumsum(shares / shares.sum())
     draw = streams.generator("population:segment")
-    for part in _chunks(n):
+    for part in slices(n):
         _segment_of(draw.random(part.stop - part.start), cum, c.segment[part])
 
     def means(attr: str) -> np.ndarray:
@@ -193,7 +189,7 @@ def populate(scenario, streams: Streams, shared: dict[str, np.ndarray] | None = 
     def money() -> None:
         wage, spread, cash_days = means("daily_wage"), means("wage_spread"), means("cash_days")
         z_draw, cash_draw = gen("daily_wage"), gen("cash")
-        for part in _chunks(n):
+        for part in slices(n):
             seg, size = c.segment[part], part.stop - part.start
             z = z_draw.standard_normal(size, dtype=np.float32)
             c.daily_wage[part] = wage[seg] * np.exp(spread[seg] * z)
@@ -201,13 +197,13 @@ def populate(scenario, streams: Streams, shared: dict[str, np.ndarray] | None = 
 
     def distance() -> None:
         km, draw = means("distance_km"), gen("distance")
-        for part in _chunks(n):
+        for part in slices(n):
             c.distance[part] = km[c.segment[part]] * draw.gamma(2.0, 0.5, part.stop - part.start).astype(np.float32)
 
     def beta(attr: str) -> None:
         if attr in unread:  # no mechanism reads it: the segment's mean, not drawn
             mean = means(attr)
-            for part in _chunks(n):
+            for part in slices(n):
                 getattr(c, attr)[part] = mean[c.segment[part]]
             return
         _beta_fill(gen(attr), getattr(c, attr), c.segment, means(attr), np.float32(pop.concentration))
@@ -217,12 +213,12 @@ def populate(scenario, streams: Streams, shared: dict[str, np.ndarray] | None = 
     def share(attr: str) -> None:
         chance, draw = means(attr), gen(attr)
         party[attr] = flags = np.empty(n, dtype=np.bool_)
-        for part in _chunks(n):
+        for part in slices(n):
             flags[part] = draw.random(part.stop - part.start, dtype=np.float32) < chance[c.segment[part]]
 
     def awareness() -> None:
         reach = means("reach")
-        for part in _chunks(n):
+        for part in slices(n):
             c.reach[part] = reach[c.segment[part]]
             c.aware_budget[part] = streams.exponential("awareness", np.arange(part.start, part.stop))
 
@@ -230,14 +226,6 @@ def populate(scenario, streams: Streams, shared: dict[str, np.ndarray] | None = 
     _run_all(tasks, threads=n >= THREADED_FROM)
     build_ledger(scenario.costs, c.distance, c.daily_wage, party["companion"], party["works"], out=c.ledger, kinds=kinds)
     return c
-
-
-CHUNK = 1 << 16
-"""Customers drawn at a time in :func:`populate` (a slice's temporaries fit in the cache)."""
-
-
-def _chunks(n: int):
-    return (slice(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK))
 
 
 BETA_ATTRIBUTES = ("need", "latent_need", "fear", "trust", "expectation")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .state import slices
+
 CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")
 """Kinds of out-of-pocket cost in each customer's ledger (currency)."""
 
@@ -27,17 +29,12 @@ def priced_kinds(costs) -> tuple[str, ...]:
     return tuple(k for k in CASH_COSTS if factor[k] != 0)
 
 
-LEDGER_CHUNK = 1 << 16
-"""Customers whose ledger rows are computed at a time (bounds the temporaries)."""
-
-
 def build_ledger(costs, distance, daily_wage, companion, works, out: np.ndarray | None = None,
                  kinds: tuple[str, ...] = CASH_COSTS) -> np.ndarray:
     """The (customers × ``kinds``) ledger of what using the service would cost each customer (written into ``out`` if given)."""
     n = len(distance)
     ledger = np.zeros((n, len(kinds)), dtype=np.float32) if out is None else out
-    for lo in range(0, n, LEDGER_CHUNK):
-        part = slice(lo, min(n, lo + LEDGER_CHUNK))
+    for part in slices(n):
         columns = _ledger_columns(costs, distance[part], daily_wage[part], companion[part], works[part])
         for j, kind in enumerate(kinds):
             ledger[part, j] = columns[kind]()

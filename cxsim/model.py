@@ -31,6 +31,7 @@ from .coverage import Coverage
 from .customer import CustomerAgent
 from .relief import refresh
 from .stages import STAGES, Stage
+from .state import slices
 from .kernels import njit
 from .network import build_network
 from .params import CxError
@@ -263,12 +264,11 @@ def advance(model: CxModel) -> None:
         phase(model)
 
 
-def _tracked(streams, n: int, share: float, chunk: int = 1 << 16) -> np.ndarray:
+def _tracked(streams, n: int, share: float) -> np.ndarray:
     """Which customers have their story kept: each with chance ``share`` (drawn a slice at a time)."""
     tracked = np.empty(n, dtype=np.bool_)
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        tracked[lo:hi] = streams.uniform("tracking", np.arange(lo, hi)) < share
+    for part in slices(n):
+        tracked[part] = streams.uniform("tracking", np.arange(part.start, part.stop)) < share
     return tracked
 
 

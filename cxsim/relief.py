@@ -148,14 +148,11 @@ def _relief(model: "World", ids: np.ndarray) -> Relief:
 
 def charge_use(model: "World", ids: np.ndarray, relief: Relief, stage: str) -> None:
     """Bill the interventions that serve customers ``ids`` at this journey phase."""
-    c = model.customers
     columns: dict[str, np.ndarray] = {}  # each kind's costs of customers ``ids``, gathered once (a column, not whole rows: ~7× faster)
 
     def costs_of(kind: str) -> np.ndarray:
-        if kind not in c.cost_kinds:  # a kind the scenario does not price: nothing to pay
-            return np.zeros(len(ids) if cov is True else int(np.count_nonzero(cov)), dtype=np.float32)
         if kind not in columns:
-            columns[kind] = c.ledger[ids, c.cost_kinds.index(kind)]
+            columns[kind] = model.customers.cost(kind, ids)
         costs = columns[kind]
         return costs if cov is True else costs[cov]
 

@@ -16,6 +16,16 @@ from typing import Any, Protocol
 import numpy as np
 
 
+SLICE = 1 << 16
+"""Customers handled at a time by a pass over everyone that would otherwise make
+population-sized temporaries (set-up draws, the ledger, who is tracked)."""
+
+
+def slices(n: int):
+    """Consecutive slices of ``range(n)``, :data:`SLICE` customers each (the last shorter)."""
+    return (slice(lo, min(n, lo + SLICE)) for lo in range(0, n, SLICE))
+
+
 class World(Protocol):
     """One run's state: inputs, customers, their network and the running sums rules update."""
 

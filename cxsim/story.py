@@ -45,9 +45,10 @@ def ledger_sentence(model: "CxModel", i: int) -> str:
     c, cur = model.customers, model.pars.currency
     relief = relief_for(model, np.array([i]))
     share = {kind: float(np.ravel(relief.cost_share.get(col, 1.0))[0]) for col, kind in enumerate(CASH_COSTS)}
-    paying = {k: float(v) * share[k] for k, v in zip(CASH_COSTS, c.full_ledger(i))}
-    parts = [f"{COST_WORDS[k]} {v:.0f}" for k, v in zip(CASH_COSTS, c.full_ledger(i)) if v >= 0.5 and share[k] > 0]
-    paid = [COST_WORDS[k] for k, v in zip(CASH_COSTS, c.full_ledger(i)) if v >= 0.5 and share[k] == 0]
+    costs = dict(zip(CASH_COSTS, c.full_ledger(i).tolist()))
+    paying = {k: v * share[k] for k, v in costs.items()}
+    parts = [f"{COST_WORDS[k]} {v:.0f}" for k, v in costs.items() if v >= 0.5 and share[k] > 0]
+    paid = [COST_WORDS[k] for k, v in costs.items() if v >= 0.5 and share[k] == 0]
     cash = sum(v for k, v in paying.items() if k not in WAGE_KINDS)
     total = sum(paying.values())
     days = total / max(float(c.daily_wage[i]), 1e-6)

@@ -283,11 +283,10 @@ def _same_outcomes(a, b) -> None:
 
 
 def test_population_drawn_in_slices_is_the_population_drawn_at_once(small, monkeypatch):
-    from cxsim import agents, ledger
+    from cxsim import state
 
     whole = cxsim.run(small, 6)
-    monkeypatch.setattr(agents, "CHUNK", 37)  # many slices, none aligned with anything
-    monkeypatch.setattr(ledger, "LEDGER_CHUNK", 53)
+    monkeypatch.setattr(state, "SLICE", 37)  # many slices, none aligned with anything
     sliced = cxsim.run(small, 6)
     _same_outcomes(whole, sliced)
     assert whole.customers.equals(sliced.customers)
