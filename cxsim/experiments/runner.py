@@ -162,13 +162,16 @@ def _pool(base: Scenario, tasks: list[Task], handle, workers: int) -> None:
             with lock:
                 return pending.pop() if pending else None
 
+        def run_here(task: Task) -> None:
+            handle(run_task(base, task))
+
         try:
-            _work_while(top_up, take_last, lambda task: handle(run_task(base, task)))
+            _work_while(top_up, take_last, run_here)
             answered = False
             while inflight:
                 done, _ = wait(inflight, timeout=None if answered or not pending else 0, return_when=FIRST_COMPLETED)
                 if not done:  # no worker has answered yet: work meanwhile
-                    handle(run_task(base, pending.pop()))
+                    run_here(take_last())
                     continue
                 answered = True
                 for fut in done:
