@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..barriers import REASONS
-from ..metrics import FUNNEL, interval
+from ..emotions import DETRACTOR, PROMOTER
+from ..metrics import FUNNEL, interval, ratio
 from .observed import COLUMNS
 from .targets import Z95
 
@@ -77,7 +78,7 @@ def funnel_table(counts: pd.DataFrame, runs_by_world: dict[str, list[dict]]) -> 
         item = funnel_label(row.milestone, before.milestone)
         rows.append(_observed_row("funnel", item, k, float(row.customers), float(before.customers)))
         for world, runs in runs_by_world.items():
-            rates = [_ratio(_reached(r, row.milestone), _reached(r, before.milestone)) for r in runs]
+            rates = [ratio(_reached(r, row.milestone), _reached(r, before.milestone)) for r in runs]
             rows.append(_simulated_row("funnel", item, k, world, rates))
     return _table(rows)
 
@@ -85,10 +86,6 @@ def funnel_table(counts: pd.DataFrame, runs_by_world: dict[str, list[dict]]) -> 
 def _reached(run: dict, milestone: str) -> float:
     f = run["funnel"]
     return float(f.loc[f["milestone"] == milestone, "customers"].sum())
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else math.nan
 
 
 # -- scores --------------------------------------------------------------------------------------
@@ -126,7 +123,7 @@ def _share(counts: np.ndarray, score: int) -> float:
 
 def _nps(counts: np.ndarray) -> float:
     n = counts.sum()
-    return 100 * (counts[9:].sum() - counts[:7].sum()) / n if n else math.nan
+    return 100 * (counts[PROMOTER:].sum() - counts[:DETRACTOR + 1].sum()) / n if n else math.nan
 
 
 def _mean_score(counts: np.ndarray) -> float:
@@ -173,7 +170,7 @@ def reasons_table(counts: pd.DataFrame, runs_by_world: dict[str, list[dict]]) ->
         if reason in observed.index:
             rows.append(_observed_row("reasons", item, k, float(observed[reason]), n))
         for world, per_run in simulated.items():
-            rows.append(_simulated_row("reasons", item, k, world, [_ratio(c.get(reason, 0.0), sum(c.values())) for c in per_run]))
+            rows.append(_simulated_row("reasons", item, k, world, [ratio(c.get(reason, 0.0), sum(c.values())) for c in per_run]))
     return _table(rows)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..barriers import REASONS
+from ..emotions import DETRACTOR, PROMOTER
 from ..metrics import FUNNEL
 from ..params import CxError
 
@@ -196,7 +197,7 @@ def _scores(df: pd.DataFrame, obs, where: str, file: str) -> list:
     if n < 2:
         raise CxError(f"{where}: {file}: needs at least 2 answers")
     p = df.groupby(score)["count"].sum() / n
-    promoters, detractors = float(p[p.index >= 9].sum()), float(p[p.index <= 6].sum())
+    promoters, detractors = float(p[p.index >= PROMOTER].sum()), float(p[p.index <= DETRACTOR].sum())
     nps = 100 * (promoters - detractors)
     se_nps = 100 * math.sqrt(max(promoters + detractors - (promoters - detractors) ** 2, 1 / n) / n)
     mean = float((p * p.index).sum())
