@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from apptest_helpers import assert_clean, press_stop_after
 from streamlit.testing.v1 import AppTest
 
 import cxsim
@@ -26,11 +27,6 @@ def small_app(scenario: str = "aravind") -> AppTest:
     at = new_app()
     at.session_state[f"{scenario}:population.customers"] = SMALL
     return at.run()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def metric_value(at: AppTest, label: str) -> float:
@@ -587,22 +583,8 @@ def test_budget_search_is_cached_and_continues_with_more_trials(tmp_path, monkey
 
 
 def test_a_stopped_budget_search_keeps_its_finished_plans(tmp_path, monkeypatch):
-    import sys
-
-    import streamlit as st
-
     at = budget_app(tmp_path, monkeypatch)
-    page = sys.modules["budget"]  # the tab's module, as the page imported it
-    real = page.optimise
-
-    def pressed_stop_after_two(*args, on_trial=None, **kw):
-        def clicked(done, total):
-            if done == 2:
-                st.session_state[page.STOP] = True  # what the Stop button's callback does
-            on_trial(done, total)
-        return real(*args, on_trial=clicked if on_trial else None, **kw)
-
-    monkeypatch.setattr(page, "optimise", pressed_stop_after_two)
+    press_stop_after(monkeypatch, "budget", "optimise", 2)
     at.number_input(key="budget_trials").set_value(6).run()
     at.button(key="budget_search").click().run()
     assert_clean(at)

@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 import pytest
+from apptest_helpers import assert_clean
 from streamlit.testing.v1 import AppTest
 
 import cxsim
@@ -20,11 +21,6 @@ SMALL = 2000
 def classroom_db(tmp_path, monkeypatch):
     monkeypatch.setenv("CXSIM_CLASSROOM_DB", str(tmp_path / "classroom.sqlite"))
     return tmp_path / "classroom.sqlite"
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def text(at: AppTest) -> str:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from apptest_helpers import assert_clean, press_stop_after
 from streamlit.testing.v1 import AppTest
 
 import cxsim
@@ -30,11 +31,6 @@ def own_data_app(tmp_path, monkeypatch, customers: int = 300) -> AppTest:
 
 def upload(at: AppTest, kind: str, data: bytes, name: str | None = None) -> AppTest:
     return at.file_uploader(key=f"owndata_upload_{kind}").set_value((name or f"{kind}.csv", data, "text/csv")).run()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def verdicts(at: AppTest) -> list[str]:
@@ -120,20 +116,9 @@ def test_a_fit_with_few_trials_is_shown_and_its_parameters_are_applied_to_the_pa
 
 
 def test_a_stopped_fit_keeps_its_trials_and_fit_continues_them(tmp_path, monkeypatch):
-    import streamlit as st
-
     at = own_data_app(tmp_path, monkeypatch)
     page = sys.modules["owndata"]
-    real = page.calibrate
-
-    def pressed_stop_after_two(*args, on_trial=None, **kw):
-        def clicked(done, total):
-            if done == 2:
-                st.session_state[page.STOP] = True  # what the Stop button's callback does
-            on_trial(done, total)
-        return real(*args, on_trial=clicked if on_trial else None, **kw)
-
-    monkeypatch.setattr(page, "calibrate", pressed_stop_after_two)
+    real = press_stop_after(monkeypatch, "owndata", "calibrate", 2)
     upload(at, "funnel", FUNNEL)
     at.number_input(key="owndata_trials").set_value(5).run()
     at.button(key="owndata_fit").click().run()

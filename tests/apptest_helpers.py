@@ -1,0 +1,35 @@
+"""Helpers shared by the explorer's AppTests (imported by name: pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import sys
+
+from streamlit.testing.v1 import AppTest
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception block and no error message on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def press_stop_after(monkeypatch, page_module: str, job: str, trials: int):
+    """Make the page's ``job`` (its optimise or calibrate) see Stop pressed once ``trials`` trials are done.
+
+    Sets the page's ``STOP`` flag as the Stop button's callback does; returns the real
+    ``job``, to put back when the test goes on without Stop.
+    """
+    import streamlit as st
+
+    page = sys.modules[page_module]  # the tab's module, as the page imported it
+    real = getattr(page, job)
+
+    def stopped(*args, on_trial=None, **kw):
+        def clicked(done, total):
+            if done == trials:
+                st.session_state[page.STOP] = True  # what the Stop button's callback does
+            on_trial(done, total)
+        return real(*args, on_trial=clicked if on_trial else None, **kw)
+
+    monkeypatch.setattr(page, job, stopped)
+    return real
