@@ -47,7 +47,8 @@ class Posterior:
 
     @property
     def parameters(self) -> list[str]:
-        return list(self.samples)
+        """The scenario parameters (dotted paths); other columns are the inference's own (e.g. ``discrepancy_sd``)."""
+        return [p for p in self.samples if "." in p]
 
     def __len__(self) -> int:
         return len(self.weights)
@@ -62,7 +63,8 @@ class Posterior:
         return weighted_quantiles(self.samples[path], self.weights, qs)
 
     def median(self) -> dict[str, float]:
-        return {p: self.quantiles(p, (0.5,))[0] for p in self.samples}
+        """The median of each scenario parameter, as overrides."""
+        return {p: self.quantiles(p, (0.5,))[0] for p in self.parameters}
 
     def draws(self, n: int, seed: int = 0) -> list[dict[str, float]]:
         """``n`` parameter sets as scenario overrides, drawn by weight (systematic resampling).
@@ -75,7 +77,7 @@ class Posterior:
         offset = np.random.default_rng(seed).random()
         points = (offset + np.arange(n)) / n
         picks = np.minimum(np.searchsorted(np.cumsum(self.weights), points), len(self) - 1)
-        return [{p: float(v[i]) for p, v in self.samples.items()} for i in picks]
+        return [{p: float(self.samples[p][i]) for p in self.parameters} for i in picks]
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:

@@ -158,7 +158,7 @@ def test_cli_calibrate_end_to_end_and_bad_file(tmp_path, capsys):
 
 # -- Aravind: calibrated on the baseline world, the package predicted --------------------------------------
 ARAVIND = ROOT / "calibration" / "aravind_baseline.toml"
-REPORT = ROOT / "calibration" / "aravind"
+REPORT = ROOT / "calibration" / "aravind_baseline"
 
 
 def test_aravind_targets_use_only_the_baseline_world():

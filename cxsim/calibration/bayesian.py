@@ -22,7 +22,7 @@ import pandas as pd
 from .. import posterior as _posterior
 from ..params import CxError
 from . import emulator as _emulator, inference
-from .evidence import Evidence, prior_box, read
+from .evidence import Evidence, prior_box, priors, read
 
 METHOD = ("Gaussian-process emulator (scikit-learn, Matérn 5/2 + noise, on each quantity's logit, trained on a "
           "Latin-hypercube design) with emcee's ensemble sampler on the exact binomial likelihood")
@@ -71,8 +71,9 @@ def infer(evidence_path: str | Path, out: str | Path, *, workers: int = 1, sched
     error = _emulator.held_out_error(design, names, low, high, keys, seed=seed)
     emu = _emulator.fit(design, names, low, high, keys, seed=seed)
     say(f"posterior: emcee, {ev.file.walkers} walkers × {ev.file.mcmc_steps} steps")
-    chain = inference.sample(emu, inference.Data.of(ev.fitted), names, low, high,
-                             walkers=ev.file.walkers, steps=ev.file.mcmc_steps, seed=seed)
+    disc = ev.file.discrepancy
+    chain = inference.sample(emu, inference.Data.of(ev.fitted), names, low, high, walkers=ev.file.walkers,
+                             steps=ev.file.mcmc_steps, seed=seed, discrepancy=(disc.low, disc.high) if disc else None)
     date = _dt.date.today().isoformat()
     meta = {"scenario": ev.file.scenario, "command": command, "method": METHOD, "date": date, "seed": seed,
             "evidence": str(evidence_path), "registered": ev.file.registered,
@@ -95,19 +96,31 @@ def infer(evidence_path: str | Path, out: str | Path, *, workers: int = 1, sched
 
 
 def parameter_table(ev: Evidence, post: _posterior.Posterior) -> pd.DataFrame:
-    """Each parameter's prior, posterior median, 50% and 90% intervals and contraction."""
+    """Each sampled parameter's prior, posterior median, 50% and 90% intervals, contraction and a verdict."""
     contraction = inference.contraction(post, ev)
     rows = []
-    for p, prior in ev.parameters.items():
+    for p, prior in priors(ev).items():
         q05, q25, q50, q75, q95 = post.quantiles(p)
         rows.append({"parameter": p, "prior_low": prior.low, "prior_high": prior.high, "median": q50, "q05": q05, "q25": q25,
-                     "q75": q75, "q95": q95, "contraction": contraction[p], "verdict": verdict(contraction[p]),
-                     "prior_source": prior.source})
+                     "q75": q75, "q95": q95, "contraction": contraction[p],
+                     "verdict": verdict(contraction[p], at_bound(post.samples[p], prior)), "prior_source": prior.source})
     return pd.DataFrame(rows)
 
 
-def verdict(contraction: float) -> str:
+def at_bound(values: np.ndarray, prior) -> str:
+    """'low' or 'high' when a tenth or more of the posterior sits in the outer 2% of the prior's range there."""
+    edge = 0.02 * (prior.high - prior.low)
+    if np.mean(values >= prior.high - edge) >= 0.1:
+        return "high"
+    if np.mean(values <= prior.low + edge) >= 0.1:
+        return "low"
+    return ""
+
+
+def verdict(contraction: float, bound: str = "") -> str:
     """Plain words for how much the data narrowed a parameter."""
+    if bound:
+        return f"piles up at the prior's {bound} bound: the data push past the range, not a fitted value"
     if contraction >= 0.9:
         return "well constrained"
     if contraction >= 0.5:

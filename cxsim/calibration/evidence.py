@@ -143,9 +143,18 @@ class EvidenceFile(Params):
     walkers: int = Field(48, ge=8, le=1000)
     mcmc_steps: int = Field(4000, ge=100, le=1_000_000)
     parameters: dict[str, Prior] = Field(min_length=1)
+    discrepancy: Prior | None = Field(None, description="prior of the sd (logit scale) of each study world's discrepancy; none: worlds taken as exact")
     studies: list[Study] = Field(min_length=1)
     predictions: list[Prediction] = Field(default_factory=list)
     candidates: list[Candidate] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _discrepancy_sd_nonnegative(self) -> "EvidenceFile":
+        if self.discrepancy is not None and self.discrepancy.low < 0:
+            raise ValueError(f"discrepancy.low = {self.discrepancy.low:g}: an sd, allowed range 0 to 10")
+        if self.discrepancy is not None and self.discrepancy.high > 10:
+            raise ValueError(f"discrepancy.high = {self.discrepancy.high:g}: an sd on the logit scale, allowed range 0 to 10")
+        return self
 
 
 @dataclass(frozen=True)
@@ -306,7 +315,17 @@ def world_overrides(world: Scenario, variant: str, steps: int) -> dict[str, Any]
     return {**variant_overrides(world, variant), "steps": steps}
 
 
+DISCREPANCY = "discrepancy_sd"
+"""Name of the discrepancy's sd among the sampled parameters (not a scenario path: no dot)."""
+
+
+def priors(ev: Evidence) -> dict[str, Prior]:
+    """Every sampled parameter's prior: the scenario's, then the discrepancy's sd if the file declares one."""
+    return {**ev.parameters, **({DISCREPANCY: ev.file.discrepancy} if ev.file.discrepancy is not None else {})}
+
+
 def prior_box(ev: Evidence) -> tuple[list[str], list[float], list[float]]:
+    """The scenario parameters the emulator takes, with their prior bounds."""
     names = list(ev.parameters)
     return names, [ev.parameters[p].low for p in names], [ev.parameters[p].high for p in names]
 

@@ -42,15 +42,19 @@ def markdown(r: "Inference") -> str:
              f"autocorrelation time {np.nanmax(r.chain.tau):.0f} steps). The posterior is `posterior.parquet` "
              f"({len(r.posterior)} equally weighted parameter sets).", "",
              "## How much the evidence narrowed each parameter", "",
-             "Contraction = 1 − posterior variance / prior variance (0: the data say nothing; 1: pinned).", "",
+             "Contraction = 1 − posterior variance / prior variance (0: the data say nothing; 1: pinned). "
+             "`discrepancy_sd` is the inference's own: how far, on the logit scale, a study world's assumed settings put "
+             "its shares off (one shift per world, shared by its figures).", "",
              _table(_parameters(r.parameters)), "",
              "## Every figure beside its posterior predictive", "",
              "The share the study would report under the posterior (parameter uncertainty and the study's binomial noise at "
              "its n), with the observed share. *held out* figures were not fitted.", "",
              _table(_figures(r.figures)), "",
              "## Predictions", "",
-             "From the real simulator at posterior draws, one fresh seed each: the intervals hold **parameter uncertainty and "
-             f"seed noise** (at {f.customers:,} customers). Nothing below was fitted.", "",
+             "From the real simulator at posterior draws, one fresh seed each. The intervals hold **parameter uncertainty, "
+             "a world discrepancy drawn afresh and seed noise** (at "
+             f"{f.customers:,} customers); *simulator alone* leaves the discrepancy out (parameters and seeds only). "
+             "Nothing below was fitted.", "",
              _table(_predictions(r.predictions)), "", *_goal(r), "",
              "## Emulator accuracy", "",
              "Root-mean-square error of the emulated share on design runs held out from its fit (10%), against the runs "
@@ -64,6 +68,12 @@ def markdown(r: "Inference") -> str:
                   _table(r.value_of_information.assign(width_now=lambda d: d.width_now.map(_pct),
                                                        expected_width=lambda d: d.expected_width.map(_pct))
                          [["candidate", "n", "width_now", "expected_width"]]), ""]
+    registered = r.out / "registered" / "report.md"
+    if f.changes and registered.is_file():
+        parts += ["## The registered run", "",
+                  "The first run, with the evidence, priors and likelihood as registered, is kept unchanged in "
+                  "[registered/report.md](registered/report.md); what changed since and why is under *Changed after "
+                  "registration* above.", ""]
     if r.coverage is not None:
         parts += ["## Coverage of the whole pipeline", "",
                   "Truths drawn from the prior; data of the evidence's shape and sample sizes simulated at each truth by the real "
@@ -91,6 +101,7 @@ def _predictions(p: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"prediction": p.prediction, "median": p["median"].map(_pct),
                          "50% interval": [f"{_pct(a)} to {_pct(b)}" for a, b in zip(p.q25, p.q75)],
                          "90% interval": [f"{_pct(a)} to {_pct(b)}" for a, b in zip(p.q05, p.q95)],
+                         "simulator alone, 90%": [f"{_pct(a)} to {_pct(b)}" for a, b in zip(p.model_q05, p.model_q95)],
                          "observed": [_pct(x) if x is not None and not (isinstance(x, float) and math.isnan(x)) else "–" for x in p.observed],
                          "source": p.source.fillna("")})
 

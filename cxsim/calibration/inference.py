@@ -25,52 +25,92 @@ import numpy as np
 import pandas as pd
 
 from ..posterior import Posterior, weighted_quantiles
-from .emulator import Emulator, simulate
-from .evidence import Evidence, Observation, prior_box
+from .emulator import Emulator, expit, logit, simulate
+from .evidence import DISCREPANCY, Evidence, Observation, prior_box, priors
 
 LEVEL = 0.9
 """Credible level of the reported intervals (and of the coverage check)."""
+NODES = 401
+"""Grid points for integrating a world's discrepancy out of its likelihood (step 0.03 sd)."""
 
 
 @dataclass(frozen=True)
 class Data:
-    """The fitted figures as arrays: which emulated output each observes, its count and n."""
+    """The fitted figures as arrays: which emulated output each observes, its world, its count and n."""
 
     keys: list[str]
+    world: np.ndarray  # index of each figure's study world
     count: np.ndarray
     n: np.ndarray
 
     @classmethod
     def of(cls, observations: tuple[Observation, ...] | list[Observation]) -> "Data":
-        return cls([o.output.key for o in observations], np.array([o.figure.count for o in observations], float),
-                   np.array([o.figure.n for o in observations], float))
+        worlds = list(dict.fromkeys(o.study.name for o in observations))
+        return cls([o.output.key for o in observations], np.array([worlds.index(o.study.name) for o in observations]),
+                   np.array([o.figure.count for o in observations], float), np.array([o.figure.n for o in observations], float))
 
     def with_counts(self, count: np.ndarray) -> "Data":
-        return Data(self.keys, np.asarray(count, float), self.n)
+        return Data(self.keys, self.world, np.asarray(count, float), self.n)
+
+    @property
+    def worlds(self) -> int:
+        return int(self.world.max()) + 1 if len(self.world) else 0
 
 
 def binomial_loglik(p: np.ndarray, count: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Σ over figures of log Binom(count | n, p) up to a constant (rows: parameter sets)."""
-    p = np.clip(p, 1e-9, 1 - 1e-9)
+    """Σ over figures (last axis) of log Binom(count | n, p), up to a constant."""
+    p = np.clip(p, 1e-12, 1 - 1e-12)
     return (count * np.log(p) + (n - count) * np.log1p(-p)).sum(axis=-1)
+
+
+def _hermite() -> tuple[np.ndarray, np.ndarray]:
+    """Standard-normal quadrature: a dense grid on ±6 sd (Gauss–Hermite misses the narrow peaks of large-n figures)."""
+    x = np.linspace(-6.0, 6.0, NODES)
+    w = np.exp(-0.5 * x**2) * (x[1] - x[0]) / np.sqrt(2 * np.pi)
+    return x, np.log(w)
+
+
+def world_loglik(logits: np.ndarray, sd: np.ndarray, data: Data) -> np.ndarray:
+    """Log likelihood with one discrepancy per study world, δ_w ~ N(0, sd²) on the logit scale, integrated out.
+
+    Figures of one world share its δ (one setting whose assumed prices, wages or distances may be off);
+    worlds are independent. ``logits``: sets × figures; ``sd``: one per set (0: the worlds taken as exact).
+    """
+    x, logw = _hermite()
+    total = np.zeros(len(logits))
+    for w in range(data.worlds):
+        idx = data.world == w
+        shifted = logits[:, idx, None] + sd[:, None, None] * x[None, None, :]  # sets × figures × nodes
+        p = 1.0 / (1.0 + np.exp(-shifted))
+        ll = binomial_loglik(np.moveaxis(p, 2, 1), data.count[idx], data.n[idx]) + logw  # sets × nodes
+        top = ll.max(axis=1, keepdims=True)
+        total += top[:, 0] + np.log(np.exp(ll - top).sum(axis=1))
+    return total
 
 
 @dataclass
 class LogPosterior:
-    """log prior + log likelihood of a batch of parameter sets (emcee's vectorised form)."""
+    """log prior + log likelihood of a batch of parameter sets (emcee's vectorised form).
+
+    The last column is the discrepancy's sd when ``discrepancy`` is True.
+    """
 
     emulator: Emulator
     data: Data
     low: np.ndarray
     high: np.ndarray
+    discrepancy: bool = False
 
     def __call__(self, theta: np.ndarray) -> np.ndarray:
         theta = np.atleast_2d(theta)
         inside = np.all((theta >= self.low) & (theta <= self.high), axis=1)
         out = np.full(len(theta), -np.inf)
         if inside.any():
-            p = self.emulator.shares(theta[inside], self.data.keys)
-            out[inside] = binomial_loglik(p, self.data.count, self.data.n)
+            t = theta[inside]
+            k = len(self.emulator.names)
+            logits = self.emulator.logits(t[:, :k], self.data.keys)
+            sd = t[:, k] if self.discrepancy else np.zeros(len(t))
+            out[inside] = world_loglik(logits, sd, self.data)
         return out
 
 
@@ -90,14 +130,21 @@ class Chain:
 
 
 def sample(emulator: Emulator, data: Data, names: list[str], low: list[float], high: list[float], *,
-           walkers: int = 48, steps: int = 4000, seed: int = 0) -> Chain:
-    """Sample the posterior with emcee (vectorised log posterior, walkers started from the prior)."""
+           walkers: int = 48, steps: int = 4000, seed: int = 0, discrepancy: tuple[float, float] | None = None) -> Chain:
+    """Sample the posterior with emcee (vectorised log posterior, walkers started from the prior).
+
+    ``discrepancy``: the (low, high) prior of the world discrepancy's sd, sampled as one more parameter.
+    """
     import emcee
 
-    low_a, high_a = np.asarray(low, float), np.asarray(high, float)
+    from .evidence import DISCREPANCY
+
+    names = list(names) + ([DISCREPANCY] if discrepancy else [])
+    low_a = np.asarray(list(low) + ([discrepancy[0]] if discrepancy else []), float)
+    high_a = np.asarray(list(high) + ([discrepancy[1]] if discrepancy else []), float)
     rng = np.random.default_rng(seed)
     start = low_a + rng.random((walkers, len(names))) * (high_a - low_a)
-    logp = LogPosterior(emulator, data, low_a, high_a)
+    logp = LogPosterior(emulator, data, low_a, high_a, discrepancy is not None)
     sampler = emcee.EnsembleSampler(walkers, len(names), logp, vectorize=True,
                                     moves=[(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)])
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
@@ -107,12 +154,21 @@ def sample(emulator: Emulator, data: Data, names: list[str], low: list[float], h
     thin = max(1, int(np.nanmax(tau) / 2))
     kept = sampler.get_chain(discard=burn, thin=thin, flat=True)
     ess = walkers * (steps - burn) / float(np.nanmax(tau))
-    return Chain(list(names), kept, tau, ess, float(np.mean(sampler.acceptance_fraction)))
+    return Chain(names, kept, tau, ess, float(np.mean(sampler.acceptance_fraction)))
+
+
+def discrepancy_sd(post: Posterior) -> np.ndarray:
+    """Each posterior set's discrepancy sd (zeros when the worlds were taken as exact)."""
+    from .evidence import DISCREPANCY
+
+    return post.samples.get(DISCREPANCY, np.zeros(len(post)))
 
 
 def contraction(post: Posterior, ev_or_priors) -> dict[str, float]:
-    """1 − posterior variance / prior variance, per parameter."""
-    priors = ev_or_priors.parameters if hasattr(ev_or_priors, "parameters") else ev_or_priors
+    """1 − posterior variance / prior variance, per sampled parameter."""
+    from .evidence import priors as all_priors
+
+    priors = all_priors(ev_or_priors) if isinstance(ev_or_priors, Evidence) else ev_or_priors
     out = {}
     for p, values in post.samples.items():
         mean = np.average(values, weights=post.weights)
@@ -128,13 +184,46 @@ def intervals(values: np.ndarray, weights: np.ndarray | None = None) -> dict[str
     return {"q05": q[0], "q25": q[1], "median": q[2], "q75": q[3], "q95": q[4]}
 
 
+def world_shifts(emulator: Emulator, post: Posterior, observations, rng: np.random.Generator, draws: int = 64) -> dict[str, np.ndarray]:
+    """Each study world's discrepancy at each posterior set, drawn from its conditional posterior.
+
+    For a set (θ, sd): ``draws`` candidates δ ~ N(0, sd²), weighted by the likelihood of the world's
+    fitted figures, one picked by weight (importance resampling). A world with no fitted figure
+    gets a draw from N(0, sd²).
+    """
+    theta = np.column_stack([post.samples[p] for p in emulator.names])
+    sd = discrepancy_sd(post)
+    out = {}
+    for world in dict.fromkeys(o.study.name for o in observations):
+        fitted = [o for o in observations if o.study.name == world and o.figure.fit]
+        cand = rng.standard_normal((len(theta), draws)) * sd[:, None]
+        if not fitted or not np.any(sd):
+            out[world] = cand[:, 0]
+            continue
+        mu = emulator.logits(theta, [o.output.key for o in fitted])  # sets × figures
+        count = np.array([o.figure.count for o in fitted], float)
+        n = np.array([o.figure.n for o in fitted], float)
+        p = 1.0 / (1.0 + np.exp(-(mu[:, None, :] + cand[:, :, None])))  # sets × draws × figures
+        ll = binomial_loglik(p, count, n)
+        w = np.exp(ll - ll.max(axis=1, keepdims=True))
+        cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
+        pick = np.minimum((cum < rng.random((len(theta), 1))).sum(axis=1), draws - 1)
+        out[world] = cand[np.arange(len(theta)), pick]
+    return out
+
+
 def predictive_figures(emulator: Emulator, post: Posterior, observations, seed: int = 0) -> pd.DataFrame:
-    """Posterior predictive of each figure: the share its study would report, with binomial noise at its n."""
+    """Posterior predictive of each figure: the share its study would report, with binomial noise at its n.
+
+    Parameter uncertainty, the study world's discrepancy (given the world's fitted figures) and the
+    study's sampling noise at its n.
+    """
     theta = np.column_stack([post.samples[p] for p in emulator.names])
     rng = np.random.default_rng(seed)
+    shift = world_shifts(emulator, post, observations, rng)
     rows = []
     for o in observations:
-        p = emulator.shares(theta, [o.output.key])[:, 0]
+        p = 1.0 / (1.0 + np.exp(-(emulator.logits(theta, [o.output.key])[:, 0] + shift[o.study.name])))
         pred = rng.binomial(o.figure.n, p) / o.figure.n
         iv = intervals(pred, post.weights)
         rows.append({"study": o.study.name, "figure": o.figure.label, "fitted": o.figure.fit, "quantity": o.figure.quantity,
@@ -147,44 +236,68 @@ def simulated_predictions(ev: Evidence, post: Posterior, draws: int = 100, seed:
                           workers: int = 1, scheduler: Any = None, customers: int | None = None) -> pd.DataFrame:
     """Each declared prediction from the real simulator: ``draws`` posterior parameter sets × one fresh seed each.
 
-    The spread holds parameter uncertainty and seed noise together (at the evidence file's world size).
+    Two spreads: the simulator's alone (parameter uncertainty and seed noise at the evidence file's world
+    size), and with a world discrepancy drawn afresh, δ ~ N(0, sd²) on the logit scale (the headline,
+    ``q05`` … ``q95``): a prediction is for a setting changed from every study's, so how far a world's
+    assumed settings can be off applies to it anew.
     """
     if not ev.predictions:
         return pd.DataFrame()
-    sets = pd.DataFrame(post.draws(draws, seed))
+    picks = post.draws(draws, seed)
+    sets = pd.DataFrame(picks)
+    sd = _sd_at(post, draws, seed)
     outputs = [out for _, out in ev.predictions]
     table = simulate(ev, sets, [first_seed + i for i in range(draws)], outputs, customers=customers, workers=workers, scheduler=scheduler)
+    rng = np.random.default_rng(seed + 7)
     rows = []
     for pred, out in ev.predictions:
-        iv = intervals(table[out.key].dropna().to_numpy(float))
+        share = table[out.key].to_numpy(float)
+        ok = ~np.isnan(share)
+        shifted = expit(logit(share[ok]) + rng.standard_normal(ok.sum()) * sd[ok])
+        model = intervals(share[ok])
+        iv = intervals(shifted)
         rows.append({"prediction": pred.label, "world": pred.world, "variant": pred.variant, "quantity": pred.quantity,
                      "observed": pred.observed, **iv, "width_90": iv["q95"] - iv["q05"],
                      "holds_observed": None if pred.observed is None else bool(iv["q05"] <= pred.observed <= iv["q95"]),
-                     "goal_width": pred.goal_width, "source": pred.source, "draws": draws})
+                     "model_median": model["median"], "model_q05": model["q05"], "model_q95": model["q95"],
+                     "goal_width": pred.goal_width, "source": pred.source, "draws": int(ok.sum())})
     return pd.DataFrame(rows)
+
+
+def _sd_at(post: Posterior, draws: int, seed: int) -> np.ndarray:
+    """The discrepancy sd of the same posterior sets that ``post.draws(draws, seed)`` picks."""
+    from ..posterior import Posterior as _P
+
+    sd = discrepancy_sd(post)
+    tagged = _P({"_.sd": sd}, post.weights)
+    return np.array([d["_.sd"] for d in tagged.draws(draws, seed)])
 
 
 def value_of_information(ev: Evidence, emulator: Emulator, post: Posterior, prediction_key: str, *,
                          datasets: int = 200, seed: int = 0) -> pd.DataFrame:
     """Expected 90% width of a prediction after each candidate observation (preposterior analysis).
 
-    For each candidate: datasets are drawn from the posterior predictive (a parameter set,
-    then ``n`` people's answers); the posterior is re-weighted by each dataset's binomial
-    likelihood; the prediction's 90% width is averaged over the datasets.
+    For each candidate: datasets are drawn from the posterior predictive (a parameter set, the new
+    setting's own discrepancy, then ``n`` people's answers); the posterior is re-weighted by each
+    dataset's likelihood (its discrepancy integrated out); the prediction's 90% width (with its own
+    fresh discrepancy) is averaged over the datasets.
     """
     theta = np.column_stack([post.samples[p] for p in emulator.names])
+    sd_all = discrepancy_sd(post)
     rng = np.random.default_rng(seed)
     take = rng.choice(len(theta), min(3000, len(theta)), replace=False)
-    theta = theta[take]
-    g = emulator.shares(theta, [prediction_key])[:, 0]
+    theta, sd = theta[take], sd_all[take]
+    g = expit(emulator.logits(theta, [prediction_key])[:, 0] + rng.standard_normal(len(theta)) * sd)
     now = intervals(g)
     rows = []
     for cand, out in ev.candidates:
-        p = emulator.shares(theta, [out.key])[:, 0]
+        mu = emulator.logits(theta, [out.key])
+        one = Data([out.key], np.zeros(1, int), np.zeros(1), np.array([float(cand.n)]))
         widths = []
         for _ in range(datasets):
-            y = rng.binomial(cand.n, p[rng.integers(len(p))])
-            logw = binomial_loglik(p[:, None], np.array([y], float), np.array([cand.n], float))
+            j = rng.integers(len(theta))
+            y = rng.binomial(cand.n, expit(mu[j, 0] + rng.standard_normal() * sd[j]))
+            logw = world_loglik(mu, sd, one.with_counts(np.array([y])))
             w = np.exp(logw - logw.max())
             q = weighted_quantiles(g, w, (0.05, 0.95))
             widths.append(q[1] - q[0])
@@ -217,26 +330,37 @@ class CoverageResult:
 
 def coverage(ev: Evidence, emulator: Emulator, truths: int = 20, *, seed: int = 0, walkers: int = 32, steps: int = 1500,
              customers: int | None = None, workers: int = 1, scheduler: Any = None) -> CoverageResult:
-    """Simulation-based check of the whole pipeline (see the module docstring)."""
+    """Simulation-based check of the whole pipeline (see the module docstring).
+
+    Each truth is a parameter set drawn from the prior (and, with a discrepancy, an sd and one δ per
+    study world); its data are the real simulator's shares at the truth, shifted by δ on the logit
+    scale, observed as binomial counts at the evidence's sample sizes.
+    """
     names, low, high = prior_box(ev)
+    every = priors(ev)
+    disc = ev.file.discrepancy
     rng = np.random.default_rng(seed)
-    lo_a, hi_a = np.asarray(low), np.asarray(high)
-    theta = lo_a + rng.random((truths, len(names))) * (hi_a - lo_a)
+    lo_a, hi_a = np.array([every[p].low for p in every]), np.array([every[p].high for p in every])
+    theta = lo_a + rng.random((truths, len(every))) * (hi_a - lo_a)
     fitted = ev.fitted
     data = Data.of(fitted)
     outputs = list({o.output.key: o.output for o in fitted}.values())
-    sims = simulate(ev, pd.DataFrame(theta, columns=names), [900_001 + i for i in range(truths)], outputs,
+    sims = simulate(ev, pd.DataFrame(theta[:, : len(names)], columns=names), [900_001 + i for i in range(truths)], outputs,
                     customers=customers, workers=workers, scheduler=scheduler)
-    prior_var = np.array([ev.parameters[p].variance for p in names])
-    hits = np.zeros((truths, len(names)), bool)
-    contr = np.zeros((truths, len(names)))
+    prior_var = np.array([every[p].variance for p in every])
+    hits = np.zeros((truths, len(every)), bool)
+    contr = np.zeros((truths, len(every)))
     rows = []
     for t in range(truths):
         p_true = np.array([sims.loc[t, k] for k in data.keys], float)
+        if disc is not None:
+            delta = rng.standard_normal(data.worlds) * theta[t, -1]
+            p_true = expit(logit(np.nan_to_num(p_true, nan=0.5)) + delta[data.world])
         counts = rng.binomial(data.n.astype(int), np.nan_to_num(p_true, nan=0.0))
-        chain = sample(emulator, data.with_counts(counts), names, low, high, walkers=walkers, steps=steps, seed=seed + 1 + t)
+        chain = sample(emulator, data.with_counts(counts), names, low, high, walkers=walkers, steps=steps, seed=seed + 1 + t,
+                       discrepancy=(disc.low, disc.high) if disc is not None else None)
         q = np.quantile(chain.samples, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], axis=0)
         hits[t] = (q[0] <= theta[t]) & (theta[t] <= q[1])
         contr[t] = 1.0 - chain.samples.var(axis=0) / prior_var
-        rows.append({"truth": t, **{p: theta[t, i] for i, p in enumerate(names)}, **{f"held:{p}": bool(hits[t, i]) for i, p in enumerate(names)}})
-    return CoverageResult(names, theta, hits, contr, rows)
+        rows.append({"truth": t, **{p: theta[t, i] for i, p in enumerate(every)}, **{f"held:{p}": bool(hits[t, i]) for i, p in enumerate(every)}})
+    return CoverageResult(list(every), theta, hits, contr, rows)

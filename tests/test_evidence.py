@@ -1,0 +1,170 @@
+"""Calibration against evidence: the likelihood, the evidence file's one-line errors, the pipeline's coverage,
+the shipped Aravind posterior (cxsim.calibration.evidence, .emulator, .inference, .bayesian)."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import cxsim
+from cxsim import posterior
+from cxsim.calibration import emulator, evidence, inference
+from cxsim.params import CxError
+
+ROOT = Path(__file__).resolve().parents[1]
+EVIDENCE = ROOT / "cxsim" / "evidence" / "aravind"
+ZHANG = EVIDENCE / "worlds" / "zhang2013.toml"
+
+
+def small_evidence(tmp_path: Path, extra: str = "", figures: str | None = None) -> Path:
+    """A small evidence file: Aravind's baseline and two Zhang arms, two free parameters, small worlds."""
+    figures = figures if figures is not None else f"""
+[[studies]]
+name = "seed"
+citation = "seed 002"
+world = "aravind"
+  [[studies.figures]]
+  label = "baseline"
+  count = 10
+  n = 200
+[[studies]]
+name = "zhang"
+citation = "Zhang 2013"
+world = "{ZHANG}"
+  [[studies.figures]]
+  label = "reminder"
+  quantity = "recalled:served"
+  variant = "reminder"
+  count = 13
+  n = 90
+  [[studies.figures]]
+  label = "free surgery"
+  quantity = "recalled:served"
+  variant = "free_surgery"
+  count = 25
+  n = 90
+"""
+    path = tmp_path / "evidence.toml"
+    path.write_text(f"""scenario = "aravind"
+customers = 1000
+design_points = 60
+walkers = 16
+mcmc_steps = 600
+{extra}
+[parameters]
+"decision.intercept" = {{ low = -2.0, high = 8.0, source = "test" }}
+"decision.w_cost" = {{ low = 0.0, high = 6.0, source = "test" }}
+{figures}
+""")
+    return path
+
+
+# -- the likelihood ------------------------------------------------------------------------------
+def test_binomial_likelihood_is_the_binomial_pmf_up_to_a_constant():
+    count, n = np.array([13.0, 25.0]), np.array([90.0, 90.0])
+    a, b = np.array([[0.1, 0.3]]), np.array([[0.2, 0.25]])
+    ours = inference.binomial_loglik(a, count, n) - inference.binomial_loglik(b, count, n)
+    theirs = stats.binom.logpmf(count, n, a).sum() - stats.binom.logpmf(count, n, b).sum()
+    assert ours[0] == pytest.approx(theirs, abs=1e-9)
+
+
+def test_a_world_discrepancy_is_integrated_out_exactly():
+    data = inference.Data(["a", "b"], np.array([0, 0]), np.array([13.0, 25.0]), np.array([90.0, 90.0]))
+    logits, sd = np.array([[-1.5, -0.8]]), 0.7
+    ours = inference.world_loglik(logits, np.array([sd]), data)[0]
+
+    def integrand(d):
+        p = 1 / (1 + np.exp(-(logits[0] + d)))
+        return np.exp(inference.binomial_loglik(p[None], data.count, data.n)[0]) * stats.norm.pdf(d, 0, sd)
+
+    assert ours == pytest.approx(math.log(integrate.quad(integrand, -8, 8)[0]), abs=0.01)  # the grid's error
+    # sd 0: the worlds taken as exact
+    exact = inference.world_loglik(logits, np.array([0.0]), data)[0]
+    assert exact == pytest.approx(inference.binomial_loglik(1 / (1 + np.exp(-logits)), data.count, data.n)[0])
+
+
+def test_figures_of_different_worlds_are_independent():
+    two = inference.Data(["a", "b"], np.array([0, 1]), np.array([13.0, 25.0]), np.array([90.0, 90.0]))
+    logits, sd = np.array([[-1.5, -0.8]]), np.array([0.7])
+    split = sum(inference.world_loglik(logits[:, [i]], sd, inference.Data(["x"], np.array([0]), two.count[[i]], two.n[[i]]))[0]
+                for i in range(2))
+    assert inference.world_loglik(logits, sd, two)[0] == pytest.approx(split)
+
+
+# -- the evidence file -----------------------------------------------------------------------------
+@pytest.mark.parametrize("figures,message", [
+    ('[[studies]]\nname="s"\ncitation="c"\nworld="aravind"\n[[studies.figures]]\nlabel="x"\ncount=3\n', "n: required field is missing"),
+    ('[[studies]]\nname="s"\ncitation="c"\nworld="aravind"\n[[studies.figures]]\nlabel="x"\ncount=30\nn=20\n', "count = 30 exceeds n = 20"),
+    ('[[studies]]\nname="s"\ncitation="c"\nworld="aravind"\n[[studies.figures]]\nlabel="x"\ncount=3\nn=20\nquantity="nps"\n', "observes a share"),
+    ('[[studies]]\nname="s"\ncitation="c"\nworld="nowhere.toml"\n[[studies.figures]]\nlabel="x"\ncount=3\nn=20\n', r"studies\[0\]\.world = .nowhere"),
+    ('[[studies]]\nname="s"\ncitation="c"\nworld="aravind"\n[[studies.figures]]\nlabel="x"\ncount=3\nn=20\nvariant="nope"\n', "unknown variant"),
+])
+def test_bad_evidence_is_one_line_naming_the_field(tmp_path, figures, message):
+    with pytest.raises(CxError, match=message) as err:
+        evidence.read(small_evidence(tmp_path, figures=figures))
+    assert "\n" not in str(err.value) and "evidence.toml" in str(err.value)
+
+
+def test_a_prior_outside_the_declared_range_is_refused(tmp_path):
+    path = small_evidence(tmp_path)
+    path.write_text(path.read_text().replace('"decision.w_cost" = { low = 0.0, high = 6.0', '"decision.w_forgone" = { low = 0.0, high = 2.0'))
+    with pytest.raises(CxError, match=r"parameters.decision.w_forgone: prior \[0, 2\] outside the declared range \[0, 1\]"):
+        evidence.read(path)
+
+
+def test_a_study_world_that_fails_validation_is_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "aravind"\n[costs]\nprice = -5.0\n')
+    figures = f'[[studies]]\nname="s"\ncitation="c"\nworld="{bad}"\n[[studies.figures]]\nlabel="x"\ncount=3\nn=20\n'
+    with pytest.raises(CxError, match=r"studies\[0\].world = .*price"):
+        evidence.read(small_evidence(tmp_path, figures=figures))
+
+
+def test_the_cli_gives_one_line_and_exit_2(tmp_path):
+    path = small_evidence(tmp_path, figures='[[studies]]\nname="s"\ncitation="c"\nworld="aravind"\n[[studies.figures]]\nlabel="x"\ncount=3\n')
+    proc = subprocess.run([sys.executable, "-m", "cxsim.cli", "calibrate", "aravind", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "n: required field is missing" in proc.stderr
+
+
+# -- the whole pipeline, checked by recovering truths -----------------------------------------------
+def test_coverage_of_the_pipeline_short_profile(tmp_path):
+    """20 truths from the prior, each simulated, observed at the evidence's sample sizes and inferred again."""
+    ev = evidence.read(small_evidence(tmp_path))
+    design = emulator.run_design(ev, tmp_path / "design")
+    names, low, high = evidence.prior_box(ev)
+    emu = emulator.fit(design, names, low, high, [o.key for o in ev.outputs])
+    result = inference.coverage(ev, emu, truths=20, seed=3, walkers=16, steps=500)
+    table = result.table()
+    print(table.to_string())
+    for row in table.itertuples():   # goal 80-98%; with 20 truths, 14 of 20 is the edge of what 90% gives by chance
+        assert row.held >= 14, row
+    assert (table.mean_contraction > 0.3).all()  # the data do narrow both parameters
+
+
+# -- the shipped Aravind posterior ---------------------------------------------------------------------
+def test_the_shipped_posterior_is_the_reports():
+    shipped = posterior.load("aravind")
+    assert shipped is not None
+    report = posterior.read(ROOT / "calibration" / "aravind" / "posterior.parquet")
+    assert shipped.parameters == report.parameters
+    for p in shipped.samples:
+        np.testing.assert_array_equal(shipped.samples[p], report.samples[p])
+    assert shipped.effective_size == len(shipped)  # equal weights: MCMC draws
+    assert shipped.meta["effective_size"] >= 1000
+    assert shipped.meta["command"].startswith("cxsim calibrate aravind cxsim/evidence/aravind/evidence.toml")
+
+
+def test_the_scenario_carries_the_posterior_medians_marked_calibrated():
+    sc = cxsim.load_scenario("aravind")
+    medians = posterior.load("aravind").median()
+    text = (ROOT / "cxsim" / "scenarios" / "aravind.toml").read_text()
+    for path, value in medians.items():
+        section, name = path.split(".")
+        assert getattr(getattr(sc, section), name) == pytest.approx(value, rel=1e-3), path
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"{name} ") or ln.startswith(f"{name}="))
+        assert "calibrated" in line and "aravind.posterior.parquet" in line, line
