@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .params import CxError
+from .params import CxError, path_text
 
 MAX_SEED = 2**63 - 1
 MAX_ERROR = 200
@@ -74,13 +74,21 @@ def parse_value(text: str) -> Any:
         return text
 
 
+MAX_DIGITS = 4300
+"""Longest integer Python reads from text (``sys.get_int_max_str_digits``): a longer one is refused, not a traceback."""
+
+
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise CxError(f"--set {pair!r}: expected path=value, e.g. population.customers=5000")
+            raise ArgumentError(f"--set {_short(pair)}: expected path=value, e.g. population.customers=5000")
         path, value = pair.split("=", 1)
-        out[path.strip()] = parse_value(value.strip())
+        try:
+            out[path.strip()] = parse_value(value.strip())
+        except ValueError:  # json's "Exceeds the limit (4300 digits) for integer string conversion"
+            raise ArgumentError(f"--set {path.strip()} = {_short(value.strip(), 24)}: a number of more than {MAX_DIGITS} digits; "
+                                "give a number in the parameter's range") from None
     return out
 
 
@@ -109,6 +117,22 @@ def _short(text: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def finite(option: str, lo: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of at least ``lo``, else one line naming the option, the value and the range."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < lo:
+            raise argparse.ArgumentTypeError(f"{option} = {_short(text)}: must be a finite number ≥ {lo:g}")
+        return value
+
+    parse.__name__ = option
+    return parse
+
+
 SEED = integer("--seed", 0, MAX_SEED)
 PORT = integer("--port", 1, 65535)
 
@@ -123,9 +147,15 @@ def check_scheduler(address: str | None, where: str = "--scheduler") -> str | No
         raise ArgumentError(str(err)) from None
 
 
+def check_writable_dir(path: Path, what: str = "--out") -> Path:
+    from .outputs import check_writable_dir as check
+
+    return check(path, what)
+
+
 def scenario_source(text: str, what: str = "scenario") -> str:
     """A scenario name or file; a folder (or anything that is not a regular file) given as one is refused."""
-    path = Path(text)
+    path = Path(path_text(text, what))
     if path.exists() and not path.is_file():
         raise ArgumentError(f"{what} {_short(text)}: is a folder or special file, not a .toml file")
     return text
@@ -136,15 +166,21 @@ def build_scenario(args: argparse.Namespace):
     from .scenario import load_scenario
 
     sc = load_scenario(scenario_source(args.scenario))
-    if getattr(args, "variant", None):
+    if getattr(args, "variant", None) is not None:  # --variant "" is a mistake, not the baseline
         sc = sc.variant(args.variant)
     if getattr(args, "intervention", None):
         sc = sc.with_interventions(args.intervention)
     changes = parse_sets(getattr(args, "set", None))
-    for opt, path in (("customers", "population.customers"), ("steps", "steps")):
-        if getattr(args, opt, None) is not None:
-            changes[path] = getattr(args, opt)
-    return sc.with_overrides(changes) if changes else sc
+    sizes = {path: getattr(args, opt) for opt, path in SIZE_OPTIONS if getattr(args, opt, None) is not None}
+    for opt, path in SIZE_OPTIONS:
+        if path in changes and path in sizes:
+            raise ArgumentError(f"--set {path}={_short(changes[path], 24)} and --{opt} {sizes[path]}: "
+                                f"give the {opt} once (--{opt} or --set {path})")
+    return sc.with_overrides({**changes, **sizes}) if changes or sizes else sc
+
+
+SIZE_OPTIONS = (("customers", "population.customers"), ("steps", "steps"))
+"""Options that set a scenario path (``--customers`` is ``--set population.customers=…``)."""
 
 
 def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
@@ -414,6 +450,12 @@ ARGUMENTS["sweep"] = _sweep_args
 def _optimise(args: argparse.Namespace) -> dict:
     from .optimisation import optimise
 
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
+    scenario_source(args.scenario)
+    if args.file is not None:
+        scenario_source(args.file, "optimisation file")
+    if args.out is not None:
+        check_writable_dir(args.out)
     flags: dict[str, Any] = {"customers": args.customers, "steps": args.steps, "seeds": args.seeds}
     if args.lever:
         flags["levers"] = _lever_flags(args.lever)
@@ -430,7 +472,7 @@ def _optimise(args: argparse.Namespace) -> dict:
             flags["constraints"] = ["intervention_cost <= budget"]
     command = "cxsim optimise " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["optimise"] else None
     try:
-        res = optimise(args.scenario, args.file, args.out, trials=args.trials, workers=args.workers or 1, scheduler=args.scheduler,
+        res = optimise(args.scenario, args.file, args.out, trials=args.trials, workers=args.workers or 1, scheduler=scheduler,
                        resume=args.resume, budget=args.budget, progress=None, command=command, **flags)
     except KeyboardInterrupt:
         print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
@@ -482,17 +524,17 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
     p.add_argument("file", nargs="?", help="optimisation file (.toml) or the name of one in optimisation/ (default: flags)")
     p.add_argument("--out", "-o", type=Path, help="results folder (default results/optimise-<file or scenario>)")
-    p.add_argument("--trials", type=int, help="plans to evaluate (default: the file's)")
-    p.add_argument("--workers", "-j", type=int, help="local worker processes for a plan's runs (default 1 = in this process)")
+    p.add_argument("--trials", type=integer("--trials", 1, 100_000), help="plans to evaluate (default: the file's)")
+    p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for a plan's runs (default 1 = in this process)")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted search (or re-report a finished one) in --out")
-    p.add_argument("--budget", type=float, help="recommend the best plan within this intervention cost (and 'budget' in constraints)")
+    p.add_argument("--budget", type=finite("--budget", 0.0), help="recommend the best plan within this intervention cost (and 'budget' in constraints)")
     p.add_argument("--lever", action="append", metavar="NAME[.FIELD=LOW:HIGH]", help="without a file: an intervention the search may use, or a field range (repeatable)")
     p.add_argument("--objective", action="append", metavar="MEASURE[:min]", help="without a file: a measure to maximise (or :min); repeatable")
     p.add_argument("--constraint", action="append", metavar="'MEASURE <= X'", help="e.g. 'cost_per_accepted <= 600' (repeatable)")
-    p.add_argument("--customers", type=int, help="customers per run")
-    p.add_argument("--steps", type=int, help="steps per run")
-    p.add_argument("--seeds", type=int, help="search seeds per plan")
+    p.add_argument("--customers", type=integer("--customers", 1, 10**9), help="customers per run")
+    p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="steps per run")
+    p.add_argument("--seeds", type=integer("--seeds", 1, 1000), help="search seeds per plan")
 
 
 ARGUMENTS["optimise"] = _optimise_args
@@ -562,6 +604,8 @@ def _calibrate(args: argparse.Namespace) -> dict:
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     scenario_source(args.scenario)
     scenario_source(str(args.targets), "targets file")
+    if args.out is not None:
+        check_writable_dir(args.out)
     command = " ".join(["cxsim calibrate", str(args.scenario), str(args.targets)] + (["--trials", str(args.trials)] if args.trials else []))
     try:
         cal = calibrate(args.scenario, args.targets, args.out, trials=args.trials, workers=args.workers or available_cpus(),

@@ -56,27 +56,41 @@ def check_out_dir(path: str | Path, what: str = "--out") -> Path:
     outputs, a folder that cannot be created or written. A new folder is not created here
     (a command refused later leaves nothing behind), only checked to be creatable.
     """
-    out = Path(path).expanduser()
-    shown = str(path)
-    if out.exists() or out.is_symlink():
-        mode = out.stat().st_mode if out.exists() else 0
-        if not stat.S_ISDIR(mode):
-            kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a file" if out.exists() else "a broken link"
-            raise CxError(f"{what} {shown}: is {kind}, not a folder: choose a new or empty folder")
+    out = check_writable_dir(path, what)
+    if out.exists():
         foreign = sorted(p.name for p in out.iterdir() if p.name not in ALL_OUTPUTS and not p.name.startswith("."))
         if foreign:
-            raise CxError(f"{what} {shown}: holds other files ({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}), "
+            raise CxError(f"{what} {path}: holds other files ({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}), "
                           "not the outputs of a run: choose a new or empty folder")
-        try:
+    return out
+
+
+def check_writable_dir(path: str | Path, what: str = "--out") -> Path:
+    """``path`` is a folder results can be written to, or can be created as one (nothing is left behind).
+
+    Refused in one line naming ``what``: a file, a device, a broken link, a folder that cannot be
+    written, or one that cannot be created (e.g. under ``/proc``, or below a file).
+    """
+    import tempfile
+
+    out = Path(path).expanduser()
+    shown = str(path)
+    try:
+        if out.exists() or out.is_symlink():
+            mode = out.stat().st_mode if out.exists() else 0
+            if not stat.S_ISDIR(mode):
+                kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a file" if out.exists() else "a broken link"
+                raise CxError(f"{what} {shown}: is {kind}, not a folder: choose a new or empty folder")
             probe = out / f".cxsim-write-test.{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
-        except OSError as err:
-            raise CxError(f"{what} {shown}: cannot write there ({err.strerror or err})") from None
-        return out
-    parent = next(p for p in out.absolute().parents if p.exists())  # created only when results come
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise CxError(f"{what} {shown}: cannot be created ({parent} is {'not a folder' if not parent.is_dir() else 'not writable'})")
+            return out
+        parent = next(p for p in out.absolute().parents if p.exists() or p.is_symlink())  # created only when results come
+        if not parent.is_dir():
+            raise CxError(f"{what} {shown}: cannot be created ({parent} is not a folder)")
+        os.rmdir(tempfile.mkdtemp(prefix=".cxsim-write-test.", dir=parent))  # what creating it would meet (e.g. /proc)
+    except OSError as err:
+        raise CxError(f"{what} {shown}: cannot {'write there' if out.is_dir() else 'be created'} ({err.strerror or err})") from None
     return out
 
 

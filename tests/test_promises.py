@@ -1,0 +1,167 @@
+"""Issue 25: the input contract on the newer surfaces (calibrate, optimise, sweep files, --set with size flags,
+observed-count CSVs, special files for every reader, text with control characters). Each bad input is one line
+`cxsim: error: …` naming the field and the value, exit status 2, and nothing runs."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import cxsim
+from cxsim.cli import main
+from cxsim.params import MAX_LINE
+
+TARGETS = """customers = 300
+seeds = 2
+trials = 1
+startup_trials = 1
+[parameters]
+decision.w_cost = { low = 0.5, high = 6.0 }
+[[targets]]
+measure = "acceptance_rate"
+value = 0.05
+tolerance = 0.02
+"""
+
+
+def refused(capsys, argv: list[str], *words: str) -> str:
+    """``cxsim ARGV`` exits 2 with one line holding every word; nothing on stdout."""
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    assert rc == 2, (rc, err)
+    assert err.startswith("cxsim: error: ") and err.count("\n") == 1 and len(err) <= MAX_LINE + 16, err
+    assert "Traceback" not in err and not out.strip(), (out, err)
+    for w in words:
+        assert w in err, (w, err)
+    return err
+
+
+RUN = ["run", "aravind", "--customers", "100", "--steps", "2"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (RUN + ["--set", "decision.w_fear=" + "9" * 5000], ["--set decision.w_fear", "4300 digits"]),
+    (RUN + ["--set", "population.customers=0"], ["--set population.customers=0", "--customers 100"]),
+    (RUN + ["--set", 'steps="10"'], ["--set steps=", "--steps 2"]),
+    (RUN + ["--variant", ""], ["unknown variant ''"]),
+    (["run", "aravind", "--customers", "100", "--steps", "2", "--out", "/proc/cxsim-x"], ["--out /proc/cxsim-x", "cannot be created"]),
+    (["optimise", "aravind", "--workers", "0"], ["--workers = 0", "1 to 4096"]),
+    (["optimise", "aravind", "--trials", "-3"], ["--trials = -3"]),
+    (["optimise", "aravind", "--budget", "nan"], ["--budget = 'nan'", "finite"]),
+    (["optimise", "aravind", "--seeds", "x"], ["--seeds = 'x'"]),
+    (["optimise", "aravind", "--out", "/proc/cxsim-x"], ["--out /proc/cxsim-x"]),
+    (["calibrate", "aravind", "calibration/aravind_baseline.toml", "--out", "/proc/cxsim-x"], ["--out /proc/cxsim-x"]),
+    (["run", "a\x00b.toml"], ["scenario = ", "control characters"]),
+])
+def test_bad_arguments_are_one_line(capsys, argv, words):
+    refused(capsys, argv, *words)
+
+
+def test_set_alone_still_sets_the_size(capsys, tmp_path):
+    assert main(["run", "aravind", "--set", "population.customers=150", "--steps", "2", "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["customers"] == 150
+
+
+BINARY = bytes(range(256)) * 8
+
+
+@pytest.mark.parametrize("command", ["calibrate", "optimise", "sweep", "run"])
+@pytest.mark.parametrize("kind", ["binary", "folder", "fifo", "dev_zero"])
+def test_every_reader_refuses_binary_and_special_files(capsys, tmp_path, command, kind):
+    if kind == "binary":
+        path = tmp_path / "x.toml"
+        path.write_bytes(BINARY)
+    elif kind == "folder":
+        path = tmp_path / "x.toml"
+        path.mkdir()
+    elif kind == "fifo":
+        path = tmp_path / "x.toml"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    argv = {"calibrate": ["calibrate", "aravind", str(path)], "optimise": ["optimise", "aravind", str(path)],
+            "sweep": ["sweep", str(path)], "run": ["run", str(path)]}[command]
+    refused(capsys, argv + (["--out", str(tmp_path / "o")] if command != "run" else []))
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_empty_experiment_file_runs_nothing(capsys, tmp_path):
+    (tmp_path / "empty.toml").write_bytes(b"")
+    (tmp_path / "blank.toml").write_text("# nothing\n\n")
+    for name in ("empty.toml", "blank.toml"):
+        refused(capsys, ["sweep", str(tmp_path / name), "--out", str(tmp_path / "o")], "declares nothing")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_null_byte_in_extends_is_one_line(capsys, tmp_path):
+    (tmp_path / "nul.toml").write_text('extends = "a\\u0000b.toml"\n')
+    refused(capsys, ["run", str(tmp_path / "nul.toml")], "extends", "control characters")
+
+
+def test_a_nan_lever_range_is_one_line(capsys, tmp_path):
+    (tmp_path / "o.toml").write_text("trials = 1\n[levers.free_transport]\nsubsidy = [nan, 1.0]\n[objectives]\nacceptance_rate = \"maximise\"\n")
+    refused(capsys, ["optimise", "aravind", str(tmp_path / "o.toml"), "--out", str(tmp_path / "o")], "levers.free_transport.subsidy", "nan")
+
+
+def test_a_huge_integer_in_any_toml_file_is_one_line(capsys, tmp_path):
+    big = "9" * 5000
+    (tmp_path / "s.toml").write_text(f'extends = "aravind"\nseed = {big}\n')
+    refused(capsys, ["run", str(tmp_path / "s.toml")], "s.toml", "4300 digits")
+    (tmp_path / "t.toml").write_text(TARGETS.replace("customers = 300", f"customers = {big}"))
+    refused(capsys, ["calibrate", "aravind", str(tmp_path / "t.toml"), "--out", str(tmp_path / "o")], "t.toml")
+
+
+@pytest.mark.parametrize("edit, words", [
+    (("customers = 300", 'customers = "300"'), ["customers = '300'"]),
+    (("low = 0.5", 'low = "0.5"'), ["low = '0.5'"]),
+    (("tolerance = 0.02", "tolerance = inf"), ["tolerance = inf", "finite"]),
+    (("tolerance = 0.02", "tolerance = nan"), ["tolerance = nan"]),
+    (("seeds = 2", "seeds = 2.0"), ["seeds"]),
+    ("counts = { offered = \"100\", accepted = 5 }", ["counts.offered = '100'"]),
+    ("counts = { offered = 100.5, accepted = 5 }", ["100.5", "whole number"]),
+    ("counts = { offered = 1e23, accepted = 5 }", ["whole number of people, 0 to"]),
+    ('file = "."', ["file = '.'", "is a folder"]),
+    ('file = "/dev/zero"', ["file = '/dev/zero'", "not a regular file"]),
+    ('file = "fifo.csv"', ["not a regular file"]),
+    ('file = "frac.csv"', ["customers = 100.5 in row 2", "whole number"]),
+    ('file = "bin.csv"', ["binary file"]),
+])
+def test_a_calibration_file_coerces_nothing(capsys, tmp_path, edit, words):
+    text = TARGETS
+    if isinstance(edit, tuple):
+        text = text.replace(*edit)
+    else:
+        text += f'[[observed]]\nkind = "funnel"\n{edit}\n'
+    os.mkfifo(tmp_path / "fifo.csv")
+    (tmp_path / "frac.csv").write_text("milestone,customers\noffered,100.5\naccepted,5\n")
+    (tmp_path / "bin.csv").write_bytes(b"milestone,customers\n\x00\x01")
+    (tmp_path / "t.toml").write_text(text)
+    refused(capsys, ["calibrate", "aravind", str(tmp_path / "t.toml"), "--out", str(tmp_path / "o"), "--workers", "1"], *words)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "red \x1b[31mtitle", "bell\x07", "csi\x9b2J"])
+def test_text_with_control_characters_is_refused(text):
+    sc = cxsim.load_scenario("aravind")
+    with pytest.raises(cxsim.CxError, match="control character") as err:
+        sc.with_overrides({"title": text})
+    assert "\n" not in str(err.value) and "title" in str(err.value)
+    with pytest.raises(cxsim.CxError, match="control character"):
+        sc.with_overrides({"story.fact": text})
+    assert sc.with_overrides({"title": "two\nlines\tand a tab"}).title == "two\nlines\tand a tab"
+
+
+def test_a_title_escape_in_a_file_never_reaches_the_terminal(capsys, tmp_path):
+    (tmp_path / "s.toml").write_text('extends = "aravind"\ntitle = "x\\u001b]0;owned\\u0007"\n')
+    err = refused(capsys, ["run", str(tmp_path / "s.toml")], "title", "control character")
+    assert "\x1b" not in err and "\x07" not in err
+
+
+def test_special_file_helpers_are_regular_files_only(tmp_path):
+    """The checks above use real special files: make sure the platform gave them (a skipped rule is no rule)."""
+    os.mkfifo(tmp_path / "f")
+    assert stat.S_ISFIFO((tmp_path / "f").stat().st_mode) and stat.S_ISCHR(Path("/dev/zero").stat().st_mode)
