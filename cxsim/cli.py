@@ -244,6 +244,7 @@ def _run_replicates(sc, seed0: int, replicates: int, writer, args: argparse.Name
     from .outputs import Incomplete
 
     summaries: list[dict] = []
+    failed: Exception | None = None
     try:
         for r in range(replicates):
             seed = seed0 + r
@@ -255,20 +256,28 @@ def _run_replicates(sc, seed0: int, replicates: int, writer, args: argparse.Name
             except (CxError, KeyboardInterrupt):
                 raise
             except Exception as err:  # keep what finished, say how to complete it
-                raise Incomplete(_incomplete(err, seed, seed0, replicates - r, args)) from err
+                failed = err
+                raise Incomplete(_incomplete(err, seed, seed0, replicates - r, args, writer)) from err
             del res
             gc.collect()  # a finished model (its arrays) is freed before the next one is built
             print(f"  run {r + 1}/{replicates} (seed {seed}) done", file=sys.stderr)
     finally:
         if writer:
             writer.close()
+    if writer and writer.kept and failed is None:  # every replicate ran; the disk refused the joined tables
+        raise Incomplete(f"{writer.kept}; summary.json is complete; free space and run the same command again for single files")
     return summaries
 
 
-def _incomplete(err: Exception, seed: int, seed0: int, left: int, args: argparse.Namespace) -> str:
-    kept = f"seeds {seed0}–{seed - 1} are kept in {args.out}; " if seed > seed0 and args.out else ""
-    return (f"seed {seed} failed ({type(err).__name__}: {_short(str(err), 40)}); {kept}"
-            f"finish with the same command and --seed {seed} --replicates {left} --out NEW_FOLDER")
+def _incomplete(err: Exception, seed: int, seed0: int, left: int, args: argparse.Namespace, writer=None) -> str:
+    if writer is not None:
+        writer.close()  # before the message: it says whether the finished replicates were joined or kept apart
+    where = f"{args.out} ({writer.kept})" if writer is not None and writer.kept else args.out
+    seeds = f"seeds {seed0}–{seed - 1} are" if seed - 1 > seed0 else f"seed {seed0} is"
+    kept = f"; {seeds} kept in {where}" if seed > seed0 and args.out else ""
+    why = err.strerror if isinstance(err, OSError) and err.strerror else _short(str(err), 40)
+    return (f"seed {seed} failed ({type(err).__name__}: {why}); "
+            f"finish with the same command and --seed {seed} --replicates {left} --out NEW_FOLDER{kept}")
 
 
 def _print_run(sc, summaries: list[dict], summary: dict) -> None:

@@ -165,3 +165,61 @@ def test_special_file_helpers_are_regular_files_only(tmp_path):
     """The checks above use real special files: make sure the platform gave them (a skipped rule is no rule)."""
     os.mkfifo(tmp_path / "f")
     assert stat.S_ISFIFO((tmp_path / "f").stat().st_mode) and stat.S_ISCHR(Path("/dev/zero").stat().st_mode)
+
+
+# -- nothing finished is lost -----------------------------------------------------------------------------
+def _disk_full_on(monkeypatch, call: int):
+    """pyarrow's Parquet writes fail with ENOSPC from the ``call``-th one on (as on a full disk)."""
+    import errno
+
+    import pyarrow.parquet as pq
+
+    real, calls = pq.write_table, [0]
+
+    def write_table(*a, **k):
+        calls[0] += 1
+        if calls[0] >= call:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*a, **k)
+
+    monkeypatch.setattr(pq, "write_table", write_table)
+
+
+def test_a_full_disk_keeps_the_finished_replicates_readable(capsys, tmp_path, monkeypatch):
+    import json
+
+    import pandas as pd
+
+    _disk_full_on(monkeypatch, 5)  # two tables per replicate: replicates 1 and 2 are written, 3 fails
+    out = tmp_path / "D"
+    rc = main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "4", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 1 and "seed 3 failed (OSError" in err and "seeds 1–2 are kept in" in err, err
+    assert "--seed 3 --replicates 2" in err, err
+    customers = pd.read_parquet(out / "customers.parquet")
+    assert sorted(set(customers["seed"])) == [1, 2] and len(customers) == 400
+    assert sorted(set(pd.read_parquet(out / "timeseries.parquet")["seed"])) == [1, 2]
+    assert [r["seed"] for r in json.loads((out / "summary.json").read_text())["replicates"]] == [1, 2]
+    assert not (out / ".parts").exists()
+
+
+def test_when_even_the_join_fails_the_parts_are_kept(capsys, tmp_path, monkeypatch):
+    import errno
+
+    import pandas as pd
+
+    from cxsim.outputs import RunWriter
+
+    def full(self, name):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(RunWriter, "_join", full)  # the parts were written; the joined file does not fit
+    out = tmp_path / "D"
+    rc = main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "2", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 1 and "joining failed (No space left on device)" in err and "customers-seed-1.parquet" in err, err
+    assert set(pd.read_parquet(out / "customers-seed-2.parquet")["seed"]) == {2}
+    assert not (out / "customers.parquet").exists() and not (out / ".parts").exists()
+    monkeypatch.undo()  # space again: the same command replaces the kept parts by the joined files
+    assert main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "2", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["customers.parquet", "summary.json", "timeseries.parquet"]
