@@ -543,7 +543,7 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--constraint", action="append", metavar="'MEASURE <= X'", help="e.g. 'cost_per_accepted <= 600' (repeatable)")
     p.add_argument("--customers", type=integer("--customers", 1, 10**9), help="customers per run")
     p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="steps per run")
-    p.add_argument("--seeds", type=integer("--seeds", 1, 1000), help="search seeds per plan")
+    p.add_argument("--seeds", type=integer("--seeds", 2, 1000), help="search seeds per plan")
 
 
 ARGUMENTS["optimise"] = _optimise_args

@@ -7,8 +7,9 @@ for another scenario, targets or levers is refused rather than mixed.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .params import CxError
 
@@ -41,6 +42,30 @@ def storage(out: Path):
     event.listen(st.engine, "connect", pragmas)
     st.engine.dispose()
     return st
+
+
+LOCK = ".lock"
+
+
+@contextmanager
+def folder_lock(out: Path, what: str) -> Iterator[Path]:
+    """Hold ``out/.lock`` while ``what`` (e.g. "a calibration") writes the folder; a second writer fails at once
+    with one line. An OS file lock (``filelock``, as a sweep's folder has): released when its process dies."""
+    from filelock import FileLock, Timeout
+
+    out = Path(out)
+    lock = FileLock(out / LOCK, timeout=0)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:  # (a subclass of OSError: first)
+        raise CxError(f"{out} is being written by {what} (it holds {out / LOCK}): wait for it to finish, or choose another --out") from None
+    except OSError as err:
+        raise CxError(f"{out}: cannot write there ({err.strerror or err})") from None
+    try:
+        yield out
+    finally:
+        lock.release()
 
 
 def open_study(out: Path, name: str, identity: str, resume: bool, *, what: str, started_with: str,
@@ -78,4 +103,4 @@ def finished_trials(out: Path) -> int:
     return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
 
-__all__ = ["finished_trials", "open_study", "storage", "storage_url", "STUDY_FILE"]
+__all__ = ["folder_lock", "finished_trials", "open_study", "storage", "storage_url", "STUDY_FILE"]

@@ -223,3 +223,18 @@ def test_when_even_the_join_fails_the_parts_are_kept(capsys, tmp_path, monkeypat
     monkeypatch.undo()  # space again: the same command replaces the kept parts by the joined files
     assert main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "2", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["customers.parquet", "summary.json", "timeseries.parquet"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["calibrate", "aravind", "calibration/aravind_baseline.toml", "--trials", "1", "--workers", "1"],
+    ["optimise", "aravind", "--trials", "1", "--customers", "100", "--seeds", "2"],
+])
+def test_calibrate_and_optimise_hold_their_folder(capsys, tmp_path, argv):
+    """A second writer of one folder (e.g. two resumes) fails at once in one line, as for sweeps; nothing of it is written."""
+    from filelock import FileLock
+
+    out = tmp_path / "busy"
+    out.mkdir()
+    with FileLock(out / ".lock", timeout=0):  # another process's calibration or optimisation writing here
+        refused(capsys, argv + ["--out", str(out), "--resume"], "is being written by", ".lock")
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]
