@@ -594,12 +594,26 @@ SHELLS = ("bash", "zsh", "tcsh")
 def _completion(args: argparse.Namespace) -> int:
     import shtab
 
-    print(shtab.complete(make_parser(), shell=args.shell))
+    script = shtab.complete(make_parser(), shell=args.shell)
+    if args.write is None:
+        print(script)
+        return 0
+    target = Path(args.write).expanduser()
+    if target.is_dir():
+        raise ArgumentError(f"--write {args.write}: is a folder; give the file, e.g. ~/.zfunc/_cxsim")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # a fresh machine has no ~/.zfunc yet
+        target.write_text(script + "\n", encoding="utf-8")
+    except OSError as err:
+        raise ArgumentError(f"--write {args.write}: cannot be written ({err.strerror or err})") from None
+    print(f"wrote {target}" + (" (add ~/.zfunc to fpath in ~/.zshrc: fpath=(~/.zfunc $fpath); autoload -U compinit; compinit)"
+                               if args.shell == "zsh" else ""))
     return 0
 
 
 def _completion_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    p.add_argument("--write", metavar="FILE", help="write the script to FILE, creating its folder (e.g. ~/.zfunc/_cxsim); default: stdout")
 
 
 ARGUMENTS["completion"] = _completion_args
@@ -702,7 +716,7 @@ def make_parser() -> argparse.ArgumentParser:
         ARGUMENTS.get(name, lambda p: None)(p)
         if name in JSON_COMMANDS:
             p.add_argument("--json", action="store_true",
-                           help="print one JSON document on stdout (its shape: docs/getting-started.md); human text goes to stderr")
+                           help=f"print one JSON document on stdout (its fields: README.md, 'Machine-readable output', the {name!r} shape); human text goes to stderr")
     return parser
 
 

@@ -324,6 +324,16 @@ class Results:
     def dropouts(self) -> pd.DataFrame:
         return metrics.dropout_table(self.model)
 
+    def __repr__(self) -> str:
+        """Plain text for a terminal: scenario, seed, size and the headline numbers (not the model's address)."""
+        from .formatting import number
+        from .metrics import METRICS
+
+        m = self.model
+        head = ", ".join(f"{x.name}={number(self.summary.get(x.name), x.unit)}" for x in METRICS[:4])
+        return (f"Results(scenario={m.pars.name!r}, seed={self.seed}, customers={m.pars.population.customers:,}, "
+                f"steps={m.pars.steps}; {head})")
+
     def _repr_html_(self) -> str:
         """Rich display in notebooks: the headline metrics and the funnel (see :func:`cxsim.plot.summary_html`)."""
         from .plot import summary_html

@@ -238,3 +238,26 @@ def test_calibrate_and_optimise_hold_their_folder(capsys, tmp_path, argv):
     with FileLock(out / ".lock", timeout=0):  # another process's calibration or optimisation writing here
         refused(capsys, argv + ["--out", str(out), "--resume"], "is being written by", ".lock")
     assert sorted(p.name for p in out.iterdir()) == [".lock"]
+
+
+# -- docs and tools ---------------------------------------------------------------------------------------
+def test_completion_writes_into_a_folder_a_fresh_machine_lacks(capsys, tmp_path):
+    target = tmp_path / "home" / ".zfunc" / "_cxsim"
+    assert main(["completion", "zsh", "--write", str(target)]) == 0
+    assert target.read_text().startswith("#compdef cxsim") and f"wrote {target}" in capsys.readouterr().out
+    refused(capsys, ["completion", "zsh", "--write", str(tmp_path)], "--write", "is a folder")
+
+
+def test_json_help_says_where_the_shape_is(capsys):
+    assert main(["run", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "README.md, 'Machine-readable output'" in help_text
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "**Machine-readable output" in readme and "Shapes: `run`" in readme
+
+
+def test_results_print_as_plain_text():
+    res = cxsim.run(cxsim.load_scenario("aravind"), seed=2, customers=300, steps=5)
+    text = repr(res)
+    assert text.startswith("Results(scenario='aravind', seed=2, customers=300, steps=5;") and "0x" not in text
+    assert f"accepted={res.summary['accepted']:,}" in text or "accepted=" in text
