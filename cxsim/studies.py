@@ -69,7 +69,8 @@ def folder_lock(out: Path, what: str) -> Iterator[Path]:
 
 
 def open_study(out: Path, name: str, identity: str, resume: bool, *, what: str, started_with: str,
-               on_new: Callable[[Any], None] | None = None, **directions: Any):
+               on_new: Callable[[Any], None] | None = None, metric_names: list[str] | None = None,
+               about: dict[str, Any] | None = None, **directions: Any):
     """The study ``name`` in ``out`` (created, or reopened with ``resume``), bound to ``identity``.
 
     ``what`` names the work in messages ("a calibration"), ``started_with`` what a study's
@@ -87,10 +88,28 @@ def open_study(out: Path, name: str, identity: str, resume: bool, *, what: str, 
     if started is None:
         if on_new is not None:
             on_new(study)
+        describe(study, metric_names, about)
         study.set_user_attr("identity", identity)
     elif started != identity:
         raise CxError(f"{out}: its study was started with {started_with}; use another --out")
     return study
+
+
+def describe(study, metric_names: list[str] | None, about: dict[str, Any] | None) -> None:
+    """What optuna-dashboard and a researcher's own script show: the objectives' names (not ``values_0``) and
+    what the study was run on (scenario, seeds, customers, steps, cxsim version) as user attributes."""
+    import warnings
+
+    import optuna
+
+    if metric_names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(metric_names))
+    from .cli import _version
+
+    for key, value in {**(about or {}), "cxsim_version": _version()}.items():
+        study.set_user_attr(key, value)
 
 
 def finished_trials(out: Path) -> int:

@@ -261,3 +261,19 @@ def test_results_print_as_plain_text():
     text = repr(res)
     assert text.startswith("Results(scenario='aravind', seed=2, customers=300, steps=5;") and "0x" not in text
     assert f"accepted={res.summary['accepted']:,}" in text or "accepted=" in text
+
+
+def test_optuna_studies_name_their_objectives_and_what_they_ran_on(tmp_path):
+    """optuna-dashboard (or a researcher's own script) sees objective names and scenario, seeds, size and version."""
+    import optuna
+
+    from cxsim.optimisation import optimise
+    from cxsim.studies import storage_url
+
+    optimise("aravind", None, tmp_path / "o", trials=2, customers=100, seeds=2, fresh_seeds=2, report=False,
+             levers={"free_transport": {}}, objectives={"acceptance_rate": "maximise", "intervention_cost": "minimise"})
+    study = optuna.load_study(study_name=None, storage=storage_url(tmp_path / "o"))
+    assert study.metric_names == ["acceptance_rate", "intervention_cost"]
+    attrs = study.user_attrs
+    assert attrs["scenario"] == "aravind" and attrs["customers"] == 100 and len(attrs["seeds"]) == 2
+    assert attrs["cxsim_version"] == cxsim.__version__ or attrs["cxsim_version"]
