@@ -326,11 +326,11 @@ class Results:
 
     def __repr__(self) -> str:
         """Plain text for a terminal: scenario, seed, size and the headline numbers (not the model's address)."""
-        from .formatting import number
         from .metrics import METRICS
 
         m = self.model
-        head = ", ".join(f"{x.name}={number(self.summary.get(x.name), x.unit)}" for x in METRICS[:4])
+        head = ", ".join(f"{x.name}={self.summary.get(x.name):.4g}" if isinstance(self.summary.get(x.name), (int, float))
+                         else f"{x.name}={self.summary.get(x.name)}" for x in METRICS[:4])
         return (f"Results(scenario={m.pars.name!r}, seed={self.seed}, customers={m.pars.population.customers:,}, "
                 f"steps={m.pars.steps}; {head})")
 

@@ -106,9 +106,9 @@ def describe(study, metric_names: list[str] | None, about: dict[str, Any] | None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names(list(metric_names))
-    from .cli import _version
+    from . import __version__
 
-    for key, value in {**(about or {}), "cxsim_version": _version()}.items():
+    for key, value in {**(about or {}), "cxsim_version": __version__}.items():
         study.set_user_attr(key, value)
 
 

@@ -260,7 +260,7 @@ def test_results_print_as_plain_text():
     res = cxsim.run(cxsim.load_scenario("aravind"), seed=2, customers=300, steps=5)
     text = repr(res)
     assert text.startswith("Results(scenario='aravind', seed=2, customers=300, steps=5;") and "0x" not in text
-    assert f"accepted={res.summary['accepted']:,}" in text or "accepted=" in text
+    assert f"accepted={res.summary['accepted']:.4g}" in text
 
 
 def test_optuna_studies_name_their_objectives_and_what_they_ran_on(tmp_path):
@@ -276,4 +276,4 @@ def test_optuna_studies_name_their_objectives_and_what_they_ran_on(tmp_path):
     assert study.metric_names == ["acceptance_rate", "intervention_cost"]
     attrs = study.user_attrs
     assert attrs["scenario"] == "aravind" and attrs["customers"] == 100 and len(attrs["seeds"]) == 2
-    assert attrs["cxsim_version"] == cxsim.__version__ or attrs["cxsim_version"]
+    assert attrs["cxsim_version"] == cxsim.__version__
