@@ -166,7 +166,11 @@ def _predicted_step(room: Room, key: str) -> None:
     if result is None:
         if st.button("Reveal to the room", key="classroom_reveal", type="primary",
                      help="computes this step's simulated result, shows it on every trainee's page and locks their predictions"):
-            result = _reveal(room, key)
+            try:
+                result = _reveal(room, key)
+            except CxError as err:  # e.g. revealed meanwhile from another tab: once only
+                st.error(str(err))
+                return
         else:
             st.caption("Trainees predict on their own pages; the result stays hidden everywhere until you reveal it.")
             return
@@ -315,24 +319,43 @@ def is_trainee() -> bool:
     return "join" in st.query_params or MEMBER in st.session_state
 
 
-def _restore_member() -> None:
-    """A reloaded join link with the trainee's token (``&me=…``) is the same trainee."""
-    if MEMBER in st.session_state or "me" not in st.query_params:
-        return
+def caller() -> str:
+    """Who is asking, for the classroom's rate limits: the browser's address, else this page's session."""
     try:
-        code = check_code(st.query_params.get("join", ""))
-        token = st.query_params["me"]
-        st.session_state[MEMBER] = (code, token, store().member(code, token))
-    except CxError:
+        address = st.context.ip_address
+    except Exception:  # older Streamlit, or no request behind this run
+        address = None
+    if address:
+        return f"ip:{address}"
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return f"session:{ctx.session_id if ctx else ''}"
+
+
+def _restore_member() -> None:
+    """A trainee's credential lives in this page's session only, never in its address: a shared or screen-shown
+    link carries the code alone. An old link's ``&me=…`` is dropped unread (rejoin with the rejoin key)."""
+    if "me" in st.query_params:
         del st.query_params["me"]
 
 
 def _join(code: str, name: str) -> None:
     try:
         code = check_code(code)
-        token = store().join(code, name)
+        token = store().join(code, name, who=caller())
         st.session_state[MEMBER] = (code, token, " ".join(name.split()))
-        st.query_params.from_dict({"join": code, "me": token})
+        st.query_params.from_dict({"join": code})
+    except CxError as err:
+        st.session_state["classroom_join_error"] = str(err)
+
+
+def _rejoin(code: str, key: str) -> None:
+    """After a reload: the same trainee again, by the session code and the rejoin key shown on their page."""
+    try:
+        code = check_code(code)
+        st.session_state[MEMBER] = (code, key.strip(), store().member(code, key.strip(), who=caller()))
+        st.query_params.from_dict({"join": code})
     except CxError as err:
         st.session_state["classroom_join_error"] = str(err)
 
@@ -349,6 +372,15 @@ def _join_form() -> None:
             _join(code, name)
             if MEMBER in st.session_state:
                 st.rerun()
+    with st.expander("Rejoin after a reload (your rejoin key)"):
+        with st.form("classroom_rejoin", border=False):
+            again = st.text_input("Session code", value=wanted, max_chars=CODE_LENGTH + 4, key="classroom_rejoin_code")
+            key = st.text_input("Rejoin key", type="password", max_chars=64, key="classroom_rejoin_key",
+                                help="shown under 'Your rejoin key' on your page after you joined")
+            if st.form_submit_button("Rejoin"):
+                _rejoin(again, key)
+                if MEMBER in st.session_state:
+                    st.rerun()
     if "classroom_join_error" in st.session_state:
         st.error(st.session_state.pop("classroom_join_error"))
     st.caption(f"Codes use only {ALPHABET}.")
@@ -464,3 +496,7 @@ def trainee_page() -> None:
     code, token, name = st.session_state[MEMBER]
     _follow(code, token, name)
     st.button("Leave the session", key="classroom_leave", on_click=_leave)
+    with st.expander("Your rejoin key"):
+        st.code(token, language=None)
+        st.caption("After a reload, rejoin with the session code and this key (*Rejoin after a reload*). "
+                   "It is yours alone: the page's address never holds it, so a shared link cannot submit as you.")

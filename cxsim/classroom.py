@@ -17,6 +17,13 @@ every write is one ``BEGIN IMMEDIATE`` transaction, so a submission and the reve
 locks its step are serialised: a prediction is either counted in the reveal or refused.
 A session expires :data:`EXPIRY_HOURS` after it was opened; expired sessions are deleted
 when the next one is opened.
+
+Nobody can hijack a room: a trainee's token (their rejoin key) stays in their page's session and
+is never put in a link; wrong codes are counted per caller and for the whole server
+(:data:`WRONG_CODES_PER_CALLER`, :data:`WRONG_CODES_PER_SERVER` per :data:`WINDOW`), a caller
+joins at most :data:`JOINS_PER_CALLER` names into one session and a session takes at most
+:data:`JOINS_PER_SESSION` joins a minute; a step's result is revealed once (a second reveal is
+refused in one line).
 """
 
 from __future__ import annotations
@@ -49,6 +56,18 @@ ENV = "CXSIM_CLASSROOM_DB"
 BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one
 MAX_MEMBERS = 500  # trainees in one session
 
+WINDOW = 60.0
+"""Seconds over which guesses and joins are counted."""
+WRONG_CODES_PER_CALLER = 5
+"""Wrong session codes one caller (a browser address) may try per :data:`WINDOW`; a typo or two is fine."""
+WRONG_CODES_PER_SERVER = 30
+"""Wrong codes all callers together may try per :data:`WINDOW`: guessing one of 28.6 million codes at this rate
+takes years, however many addresses a guesser uses."""
+JOINS_PER_CALLER = 3
+"""Display names one caller may join into one session (a trainee who rejoins uses their rejoin key, not a new name)."""
+JOINS_PER_SESSION = 60
+"""Joins into one session per :data:`WINDOW` (a class of 30 joins in a minute or two)."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     code TEXT PRIMARY KEY, key TEXT NOT NULL, title TEXT NOT NULL, steps TEXT NOT NULL, setup TEXT NOT NULL,
@@ -62,6 +81,9 @@ CREATE TABLE IF NOT EXISTS predictions (
 CREATE TABLE IF NOT EXISTS results (
     code TEXT NOT NULL REFERENCES sessions(code) ON DELETE CASCADE, step INTEGER NOT NULL,
     mean REAL NOT NULL, lo REAL, hi REAL, at REAL NOT NULL, PRIMARY KEY (code, step));
+CREATE TABLE IF NOT EXISTS attempts (
+    kind TEXT NOT NULL, who TEXT NOT NULL, code TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_at ON attempts (kind, at);
 CREATE TABLE IF NOT EXISTS notes (
     code TEXT NOT NULL REFERENCES sessions(code) ON DELETE CASCADE, step INTEGER NOT NULL, text TEXT NOT NULL,
     PRIMARY KEY (code, step));
@@ -264,7 +286,10 @@ class Classroom:
             if not (isinstance(mean, (int, float)) and math.isfinite(mean)):
                 raise CxError(f"classroom result {mean!r}: a finite number of percent")
             bounds = [None if (b is None or not math.isfinite(b)) else float(b) for b in (lo, hi)]
-            con.execute("INSERT OR IGNORE INTO results (code, step, mean, lo, hi, at) VALUES (?, ?, ?, ?, ?, ?)",
+            shown = con.execute("SELECT mean FROM results WHERE code = ? AND step = ?", (code, step)).fetchone()
+            if shown is not None:  # the room has seen it: a second value would contradict what every page shows
+                raise CxError(f"classroom step {step + 1}: already revealed ({shown[0]:.1f} %); a result is revealed once")
+            con.execute("INSERT INTO results (code, step, mean, lo, hi, at) VALUES (?, ?, ?, ?, ?, ?)",
                         (code, step, float(mean), *bounds, time.time()))
 
     def note(self, code: str, key: str, step: int, text: str) -> None:
@@ -282,22 +307,62 @@ class Classroom:
             con.execute("DELETE FROM sessions WHERE code = ?", (code,))
 
     # -- trainees ------------------------------------------------------------------------------
-    def join(self, code: str, name: str) -> str:
-        """A trainee joins under a display name unique in the session (ignoring case); returns their member token."""
+    def _throttle(self, who: str) -> None:
+        """Refuse a caller who guessed too many wrong codes lately (or the whole server, when everyone did)."""
+        since = time.time() - WINDOW
+        with self._read() as con:
+            mine, everyone = con.execute(
+                "SELECT COALESCE(SUM(who = ?), 0), COUNT(*) FROM attempts WHERE kind = 'wrong' AND at > ?", (who, since)).fetchone()
+        if mine >= WRONG_CODES_PER_CALLER or everyone >= WRONG_CODES_PER_SERVER:
+            raise CxError(f"classroom: too many wrong session codes {'from this browser' if mine >= WRONG_CODES_PER_CALLER else 'on this server'}"
+                          f" in the last {WINDOW:g} s: wait a minute, then check the code on your trainer's screen")
+
+    def _record(self, kind: str, who: str, code: str) -> None:
+        with self._write() as con:
+            now = time.time()
+            con.execute("DELETE FROM attempts WHERE at <= ?", (now - 24 * 3600,))
+            con.execute("INSERT INTO attempts (kind, who, code, at) VALUES (?, ?, ?, ?)", (kind, who, code, now))
+
+    def _known(self, code: Any, who: str) -> str:
+        """``code`` if it opens a session, else a recorded wrong guess (and CxError); throttled callers are refused first."""
+        self._throttle(who)
+        try:
+            with self._read() as con:
+                return self._session(con, code)[0]
+        except CxError:
+            self._record("wrong", who, str(code)[:CODE_LENGTH + 4])
+            raise
+
+    def join(self, code: str, name: str, who: str = "") -> str:
+        """A trainee joins under a display name unique in the session (ignoring case); returns their member token.
+
+        ``who`` names the caller (the page gives the browser's address): wrong codes and names joined are
+        counted per caller and per server (:data:`WRONG_CODES_PER_CALLER`, :data:`JOINS_PER_CALLER`, …)."""
         name = check_name(name)
-        token = secrets.token_urlsafe(12)
+        who = str(who)[:100]
+        code = self._known(code, who)
+        token = secrets.token_urlsafe(16)
         with self._write() as con:
             (code,) = self._session(con, code)
+            since = time.time() - WINDOW
+            mine = con.execute("SELECT COUNT(*) FROM attempts WHERE kind = 'join' AND code = ? AND who = ?", (code, who)).fetchone()[0]
+            if who and mine >= JOINS_PER_CALLER:
+                raise CxError(f"classroom {code}: this browser has joined {mine} names already; rejoin with your rejoin key")
+            recent = con.execute("SELECT COUNT(*) FROM attempts WHERE kind = 'join' AND code = ? AND at > ?", (code, since)).fetchone()[0]
+            if recent >= JOINS_PER_SESSION:
+                raise CxError(f"classroom {code}: {recent} joins in the last {WINDOW:g} s; wait a moment and join again")
             if con.execute("SELECT 1 FROM members WHERE code = ? AND folded = ?", (code, _fold(name))).fetchone():
                 raise CxError(f"display name {name!r}: already taken in session {code}, choose another")
             if con.execute("SELECT COUNT(*) FROM members WHERE code = ?", (code,)).fetchone()[0] >= MAX_MEMBERS:
                 raise CxError(f"classroom {code}: full ({MAX_MEMBERS} trainees)")
             con.execute("INSERT INTO members (code, token, name, folded, joined) VALUES (?, ?, ?, ?, ?)",
                         (code, token, name, _fold(name), time.time()))
+            con.execute("INSERT INTO attempts (kind, who, code, at) VALUES ('join', ?, ?, ?)", (who, code, time.time()))
         return token
 
-    def member(self, code: str, token: str) -> str:
-        """The display name of a member token of session ``code``."""
+    def member(self, code: str, token: str, who: str = "") -> str:
+        """The display name of a member token (a trainee's rejoin key) of session ``code``; wrong codes count as guesses."""
+        code = self._known(code, str(who)[:100])
         with self._read() as con:
             (code,) = self._session(con, code)
             row = con.execute("SELECT name FROM members WHERE code = ? AND token = ?", (code, str(token))).fetchone()
@@ -370,5 +435,5 @@ class Classroom:
         return rows
 
 
-__all__ = ["Classroom", "Opened", "Result", "Room", "ALPHABET", "CODE_LENGTH", "NAME_LENGTH", "EXPIRY_HOURS", "PREDICTED",
+__all__ = ["Classroom", "Opened", "WINDOW", "WRONG_CODES_PER_CALLER", "WRONG_CODES_PER_SERVER", "JOINS_PER_CALLER", "JOINS_PER_SESSION", "Result", "Room", "ALPHABET", "CODE_LENGTH", "NAME_LENGTH", "EXPIRY_HOURS", "PREDICTED",
            "check_code", "check_name", "check_prediction", "default_path", "spread"]

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .params import CxError
+from .params import CxError, path_text
 
 MAX_SEED = 2**63 - 1
 MAX_ERROR = 200
@@ -74,13 +74,21 @@ def parse_value(text: str) -> Any:
         return text
 
 
+MAX_DIGITS = 4300
+"""Longest integer Python reads from text (``sys.get_int_max_str_digits``): a longer one is refused, not a traceback."""
+
+
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise CxError(f"--set {pair!r}: expected path=value, e.g. population.customers=5000")
+            raise ArgumentError(f"--set {_short(pair)}: expected path=value, e.g. population.customers=5000")
         path, value = pair.split("=", 1)
-        out[path.strip()] = parse_value(value.strip())
+        try:
+            out[path.strip()] = parse_value(value.strip())
+        except ValueError:  # json's "Exceeds the limit (4300 digits) for integer string conversion"
+            raise ArgumentError(f"--set {path.strip()} = {_short(value.strip(), 24)}: a number of more than {MAX_DIGITS} digits; "
+                                "give a number in the parameter's range") from None
     return out
 
 
@@ -109,6 +117,22 @@ def _short(text: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def finite(option: str, lo: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of at least ``lo``, else one line naming the option, the value and the range."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < lo:
+            raise argparse.ArgumentTypeError(f"{option} = {_short(text)}: must be a finite number ≥ {lo:g}")
+        return value
+
+    parse.__name__ = option
+    return parse
+
+
 SEED = integer("--seed", 0, MAX_SEED)
 PORT = integer("--port", 1, 65535)
 
@@ -123,9 +147,15 @@ def check_scheduler(address: str | None, where: str = "--scheduler") -> str | No
         raise ArgumentError(str(err)) from None
 
 
+def check_writable_dir(path: Path, what: str = "--out") -> Path:
+    from .outputs import check_writable_dir as check
+
+    return check(path, what)
+
+
 def scenario_source(text: str, what: str = "scenario") -> str:
     """A scenario name or file; a folder (or anything that is not a regular file) given as one is refused."""
-    path = Path(text)
+    path = Path(path_text(text, what))
     if path.exists() and not path.is_file():
         raise ArgumentError(f"{what} {_short(text)}: is a folder or special file, not a .toml file")
     return text
@@ -136,15 +166,21 @@ def build_scenario(args: argparse.Namespace):
     from .scenario import load_scenario
 
     sc = load_scenario(scenario_source(args.scenario))
-    if getattr(args, "variant", None):
+    if getattr(args, "variant", None) is not None:  # --variant "" is a mistake, not the baseline
         sc = sc.variant(args.variant)
     if getattr(args, "intervention", None):
         sc = sc.with_interventions(args.intervention)
     changes = parse_sets(getattr(args, "set", None))
-    for opt, path in (("customers", "population.customers"), ("steps", "steps")):
-        if getattr(args, opt, None) is not None:
-            changes[path] = getattr(args, opt)
-    return sc.with_overrides(changes) if changes else sc
+    sizes = {path: getattr(args, opt) for opt, path in SIZE_OPTIONS if getattr(args, opt, None) is not None}
+    for opt, path in SIZE_OPTIONS:
+        if path in changes and path in sizes:
+            raise ArgumentError(f"--set {path}={_short(changes[path], 24)} and --{opt} {sizes[path]}: "
+                                f"give the {opt} once (--{opt} or --set {path})")
+    return sc.with_overrides({**changes, **sizes}) if changes or sizes else sc
+
+
+SIZE_OPTIONS = (("customers", "population.customers"), ("steps", "steps"))
+"""Options that set a scenario path (``--customers`` is ``--set population.customers=…``)."""
 
 
 def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
@@ -208,6 +244,7 @@ def _run_replicates(sc, seed0: int, replicates: int, writer, args: argparse.Name
     from .outputs import Incomplete
 
     summaries: list[dict] = []
+    failed: Exception | None = None
     try:
         for r in range(replicates):
             seed = seed0 + r
@@ -219,20 +256,28 @@ def _run_replicates(sc, seed0: int, replicates: int, writer, args: argparse.Name
             except (CxError, KeyboardInterrupt):
                 raise
             except Exception as err:  # keep what finished, say how to complete it
-                raise Incomplete(_incomplete(err, seed, seed0, replicates - r, args)) from err
+                failed = err
+                raise Incomplete(_incomplete(err, seed, seed0, replicates - r, args, writer)) from err
             del res
             gc.collect()  # a finished model (its arrays) is freed before the next one is built
             print(f"  run {r + 1}/{replicates} (seed {seed}) done", file=sys.stderr)
     finally:
         if writer:
             writer.close()
+    if writer and writer.kept and failed is None:  # every replicate ran; the disk refused the joined tables
+        raise Incomplete(f"{writer.kept}; summary.json is complete; free space and run the same command again for single files")
     return summaries
 
 
-def _incomplete(err: Exception, seed: int, seed0: int, left: int, args: argparse.Namespace) -> str:
-    kept = f"seeds {seed0}–{seed - 1} are kept in {args.out}; " if seed > seed0 and args.out else ""
-    return (f"seed {seed} failed ({type(err).__name__}: {_short(str(err), 40)}); {kept}"
-            f"finish with the same command and --seed {seed} --replicates {left} --out NEW_FOLDER")
+def _incomplete(err: Exception, seed: int, seed0: int, left: int, args: argparse.Namespace, writer=None) -> str:
+    if writer is not None:
+        writer.close()  # before the message: it says whether the finished replicates were joined or kept apart
+    where = f"{args.out} ({writer.kept})" if writer is not None and writer.kept else args.out
+    seeds = f"seeds {seed0}–{seed - 1} are" if seed - 1 > seed0 else f"seed {seed0} is"
+    kept = f"; {seeds} kept in {where}" if seed > seed0 and args.out else ""
+    why = err.strerror if isinstance(err, OSError) and err.strerror else _short(str(err), 40)
+    return (f"seed {seed} failed ({type(err).__name__}: {why}); "
+            f"finish with the same command and --seed {seed} --replicates {left} --out NEW_FOLDER{kept}")
 
 
 def _print_run(sc, summaries: list[dict], summary: dict) -> None:
@@ -414,6 +459,12 @@ ARGUMENTS["sweep"] = _sweep_args
 def _optimise(args: argparse.Namespace) -> dict:
     from .optimisation import optimise
 
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
+    scenario_source(args.scenario)
+    if args.file is not None:
+        scenario_source(args.file, "optimisation file")
+    if args.out is not None:
+        check_writable_dir(args.out)
     flags: dict[str, Any] = {"customers": args.customers, "steps": args.steps, "seeds": args.seeds}
     if args.lever:
         flags["levers"] = _lever_flags(args.lever)
@@ -430,7 +481,7 @@ def _optimise(args: argparse.Namespace) -> dict:
             flags["constraints"] = ["intervention_cost <= budget"]
     command = "cxsim optimise " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["optimise"] else None
     try:
-        res = optimise(args.scenario, args.file, args.out, trials=args.trials, workers=args.workers or 1, scheduler=args.scheduler,
+        res = optimise(args.scenario, args.file, args.out, trials=args.trials, workers=args.workers or 1, scheduler=scheduler,
                        resume=args.resume, budget=args.budget, progress=None, command=command, **flags)
     except KeyboardInterrupt:
         print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
@@ -482,17 +533,17 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
     p.add_argument("file", nargs="?", help="optimisation file (.toml) or the name of one in optimisation/ (default: flags)")
     p.add_argument("--out", "-o", type=Path, help="results folder (default results/optimise-<file or scenario>)")
-    p.add_argument("--trials", type=int, help="plans to evaluate (default: the file's)")
-    p.add_argument("--workers", "-j", type=int, help="local worker processes for a plan's runs (default 1 = in this process)")
+    p.add_argument("--trials", type=integer("--trials", 1, 100_000), help="plans to evaluate (default: the file's)")
+    p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for a plan's runs (default 1 = in this process)")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted search (or re-report a finished one) in --out")
-    p.add_argument("--budget", type=float, help="recommend the best plan within this intervention cost (and 'budget' in constraints)")
+    p.add_argument("--budget", type=finite("--budget", 0.0), help="recommend the best plan within this intervention cost (and 'budget' in constraints)")
     p.add_argument("--lever", action="append", metavar="NAME[.FIELD=LOW:HIGH]", help="without a file: an intervention the search may use, or a field range (repeatable)")
     p.add_argument("--objective", action="append", metavar="MEASURE[:min]", help="without a file: a measure to maximise (or :min); repeatable")
     p.add_argument("--constraint", action="append", metavar="'MEASURE <= X'", help="e.g. 'cost_per_accepted <= 600' (repeatable)")
-    p.add_argument("--customers", type=int, help="customers per run")
-    p.add_argument("--steps", type=int, help="steps per run")
-    p.add_argument("--seeds", type=int, help="search seeds per plan")
+    p.add_argument("--customers", type=integer("--customers", 1, 10**9), help="customers per run")
+    p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="steps per run")
+    p.add_argument("--seeds", type=integer("--seeds", 2, 1000), help="search seeds per plan")
 
 
 ARGUMENTS["optimise"] = _optimise_args
@@ -543,12 +594,26 @@ SHELLS = ("bash", "zsh", "tcsh")
 def _completion(args: argparse.Namespace) -> int:
     import shtab
 
-    print(shtab.complete(make_parser(), shell=args.shell))
+    script = shtab.complete(make_parser(), shell=args.shell)
+    if args.write is None:
+        print(script)
+        return 0
+    target = Path(args.write).expanduser()
+    if target.is_dir():
+        raise ArgumentError(f"--write {args.write}: is a folder; give the file, e.g. ~/.zfunc/_cxsim")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # a fresh machine has no ~/.zfunc yet
+        target.write_text(script + "\n", encoding="utf-8")
+    except OSError as err:
+        raise ArgumentError(f"--write {args.write}: cannot be written ({err.strerror or err})") from None
+    print(f"wrote {target}" + (" (add ~/.zfunc to fpath in ~/.zshrc: fpath=(~/.zfunc $fpath); autoload -U compinit; compinit)"
+                               if args.shell == "zsh" else ""))
     return 0
 
 
 def _completion_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    p.add_argument("--write", metavar="FILE", help="write the script to FILE, creating its folder (e.g. ~/.zfunc/_cxsim); default: stdout")
 
 
 ARGUMENTS["completion"] = _completion_args
@@ -562,6 +627,8 @@ def _calibrate(args: argparse.Namespace) -> dict:
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     scenario_source(args.scenario)
     scenario_source(str(args.targets), "targets file")
+    if args.out is not None:
+        check_writable_dir(args.out)
     from .calibration.bayesian import is_evidence_file
 
     if is_evidence_file(args.targets):
@@ -683,7 +750,7 @@ def make_parser() -> argparse.ArgumentParser:
         ARGUMENTS.get(name, lambda p: None)(p)
         if name in JSON_COMMANDS:
             p.add_argument("--json", action="store_true",
-                           help="print one JSON document on stdout (its shape: docs/getting-started.md); human text goes to stderr")
+                           help=f"print one JSON document on stdout (its fields: README.md, 'Machine-readable output', the {name!r} shape); human text goes to stderr")
     return parser
 
 

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-ESTIMATED_SECONDS = 15
-"""Compilation time of all kernels measured on a 2-core machine, for the message."""
+ESTIMATED = "15 s to 2 minutes"
+"""How long compiling takes: measured 3–26 s on a warm machine, 54–97 s in a first install (issue 25): a range, not one guess."""
 
 _lock = threading.RLock()
 _pending: list["LazyKernel"] = []
@@ -235,7 +235,7 @@ def compile_all(quiet: bool = False) -> float:
 
 def _compile(stamp: Path, quiet: bool) -> float:
     if not quiet:
-        print(f"cxsim: compiling kernels, once per machine (~{ESTIMATED_SECONDS} s) …", file=sys.stderr, flush=True)
+        print(f"cxsim: compiling kernels, once per machine ({ESTIMATED}) …", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     warm_up()
     seconds = time.perf_counter() - t0

@@ -325,6 +325,16 @@ class Results:
     def dropouts(self) -> pd.DataFrame:
         return metrics.dropout_table(self.model)
 
+    def __repr__(self) -> str:
+        """Plain text for a terminal: scenario, seed, size and the headline numbers (not the model's address)."""
+        from .metrics import METRICS
+
+        m = self.model
+        head = ", ".join(f"{x.name}={self.summary.get(x.name):.4g}" if isinstance(self.summary.get(x.name), (int, float))
+                         else f"{x.name}={self.summary.get(x.name)}" for x in METRICS[:4])
+        return (f"Results(scenario={m.pars.name!r}, seed={self.seed}, customers={m.pars.population.customers:,}, "
+                f"steps={m.pars.steps}; {head})")
+
     def _repr_html_(self) -> str:
         """Rich display in notebooks: the headline metrics and the funnel (see :func:`cxsim.plot.summary_html`)."""
         from .plot import summary_html

@@ -8,11 +8,12 @@
     summary.json         one replicate: its summary; several: ``replicates`` (one entry per seed),
                          and ``mean`` and ``ci95`` (95% t-interval) of every numeric field
 
-Each Parquet file holds one row group per replicate, written as the replicate finishes
-(a ``pyarrow.parquet.ParquetWriter``), so only the summary numbers of finished replicates
-stay in memory. With ``--format csv`` the same tables are ``customers.csv`` and
-``timeseries.csv``. If a replicate fails, the files are closed with the replicates that
-finished and summary.json describes those.
+Each replicate's tables are written as files of their own when it finishes (``.parts/``), and
+joined at the end into one Parquet file per table with one row group per replicate, so only
+the summary numbers of finished replicates stay in memory. With ``--format csv`` the same
+tables are ``customers.csv`` and ``timeseries.csv``. If a replicate fails (or the disk is
+full), the finished replicates are joined, or kept as ``customers-seed-N.parquet`` when even
+that cannot be written, and summary.json describes them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import shutil
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,31 +59,47 @@ def check_out_dir(path: str | Path, what: str = "--out") -> Path:
     outputs, a folder that cannot be created or written. A new folder is not created here
     (a command refused later leaves nothing behind), only checked to be creatable.
     """
+    out = check_writable_dir(path, what)
+    if out.exists():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in ALL_OUTPUTS and not p.name.startswith(".") and not KEPT.fullmatch(p.name))
+        if foreign:
+            raise CxError(f"{what} {path}: holds other files ({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}), "
+                          "not the outputs of a run: choose a new or empty folder")
+    return out
+
+
+def check_writable_dir(path: str | Path, what: str = "--out") -> Path:
+    """``path`` is a folder results can be written to, or can be created as one (nothing is left behind).
+
+    Refused in one line naming ``what``: a file, a device, a broken link, a folder that cannot be
+    written, or one that cannot be created (e.g. under ``/proc``, or below a file).
+    """
+    import tempfile
+
     out = Path(path).expanduser()
     shown = str(path)
-    if out.exists() or out.is_symlink():
-        mode = out.stat().st_mode if out.exists() else 0
-        if not stat.S_ISDIR(mode):
-            kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a file" if out.exists() else "a broken link"
-            raise CxError(f"{what} {shown}: is {kind}, not a folder: choose a new or empty folder")
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in ALL_OUTPUTS and not p.name.startswith("."))
-        if foreign:
-            raise CxError(f"{what} {shown}: holds other files ({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}), "
-                          "not the outputs of a run: choose a new or empty folder")
-        try:
+    try:
+        if out.exists() or out.is_symlink():
+            mode = out.stat().st_mode if out.exists() else 0
+            if not stat.S_ISDIR(mode):
+                kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a file" if out.exists() else "a broken link"
+                raise CxError(f"{what} {shown}: is {kind}, not a folder: choose a new or empty folder")
             probe = out / f".cxsim-write-test.{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
-        except OSError as err:
-            raise CxError(f"{what} {shown}: cannot write there ({err.strerror or err})") from None
-        return out
-    parent = next(p for p in out.absolute().parents if p.exists())  # created only when results come
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise CxError(f"{what} {shown}: cannot be created ({parent} is {'not a folder' if not parent.is_dir() else 'not writable'})")
+            return out
+        parent = next(p for p in out.absolute().parents if p.exists() or p.is_symlink())  # created only when results come
+        if not parent.is_dir():
+            raise CxError(f"{what} {shown}: cannot be created ({parent} is not a folder)")
+        os.rmdir(tempfile.mkdtemp(prefix=".cxsim-write-test.", dir=parent))  # what creating it would meet (e.g. /proc)
+    except OSError as err:
+        raise CxError(f"{what} {shown}: cannot {'write there' if out.is_dir() else 'be created'} ({err.strerror or err})") from None
     return out
 
 
 ALL_OUTPUTS = {name for fmt in FORMATS for name in output_files(fmt)}
+KEPT = re.compile(r"(customers|timeseries)-seed-[0-9]+\.(parquet|csv)")
+"""A replicate's table kept on its own when joining failed (see :class:`RunWriter`)."""
 
 
 def inside(root: str | Path, *parts: str) -> Path:
@@ -135,57 +154,141 @@ def timeseries_arrow(res: "Results") -> "pa.Table":
 
 
 # -- writing replicate by replicate ------------------------------------------------------------
+PARTS = ".parts"
+"""Hidden folder of a run in progress: each finished replicate's tables as complete files of their own."""
+
+
 class RunWriter:
-    """The output folder of one ``cxsim run``: add each replicate as it finishes, close at the end (or on failure)."""
+    """The output folder of one ``cxsim run``: add each replicate as it finishes, close at the end (or on failure).
+
+    Each replicate's tables are first written as files of their own (``.parts/customers-SEED.parquet``,
+    written to a temporary name and renamed, so a part is whole or absent); :meth:`close` joins them
+    into ``customers.parquet`` (one row group per replicate) and removes the parts. Whatever fails
+    later — a replicate, or the disk (``No space left on device``) — the finished replicates stay
+    readable: if the join itself cannot be written, the parts are moved beside the summary as
+    ``customers-seed-N.parquet`` and :attr:`kept` says so.
+    """
 
     def __init__(self, out: Path, fmt: str = "parquet"):
         if fmt not in FORMATS:
             raise CxError(f"--format = {fmt!r}: choose from {', '.join(FORMATS)}")
         self.out, self.fmt = Path(out), fmt
         self.out.mkdir(parents=True, exist_ok=True)
-        self.writers: dict[str, Any] = {}
+        self.parts = self.out / PARTS
+        shutil.rmtree(self.parts, ignore_errors=True)
+        self.parts.mkdir()
+        self.seeds: list[int] = []
         self.summaries: list[dict[str, Any]] = []
+        self.kept = ""
         for name in ALL_OUTPUTS:  # an earlier run's outputs are replaced, never mixed with these
             (self.out / name).unlink(missing_ok=True)
+        for old in self.out.glob(f"*-seed-*.{fmt}"):
+            old.unlink()
 
     @property
     def files(self) -> list[Path]:
         return [self.out / name for name in output_files(self.fmt)]
 
     def add(self, res: "Results") -> None:
-        """Write one finished replicate's tables and refresh summary.json."""
+        """Write one finished replicate's tables (as parts) and refresh summary.json."""
         for name, table in (("customers", customers_arrow(res)), ("timeseries", timeseries_arrow(res))):
-            self._write(name, table)
+            self._write_part(name, res.seed, table)
+        self.seeds.append(res.seed)
         self.summaries.append(res.summary)
         self.write_summary()
 
-    def _write(self, name: str, table: "pa.Table") -> None:
-        import pyarrow as pa
+    def _part(self, name: str, seed: int) -> Path:
+        return self.parts / f"{name}-{seed}.{self.fmt}"
+
+    def _write_part(self, name: str, seed: int, table: "pa.Table") -> None:
         import pyarrow.csv as pcsv
         import pyarrow.parquet as pq
 
-        path = self.out / f"{name}.{self.fmt}"
-        if name not in self.writers:
+        path = self._part(name, seed)
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
             if self.fmt == "parquet":
-                categories = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-                self.writers[name] = pq.ParquetWriter(path, table.schema, compression="snappy", use_dictionary=categories)
+                pq.write_table(table, tmp, compression="snappy", use_dictionary=_categories(table))
             else:
-                self.writers[name] = pcsv.CSVWriter(path, _plain_schema(table.schema))
-        if self.fmt == "csv":
-            table = table.cast(_plain_schema(table.schema))
-        self.writers[name].write_table(table)
+                pcsv.write_csv(table.cast(_plain_schema(table.schema)), tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def write_summary(self) -> None:
         text = json.dumps(combine(self.summaries), indent=2, default=str)
         tmp = self.out / f".{SUMMARY}.{os.getpid()}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, self.out / SUMMARY)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.out / SUMMARY)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Finish the files (a Parquet file is readable only once closed): whatever was added is kept."""
-        for writer in self.writers.values():
-            writer.close()
-        self.writers.clear()
+        """Join the finished replicates' parts into one file per table; if that cannot be written, keep the parts."""
+        if not self.parts.exists():
+            return
+        try:
+            for name in TABLES:
+                self._join(name)
+        except OSError as err:
+            for name in ALL_OUTPUTS - {SUMMARY}:
+                (self.out / name).unlink(missing_ok=True)
+            moved = []
+            for name in TABLES:
+                for seed in self.seeds:
+                    target = self.out / f"{name}-seed-{seed}.{self.fmt}"
+                    os.replace(self._part(name, seed), target)
+                    moved.append(target.name)
+            self.kept = (f"joining failed ({err.strerror or err}): tables kept per seed as "
+                         f"customers-seed-{self.seeds[0]}.{self.fmt}, …") if moved else ""
+        shutil.rmtree(self.parts, ignore_errors=True)
+
+    def _join(self, name: str) -> None:
+        import pyarrow.parquet as pq
+
+        final = self.out / f"{name}.{self.fmt}"
+        parts = [self._part(name, seed) for seed in self.seeds]
+        if not parts:
+            return
+        if len(parts) == 1:
+            os.replace(parts[0], final)
+            return
+        tmp = final.with_name(f".{final.name}.tmp")
+        try:
+            if self.fmt == "parquet":
+                writer = None
+                try:
+                    for part in parts:  # one replicate in memory at a time
+                        table = pq.read_table(part)
+                        if writer is None:
+                            writer = pq.ParquetWriter(tmp, table.schema, compression="snappy", use_dictionary=_categories(table))
+                        writer.write_table(table)
+                finally:
+                    if writer is not None:
+                        writer.close()
+            else:
+                with open(tmp, "wb") as dst:
+                    for i, part in enumerate(parts):
+                        with open(part, "rb") as src:
+                            if i:
+                                src.readline()  # one header
+                            shutil.copyfileobj(src, dst, 1 << 20)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        for part in parts:
+            part.unlink()
+
+
+def _categories(table: "pa.Table") -> list[str]:
+    import pyarrow as pa
+
+    return [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+
+
+def _seeds(seeds: list[int]) -> str:
+    return f"{seeds[0]}–{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
 
 
 def _plain_schema(schema: "pa.Schema") -> "pa.Schema":

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 MAX_LINE = 200
@@ -47,6 +47,28 @@ class Params(BaseModel):
 
     def __init__(self, /, **data: Any) -> None:
         one_line_init(super().__init__, type(self), data)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        """Text fields (titles, stories, descriptions) hold no control characters: they are printed on terminals
+        (an ESC starts a terminal command, BEL rings) and written to files. Line breaks and tabs are text."""
+        if isinstance(value, str):
+            check_printable(value)
+        return value
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters other than tab, line feed and carriage return (C0, DEL and C1: ESC, BEL, NUL, CSI, …)."""
+
+
+def check_printable(text: str) -> str:
+    """``text`` unchanged, or ValueError naming its first control character (for validators)."""
+    found = CONTROL.search(text)
+    if found:
+        raise ValueError(f"control character {found.group()!r} at position {found.start()}: text may hold no control "
+                         "characters (such as ESC, BEL or NUL) other than line breaks and tabs")
+    return text
 
 
 _NESTED: ContextVar[bool] = ContextVar("cxsim_validating", default=False)
@@ -229,6 +251,15 @@ MAX_FILE_BYTES = 10_000_000
 """Largest input file read (scenario and experiment files are a few kilobytes)."""
 
 
+def path_text(ref: Any, where: str) -> str:
+    """A file name as given in a file or an argument, refused in one line if the OS cannot take it
+    (a NUL byte) or it holds other control characters (a terminal would act on them)."""
+    text = str(ref)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise CxError(f"{where} = {shorten(text)}: a file name may not contain control characters (such as NUL)")
+    return text
+
+
 def decode_toml(data: bytes, where: str) -> str:
     """The bytes of a TOML file as text, or CxError with one line (a binary file, not UTF-8)."""
     if b"\0" in data:
@@ -254,13 +285,20 @@ def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
         data = path.read_bytes()
     except OSError as err:
         raise CxError(f"{what} {shown}: cannot be read ({err.strerror or type(err).__name__})") from None
-    text = decode_toml(data, f"{what} {shown}")
+    return loads_toml(decode_toml(data, f"{what} {shown}"), path.name)
+
+
+def loads_toml(text: str, where: str) -> dict[str, Any]:
+    """TOML text as a mapping, or CxError with one line: bad TOML, nested too deeply, or a number
+    too long for Python (more than 4,300 digits: tomllib raises a plain ValueError)."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise CxError(f"{path.name}: not valid TOML: {err}") from None
+        raise CxError(f"{where}: not valid TOML: {err}") from None
     except RecursionError:
-        raise CxError(f"{path.name}: not valid TOML: nested too deeply") from None
+        raise CxError(f"{where}: not valid TOML: nested too deeply") from None
+    except ValueError as err:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise CxError(f"{where}: not a usable TOML file: {str(err).split(';')[0]}") from None
 
 
 def flatten(raw: dict[str, Any], leaf=lambda v: not isinstance(v, dict), prefix: str = "") -> dict[str, Any]:

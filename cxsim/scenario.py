@@ -28,7 +28,7 @@ from pydantic import Field, SerializeAsAny, ValidationError, field_validator, mo
 
 from .ledger import CASH_COSTS
 from .interventions import Intervention, build_intervention, intervention_names
-from .params import CxError, Params, choices, explain, flatten, par, read_toml, reject_nonfinite, shorten, validating
+from .params import CxError, Params, choices, explain, flatten, par, path_text, read_toml, reject_nonfinite, shorten, validating
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -479,7 +479,7 @@ def _extends_path(ref: Any, base: Path, where: str) -> Path:
         if ref not in list_scenarios():
             raise CxError(f"{where}: extends = {shorten(ref)}: unknown built-in scenario; choose from {choices(list_scenarios(), 80)} or a .toml path")
         return (SCENARIO_DIR / f"{ref}.toml").resolve()
-    path = Path(ref)
+    path = Path(path_text(ref, f"{where}: extends"))
     return (path if path.is_absolute() else base / path).resolve()
 
 
@@ -514,7 +514,7 @@ def looks_like_path(name_or_path: str | Path) -> bool:
 def _scenario_path(name_or_path: str | Path) -> Path:
     if not isinstance(name_or_path, (str, Path)) or not str(name_or_path):
         raise CxError(f"scenario {shorten(name_or_path)}: give a built-in name ({choices(list_scenarios(), 60)}) or a .toml path")
-    path = Path(name_or_path)
+    path = Path(path_text(name_or_path, "scenario"))
     if not looks_like_path(name_or_path):
         if str(name_or_path) not in list_scenarios():
             raise CxError(f"unknown scenario {shorten(str(name_or_path))}: choose from {choices(list_scenarios(), 100)} or give a .toml path")

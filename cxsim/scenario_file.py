@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .params import CxError, choices, shorten, decode_toml
+from .params import CxError, choices, shorten, decode_toml, loads_toml
 from .scenario import SCENARIO_DIR, Scenario, list_scenarios, load_scenario, scenario_table, validate_file_table
 
 MAX_SHARED_BYTES = 1_000_000
@@ -159,12 +159,7 @@ def _check_round_trip(text: str, scenario: Scenario) -> None:
 def from_text(text: str, name: str, where: str | None = None) -> Scenario:
     """A scenario file's text (complete, or ``extends`` a built-in name) validated like any scenario file."""
     where = where or name
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise CxError(f"{where}: not valid TOML: {err}") from None
-    except RecursionError:
-        raise CxError(f"{where}: not valid TOML: nested too deeply") from None
+    raw = loads_toml(text, where)
     ref = raw.get("extends")
     if ref is not None and (not isinstance(ref, str) or ref not in list_scenarios()):
         raise CxError(f"{where}: extends = {shorten(ref)}: a shared file may extend only a built-in scenario "
@@ -193,7 +188,7 @@ def extends_of(data: bytes) -> str | None:
     """The built-in scenario an uploaded file extends (None: a complete file, or unreadable)."""
     try:
         ref = tomllib.loads(data.decode("utf-8")).get("extends")
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not UTF-8, not TOML, a number too long
         return None
     return ref if isinstance(ref, str) and ref in list_scenarios() else None
 

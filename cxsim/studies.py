@@ -7,8 +7,9 @@ for another scenario, targets or levers is refused rather than mixed.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .params import CxError
 
@@ -43,8 +44,33 @@ def storage(out: Path):
     return st
 
 
+LOCK = ".lock"
+
+
+@contextmanager
+def folder_lock(out: Path, what: str) -> Iterator[Path]:
+    """Hold ``out/.lock`` while ``what`` (e.g. "a calibration") writes the folder; a second writer fails at once
+    with one line. An OS file lock (``filelock``, as a sweep's folder has): released when its process dies."""
+    from filelock import FileLock, Timeout
+
+    out = Path(out)
+    lock = FileLock(out / LOCK, timeout=0)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:  # (a subclass of OSError: first)
+        raise CxError(f"{out} is being written by {what} (it holds {out / LOCK}): wait for it to finish, or choose another --out") from None
+    except OSError as err:
+        raise CxError(f"{out}: cannot write there ({err.strerror or err})") from None
+    try:
+        yield out
+    finally:
+        lock.release()
+
+
 def open_study(out: Path, name: str, identity: str, resume: bool, *, what: str, started_with: str,
-               on_new: Callable[[Any], None] | None = None, **directions: Any):
+               on_new: Callable[[Any], None] | None = None, metric_names: list[str] | None = None,
+               about: dict[str, Any] | None = None, **directions: Any):
     """The study ``name`` in ``out`` (created, or reopened with ``resume``), bound to ``identity``.
 
     ``what`` names the work in messages ("a calibration"), ``started_with`` what a study's
@@ -62,10 +88,28 @@ def open_study(out: Path, name: str, identity: str, resume: bool, *, what: str, 
     if started is None:
         if on_new is not None:
             on_new(study)
+        describe(study, metric_names, about)
         study.set_user_attr("identity", identity)
     elif started != identity:
         raise CxError(f"{out}: its study was started with {started_with}; use another --out")
     return study
+
+
+def describe(study, metric_names: list[str] | None, about: dict[str, Any] | None) -> None:
+    """What optuna-dashboard and a researcher's own script show: the objectives' names (not ``values_0``) and
+    what the study was run on (scenario, seeds, customers, steps, cxsim version) as user attributes."""
+    import warnings
+
+    import optuna
+
+    if metric_names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(metric_names))
+    from . import __version__
+
+    for key, value in {**(about or {}), "cxsim_version": __version__}.items():
+        study.set_user_attr(key, value)
 
 
 def finished_trials(out: Path) -> int:
@@ -78,4 +122,4 @@ def finished_trials(out: Path) -> int:
     return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
 
-__all__ = ["finished_trials", "open_study", "storage", "storage_url", "STUDY_FILE"]
+__all__ = ["folder_lock", "finished_trials", "open_study", "storage", "storage_url", "STUDY_FILE"]

@@ -156,10 +156,19 @@ def test_a_bad_code_or_a_taken_name_is_one_line_and_a_reload_keeps_the_trainee()
     twin.button[0].click().run()
     assert "already taken" in twin.error[0].value
 
-    token = asha.query_params["me"]
+    assert "me" not in asha.query_params  # the address holds the code only: a shared link cannot act as Asha
+    token = asha.session_state["classroom_member"][1]
+    assert token in text(asha) or any(token in c.value for c in asha.code)  # shown to Asha herself, as her rejoin key
+    stolen = AppTest.from_file(APP, default_timeout=30)
+    stolen.query_params.update({"join": code, "me": token})  # an old-style link with a token in it is not a credential
+    stolen.run()
+    assert_clean(stolen)
+    assert "**Asha** in session" not in text(stolen) and "me" not in stolen.query_params
     reloaded = AppTest.from_file(APP, default_timeout=30)
-    reloaded.query_params.update({"join": code, "me": token[0] if isinstance(token, list) else token})
+    reloaded.query_params["join"] = code
     reloaded.run()
+    reloaded.text_input(key="classroom_rejoin_key").input(token)
+    reloaded.button(key="FormSubmitter:classroom_rejoin-Rejoin").click().run()
     assert_clean(reloaded)
     assert "**Asha** in session" in text(reloaded)
 

@@ -8,6 +8,8 @@ import sqlite3
 import statistics
 import threading
 
+import time
+
 import pytest
 
 import cxsim
@@ -120,8 +122,47 @@ def test_one_prediction_per_trainee_and_step_replaced_until_the_reveal(room, ope
     with pytest.raises(CxError, match="already revealed, predictions are locked"):
         room.submit(code, asha, 0, 10)
     assert room.predictions(code, 0) == {"Asha": 45, "Ben": 0}
-    room.reveal(code, key, 0, 99.0)  # a second reveal does not change the result shown
+    with pytest.raises(CxError, match=r"^classroom step 1: already revealed \(5\.1 %\); a result is revealed once$"):
+        room.reveal(code, key, 0, 99.0)  # a second reveal is refused in one line, not silently ignored
     assert room.room(code).revealed[0].mean == 5.1
+
+
+def test_wrong_codes_are_rate_limited_per_caller_and_per_server(room, opened, monkeypatch):
+    """Guessing codes (issue 25: 187 wrong guesses in 5 s) stops after a few per minute, per browser and for everyone."""
+    from cxsim import classroom
+
+    code, _ = opened
+    wrong = "ZZZZZ" if code != "ZZZZZ" else "YYYYY"
+    for _ in range(classroom.WRONG_CODES_PER_CALLER):
+        with pytest.raises(CxError, match="no open session"):
+            room.join(wrong, "Mallory", who="10.0.0.9")
+    with pytest.raises(CxError, match="too many wrong session codes from this browser"):
+        room.join(code, "Mallory", who="10.0.0.9")  # even the right code, until the minute has passed
+    assert room.join(code, "Asha", who="10.0.0.2")  # another browser is not held up
+    for k in range(classroom.WRONG_CODES_PER_SERVER - classroom.WRONG_CODES_PER_CALLER):
+        with pytest.raises(CxError):
+            room.member(wrong, "token", who=f"10.1.{k}.1")  # many addresses
+    with pytest.raises(CxError, match="too many wrong session codes on this server"):
+        room.join(code, "Ben", who="10.9.9.9")
+    later = time.time() + classroom.WINDOW + 1
+    monkeypatch.setattr(classroom.time, "time", lambda: later)
+    assert room.join(code, "Ben", who="10.9.9.9")  # a minute later
+
+
+def test_one_caller_cannot_fill_a_room(room, opened):
+    """Issue 25: one caller joined 482 names; now a browser joins a few names, and a room takes joins at a bounded rate."""
+    from cxsim import classroom
+
+    code, _ = opened
+    for k in range(classroom.JOINS_PER_CALLER):
+        room.join(code, f"bot {k}", who="10.0.0.9")
+    with pytest.raises(CxError, match="this browser has joined 3 names already"):
+        room.join(code, "bot again", who="10.0.0.9")
+    for k in range(classroom.JOINS_PER_SESSION - classroom.JOINS_PER_CALLER):
+        room.join(code, f"t{k}")
+    with pytest.raises(CxError, match=r"joins in the last 60 s"):
+        room.join(code, "one too many")
+    assert room.room(code).members == classroom.JOINS_PER_SESSION
 
 
 def test_only_the_current_predicted_step_takes_predictions(room, opened):

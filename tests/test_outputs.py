@@ -213,7 +213,7 @@ def test_parquet_customers_of_a_million_write_fast(tmp_path):
     res = cxsim.run(cxsim.load_scenario("aravind"), seed=1, customers=1_000_000, steps=2)
     writer = RunWriter(check_out_dir(tmp_path / "big"))
     t0 = time.perf_counter()
-    writer._write("customers", customers_arrow(res))
+    writer.add(res)  # the customers (and the 3 steps of the time series), as a part, then joined
     writer.close()
     seconds = time.perf_counter() - t0
     assert len(pd.read_parquet(tmp_path / "big" / "customers.parquet", columns=["seed"])) == 1_000_000

@@ -38,7 +38,9 @@ def test_uploads_read_the_formats_of_observed_and_respondents_are_counted():
 
 
 @pytest.mark.parametrize("kind, text, words", [
-    ("funnel", "milestone,customers\noffered,1000\naccepted,abc\n", "customers = 'abc' in row 3: must be a count ≥ 0"),
+    ("funnel", "milestone,customers\noffered,1000\naccepted,abc\n", "customers = 'abc' in row 3: must be a whole number of people"),
+    ("funnel", "milestone,customers\noffered,100.5\naccepted,5\n", "customers = 100.5 in row 2: must be a whole number"),
+    ("funnel", "milestone,customers\noffered,99999999999999999999999\naccepted,5\n", "in row 2: must be a whole number of people, 0 to"),
     ("funnel", "milestone,customers\naccepted,60\noffered,1000\n", "journey order"),
     ("funnel", "milestone,customers\noffered,10\naccepted,60\n", "accepted = 60 customers must be ≤ offered = 10"),
     ("funnel", "stage,n\noffered,10\n", "needs columns milestone, customers"),

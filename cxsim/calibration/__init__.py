@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from .. import studies
 from ..params import CxError
 from ..scenario import SCENARIO_DIR, Scenario, load_scenario
 from . import fit, targets as _targets, validation as _validation
@@ -84,27 +85,28 @@ def calibrate(scenario: str | Path | Scenario, targets: str | Path | dict, out: 
         raise CxError(f"--trials = {n_trials}: must be in 1 to 100000")
     targets_name = str(targets) if not isinstance(targets, dict) else "(mapping)"
     out = Path(out) if out is not None else Path("results") / f"calibrate-{base.name}"
-    study = fit.open_study(out, spec, base, resume)
-    fit.optimise(study, spec, base, n_trials, workers=workers, scheduler=scheduler, progress=progress, on_trial=on_trial)
-    params = list(spec.parameters)
-    table = _validation.trials_table(study, params)
-    region = _validation.within_noise(table, len(params))
-    best = {p: _validation._plain(region.loc[0, p]) for p in params}
-    ev = fit.evaluate(base, spec, best, workers=workers, scheduler=scheduler)
-    cal = Calibration(
-        scenario=base, spec=spec, out=out,
-        command=command or f"cxsim calibrate {base.name if isinstance(scenario, Scenario) else scenario} {targets_name}",
-        date=_dt.date.today().isoformat(), best=best, objective=ev.objective, fits=ev.fits, trials=table,
-        region=region, ranges=_validation.parameter_ranges(region, spec, table),
-        start={p: _targets.current_value(base, p) for p in params},
-        scenario_path=scenario_file(scenario), targets_name=targets_name,
-    )
-    if validate and spec.file.validation is not None:
-        sets = _validation.parameter_sets(region, params, spec.file.validation.max_sets)
-        cal.validation = _validation.validate(base, spec, sets, workers=workers, scheduler=scheduler)
-    from .report import write_all
+    with studies.folder_lock(out, "a calibration"):  # one writer at a time: two resumes would share one study
+        study = fit.open_study(out, spec, base, resume)
+        fit.optimise(study, spec, base, n_trials, workers=workers, scheduler=scheduler, progress=progress, on_trial=on_trial)
+        params = list(spec.parameters)
+        table = _validation.trials_table(study, params)
+        region = _validation.within_noise(table, len(params))
+        best = {p: _validation._plain(region.loc[0, p]) for p in params}
+        ev = fit.evaluate(base, spec, best, workers=workers, scheduler=scheduler)
+        cal = Calibration(
+            scenario=base, spec=spec, out=out,
+            command=command or f"cxsim calibrate {base.name if isinstance(scenario, Scenario) else scenario} {targets_name}",
+            date=_dt.date.today().isoformat(), best=best, objective=ev.objective, fits=ev.fits, trials=table,
+            region=region, ranges=_validation.parameter_ranges(region, spec, table),
+            start={p: _targets.current_value(base, p) for p in params},
+            scenario_path=scenario_file(scenario), targets_name=targets_name,
+        )
+        if validate and spec.file.validation is not None:
+            sets = _validation.parameter_sets(region, params, spec.file.validation.max_sets)
+            cal.validation = _validation.validate(base, spec, sets, workers=workers, scheduler=scheduler)
+        from .report import write_all
 
-    cal.files = write_all(cal)
+        cal.files = write_all(cal)
     return cal
 
 

@@ -182,8 +182,11 @@ def identity(spec: Spec, scenario: Scenario) -> str:
 
 
 def open_study(out: Path, spec: Spec, scenario: Scenario, resume: bool):
+    about = {"scenario": scenario.name, "seeds": spec.file.seed_list, "customers": scenario.population.customers,
+             "steps": scenario.steps, "targets": [t.key for t in spec.targets]}
     return studies.open_study(out, STUDY, identity(spec, scenario), resume, what="a calibration",
-                              started_with="another scenario or targets file", direction="minimize")
+                              started_with="another scenario or targets file", direction="minimize",
+                              metric_names=["misfit (sum of squared residuals in standard errors)"], about=about)
 
 
 def finished_trials(study) -> list:

@@ -35,7 +35,7 @@ import pandas as pd
 from ..barriers import REASONS
 from ..emotions import DETRACTOR, PROMOTER
 from ..metrics import FUNNEL
-from ..params import CxError
+from ..params import CxError, path_text, shorten
 
 if TYPE_CHECKING:
     from .targets import Observed, Target
@@ -48,14 +48,42 @@ def binomial_se(k: float, n: float) -> float:
     return math.sqrt(p * (1 - p) / n)
 
 
+MAX_COUNT = 10**12
+"""Largest count of people in a row (more than the world's population: a typo or a unit error)."""
+
 MAX_UPLOAD_BYTES = 2_000_000
 """Largest CSV of observed counts read from an upload (bytes)."""
 
 
-def read_counts(path: Path, kind: str, where: str) -> pd.DataFrame:
-    if not path.exists():
-        raise CxError(f"{where}.file: {str(path)!r} not found")
-    return parse_counts(path, kind, f"{where}.file: {path.name}")
+MAX_FILE_BYTES = 50_000_000
+"""Largest CSV of observed counts read from a targets file's ``file`` (a survey with a row per respondent fits)."""
+
+
+def read_counts(path: Path, kind: str, where: str, given: str | None = None) -> pd.DataFrame:
+    """The counts CSV a targets file names: a regular file of at most :data:`MAX_FILE_BYTES`, UTF-8, then checked.
+
+    A folder (``file = "."``), a device (``/dev/zero``), a pipe or socket is refused before anything is read."""
+    shown = f"{where}.file = {shorten(path_text(given if given is not None else path, f'{where}.file'), 60)}"
+    try:
+        if not path.exists():
+            raise CxError(f"{shown}: not found")
+        if path.is_dir():
+            raise CxError(f"{shown}: is a folder, not a CSV file")
+        if not path.is_file():
+            raise CxError(f"{shown}: is not a regular file (a device, pipe or socket), not a CSV file")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise CxError(f"{shown}: cannot be read ({err.strerror or type(err).__name__})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CxError(f"{shown}: larger than {MAX_FILE_BYTES:,} bytes: not a CSV of counts")
+    if b"\0" in data:
+        raise CxError(f"{shown}: a binary file, not a CSV")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CxError(f"{shown}: not UTF-8 text (byte {err.start}): save it as CSV in UTF-8") from None
+    return parse_counts(io.BytesIO(data), kind, f"{where}.file: {path.name}")
 
 
 def parse_counts(source, kind: str, where: str) -> pd.DataFrame:
@@ -83,10 +111,12 @@ def counts_frame(counts: dict, kind: str, where: str) -> pd.DataFrame:
 
 def _checked(df: pd.DataFrame, kind: str, where: str, row_offset: int) -> pd.DataFrame:
     key, count = COLUMNS[kind]
-    counts = pd.to_numeric(df[count], errors="coerce")
-    bad = df[counts.isna() | (counts < 0) | ~np.isfinite(counts.fillna(0))]
+    counts = pd.to_numeric(df[count], errors="coerce").astype(float)
+    ok = counts.notna() & np.isfinite(counts.fillna(0)) & (counts >= 0) & (counts <= MAX_COUNT) & (counts == counts.round())
+    bad = df[~ok]
     if len(bad):
-        raise CxError(f"{where}: {count} = {_plain(bad[count].iloc[0])!r} in row {bad.index[0] + row_offset}: must be a count ≥ 0")
+        raise CxError(f"{where}: {count} = {_plain(bad[count].iloc[0])!r} in row {bad.index[0] + row_offset}: "
+                      f"must be a whole number of people, 0 to {MAX_COUNT:,}")
     keys = df[key].astype(str).str.strip() if kind != "scores" else df[key]
     return pd.DataFrame({key: keys, count: counts}).reset_index(drop=True)
 
@@ -144,7 +174,7 @@ def targets(path: Path | None, obs: "Observed", where: str) -> list["Target"]:
     if obs.counts is not None:
         df, name = counts_frame(obs.counts, obs.kind, f"{where}.counts"), "counts"
     else:
-        df, name = read_counts(path, obs.kind, where), path.name
+        df, name = read_counts(path, obs.kind, where, obs.file), path.name
     return derive(df, obs.kind, obs, where, name)
 
 

@@ -34,14 +34,13 @@ line, :class:`cxsim.params.CxError`)::
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..params import CxError, explain
+from ..params import CxError, explain, read_toml
 from ..scenario import Scenario
 from . import observed as observed_data
 from .quantities import is_rate, problem
@@ -51,7 +50,9 @@ Z95 = 1.959963984540054
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No coercion (``"0.5"`` is not a number, ``1.5`` not an integer; an integer is a valid float) and only finite numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Prior(Strict):
@@ -83,6 +84,11 @@ class Target(Strict):
     tolerance: float | None = None
     label: str = ""
     source: str = ""
+
+    @field_validator("band", mode="before")
+    @classmethod
+    def _pair(cls, raw: Any) -> Any:
+        return tuple(raw) if isinstance(raw, list) else raw  # TOML's [low, high]
 
     @model_validator(mode="after")
     def _complete(self) -> "Target":
@@ -267,13 +273,7 @@ class Spec:
 def read(path: str | Path) -> TargetsFile:
     """Parse and validate a targets file (one-line CxError on any problem)."""
     p = Path(path)
-    if not p.exists():
-        raise CxError(f"targets file {str(p)!r} not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise CxError(f"{p.name}: not valid TOML: {err}") from None
-    return parse(raw, p.name)
+    return parse(read_toml(p, "targets file"), p.name)
 
 
 def parse(raw: dict[str, Any], where: str = "targets") -> TargetsFile:

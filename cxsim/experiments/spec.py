@@ -41,7 +41,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..metrics import SCALAR_OUTCOMES
-from ..params import CxError, choices, explain, flatten, one_line_init, par, read_toml, reject_nonfinite, shorten, validating
+from ..params import CxError, choices, explain, flatten, one_line_init, par, path_text, read_toml, reject_nonfinite, shorten, validating
 from ..scenario import load_table, looks_like_path
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent / "library"
@@ -234,7 +234,7 @@ def find_experiment(name_or_path: str | Path) -> Path:
     """A path as given, or ``NAME`` looked up as ``experiments/NAME.toml`` in the current folder, then among the built-in ones."""
     if not isinstance(name_or_path, (str, Path)) or not str(name_or_path):
         raise CxError(f"experiment {shorten(name_or_path)}: give a .toml path or a name from experiments/")
-    path = Path(name_or_path)
+    path = Path(path_text(name_or_path, "experiment"))
     if looks_like_path(name_or_path):
         return path
     for folder in (Path.cwd() / "experiments", EXPERIMENT_DIR):
@@ -274,5 +274,7 @@ def load_experiment(name_or_path: str | Path) -> tuple[Experiment, Path]:
     """The validated experiment and its file (relative scenario paths resolve against it)."""
     path = find_experiment(name_or_path)
     raw = read_toml(path, "experiment file")
+    if not raw:  # an empty file would run the defaults (Aravind, five replicates) without having asked for anything
+        raise CxError(f"experiment file {shorten(str(path), 80)} declares nothing: give at least scenario = \"NAME\" and what to vary")
     raw.setdefault("name", path.stem)
     return parse_experiment(raw, where=path.name, base=path.parent), path

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from .. import studies
 from ..params import CxError
 from ..scenario import Scenario, load_scenario
 from . import analysis
@@ -106,27 +107,28 @@ def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = N
     base = base_world(sc, spec)
     name = spec.source.stem if spec.source else sc.name
     out = Path(out) if out is not None else Path("results") / f"optimise-{name}"
-    study = open_study(out, spec, base, resume)
-    with Executor(workers, scheduler) as ex:
-        search = Search(study, spec, base, ex)
-        search.run(spec.file.trials, progress=progress, on_trial=on_trial)
-        baseline, *others = ex.evaluate(base, spec, [nothing(spec)] + [variant_plan(sc, v) for v in spec.file.compare], spec.search_seeds)
-        compared = dict(zip(spec.file.compare, others))
-        plans = analysis.plans_from_study(study)
-        rec = analysis.recommend(spec, plans, spec.budget)
-        top = analysis.top_plans(rec, spec.file.top)
-        fresh: list[Evaluation] = []
-        fresh_base = None
-        if top:
-            evs = ex.evaluate(base, spec, [p.overrides for p in top] + [nothing(spec)], spec.fresh_seed_list)
-            fresh, fresh_base = evs[:-1], evs[-1]
-    runs = search.runs + len(spec.search_seeds) * (1 + len(compared)) + (len(top) + 1) * len(spec.fresh_seed_list) * bool(top)
-    res = Optimisation(sc, spec, out, command or _command(scenario, file, out), plans, analysis.frontier(spec, plans),
-                       baseline, rec, top, fresh, fresh_base, compared, runs, time.perf_counter() - t0, _dt.date.today().isoformat())
-    if report:
-        from .report import write_all
+    with studies.folder_lock(out, "an optimisation"):  # one writer at a time: two resumes would share one study
+        study = open_study(out, spec, base, resume)
+        with Executor(workers, scheduler) as ex:
+            search = Search(study, spec, base, ex)
+            search.run(spec.file.trials, progress=progress, on_trial=on_trial)
+            baseline, *others = ex.evaluate(base, spec, [nothing(spec)] + [variant_plan(sc, v) for v in spec.file.compare], spec.search_seeds)
+            compared = dict(zip(spec.file.compare, others))
+            plans = analysis.plans_from_study(study)
+            rec = analysis.recommend(spec, plans, spec.budget)
+            top = analysis.top_plans(rec, spec.file.top)
+            fresh: list[Evaluation] = []
+            fresh_base = None
+            if top:
+                evs = ex.evaluate(base, spec, [p.overrides for p in top] + [nothing(spec)], spec.fresh_seed_list)
+                fresh, fresh_base = evs[:-1], evs[-1]
+        runs = search.runs + len(spec.search_seeds) * (1 + len(compared)) + (len(top) + 1) * len(spec.fresh_seed_list) * bool(top)
+        res = Optimisation(sc, spec, out, command or _command(scenario, file, out), plans, analysis.frontier(spec, plans),
+                           baseline, rec, top, fresh, fresh_base, compared, runs, time.perf_counter() - t0, _dt.date.today().isoformat())
+        if report:
+            from .report import write_all
 
-        res.files = write_all(res)
+            res.files = write_all(res)
     return res
 
 

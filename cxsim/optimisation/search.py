@@ -49,9 +49,12 @@ def open_study(out: Path, spec: Spec, base: Scenario, resume: bool):
         for params in named_plans(spec, base):
             study.enqueue_trial(params)
 
+    about = {"scenario": base.name, "seeds": list(spec.search_seeds), "customers": base.population.customers,
+             "steps": spec.file.steps or base.steps, "constraints": [c.text for c in spec.constraints]}
     return studies.open_study(out, STUDY, identity(spec, base), resume, what="an optimisation",
                               started_with="another scenario, levers, objectives, constraints or seeds",
-                              on_new=enqueue_named_plans, directions=[o.direction for o in spec.objectives])
+                              on_new=enqueue_named_plans, directions=[o.direction for o in spec.objectives],
+                              metric_names=[o.name for o in spec.objectives], about=about)
 
 
 def named_plans(spec: Spec, base: Scenario) -> list[dict[str, Any]]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +35,7 @@ from pydantic import Field, ValidationError, field_validator
 from ..interventions import REGISTRY
 from ..measures import GROUP_MEASURES, GROUPS, MEASURES
 from ..metrics import METRIC_BY_NAME
-from ..params import CxError, Params, explain, field_info, par
+from ..params import CxError, Params, explain, field_info, par, path_text, read_toml, reject_nonfinite
 from ..scenario import Scenario
 
 OPTIMISATION_DIR = Path(__file__).resolve().parents[2] / "optimisation"
@@ -184,7 +183,7 @@ class Spec:
 # -- loading --------------------------------------------------------------------------------
 def find_file(name_or_path: str | Path) -> Path:
     """A path, or the name of a ready-made file in ``optimisation/``."""
-    path = Path(name_or_path)
+    path = Path(path_text(name_or_path, "optimisation file"))
     if path.suffix:
         if not path.exists():
             raise CxError(f"optimisation file {str(path)!r} not found")
@@ -198,14 +197,12 @@ def find_file(name_or_path: str | Path) -> Path:
 
 def read_file(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
     path = find_file(name_or_path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), path
-    except tomllib.TOMLDecodeError as err:
-        raise CxError(f"{path.name}: not valid TOML: {err}") from None
+    return read_toml(path, "optimisation file"), path
 
 
 def parse(raw: dict[str, Any], scenario: Scenario, where: str = "optimisation", source: Path | None = None) -> Spec:
     """Validate a raw mapping against ``scenario``: CxError with one line at the first problem."""
+    reject_nonfinite(raw, where)  # a lever's range [nan, 1.0] included
     try:
         f = SearchFile.model_validate(raw)
     except ValidationError as err:
