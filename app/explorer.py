@@ -50,11 +50,18 @@ def _recipe(s: sidebar.Settings, world: str) -> str:
     return ", ".join(views.intervention_label(sc, n) for n in sc.enabled_interventions) or "no intervention"
 
 
+def _still_the_variant(s: sidebar.Settings) -> bool:
+    """The edited what-if is still the variant it started from (its switches and settings as the variant has them)."""
+    if s.start == sidebar.AS_WRITTEN:
+        return False
+    return s.alternative.interventions == sidebar.starting_point(s.scenario, s.start).interventions
+
+
 def header(s: sidebar.Settings) -> None:
     st.title(s.scenario.title or s.name)
     if s.scenario.story.fact:
         st.markdown(f"*{s.scenario.story.fact}*")
-    variant = f"variant {s.start}: " if s.start != sidebar.AS_WRITTEN else ""
+    variant = f"variant {s.start}: " if _still_the_variant(s) else ""
     whatifs = [w for w in s.worlds if w != "baseline"]
     described = " · ".join(f"**{w}**: {variant if w == s.edited else ''}{_recipe(s, w)}" for w in whatifs)
     pop = s.baseline.population.customers
@@ -279,7 +286,7 @@ def explorer(s: sidebar.Settings) -> None:
 
 
 def explorer_page() -> None:
-    skipped = links.restore()
+    skipped = links.restore(list(VIEWS))
     if skipped:
         st.warning("Not applied from this link: " + "; ".join(skipped))
     _forget_unless("view", list(VIEWS))

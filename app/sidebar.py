@@ -322,10 +322,10 @@ def render() -> Settings:
 
 
 def confirm_work(s: Settings) -> bool:
-    """Above the explorer's bound, ask in the sidebar before computing (both worlds × replicates × customers × steps)."""
-    from cxsim.workload import Workload, needs_confirmation
+    """Above the explorer's bound, ask in the sidebar before computing (every world × replicates × customers × steps)."""
+    from cxsim.workload import needs_confirmation
 
-    work = Workload(2 * len(s.seeds), s.baseline.population.customers, s.baseline.steps)
+    work = page_workload(s)
     if not needs_confirmation(work):
         return True
     st.sidebar.warning(f"This page asks for {work.describe()}.")
@@ -333,6 +333,13 @@ def confirm_work(s: Settings) -> bool:
         return True
     st.info(f"Not computed: this page asks for {work.describe()}. Tick **Compute it anyway** in the sidebar, or choose fewer customers, steps or replicates.")
     return False
+
+
+def page_workload(s: Settings):
+    """What the page computes: every world it compares (the baseline, kept what-ifs, the edited one) on every seed."""
+    from cxsim.workload import Workload
+
+    return Workload(len(s.worlds) * len(s.seeds), s.baseline.population.customers, s.baseline.steps)
 
 
 def safe_render() -> Settings | None:

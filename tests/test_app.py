@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
 
 import pytest
-from apptest_helpers import assert_clean, press_stop_after
+from apptest_helpers import assert_clean, assert_plain_words, press_stop_after
 from streamlit.testing.v1 import AppTest
 
 import cxsim
@@ -361,6 +362,67 @@ def test_a_bad_link_is_named_not_a_traceback():
     wrong.query_params["scenario"] = "no_such_scenario"
     wrong.run()
     assert not wrong.exception and "no_such_scenario" in wrong.warning[0].value
+
+
+BAD_LINKS = {  # each setting a link may get wrong → words its one line must hold (besides the setting's name)
+    "view": ("Nonexistent", "choose from"),
+    "overrides": ("hello world", "expected path = value"),
+    "whatifs": ('["x"]', "what-if 1"),
+    "replicates": ("abc", "1–30"),
+    "interventions.free_transport.coverage": ("abc", "not a value"),
+    "edits": ("{not json", "table of path"),
+    "trainer": ("maybe", "true or false"),
+    "start": ("nope", "as written"),
+}
+
+
+@pytest.mark.parametrize("query", list(BAD_LINKS))
+def test_every_link_setting_not_applied_is_named_in_plain_words(query):
+    """Before: ?view=Nonexistent was dropped silently, ?overrides=hello%20world was copied into the box (no numbers),
+    whatifs=["x"] crashed the page and int()/json wording reached the warning."""
+    value, words = BAD_LINKS[query]
+    at = new_app()
+    at.query_params.update({"scenario": "aravind", "population.customers": str(SMALL), query: value})
+    at.run()
+    assert_clean(at)
+    assert len(at.warning) == 1, [w.value for w in at.warning]
+    text = at.warning[0].value
+    assert f"{query}=" in text and value[:10] in text and words in text, text
+    assert "\n" not in text.strip()
+    assert_plain_words(text)
+    assert len(at.metric) == 8  # the page still computes, on its defaults
+    assert at.session_state["aravind:overrides"] in ("", None) if "aravind:overrides" in at.session_state else True
+
+
+def test_a_link_with_a_kept_what_if_that_is_not_a_table_is_named():
+    at = new_app()
+    at.query_params.update({"scenario": "aravind", "population.customers": str(SMALL), "whatifs": "[1]"})
+    at.run()
+    assert_clean(at)
+    text = at.warning[0].value
+    assert "whatifs=" in text and "what-if 1 is 1" in text, text
+    assert_plain_words(text)
+    assert not at.session_state["whatifs"]["aravind"]
+
+
+def test_the_workload_guard_counts_every_world():
+    """Four what-ifs make five worlds: 5 × 3 × 3M × 52 = 2.3e9 customer-steps, above the 1.5e9 gate that 2 worlds pass."""
+    at = new_app()
+    kept = [{"name": f"w{k}", "start": "as written", "values": {"interventions.free_transport.enabled": True}} for k in range(3)]
+    at.query_params.update({"scenario": "aravind", "population.customers": "3000000", "whatifs": json.dumps(kept)})
+    at.run()
+    assert_clean(at)
+    assert not at.metric  # nothing computed before 'Compute it anyway'
+    said = "\n".join(i.value for i in at.info)
+    assert "Not computed" in said and "15 runs" in said, said
+
+
+def test_the_caption_names_the_start_variant_only_while_the_switches_match_it():
+    at = small_app()
+    assert "variant aravind_1980s" in at.caption[0].value
+    switch(at, "free_medicine").set_value(False).run()
+    assert_clean(at)
+    assert "variant aravind_1980s" not in at.caption[0].value and "Free medicine" not in at.caption[0].value
 
 
 def test_journey_flow_is_a_sankey_per_world():
