@@ -225,7 +225,7 @@ def journey_view(s: sidebar.Settings, runs_by_world: dict) -> None:
         col.markdown(f"**{w}**: customer {i} ({p['segment']}) ends **{stories.fate(p)}**")
     if len(journey):
         charts.show(plot.journey(journey, i), journey, "customer_journey")
-        st.caption("Each point is a moment of the journey; ◆ and labels mark the touchpoints that moved the feeling; red circles mark the peak and the end (peak-end rule).")
+        st.caption("Each point is a moment of the journey; ◆ and labels mark the touchpoints that moved the feeling; dark rings mark the peak and the end (peak-end rule).")
     for col, (w, p) in zip(st.columns(len(people)), people.items()):
         with col.expander(f"Story in plain words ({w})"):
             st.text(p["story"])

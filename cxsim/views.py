@@ -499,6 +499,12 @@ def widget_spec(path: str, model_cls: type[BaseModel], field: str, value: Any, s
     return WidgetSpec(kind="number", label=f"{pretty} ({unit_part}{rng})" if rng else pretty, step=float(mag / 10), **spec)
 
 
+def readable(name: str) -> str:
+    """An identifier in words for a chart or a sentence (``camp_screening`` → 'camp screening'); text with spaces as it is."""
+    text = str(name)
+    return text if " " in text else text.replace("_", " ")
+
+
 def intervention_label(scenario: "Scenario", name: str) -> str:
     """A switch's own label: the kind's label when the intervention is named after its kind
     (``free_transport``), else its name made readable (``early_warning_priority`` → 'Early warning priority')."""
@@ -509,6 +515,13 @@ def intervention_label(scenario: "Scenario", name: str) -> str:
     if iv.kind in ("", name) and type(iv).label:
         return type(iv).label
     return name.replace("_", " ").capitalize()
+
+
+def plan_label(scenario: "Scenario", overrides: dict) -> str:
+    """An intervention plan (``interventions.NAME.enabled`` overrides) in words: its switches' labels, or 'no intervention'."""
+    on = [path.split(".")[1] for path, value in overrides.items()
+          if path.startswith("interventions.") and path.endswith(".enabled") and value and path.split(".")[1] in scenario.interventions]
+    return " + ".join(intervention_label(scenario, n) for n in on) or "no intervention"
 
 
 def intervention_help(scenario: "Scenario", name: str) -> str:
