@@ -117,7 +117,7 @@ def _load(name: str, overrides: dict) -> None:
         st.session_state[sidebar.key(name, path)] = value
         if not path.endswith(".enabled"):
             sidebar.remember_setting(name, path, value)
-    st.session_state["view"] = "Baseline vs what-ifs"
+    st.session_state["view"] = "Dashboard"
 
 
 def _ci(ev, name: str, currency: str) -> str:
@@ -139,7 +139,7 @@ def budget_slider(res: Optimisation, cur: str, key: str = "budget_amount") -> fl
     top = budget_top(res)
     if not 0.0 <= st.session_state.get(key, -1.0) <= top:  # first time, or another search with cheaper plans
         st.session_state[key] = top
-    budget = st.slider(f"budget ({cur})" if cur else "budget", 0.0, top, step=max(1.0, round(top / 100)), key=key, format="compact",
+    budget = st.slider(f"budget ({cur})" if cur else "budget", 0.0, top, step=float(max(1, round(top / 100))), key=key, format="compact",
                        help="the recommended plan: the best mean objective among the plans searched whose mean cost is within it (no new runs)")
     st.caption(f"Budget: {budget:,.0f} {cur}".rstrip())
     return budget
@@ -173,6 +173,46 @@ def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
                                 f"{views.fmt(d[2], primary, cur, signed=True, unit=False)}]"} for p, d in rec.ties]))
     else:
         st.caption("No other plan within the budget is statistically tied with it.")
+
+
+def _go_to_search() -> None:
+    st.session_state["view"] = "Best plan for a budget"
+
+
+def panel(s: sidebar.Settings) -> None:
+    """The dashboard's corner: the best plan within a budget, from the search made with the tab's settings (none: a button
+    that makes it); the frontier, the ties and the search's own settings one click away (the tab)."""
+    st.markdown("**Best plan within a budget**", help="which interventions to use for the most acceptance (or the objective chosen in "
+                "the tab 'Best plan for a budget') at no more than the budget: plans searched on the same random draws, no new runs here")
+    if not s.baseline.interventions:
+        st.caption("This scenario has no intervention to choose.")
+        return
+    objectives = st.session_state.get("budget_objectives") or ["acceptance_rate"]
+    mapping = search_file(s, list(objectives), int(st.session_state.get("budget_trials", TRIALS["default"])))
+    out = cache_folder(s, mapping)
+    res = reread(s, mapping, out)
+    if res is None:
+        st.caption(f"Not searched yet for these settings: {mapping['trials']} plans of the scenario's "
+                   f"{len(s.baseline.interventions)} interventions, at the page's size.")
+        if st.button("Find the best plan", key="dashboard_search", type="primary", icon=":material/search:",
+                     help="evaluate plans now (progress bar, Stop keeps what is done)"):
+            res = run_search(s, mapping, out)
+            if res is not None:
+                st.session_state[RESULT] = ((str(out), finished_trials(out)), res)
+                st.rerun()
+        st.session_state.pop(STOP, False)
+        return
+    cur, primary = s.scenario.currency, objectives[0]
+    budget = budget_slider(res, cur)
+    rec = res.recommend(budget)
+    if rec.best is None:
+        st.caption(f"No plan searched fits {budget:,.0f} {cur}: raise the budget.")
+    else:
+        st.markdown(f"**{views.plan_label(s.baseline, rec.best.overrides)}**")
+        st.caption(f"{_label(primary)} {_ci(rec.best.evaluation, primary, cur)} · cost {_ci(rec.best.evaluation, 'intervention_cost', cur)}")
+        st.button("Load this plan", key="dashboard_load", on_click=_load, args=(s.name, rec.best.overrides), icon=":material/input:",
+                  help="the sidebar's switches take this plan; the cards compute it")
+    st.button("Frontier and ties", key="dashboard_more", on_click=_go_to_search, type="tertiary", icon=":material/arrow_forward:")
 
 
 def view(s: sidebar.Settings, runs_by_world: dict) -> None:

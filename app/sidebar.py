@@ -200,8 +200,9 @@ def size_panel(name: str, sc: Scenario) -> tuple[dict, list[int]]:
         spec = views.widget_spec(path, cls, field, value, sc)
         changes[path] = widget(spec, key(name, path), st.sidebar)
     n = st.sidebar.slider(
-        "replicates (runs per world)", REPLICATES["lo"], REPLICATES["hi"], REPLICATES["default"], key="replicates",
-        help="runs of each world on seeds seed, seed+1, …; more replicates give tighter 95% intervals",
+        "runs per world", REPLICATES["lo"], REPLICATES["hi"], REPLICATES["default"], key="replicates",
+        help="replicates: each world is simulated this many times, on random draws seed, seed+1, … (the same for every world); "
+             "more runs give narrower 95% intervals and take longer",
     )
     return changes, seeds_for(n, changes["seed"])
 
@@ -304,16 +305,16 @@ def worlds_panel(name: str, sc: Scenario, start: str, values: dict) -> tuple[str
 
 def render() -> Settings:
     """Draw the sidebar; returns the settings, or raises CxError for a bad one."""
-    st.sidebar.title("cxsim explorer")
     name, sc = pick_scenario()
-    trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
-    classroom = st.sidebar.toggle("Classroom", key="classroom", help="the trainer's mode for a room: trainees join with a code "
-                                  "from their own browsers and predict each step; you reveal the result and see their spread")
     start_name, start = pick_start(name, sc)
     iv_values = intervention_panel(name, start)
     edited, kept = worlds_panel(name, sc, start_name, iv_values)
     size, seeds = size_panel(name, sc)
     extra = overrides_panel(name, sc)
+    st.sidebar.subheader("Teach with it")
+    trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
+    classroom = st.sidebar.toggle("Classroom", key="classroom", help="the trainer's mode for a room: trainees join with a code "
+                                  "from their own browsers and predict each step; you reveal the result and see their spread")
     shared = {**size, **extra}
     baseline = sc.with_overrides(shared).with_interventions([], only=True)
     alternative = start.with_overrides({**iv_values, **shared})

@@ -344,6 +344,37 @@ def comparison_table(table: pd.DataFrame, metrics: list[str], currency: str = "c
     return shown
 
 
+def play(stages: pd.DataFrame, curves: pd.DataFrame, week: int, step_unit: str = "week", steps: int | None = None) -> alt.VConcatChart:
+    """One frame of the Play of a computed run (:func:`cxsim.views.play_tables`): customers in each stage at ``week``,
+    worlds side by side in their colours, and the cumulative curves up to it on the whole horizon's scale, so the
+    bars move and the curves grow from frame to frame."""
+    now, grown = views.play_week(stages, curves, week)
+    names = _world_names(stages)
+    order = list(dict.fromkeys(stages["stage"]))
+    top = float(stages["customers"].max() or 1)
+    colour = _world_color(names)
+    bars = alt.Chart(now).mark_bar().encode(
+        y=alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=220, **AXIS)),
+        yOffset=alt.YOffset("world:N", sort=names),
+        x=alt.X("customers:Q", title=f"customers in {step_unit} {week} (mean over replicates)", scale=alt.Scale(domain=[0, top]),
+                axis=alt.Axis(format=",.0f", **AXIS)),
+        color=colour, tooltip=["world:N", "stage:N", alt.Tooltip("customers:Q", format=",.0f")],
+    )
+    text = alt.Chart(now).mark_text(align="left", dx=3, fontSize=11, color="#1f2328").encode(
+        y=alt.Y("stage:N", sort=order), yOffset=alt.YOffset("world:N", sort=names), x="customers:Q", text=alt.Text("customers:Q", format=",.0f"))
+    strip = (bars + text).properties(width=WIDTH, height=24 * len(order) * max(1, len(names)) // 2 + 40,
+                                     title=f"Where the customers are in {step_unit} {week}")
+    last = int(steps if steps is not None else stages["step"].max())
+    x = alt.X("step:Q", title=step_unit, scale=alt.Scale(domain=[0, max(1, last)]))
+    lines = alt.Chart().mark_line(point=False, strokeWidth=2.5).encode(
+        x=x, y=alt.Y("value:Q", title=None, axis=alt.Axis(format=",.0f", **AXIS)), color=colour,
+        tooltip=["world:N", "what:N", "step:Q", alt.Tooltip("value:Q", format=",.0f")],
+    ).properties(width=WIDTH // 2 - 20, height=150)
+    grow = lines.facet(column=alt.Column("what:N", title=None, header=alt.Header(labelFontSize=12, labelFontWeight="bold")), data=grown
+                       ).resolve_scale(y="independent")
+    return alt.vconcat(strip, grow).properties(title=f"{step_unit.capitalize()} {week} of {last}")
+
+
 OBSERVED_COLOUR = "#1f2328"
 OBSERVED_TITLES = {"funnel": "Observed funnel against the simulated worlds: each stage's rate of the stage before",
                    "scores": "Observed scores to recommend (0–10) against the simulated worlds: share of answers",
@@ -508,4 +539,4 @@ def _value(x) -> float:
     return math.nan if x is None else float(x)
 
 
-__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "observed", "fit_residuals", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]
+__all__ = ["worlds", "play", "world_colours", "funnel", "reasons", "curves", "stages", "comparison", "observed", "fit_residuals", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]

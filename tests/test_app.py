@@ -39,7 +39,7 @@ def metric_value(at: AppTest, label: str) -> float:
 def test_default_page_renders_fast():
     at = new_app().run()
     assert_clean(at)
-    assert at.title[0].value == cxsim.load_scenario("aravind").title
+    assert at.markdown[0].value == "### " + cxsim.load_scenario("aravind").title
     assert len(at.metric) == 8
     assert metric_value(at, "Acceptance") > 50  # default view: Aravind's 1980s interventions
     assert at.get("vega_lite_chart")
@@ -250,7 +250,7 @@ def test_every_builtin_scenario_loads(name):
     at.run()
     at.selectbox(key="scenario").set_value(name).run()
     assert_clean(at)
-    assert at.title[0].value == (cxsim.load_scenario(name).title or name)
+    assert at.markdown[0].value == "### " + (cxsim.load_scenario(name).title or name)
     assert len(at.metric) == 8  # the scenario's story measures, then headline metrics, that have a value
     own = tuple(definition(m).label for m in views.scenario_measures(cxsim.load_scenario(name)))
     if own:  # its measures that are not metrics are among the cards
@@ -292,7 +292,7 @@ def test_four_what_ifs_side_by_side_on_the_same_seeds():
         at.run()
         assert_clean(at)
         assert at.get("vega_lite_chart")
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.button(key="aravind:drop_1").click().run()  # stop comparing 'bus only'
     assert_clean(at)
     assert [m.value for m in at.markdown if m.value.startswith("#### ")] == ["#### 1980s", "#### counselling", "#### everything"]
@@ -329,7 +329,7 @@ def test_a_link_reproduces_the_view():
     link = link_of(at)
     assert link["scenario"] == "aravind" and link["start"] == "as written" and link["view"] == "Journey funnel"
     assert link["interventions.free_transport.coverage"] == "0.5" and "interventions.counselling.enabled" not in link
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     shown = [(m.label, m.value, m.delta) for m in at.metric]
 
@@ -342,10 +342,10 @@ def test_a_link_reproduces_the_view():
     assert again.session_state["view"] == "Journey funnel"
     assert [n for n in cxsim.load_scenario("aravind").interventions if switch(again, n).value] == ["free_transport", "free_medicine"]
     assert again.slider(key="aravind:interventions.free_transport.coverage").value == 0.5
-    again.session_state["view"] = "Baseline vs what-ifs"
+    again.session_state["view"] = "Dashboard"
     again.run()
     assert [(m.label, m.value, m.delta) for m in again.metric] == shown  # the same numbers, kept what-if included
-    assert link_of(again) | {"view": "Baseline vs what-ifs"} == link | {"view": "Baseline vs what-ifs"}
+    assert link_of(again) | {"view": "Dashboard"} == link | {"view": "Dashboard"}
 
 
 def test_a_bad_link_is_named_not_a_traceback():
@@ -513,7 +513,7 @@ def test_your_own_scenario_is_edited_in_schema_forms_and_runs_in_every_world():
     at.button(key="editor_run").click().run()
     assert_clean(at)
     assert "the page runs it" in at.success[0].value
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     assert_clean(at)
     own = cxsim.load_scenario("aravind").with_overrides({"costs.medicine": 0.0, "journey.success": 0.5, "population.customers": SMALL})
@@ -533,7 +533,7 @@ def test_a_link_carries_your_own_scenario():
     at = own_scenario_app()
     at.number_input(key="edit:aravind:costs.medicine").set_value(0.0).run()
     at.button(key="editor_run").click().run()
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     shown = [(m.label, m.value, m.delta) for m in at.metric]
     link = link_of(at)
@@ -611,7 +611,7 @@ def test_budget_search_shows_a_frontier_and_loads_the_plan(tmp_path, monkeypatch
     before = metric_value_after(at)
     at.button(key="budget_load").click().run()
     assert_clean(at)
-    assert at.session_state["view"] == "Baseline vs what-ifs"
+    assert at.session_state["view"] == "Dashboard"
     loaded = metric_value(at, "Acceptance")
     assert loaded == pytest.approx(searched, abs=0.051)  # the comparison computes the plan, same seeds and world
     assert loaded > before + 10  # a plan within the largest budget beats doing nothing on Aravind
@@ -619,7 +619,7 @@ def test_budget_search_shows_a_frontier_and_loads_the_plan(tmp_path, monkeypatch
 
 def metric_value_after(at: AppTest) -> float:
     """Acceptance of the intervention world before a plan is loaded (computed in the comparison tab)."""
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     value = metric_value(at, "Acceptance")
     at.session_state["view"] = "Best plan for a budget"

@@ -78,7 +78,7 @@ def test_a_malformed_csv_is_one_line_and_the_page_keeps_working(tmp_path, monkey
 
 
 def _acceptance_card(at: AppTest) -> float:
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     card = next(m for m in at.metric if m.label == "Acceptance")
     return float(card.value.split()[0])

@@ -379,7 +379,7 @@ def _link_reproduces_the_view(explorer, browser):
     link = explorer.page.url
     assert "view=Journey" in link and "whatifs=" in link, link
     switches = explorer.switches()
-    explorer.act(lambda: explorer.page.get_by_role("tab", name="Baseline vs what-ifs").click())
+    explorer.act(lambda: explorer.page.get_by_role("tab", name="Dashboard").click())
     explorer.card_value("acceptance_rate").wait_for(timeout=30_000)
     shown = explorer.page.locator("[data-testid='stMetric']").all_inner_texts()
     other = Page(browser, link, cards=False)
@@ -388,7 +388,7 @@ def _link_reproduces_the_view(explorer, browser):
         other.page.wait_for_function(  # every switch drawn (the page modes besides)
             f"() => document.querySelectorAll('{SIDEBAR} [data-testid=\"stCheckbox\"]').length >= {len(switches) + len(PAGE_MODES)}", timeout=30_000)
         assert other.switches() == switches
-        other.act(lambda: other.page.get_by_role("tab", name="Baseline vs what-ifs").click())
+        other.act(lambda: other.page.get_by_role("tab", name="Dashboard").click())
         other.card_value("acceptance_rate").wait_for(timeout=30_000)
         assert other.page.locator("[data-testid='stMetric']").all_inner_texts() == shown  # four worlds, the same numbers
         other.clean()
@@ -482,7 +482,7 @@ def test_your_own_scenario_edited_run_and_downloaded(explorer, tmp_path):
     assert 'extends = "aravind"' in path.read_text()
     own = cxsim.load_scenario(path)  # what `cxsim run FILE` reads
     assert own.costs.medicine == 0.0 and own.population.customers == cxsim.load_scenario("aravind").population.customers
-    explorer.act(lambda: page.get_by_role("tab", name="Baseline vs what-ifs").click())
+    explorer.act(lambda: page.get_by_role("tab", name="Dashboard").click())
     explorer.card_value("acceptance_rate").wait_for(timeout=60_000)
     on = own.variants["aravind_1980s"].interventions
     want = 100 * sum(cxsim.run(own.with_interventions(on, only=True), s).summary["acceptance_rate"] for s in (1, 2, 3)) / 3
