@@ -57,23 +57,32 @@ def _still_the_variant(s: sidebar.Settings) -> bool:
     return s.alternative.interventions == sidebar.starting_point(s.scenario, s.start).interventions
 
 
+COMPACT = "<style>.block-container{padding-top:3.6rem;padding-bottom:2rem}</style>"  # the first screen holds question, cards and plan
+
+
 def header(s: sidebar.Settings) -> None:
-    """The question, the scenario's story in one line, and what each world is (plain words; the jargon in tooltips)."""
-    st.markdown(f"### {s.scenario.title or s.name}")
-    if s.scenario.story.fact:
-        st.markdown(f"**The story:** {s.scenario.story.fact}")
-    variant = f"variant {s.start}: " if _still_the_variant(s) else ""
-    whatifs = [w for w in s.worlds if w != "baseline"]
-    described = " · ".join(f"**{w}**: {variant if w == s.edited else ''}{_recipe(s, w)}" for w in whatifs)
-    pop = s.baseline.population.customers
-    runs_text = "once" if len(s.seeds) == 1 else f"{len(s.seeds)} times"
-    st.caption(
-        f"**Baseline**: no intervention · {described} · {pop:,} customers over {s.baseline.steps} {s.baseline.step_unit}s, "
-        f"each world simulated {runs_text} on the same random draws (seeds {s.seeds[0]}–{s.seeds[-1]})",
-        help="Replicates: each world is simulated several times, each time with another random draw (seed) of who the customers are "
-             "and what happens to them; every world uses the same draws (common random numbers), so a difference between worlds "
-             "comes from the interventions, not from luck. The ranges in brackets are 95% intervals over these runs.",
-    )
+    """The question, the scenario's story in one line, and what each world is (plain words; the jargon in tooltips),
+    beside the best plan within a budget."""
+    st.html(COMPACT)
+    story, plan = st.columns([5, 2], gap="medium")
+    with story:
+        st.markdown(f"### {s.scenario.title or s.name}")
+        if s.scenario.story.fact:
+            st.markdown(f"**The story:** {views.first_sentence(s.scenario.story.fact)}", help=s.scenario.story.fact)
+        variant = f"variant {s.start}: " if _still_the_variant(s) else ""
+        whatifs = [w for w in s.worlds if w != "baseline"]
+        described = " · ".join(f"**{w}**: {variant if w == s.edited else ''}{_recipe(s, w)}" for w in whatifs)
+        pop = s.baseline.population.customers
+        runs_text = "once" if len(s.seeds) == 1 else f"{len(s.seeds)} times"
+        st.caption(
+            f"**Baseline**: no intervention · {described} · {pop:,} customers over {s.baseline.steps} {s.baseline.step_unit}s, "
+            f"each world simulated {runs_text} on the same random draws (seeds {s.seeds[0]}–{s.seeds[-1]})",
+            help="Replicates: each world is simulated several times, each time with another random draw (seed) of who the customers are "
+                 "and what happens to them; every world uses the same draws (common random numbers), so a difference between worlds "
+                 "comes from the interventions, not from luck. The ranges in brackets are 95% intervals over these runs.",
+        )
+    with plan.container(border=True, key="dashboard_plan"):
+        budget.panel(s)
     if s.alternative == s.baseline:
         st.info(f"No intervention is switched on in **{s.edited}**: switch one on in the sidebar (or start from a variant) to compare.")
 
@@ -93,24 +102,18 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     cards = views.card_metrics(table[table["world"] == s.edited], first=s.scenario.story.measures)  # the scenario's own choice first
     if len(whatifs) == 1:
         rows = table.set_index("metric")
-        left, right = st.columns([5, 2], gap="medium")
-        cols = left.columns(4, gap="small")
+        cols = st.columns(4, gap="small")
         for k, name in enumerate(cards):
             with cols[k % 4].container(border=True, key=_card_key(s, s.edited, name)):
                 metric_card(rows.loc[name], name, cur, len(s.seeds))
-        with right.container(border=True, key="dashboard_plan"):
-            budget.panel(s)
-    else:  # one column of cards per what-if, side by side; the best plan beside them
-        cols = st.columns([*([3] * len(whatifs)), 3], gap="small")
-        for col, world in zip(cols, whatifs):
+    else:  # one column of cards per what-if, side by side
+        for col, world in zip(st.columns(len(whatifs), gap="small"), whatifs):
             col.markdown(f"#### {world}")
             col.caption(_recipe(s, world))
             rows = table[table["world"] == world].set_index("metric")
             for name in cards:
                 with col.container(border=True, key=_card_key(s, world, name)):
                     metric_card(rows.loc[name], name, cur, len(s.seeds))
-        with cols[-1].container(border=True, key="dashboard_plan"):
-            budget.panel(s)
     shown = views.display_comparison(table, cur)
     st.subheader("What-if − baseline, with 95% intervals" if len(whatifs) > 1 else f"{s.edited} − baseline, with 95% intervals")
     st.caption(
@@ -341,14 +344,11 @@ def report_button(s: sidebar.Settings, runs_by_world: dict) -> None:
 def explorer(s: sidebar.Settings) -> None:
     header(s)
     runs_by_world = runs.run_worlds(s.worlds, s.seeds)
-    nav, report = st.columns([6, 1], vertical_alignment="center")
-    with report:
-        report_button(s, runs_by_world)
     if st.session_state.get("view") not in VIEWS:
         st.session_state["view"] = DASHBOARD
-    view = nav.pills("view", list(VIEWS), required=True, key="view", label_visibility="collapsed",
-                     help=None, width="stretch")
+    view = st.pills("view", list(VIEWS), required=True, key="view", label_visibility="collapsed", width="stretch", wrap=True)
     VIEWS[view](s, runs_by_world)
+    report_button(s, runs_by_world)
 
 
 def explorer_page() -> None:

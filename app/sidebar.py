@@ -152,7 +152,8 @@ def pick_scenario() -> tuple[str, Scenario]:
     name = st.sidebar.selectbox("Scenario", names, index=index, key="scenario", help="built-in scenarios (cxsim/scenarios/*.toml)")
     sc = scenario_of(name)
     edits = applied_edits(name)
-    st.sidebar.caption((sc.title or sc.name) + (f" · **your own**: {len(edits)} change(s) (tab 'Your own scenario')" if edits else ""))
+    if edits:
+        st.sidebar.caption(f"**your own**: {len(edits)} change(s) (view 'Your own scenario')")
     return name, sc
 
 

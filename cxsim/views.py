@@ -528,6 +528,16 @@ def widget_spec(path: str, model_cls: type[BaseModel], field: str, value: Any, s
     return WidgetSpec(kind="number", label=f"{pretty} ({unit_part}{rng})" if rng else pretty, step=float(mag / 10), **spec)
 
 
+def first_sentence(text: str, most: int = 170) -> str:
+    """A story in one line: its first sentence (up to the first '. ', ': ' or ', a '), at most ``most`` characters."""
+    import re
+
+    text = " ".join(str(text).split())
+    m = re.search(r"(?<=[a-z0-9%)])[.:;] ", text)
+    head = text[: m.start() + 1].rstrip(":;") if m else text
+    return head if len(head) <= most else head[: most - 1].rsplit(" ", 1)[0] + "…"
+
+
 def readable(name: str) -> str:
     """An identifier in words for a chart or a sentence (``camp_screening`` → 'camp screening'); text with spaces as it is."""
     text = str(name)
