@@ -175,8 +175,11 @@ def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
         st.caption("No other plan within the budget is statistically tied with it.")
 
 
+VIEW = "Best plan for a budget"  # the page's view of this tab
+
+
 def _go_to_search() -> None:
-    st.session_state["view"] = "Best plan for a budget"
+    st.session_state["view"] = VIEW
 
 
 def panel(s: sidebar.Settings) -> None:
@@ -186,6 +189,9 @@ def panel(s: sidebar.Settings) -> None:
                 "the tab 'Best plan for a budget') at no more than the budget: plans searched on the same random draws, no new runs here")
     if not s.baseline.interventions:
         st.caption("This scenario has no intervention to choose.")
+        return
+    if st.session_state.get("view") == VIEW:
+        st.caption("The search, its frontier and the recommended plan are below.")
         return
     objectives = st.session_state.get("budget_objectives") or ["acceptance_rate"]
     mapping = search_file(s, list(objectives), int(st.session_state.get("budget_trials", TRIALS["default"])))

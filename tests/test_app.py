@@ -615,6 +615,20 @@ def test_budget_search_shows_a_frontier_and_loads_the_plan(tmp_path, monkeypatch
     loaded = metric_value(at, "Acceptance")
     assert loaded == pytest.approx(searched, abs=0.051)  # the comparison computes the plan, same seeds and world
     assert loaded > before + 10  # a plan within the largest budget beats doing nothing on Aravind
+    panel = [m.value for m in at.markdown if m.value.startswith("**") and "Free" in m.value]  # the dashboard's best plan, in words
+    assert panel and "_" not in panel[0], panel
+    said = next(c.value for c in at.caption if c.value.startswith("Budget: "))
+    assert re.fullmatch(r"Budget: \d{1,3}(,\d{3})* \w+", said), said  # a whole amount with separators, never 919060.34
+
+
+def test_the_frontier_is_in_percent_like_the_cards_and_names_plans_in_words(tmp_path, monkeypatch):
+    at = budget_app(tmp_path, monkeypatch)
+    at.number_input(key="budget_trials").set_value(4).run()
+    at.button(key="budget_search").click().run()
+    assert_clean(at)
+    table = at.dataframe[0].value  # the frontier (table)
+    assert table["acceptance_rate"].max() > 1  # % (as the cards), not a 0–1 fraction
+    assert not table["plan"].str.contains("_").any(), list(table["plan"])
 
 
 def metric_value_after(at: AppTest) -> float:
