@@ -75,19 +75,35 @@ def reread(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None
                                                           progress=False, report=False))
 
 
-def frontier_chart(res: Optimisation, primary: str, budget: float, best_trial: int | None, currency: str) -> alt.Chart:
+def shown_table(s: sidebar.Settings, res: Optimisation, table: pd.DataFrame, primary: str) -> pd.DataFrame:
+    """A plans or frontier table as the page shows it: plans named in words, the objective in its display unit (% like the cards)."""
+    scale, _ = views.display_unit(primary, s.scenario.currency)
+    out = table.copy()
+    by_trial = {p.trial: p for p in res.plans}
+    out["plan"] = [views.plan_label(s.baseline, by_trial[t].overrides) if t in by_trial else plan for t, plan in zip(out["trial"], out["plan"])]
+    for col in (primary, f"{primary}_low", f"{primary}_high"):
+        if col in out:
+            out[col] = out[col] * scale
+    return out
+
+
+def frontier_chart(s: sidebar.Settings, res: Optimisation, primary: str, budget: float, best_trial: int | None) -> alt.Chart:
     """Every plan (grey), the frontier with 95% intervals of the objective and of cost, the budget and the recommended plan."""
-    plans = res.plans_table
-    front = res.frontier_table.assign(recommended=lambda d: d["trial"] == best_trial)
-    x = alt.X("intervention_cost:Q", title=f"intervention cost ({currency})" if currency else "intervention cost")
-    y = alt.Y(f"{primary}:Q", title=_label(primary))
-    cloud = alt.Chart(plans[plans["feasible"]]).mark_point(color="lightgray").encode(x, y, tooltip=["plan", primary, "intervention_cost"])
+    currency = s.scenario.currency
+    _, unit = views.display_unit(primary, currency)
+    plans = shown_table(s, res, res.plans_table, primary)
+    front = shown_table(s, res, res.frontier_table, primary).assign(recommended=lambda d: d["trial"] == best_trial)
+    x = alt.X("intervention_cost:Q", title=f"intervention cost ({currency})" if currency else "intervention cost", axis=alt.Axis(format=",~s"))
+    y = alt.Y(f"{primary}:Q", title=f"{_label(primary)} ({unit})" if unit else _label(primary), axis=alt.Axis(format=",.4~g"))
+    tip = ["plan", alt.Tooltip(f"{primary}:Q", format=",.1f", title=_label(primary)), alt.Tooltip("intervention_cost:Q", format=",.0f", title="cost")]
+    cloud = alt.Chart(plans[plans["feasible"]]).mark_point(color="lightgray").encode(x, y, tooltip=tip)
     base = alt.Chart(front)
     bars = base.mark_rule(color="steelblue").encode(x, alt.Y(f"{primary}_low:Q"), alt.Y2(f"{primary}_high:Q"))
     spans = base.mark_rule(color="steelblue", opacity=0.5).encode(alt.X("intervention_cost_low:Q"), alt.X2("intervention_cost_high:Q"), y)
     points = base.mark_point(filled=True, size=80).encode(
         x, y, color=alt.condition("datum.recommended", alt.value("orange"), alt.value("steelblue")),
-        tooltip=["plan", primary, f"{primary}_low", f"{primary}_high", "intervention_cost", "main_reason_removed"])
+        tooltip=tip + [alt.Tooltip(f"{primary}_low:Q", format=",.1f", title="95% low"), alt.Tooltip(f"{primary}_high:Q", format=",.1f", title="95% high"),
+                       alt.Tooltip("main_reason_removed:N", title="main reason removed")])
     line = base.mark_line(color="steelblue", opacity=0.4).encode(x, y)
     rule = alt.Chart(pd.DataFrame({"budget": [budget]})).mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.X("budget:Q"))
     return alt.layer(cloud, line, bars, spans, points, rule).properties(height=380)
@@ -101,7 +117,7 @@ def _load(name: str, overrides: dict) -> None:
         st.session_state[sidebar.key(name, path)] = value
         if not path.endswith(".enabled"):
             sidebar.remember_setting(name, path, value)
-    st.session_state["view"] = "Baseline vs what-ifs"
+    st.session_state["view"] = "Dashboard"
 
 
 def _ci(ev, name: str, currency: str) -> str:
@@ -110,39 +126,99 @@ def _ci(ev, name: str, currency: str) -> str:
     return f"{views.fmt(mean, name, currency)} [{views.fmt(lo, name, currency, unit=False)}, {views.fmt(hi, name, currency, unit=False)}]"
 
 
+def budget_top(res: Optimisation) -> float:
+    """The budget slider's top: the dearest feasible plan's mean cost, rounded up to a whole amount."""
+    import math
+
+    costs = [p.cost for p in res.plans if p.feasible]
+    return float(math.ceil(max(costs))) if costs and max(costs) > 0 else 1.0
+
+
+def budget_slider(res: Optimisation, cur: str, key: str = "budget_amount") -> float:
+    """The budget, in whole amounts of the currency, shown compactly (919.1K, not 919060.34)."""
+    top = budget_top(res)
+    if not 0.0 <= st.session_state.get(key, -1.0) <= top:  # first time, or another search with cheaper plans
+        st.session_state[key] = top
+    budget = st.slider(f"budget ({cur})" if cur else "budget", 0.0, top, step=float(max(1, round(top / 100))), key=key, format="compact",
+                       help="the recommended plan: the best mean objective among the plans searched whose mean cost is within it (no new runs)")
+    st.caption(f"Budget: {budget:,.0f} {cur}".rstrip())
+    return budget
+
+
 def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
     cur = s.scenario.currency
-    costs = [p.cost for p in res.plans if p.feasible]
-    top = float(max(costs)) if costs and max(costs) > 0 else 1.0
-    if not 0.0 <= st.session_state.get("budget_amount", -1.0) <= top:  # first time, or another search with cheaper plans
-        st.session_state["budget_amount"] = top
-    budget = st.slider(f"budget ({cur})" if cur else "budget", 0.0, top, step=top / 100, key="budget_amount",
-                       help="the recommended plan: the best mean objective among the plans searched whose mean cost is within it (no new runs)")
+    budget = budget_slider(res, cur)
     rec = res.recommend(budget)
     st.subheader(f"Frontier: {_label(primary)} against cost, with 95% intervals")
-    chart = frontier_chart(res, primary, budget, rec.best.trial if rec.best else None, cur)
+    chart = frontier_chart(s, res, primary, budget, rec.best.trial if rec.best else None)
     st.altair_chart(chart, width="stretch", key="budget_frontier")
     st.caption(f"{len(res.plans)} plans evaluated on the same {len(res.spec.search_seeds)} seeds (common random numbers). "
                "Grey: every plan; blue: the frontier (no other plan is better on every objective at no more cost), bars: 95% intervals; "
                "orange: recommended; dashed: the budget.")
     with st.expander("The frontier (table)"):
-        st.dataframe(res.frontier_table, hide_index=True, key="budget_frontier_table")
+        st.dataframe(shown_table(s, res, res.frontier_table, primary), hide_index=True, key="budget_frontier_table")
     if rec.best is None:
         st.info(f"No plan searched fits a budget of {budget:,.0f} {cur}: raise the budget.")
         return
     st.subheader("Recommended plan within the budget")
-    st.markdown(f"**{rec.best.text}** · {_label(primary)} {_ci(rec.best.evaluation, primary, cur)} · "
+    st.markdown(f"**{views.plan_label(s.baseline, rec.best.overrides)}** · {_label(primary)} {_ci(rec.best.evaluation, primary, cur)} · "
                 f"cost {_ci(rec.best.evaluation, 'intervention_cost', cur)}")
     st.markdown(res.explain(rec.best))
     st.button("Load this plan", key="budget_load", type="primary", on_click=_load, args=(s.name, rec.best.overrides),
               icon=":material/input:", help="the sidebar's intervention world becomes this plan; the comparison computes it")
     if rec.ties:
         st.markdown("**Runners-up indistinguishable from it** (best − plan, 95% interval spans 0):")
-        st.table(pd.DataFrame([{"plan": p.text, "cost": views.fmt(p.cost, "intervention_cost", cur), _label(primary): _ci(p.evaluation, primary, cur),
+        st.table(pd.DataFrame([{"plan": views.plan_label(s.baseline, p.overrides), "cost": views.fmt(p.cost, "intervention_cost", cur), _label(primary): _ci(p.evaluation, primary, cur),
                                 "best − plan": views.fmt(d[0], primary, cur, signed=True) + f" [{views.fmt(d[1], primary, cur, signed=True, unit=False)}, "
                                 f"{views.fmt(d[2], primary, cur, signed=True, unit=False)}]"} for p, d in rec.ties]))
     else:
         st.caption("No other plan within the budget is statistically tied with it.")
+
+
+VIEW = "Best plan for a budget"  # the page's view of this tab
+
+
+def _go_to_search() -> None:
+    st.session_state["view"] = VIEW
+
+
+def panel(s: sidebar.Settings) -> None:
+    """The dashboard's corner: the best plan within a budget, from the search made with the tab's settings (none: a button
+    that makes it); the frontier, the ties and the search's own settings one click away (the tab)."""
+    st.markdown("**Best plan within a budget**", help="which interventions to use for the most acceptance (or the objective chosen in "
+                "the tab 'Best plan for a budget') at no more than the budget: plans searched on the same random draws, no new runs here")
+    if not s.baseline.interventions:
+        st.caption("This scenario has no intervention to choose.")
+        return
+    if st.session_state.get("view") == VIEW:
+        st.caption("The search, its frontier and the recommended plan are below.")
+        return
+    objectives = st.session_state.get("budget_objectives") or ["acceptance_rate"]
+    mapping = search_file(s, list(objectives), int(st.session_state.get("budget_trials", TRIALS["default"])))
+    out = cache_folder(s, mapping)
+    res = reread(s, mapping, out)
+    if res is None:
+        st.caption(f"Not searched yet for these settings: {mapping['trials']} plans of the scenario's "
+                   f"{len(s.baseline.interventions)} interventions, at the page's size.")
+        if st.button("Find the best plan", key="dashboard_search", type="primary", icon=":material/search:",
+                     help="evaluate plans now (progress bar, Stop keeps what is done)"):
+            res = run_search(s, mapping, out)
+            if res is not None:
+                st.session_state[RESULT] = ((str(out), finished_trials(out)), res)
+                st.rerun()
+        st.session_state.pop(STOP, False)
+        return
+    cur, primary = s.scenario.currency, objectives[0]
+    budget = budget_slider(res, cur)
+    rec = res.recommend(budget)
+    if rec.best is None:
+        st.caption(f"No plan searched fits {budget:,.0f} {cur}: raise the budget.")
+    else:
+        st.markdown(f"**{views.plan_label(s.baseline, rec.best.overrides)}**")
+        st.caption(f"{_label(primary)} {_ci(rec.best.evaluation, primary, cur)} · cost {_ci(rec.best.evaluation, 'intervention_cost', cur)}")
+        st.button("Load this plan", key="dashboard_load", on_click=_load, args=(s.name, rec.best.overrides), icon=":material/input:",
+                  help="the sidebar's switches take this plan; the cards compute it")
+    st.button("Frontier and ties", key="dashboard_more", on_click=_go_to_search, type="tertiary", icon=":material/arrow_forward:")
 
 
 def view(s: sidebar.Settings, runs_by_world: dict) -> None:

@@ -115,18 +115,26 @@ def journey_sankey(flows: pd.DataFrame, world: str, population: float) -> go.Fig
     nodes = [n for n in FLOW_NODES if n in set(data["source"]) | set(data["target"])]
     index = {n: k for k, n in enumerate(nodes)}
     totals = {n: max(data.loc[data["target"] == n, "customers"].sum(), data.loc[data["source"] == n, "customers"].sum()) for n in nodes}
-    labels = [f"{n}: {totals[n]:,.0f} ({totals[n] / population:.0%})" for n in nodes]
+    labels = [f"{n}: {totals[n]:,.0f} ({totals[n] / population:.0%})" if totals[n] >= SMALL_NODE * population else "" for n in nodes]
     node_colour = [FLOW_ENDS.get(n, "#1668c1") for n in nodes]
     link_colour = [("rgba(207,34,46,0.35)" if FLOW_ENDS.get(t) == "#cf222e" else "rgba(22,104,193,0.25)") for t in data["target"]]
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node=dict(label=labels, color=node_colour, pad=18, thickness=16, line=dict(width=0)),
+        node=dict(label=labels, color=node_colour, pad=26, thickness=16, line=dict(width=0),
+                  customdata=[f"{n}: {totals[n]:,.0f} ({totals[n] / population:.1%})" for n in nodes], hovertemplate="%{customdata}<extra></extra>"),
         link=dict(source=[index[a] for a in data["source"]], target=[index[b] for b in data["target"]], value=list(data["customers"]),
                   color=link_colour, hovertemplate="%{source.label} → %{target.label}<br>%{value:,.0f} customers<extra></extra>"),
         textfont=dict(size=13, color="#1f2328"),
     ))
-    fig.update_layout(title=dict(text=world, font=dict(size=15)), height=420, margin=dict(l=10, r=10, t=40, b=10))
+    small = [f"{n} {totals[n]:,.0f}" for n in nodes if 0 < totals[n] < SMALL_NODE * population]
+    title = world + (f"  ·  under {SMALL_NODE:.0%} each (unlabelled): " + ", ".join(small) if small else "")
+    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=460, margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+SMALL_NODE = 0.02
+"""Stages holding fewer than this share of the population are drawn unlabelled (named in the title, and on hover):
+their labels would sit on top of their neighbours' ('loyal: 290 (3%)' over 'waiting for service: 2 (0%)')."""
 
 
 def show_plotly(fig: go.Figure, table: pd.DataFrame, name: str) -> None:

@@ -50,19 +50,39 @@ def _recipe(s: sidebar.Settings, world: str) -> str:
     return ", ".join(views.intervention_label(sc, n) for n in sc.enabled_interventions) or "no intervention"
 
 
+def _still_the_variant(s: sidebar.Settings) -> bool:
+    """The edited what-if is still the variant it started from (its switches and settings as the variant has them)."""
+    if s.start == sidebar.AS_WRITTEN:
+        return False
+    return s.alternative.interventions == sidebar.starting_point(s.scenario, s.start).interventions
+
+
+COMPACT = "<style>.block-container{padding-top:3.6rem;padding-bottom:2rem}</style>"  # the first screen holds question, cards and plan
+
+
 def header(s: sidebar.Settings) -> None:
-    st.title(s.scenario.title or s.name)
-    if s.scenario.story.fact:
-        st.markdown(f"*{s.scenario.story.fact}*")
-    variant = f"variant {s.start}: " if s.start != sidebar.AS_WRITTEN else ""
-    whatifs = [w for w in s.worlds if w != "baseline"]
-    described = " · ".join(f"**{w}**: {variant if w == s.edited else ''}{_recipe(s, w)}" for w in whatifs)
-    pop = s.baseline.population.customers
-    st.caption(
-        f"**Baseline**: no intervention · {described} · "
-        f"{pop:,} customers, {s.baseline.steps} {s.baseline.step_unit}s, "
-        f"{len(s.seeds)} replicate(s) per world on the same seeds {s.seeds[0]}–{s.seeds[-1]} (common random numbers)"
-    )
+    """The question, the scenario's story in one line, and what each world is (plain words; the jargon in tooltips),
+    beside the best plan within a budget."""
+    st.html(COMPACT)
+    story, plan = st.columns([5, 2], gap="medium")
+    with story:
+        st.markdown(f"### {s.scenario.title or s.name}")
+        if s.scenario.story.fact:
+            st.markdown(f"**The story:** {views.first_sentence(s.scenario.story.fact)}", help=s.scenario.story.fact)
+        variant = f"variant {s.start}: " if _still_the_variant(s) else ""
+        whatifs = [w for w in s.worlds if w != "baseline"]
+        described = " · ".join(f"**{w}**: {variant if w == s.edited else ''}{_recipe(s, w)}" for w in whatifs)
+        pop = s.baseline.population.customers
+        runs_text = "once" if len(s.seeds) == 1 else f"{len(s.seeds)} times"
+        st.caption(
+            f"**Baseline**: no intervention · {described} · {pop:,} customers over {s.baseline.steps} {s.baseline.step_unit}s, "
+            f"each world simulated {runs_text} on the same random draws (seeds {s.seeds[0]}–{s.seeds[-1]})",
+            help="Replicates: each world is simulated several times, each time with another random draw (seed) of who the customers are "
+                 "and what happens to them; every world uses the same draws (common random numbers), so a difference between worlds "
+                 "comes from the interventions, not from luck. The ranges in brackets are 95% intervals over these runs.",
+        )
+    with plan.container(border=True, key="dashboard_plan"):
+        budget.panel(s)
     if s.alternative == s.baseline:
         st.info(f"No intervention is switched on in **{s.edited}**: switch one on in the sidebar (or start from a variant) to compare.")
 
@@ -82,12 +102,12 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     cards = views.card_metrics(table[table["world"] == s.edited], first=s.scenario.story.measures)  # the scenario's own choice first
     if len(whatifs) == 1:
         rows = table.set_index("metric")
-        cols = st.columns(4)
+        cols = st.columns(4, gap="small")
         for k, name in enumerate(cards):
             with cols[k % 4].container(border=True, key=_card_key(s, s.edited, name)):
                 metric_card(rows.loc[name], name, cur, len(s.seeds))
     else:  # one column of cards per what-if, side by side
-        for col, world in zip(st.columns(len(whatifs)), whatifs):
+        for col, world in zip(st.columns(len(whatifs), gap="small"), whatifs):
             col.markdown(f"#### {world}")
             col.caption(_recipe(s, world))
             rows = table[table["world"] == world].set_index("metric")
@@ -120,8 +140,9 @@ def metric_card(row, name: str, cur: str, replicates: int) -> None:
     """
     m = definition(name)
     card = views.card_text(row, name, cur)
-    st.markdown(f"**{card['label']}**", help=f"{m.doc}. Large: in this what-if. Delta: paired difference from the baseline, "
-                f"95% interval over {replicates} replicate(s) on the same seeds. "
+    st.markdown(f"**{card['label']}**", help=f"{m.doc}. Large: in this what-if. Beneath: the difference from the baseline, with the "
+                f"range it lies in 19 times out of 20 (95% interval) over the {replicates} run(s) of each world on the same random draws. "
+                "pp: percentage points (40 % → 45 % is +5 pp). "
                 + ({"higher": "Higher is better.", "lower": "Lower is better."}.get(m.better, "Neither direction is better in itself.")))
     st.metric(
         card["label"], card["value"], delta=card["delta"] or None, delta_color=COLOURS.get(card["reading"], "gray"),
@@ -218,7 +239,7 @@ def journey_view(s: sidebar.Settings, runs_by_world: dict) -> None:
         col.markdown(f"**{w}**: customer {i} ({p['segment']}) ends **{stories.fate(p)}**")
     if len(journey):
         charts.show(plot.journey(journey, i), journey, "customer_journey")
-        st.caption("Each point is a moment of the journey; ◆ and labels mark the touchpoints that moved the feeling; red circles mark the peak and the end (peak-end rule).")
+        st.caption("Each point is a moment of the journey; ◆ and labels mark the touchpoints that moved the feeling; dark rings mark the peak and the end (peak-end rule).")
     for col, (w, p) in zip(st.columns(len(people)), people.items()):
         with col.expander(f"Story in plain words ({w})"):
             st.text(p["story"])
@@ -238,8 +259,58 @@ def time_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     charts.show(plot.stages(runs_by_world, step_unit=s.baseline.step_unit), occupancy, "stages_over_time")
 
 
+PLAY_SPEED = 0.6  # seconds per week while playing
+
+
+def _advance(weeks: int) -> None:
+    w = st.session_state.get("play_week", 0)
+    if w >= weeks:
+        st.session_state["play_on"] = False
+    else:
+        st.session_state["play_week"] = w + 1
+
+
+def _toggle_play(weeks: int) -> None:
+    playing = not st.session_state.get("play_on", False)
+    st.session_state["play_on"] = playing
+    if playing and st.session_state.get("play_week", 0) >= weeks:
+        st.session_state["play_week"] = 0  # from the start again
+
+
+def play_view(s: sidebar.Settings, runs_by_world: dict) -> None:
+    """The computed run, week by week: the baseline and a what-if side by side (no recomputation: the cached tables)."""
+    st.subheader("Watch it run, week by week")
+    whatifs = [w for w in s.worlds if w != "baseline"]
+    _forget_unless("play_world", whatifs)
+    unit, weeks = s.baseline.step_unit, s.baseline.steps
+    left, mid, right = st.columns([2, 1, 4], vertical_alignment="bottom")
+    world = left.selectbox("beside the baseline", whatifs, index=whatifs.index(s.edited), key="play_world")
+    playing = st.session_state.get("play_on", False)
+    mid.button("Pause" if playing else "Play", key="play_button", type="primary", on_click=_toggle_play, args=(weeks,),
+               icon=":material/pause:" if playing else ":material/play_arrow:", help=f"one {unit} every {PLAY_SPEED:g} s")
+    stages, curves = views.play_tables({w: runs_by_world[w] for w in ("baseline", world)})
+    st.caption(f"Customers moving through the journey and the counts growing, {unit} by {unit}, as the run computed them "
+               "(mean over the runs of each world).")
+
+    @st.fragment(run_every=PLAY_SPEED if playing else None)
+    def frame() -> None:
+        if st.session_state.get("play_on", False):
+            _advance(weeks)
+        st.session_state.setdefault("play_week", 0)
+        st.session_state["play_week"] = min(st.session_state["play_week"], weeks)
+        week = right.slider(unit, 0, weeks, key="play_week", help=f"move to any {unit}; Play goes on from here")
+        chart = plot.play(stages, curves, week, step_unit=unit, steps=weeks)
+        st.altair_chart(chart, key="play_chart")
+
+    frame()
+    st.download_button("Table (CSV)", lambda: stages.merge(curves.pivot_table(index=["world", "step"], columns="what", values="value")
+                                                           .reset_index(), on=["world", "step"]).to_csv(index=False),
+                       "play.csv", "text/csv", key="dl_play_csv", on_click="ignore", help="customers per stage and the counts, every week")
+
+
 VIEWS = {
-    "Baseline vs what-ifs": compare_view,
+    "Dashboard": compare_view,
+    "Watch it run": play_view,
     "Journey funnel": funnel_view,
     "Journey flow": flow_view,
     "Ask the non-user": nonuser_view,
@@ -249,6 +320,9 @@ VIEWS = {
     "Your own data": owndata.view,
     "Best plan for a budget": budget.view,
 }
+
+
+DASHBOARD = "Dashboard"
 
 
 def report_button(s: sidebar.Settings, runs_by_world: dict) -> None:
@@ -262,7 +336,7 @@ def report_button(s: sidebar.Settings, runs_by_world: dict) -> None:
 
     st.download_button(
         "Report (HTML)", made, f"cxsim_report_{s.name}.html", "text/html", key="report_download", on_click="ignore", icon=":material/description:",
-        help="one file that opens offline: the story, every world's settings, seeds, version, the cards with their intervals, "
+        help="the comparison as one HTML file that opens offline: the story, every world's settings, seeds, version, the cards with their intervals, "
              "the funnel, why non-users stay away and one customer's journey",
     )
 
@@ -270,16 +344,15 @@ def report_button(s: sidebar.Settings, runs_by_world: dict) -> None:
 def explorer(s: sidebar.Settings) -> None:
     header(s)
     runs_by_world = runs.run_worlds(s.worlds, s.seeds)
+    if st.session_state.get("view") not in VIEWS:
+        st.session_state["view"] = DASHBOARD
+    view = st.pills("view", list(VIEWS), required=True, key="view", label_visibility="collapsed", width="stretch", wrap=True)
+    VIEWS[view](s, runs_by_world)
     report_button(s, runs_by_world)
-    tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
-    for tab, view in zip(tabs, VIEWS.values()):
-        if tab.open:
-            with tab:
-                view(s, runs_by_world)
 
 
 def explorer_page() -> None:
-    skipped = links.restore()
+    skipped = links.restore(list(VIEWS))
     if skipped:
         st.warning("Not applied from this link: " + "; ".join(skipped))
     _forget_unless("view", list(VIEWS))

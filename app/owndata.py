@@ -134,7 +134,20 @@ def _number(x: float) -> str:
     return f"{x:.4g}"
 
 
+def usable(cal: Calibration) -> bool:
+    """A fit worth offering: at least one finished trial whose runs gave a value for every target (no penalty objective)."""
+    import math
+
+    from cxsim.calibration.fit import PENALTY
+
+    return len(cal.trials) > 0 and math.isfinite(cal.objective) and cal.objective < PENALTY and all(math.isfinite(f.residual) for f in cal.fits)
+
+
 def show_fit(s: sidebar.Settings, cal: Calibration, units: dict[str, str]) -> None:
+    if not usable(cal):
+        st.warning(f"No fit to use yet: none of the {len(cal.trials)} trial(s) run so far gave a value for every uploaded figure. "
+                   "Press **Fit** to run more trials.")
+        return
     values = written_values(cal.best)
     st.markdown(f"**Best fit** after {len(cal.trials)} trials on seeds {', '.join(map(str, cal.spec.file.seed_list))} "
                 f"(objective {cal.objective:.3g}; within noise of the best: {len(cal.region)} trials)")

@@ -152,7 +152,8 @@ def pick_scenario() -> tuple[str, Scenario]:
     name = st.sidebar.selectbox("Scenario", names, index=index, key="scenario", help="built-in scenarios (cxsim/scenarios/*.toml)")
     sc = scenario_of(name)
     edits = applied_edits(name)
-    st.sidebar.caption((sc.title or sc.name) + (f" · **your own**: {len(edits)} change(s) (tab 'Your own scenario')" if edits else ""))
+    if edits:
+        st.sidebar.caption(f"**your own**: {len(edits)} change(s) (view 'Your own scenario')")
     return name, sc
 
 
@@ -200,8 +201,9 @@ def size_panel(name: str, sc: Scenario) -> tuple[dict, list[int]]:
         spec = views.widget_spec(path, cls, field, value, sc)
         changes[path] = widget(spec, key(name, path), st.sidebar)
     n = st.sidebar.slider(
-        "replicates (runs per world)", REPLICATES["lo"], REPLICATES["hi"], REPLICATES["default"], key="replicates",
-        help="runs of each world on seeds seed, seed+1, …; more replicates give tighter 95% intervals",
+        "runs per world", REPLICATES["lo"], REPLICATES["hi"], REPLICATES["default"], key="replicates",
+        help="replicates: each world is simulated this many times, on random draws seed, seed+1, … (the same for every world); "
+             "more runs give narrower 95% intervals and take longer",
     )
     return changes, seeds_for(n, changes["seed"])
 
@@ -304,16 +306,16 @@ def worlds_panel(name: str, sc: Scenario, start: str, values: dict) -> tuple[str
 
 def render() -> Settings:
     """Draw the sidebar; returns the settings, or raises CxError for a bad one."""
-    st.sidebar.title("cxsim explorer")
     name, sc = pick_scenario()
-    trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
-    classroom = st.sidebar.toggle("Classroom", key="classroom", help="the trainer's mode for a room: trainees join with a code "
-                                  "from their own browsers and predict each step; you reveal the result and see their spread")
     start_name, start = pick_start(name, sc)
     iv_values = intervention_panel(name, start)
     edited, kept = worlds_panel(name, sc, start_name, iv_values)
     size, seeds = size_panel(name, sc)
     extra = overrides_panel(name, sc)
+    st.sidebar.subheader("Teach with it")
+    trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
+    classroom = st.sidebar.toggle("Classroom", key="classroom", help="the trainer's mode for a room: trainees join with a code "
+                                  "from their own browsers and predict each step; you reveal the result and see their spread")
     shared = {**size, **extra}
     baseline = sc.with_overrides(shared).with_interventions([], only=True)
     alternative = start.with_overrides({**iv_values, **shared})
@@ -322,10 +324,10 @@ def render() -> Settings:
 
 
 def confirm_work(s: Settings) -> bool:
-    """Above the explorer's bound, ask in the sidebar before computing (both worlds × replicates × customers × steps)."""
-    from cxsim.workload import Workload, needs_confirmation
+    """Above the explorer's bound, ask in the sidebar before computing (every world × replicates × customers × steps)."""
+    from cxsim.workload import needs_confirmation
 
-    work = Workload(2 * len(s.seeds), s.baseline.population.customers, s.baseline.steps)
+    work = page_workload(s)
     if not needs_confirmation(work):
         return True
     st.sidebar.warning(f"This page asks for {work.describe()}.")
@@ -333,6 +335,13 @@ def confirm_work(s: Settings) -> bool:
         return True
     st.info(f"Not computed: this page asks for {work.describe()}. Tick **Compute it anyway** in the sidebar, or choose fewer customers, steps or replicates.")
     return False
+
+
+def page_workload(s: Settings):
+    """What the page computes: every world it compares (the baseline, kept what-ifs, the edited one) on every seed."""
+    from cxsim.workload import Workload
+
+    return Workload(len(s.worlds) * len(s.seeds), s.baseline.population.customers, s.baseline.steps)
 
 
 def safe_render() -> Settings | None:

@@ -336,6 +336,10 @@ interpreter) is off: a classroom's 30 trainee pages, each looking at the room ev
 the server. Python's own collector still runs."""
 
 
+THEME = ("--theme.primaryColor", "#1668c1")
+"""The explorer's accent (switches, buttons, the chosen view) blue: red and green mean worse and better there."""
+
+
 def streamlit_command(args: argparse.Namespace) -> list[str]:
     """The ``streamlit run`` line for the explorer: bound to 127.0.0.1 unless ``--host`` says otherwise."""
     page = explorer_page()
@@ -343,7 +347,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         raise CxError(f"the explorer {page} is not there: reinstall cxsim (pip install cxsim, or pip install -e . in a checkout)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(page), "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false",
            "--client.toolbarMode", "minimal", "--server.address", args.host or LOCALHOST,
-           *NO_GC_PER_RUN]
+           *NO_GC_PER_RUN, *THEME]
     if args.port is not None:
         cmd += ["--server.port", str(args.port)]
     if args.headless is not None:

@@ -46,8 +46,10 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 WIDTH = 560
-PALETTE = ["#9aa5b1", "#1668c1", "#f2a541", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf"]
-"""World colours in order: the first world (a baseline) grey, the second blue, as in the explorer."""
+PALETTE = ["#9aa5b1", "#1668c1", "#f2a541", "#8250df", "#8c564b", "#e377c2", "#0a3069", "#bf8700"]
+"""World colours: the baseline always this grey (the first), what-ifs the others in the order given – never red or
+green, which mean worse and better (:data:`READING_COLOR`). The page, the HTML report and notebooks share them."""
+BASELINE = "baseline"
 STAGE_ORDER = ["decision", "access", "loyalty"]
 ONE_WORLD = "run"
 """The world name of results passed without one (a single run or a list of replicates)."""
@@ -133,12 +135,28 @@ def _in_order(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return table.iloc[rank.argsort(kind="stable")].reset_index(drop=True)
 
 
+def world_colours(names: list[str], without_baseline: bool = False) -> list[str]:
+    """Each world's colour, the same in every chart: the baseline (the world named 'baseline', else the first one)
+    grey, then one colour per what-if in order; what-ifs shown ``without_baseline`` (the differences chart) keep
+    the colours they have beside it. Never red or green."""
+    base = BASELINE if BASELINE in names else (None if without_baseline else (names[0] if names else None))
+    out, k = [], 1
+    for name in names:
+        if name == base:
+            out.append(PALETTE[0])
+        else:
+            out.append(PALETTE[1 + (k - 1) % (len(PALETTE) - 1)])
+            k += 1
+    return out
+
+
+WORLD_LEGEND = dict(orient="bottom", labelLimit=0, labelFontSize=12, labelColor="#1f2328", symbolSize=120)
+"""Worlds' legend: under the chart, names whole (``labelLimit=0``: never clipped to 'bus f')."""
+
+
 def _world_color(names: list[str], without_baseline: bool = False) -> alt.Color:
-    """The same colour for a world in every chart: the first world (a baseline) grey, then one colour each in order;
-    what-ifs shown ``without_baseline`` (the differences chart) keep the colours they have beside it."""
-    skip = 1 if without_baseline else 0
-    colours = [PALETTE[(k + skip) % len(PALETTE)] for k in range(len(names))]
-    return alt.Color("world:N", scale=alt.Scale(domain=names, range=colours), sort=names, title=None)
+    return alt.Color("world:N", scale=alt.Scale(domain=names, range=world_colours(names, without_baseline)), sort=names, title=None,
+                     legend=alt.Legend(**WORLD_LEGEND))
 
 
 def _world_facet(names: list[str], wrap: bool = True) -> alt.Facet:
@@ -150,7 +168,9 @@ def _world_facet(names: list[str], wrap: bool = True) -> alt.Facet:
 
 
 def _world_names(table: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(table["world"]))
+    """The worlds of a table in the order given, the baseline first (the views' tables sort worlds by name)."""
+    names = list(dict.fromkeys(table["world"]))
+    return ([BASELINE] if BASELINE in names else []) + [n for n in names if n != BASELINE]
 
 
 # -- the charts ----------------------------------------------------------------------------------
@@ -227,7 +247,7 @@ def stages(data: Any = None, /, step_unit: str | None = None, **named: Any) -> a
 READING_COLOR = alt.Color(
     "reading:N", title=None, legend=alt.Legend(orient="bottom", labelFontSize=12),
     scale=alt.Scale(domain=["better", "worse", "no clear change", "changed", "no change"],
-                    range=["#1a7f37", "#cf222e", "#8c959f", "#57606a", "#8c959f"]),
+                    range=["#1a7f37", "#cf222e", "#8c959f", "#57606a", "#d0d7de"]),
 )
 """A difference coloured by how it reads for its measure (:func:`cxsim.views.verdict`, by the measure's ``better``)."""
 AXIS = dict(labelFontSize=12, labelColor="#1f2328", titleFontSize=12, titleColor="#1f2328")
@@ -260,7 +280,7 @@ def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | N
     y = alt.Y("label:N", sort=list(dict.fromkeys(shown["label"])), title=None, axis=alt.Axis(labelLimit=360, **AXIS))
     color = _world_color(whatifs, without_baseline=True) if several else READING_COLOR
     base = alt.Chart().encode(y=y, yOffset=alt.YOffset("world:N", sort=whatifs)) if several else alt.Chart().encode(y=y)
-    rule = base.mark_rule(strokeWidth=4).encode(x=alt.X("ci_low:Q", title=None, axis=alt.Axis(grid=True, **AXIS)), x2="ci_high:Q", color=color)
+    rule = base.mark_rule(strokeWidth=4).encode(x=alt.X("ci_low:Q", title=None, axis=alt.Axis(grid=True, format=",.4~g", **AXIS)), x2="ci_high:Q", color=color)
     point = base.mark_point(size=110, opacity=1, strokeWidth=2).encode(
         x="difference:Q", color=color, tooltip=tip, fill=alt.condition("datum.clear", color, alt.value("white")) if several else color)
     text = base.mark_text(align="left", dx=10, fontSize=10 if several else 11, color="#333").encode(x="end:Q", text="text:N")
@@ -324,6 +344,37 @@ def comparison_table(table: pd.DataFrame, metrics: list[str], currency: str = "c
     return shown
 
 
+def play(stages: pd.DataFrame, curves: pd.DataFrame, week: int, step_unit: str = "week", steps: int | None = None) -> alt.VConcatChart:
+    """One frame of the Play of a computed run (:func:`cxsim.views.play_tables`): customers in each stage at ``week``,
+    worlds side by side in their colours, and the cumulative curves up to it on the whole horizon's scale, so the
+    bars move and the curves grow from frame to frame."""
+    now, grown = views.play_week(stages, curves, week)
+    names = _world_names(stages)
+    order = list(dict.fromkeys(stages["stage"]))
+    top = float(stages["customers"].max() or 1)
+    colour = _world_color(names)
+    bars = alt.Chart(now).mark_bar().encode(
+        y=alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=220, **AXIS)),
+        yOffset=alt.YOffset("world:N", sort=names),
+        x=alt.X("customers:Q", title=f"customers in {step_unit} {week} (mean over replicates)", scale=alt.Scale(domain=[0, top]),
+                axis=alt.Axis(format=",.0f", **AXIS)),
+        color=colour, tooltip=["world:N", "stage:N", alt.Tooltip("customers:Q", format=",.0f")],
+    )
+    text = alt.Chart(now).mark_text(align="left", dx=3, fontSize=11, color="#1f2328").encode(
+        y=alt.Y("stage:N", sort=order), yOffset=alt.YOffset("world:N", sort=names), x="customers:Q", text=alt.Text("customers:Q", format=",.0f"))
+    strip = (bars + text).properties(width=WIDTH, height=24 * len(order) * max(1, len(names)) // 2 + 40,
+                                     title=f"Where the customers are in {step_unit} {week}")
+    last = int(steps if steps is not None else stages["step"].max())
+    x = alt.X("step:Q", title=step_unit, scale=alt.Scale(domain=[0, max(1, last)]))
+    lines = alt.Chart().mark_line(point=False, strokeWidth=2.5).encode(
+        x=x, y=alt.Y("value:Q", title=None, axis=alt.Axis(format=",.0f", **AXIS)), color=colour,
+        tooltip=["world:N", "what:N", "step:Q", alt.Tooltip("value:Q", format=",.0f")],
+    ).properties(width=WIDTH // 2 - 20, height=150)
+    grow = lines.facet(column=alt.Column("what:N", title=None, header=alt.Header(labelFontSize=12, labelFontWeight="bold")), data=grown
+                       ).resolve_scale(y="independent")
+    return alt.vconcat(strip, grow).properties(title=f"{step_unit.capitalize()} {week} of {last}")
+
+
 OBSERVED_COLOUR = "#1f2328"
 OBSERVED_TITLES = {"funnel": "Observed funnel against the simulated worlds: each stage's rate of the stage before",
                    "scores": "Observed scores to recommend (0–10) against the simulated worlds: share of answers",
@@ -351,7 +402,7 @@ def observed(data: Any, /, kind: str | None = None, **named: Any) -> alt.Chart:
     sources = list(dict.fromkeys(data["source"]))
     names = [s for s in sources if s != "observed"]
     domain = (["observed"] if "observed" in sources else []) + names
-    colours = ([OBSERVED_COLOUR] if "observed" in sources else []) + [PALETTE[k % len(PALETTE)] for k in range(len(names))]
+    colours = ([OBSERVED_COLOUR] if "observed" in sources else []) + world_colours(names)
     colour = alt.Color("source:N", scale=alt.Scale(domain=domain, range=colours), sort=domain, title=None,
                        legend=alt.Legend(orient="bottom", labelFontSize=12))
     items = list(data.sort_values("order", kind="stable")["item"].drop_duplicates())
@@ -419,6 +470,10 @@ def journey_table(model: Any, customer: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+MARKER_COLOUR = "#1f2328"
+"""The peak and the end of a journey: ringed in near-black (red and green mean worse and better)."""
+
+
 def journey(model: Any, customer: int | None = None) -> alt.FacetChart:
     """One customer's feelings moment by moment through the touchpoints, with their peak and end marked (peak-end rule).
 
@@ -431,16 +486,18 @@ def journey(model: Any, customer: int | None = None) -> alt.FacetChart:
     else:
         table = journey_table(model, customer)
     names = _world_names(table)
+    table = table.assign(event=table["event"].map(views.readable), stage=table["stage"].map(views.readable), effect=table["moved"].map(
+        {True: "moved the feeling", False: "left the feeling as it was"}))  # words, not ids or true/false
     x = alt.X("moment:Q", title="moment (touchpoint or transition, in order)", axis=alt.Axis(tickMinStep=1))
     y = alt.Y("valence:Q", title="feeling (−1 bad … +1 good)", scale=alt.Scale(domain=[-1, 1]))
     tip = ["world:N", "moment:Q", "step:Q", "stage:N", "event:N", "note:N", alt.Tooltip("valence:Q", format="+.2f"),
            alt.Tooltip("feeling_change:Q", format="+.2f"), alt.Tooltip("fear:Q", format=".2f")]
     base = alt.Chart().encode(x=x, y=y)
     line = base.mark_line(color=PALETTE[0])
-    dots = base.mark_point(filled=True, size=70).encode(color=alt.Color("stage:N", title="stage"), shape=alt.Shape("moved:N", title="moved the feeling"), tooltip=tip)
+    dots = base.mark_point(filled=True, size=70).encode(color=alt.Color("stage:N", title="stage"), shape=alt.Shape("effect:N", title=None, sort=["moved the feeling", "left the feeling as it was"]), tooltip=tip)
     marked = base.transform_filter("datum.marker != ''")
-    rings = marked.mark_point(size=320, color="#d62728", strokeWidth=2)
-    labels = marked.mark_text(dy=-16, color="#d62728", fontWeight="bold").encode(text="marker:N")
+    rings = marked.mark_point(size=320, color=MARKER_COLOUR, strokeWidth=2)  # not red: red means worse
+    labels = marked.mark_text(dy=-16, color=MARKER_COLOUR, fontWeight="bold").encode(text="marker:N")
     events = base.transform_filter("datum.moved").mark_text(dy=16, fontSize=10, color="#444").encode(text="event:N")
     zero = alt.Chart().mark_rule(color="#ccc").encode(y=alt.datum(0))
     layered = alt.layer(zero, line, dots, rings, labels, events).properties(width=WIDTH if len(names) == 1 else WIDTH // 2 + 40, height=260)
@@ -482,4 +539,4 @@ def _value(x) -> float:
     return math.nan if x is None else float(x)
 
 
-__all__ = ["worlds", "funnel", "reasons", "curves", "stages", "comparison", "observed", "fit_residuals", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]
+__all__ = ["worlds", "play", "world_colours", "funnel", "reasons", "curves", "stages", "comparison", "observed", "fit_residuals", "comparison_table", "journey", "journey_table", "summary_html", "ONE_WORLD"]

@@ -173,7 +173,7 @@ def comparison_report(builtin: str, worlds: dict[str, "Scenario"], runs_by_world
         "interval over the replicates, and the baseline. Green: better, red: worse (by whether more is better for that measure); "
         "grey: no clear change (the interval spans zero) or no better direction.</p>",
         _cards_html(cards(runs_by_world, cur, first=st_.measures)),
-        "<h2>How many customers reach each stage</h2>", _chart(plot.funnel(views.funnel_table(runs_by_world)), 0, charts),
+        "<h2>How many customers reach each stage</h2>", _chart(plot.funnel(runs_by_world), 0, charts),
         "<h2>Why non-users stay away</h2>",
         _chart(plot.reasons(dropouts), 1, charts) if not dropouts.empty else "<p>Nobody stayed away.</p>",
         f"<h2>One customer's journey: customer {who}</h2>",

@@ -430,6 +430,35 @@ def stage_table(runs_by_world: dict[str, list[dict]]) -> pd.DataFrame:
     return out
 
 
+PLAY_STAGES = {  # timeseries column → the stage in plain words, in journey order (those who left last)
+    "n_unaware": "not yet aware", "n_aware": "aware, not yet offered", "n_offered": "offered, deciding", "n_accepted": "accepted, waiting",
+    "n_served": "served", "n_loyal": "loyal", "n_declined": "said no", "n_dropped": "dropped out", "n_churned": "left again",
+}
+PLAY_CURVES = {"accepted": "customers who accepted", "referrals": "recommendations to others"}
+"""What the Play of a run shows growing week by week (cumulative counts of the timeseries)."""
+
+
+def play_tables(runs_by_world: dict[str, list[dict]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A computed run, week by week, for the Play (no recomputation): ``stages`` (world, step, stage, customers: mean over
+    the replicates, stages in :data:`PLAY_STAGES`' words and order) and ``curves`` (world, step, what, value: the
+    cumulative counts of :data:`PLAY_CURVES`, mean over the replicates). Worlds keep the order given."""
+    df = _stack(runs_by_world, "timeseries")
+    order = {w: k for k, w in enumerate(runs_by_world)}
+    cols = [c for c in PLAY_STAGES if c in df.columns]
+    mean = df.groupby(["world", "step"], sort=False)[cols + [c for c in PLAY_CURVES if c in df.columns]].mean().reset_index()
+    mean = mean.iloc[mean["world"].map(order).argsort(kind="stable")].reset_index(drop=True)
+    stages = mean.melt(id_vars=["world", "step"], value_vars=cols, var_name="stage", value_name="customers")
+    stages["stage"] = stages["stage"].map(PLAY_STAGES)
+    curves = mean.melt(id_vars=["world", "step"], value_vars=[c for c in PLAY_CURVES if c in mean.columns], var_name="what", value_name="value")
+    curves["what"] = curves["what"].map(PLAY_CURVES)
+    return stages, curves
+
+
+def play_week(stages: pd.DataFrame, curves: pd.DataFrame, week: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Play at ``week``: customers per stage that week, and the curves up to it."""
+    return stages[stages["step"] == week].reset_index(drop=True), curves[curves["step"] <= week].reset_index(drop=True)
+
+
 # -- one customer ---------------------------------------------------------------------------
 def journey_table(events: pd.DataFrame, customer: int) -> pd.DataFrame:
     """One customer's events in order, with the peak and the end of their feelings marked."""
@@ -499,6 +528,22 @@ def widget_spec(path: str, model_cls: type[BaseModel], field: str, value: Any, s
     return WidgetSpec(kind="number", label=f"{pretty} ({unit_part}{rng})" if rng else pretty, step=float(mag / 10), **spec)
 
 
+def first_sentence(text: str, most: int = 170) -> str:
+    """A story in one line: its first sentence (up to the first '. ', ': ' or ', a '), at most ``most`` characters."""
+    import re
+
+    text = " ".join(str(text).split())
+    m = re.search(r"(?<=[a-z0-9%)])[.:;] ", text)
+    head = text[: m.start() + 1].rstrip(":;") if m else text
+    return head if len(head) <= most else head[: most - 1].rsplit(" ", 1)[0] + "…"
+
+
+def readable(name: str) -> str:
+    """An identifier in words for a chart or a sentence (``camp_screening`` → 'camp screening'); text with spaces as it is."""
+    text = str(name)
+    return text if " " in text else text.replace("_", " ")
+
+
 def intervention_label(scenario: "Scenario", name: str) -> str:
     """A switch's own label: the kind's label when the intervention is named after its kind
     (``free_transport``), else its name made readable (``early_warning_priority`` → 'Early warning priority')."""
@@ -509,6 +554,13 @@ def intervention_label(scenario: "Scenario", name: str) -> str:
     if iv.kind in ("", name) and type(iv).label:
         return type(iv).label
     return name.replace("_", " ").capitalize()
+
+
+def plan_label(scenario: "Scenario", overrides: dict) -> str:
+    """An intervention plan (``interventions.NAME.enabled`` overrides) in words: its switches' labels, or 'no intervention'."""
+    on = [path.split(".")[1] for path, value in overrides.items()
+          if path.startswith("interventions.") and path.endswith(".enabled") and value and path.split(".")[1] in scenario.interventions]
+    return " + ".join(intervention_label(scenario, n) for n in on) or "no intervention"
 
 
 def intervention_help(scenario: "Scenario", name: str) -> str:

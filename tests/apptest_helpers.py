@@ -33,3 +33,14 @@ def press_stop_after(monkeypatch, page_module: str, job: str, trials: int):
 
     monkeypatch.setattr(page, job, stopped)
     return real
+
+
+PYTHON_WORDING = ("invalid literal", "Expecting value", "line 1 column", "object has no attribute", "Traceback", "NoneType",
+                  "could not convert", "KeyError", "TypeError", "ValueError", "AttributeError", "is not subscriptable",
+                  "unhashable", "argument of type", "object is not")
+
+
+def assert_plain_words(text: str) -> None:
+    """A message a user reads: none of Python's own wording in it."""
+    leaked = [w for w in PYTHON_WORDING if w.lower() in text.lower()]
+    assert not leaked, (leaked, text)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
 
 import pytest
-from apptest_helpers import assert_clean, press_stop_after
+from apptest_helpers import assert_clean, assert_plain_words, press_stop_after
 from streamlit.testing.v1 import AppTest
 
 import cxsim
@@ -38,7 +39,7 @@ def metric_value(at: AppTest, label: str) -> float:
 def test_default_page_renders_fast():
     at = new_app().run()
     assert_clean(at)
-    assert at.title[0].value == cxsim.load_scenario("aravind").title
+    assert at.markdown[0].value == "### " + cxsim.load_scenario("aravind").title
     assert len(at.metric) == 8
     assert metric_value(at, "Acceptance") > 50  # default view: Aravind's 1980s interventions
     assert at.get("vega_lite_chart")
@@ -249,7 +250,7 @@ def test_every_builtin_scenario_loads(name):
     at.run()
     at.selectbox(key="scenario").set_value(name).run()
     assert_clean(at)
-    assert at.title[0].value == (cxsim.load_scenario(name).title or name)
+    assert at.markdown[0].value == "### " + (cxsim.load_scenario(name).title or name)
     assert len(at.metric) == 8  # the scenario's story measures, then headline metrics, that have a value
     own = tuple(definition(m).label for m in views.scenario_measures(cxsim.load_scenario(name)))
     if own:  # its measures that are not metrics are among the cards
@@ -291,7 +292,7 @@ def test_four_what_ifs_side_by_side_on_the_same_seeds():
         at.run()
         assert_clean(at)
         assert at.get("vega_lite_chart")
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.button(key="aravind:drop_1").click().run()  # stop comparing 'bus only'
     assert_clean(at)
     assert [m.value for m in at.markdown if m.value.startswith("#### ")] == ["#### 1980s", "#### counselling", "#### everything"]
@@ -328,7 +329,7 @@ def test_a_link_reproduces_the_view():
     link = link_of(at)
     assert link["scenario"] == "aravind" and link["start"] == "as written" and link["view"] == "Journey funnel"
     assert link["interventions.free_transport.coverage"] == "0.5" and "interventions.counselling.enabled" not in link
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     shown = [(m.label, m.value, m.delta) for m in at.metric]
 
@@ -341,10 +342,10 @@ def test_a_link_reproduces_the_view():
     assert again.session_state["view"] == "Journey funnel"
     assert [n for n in cxsim.load_scenario("aravind").interventions if switch(again, n).value] == ["free_transport", "free_medicine"]
     assert again.slider(key="aravind:interventions.free_transport.coverage").value == 0.5
-    again.session_state["view"] = "Baseline vs what-ifs"
+    again.session_state["view"] = "Dashboard"
     again.run()
     assert [(m.label, m.value, m.delta) for m in again.metric] == shown  # the same numbers, kept what-if included
-    assert link_of(again) | {"view": "Baseline vs what-ifs"} == link | {"view": "Baseline vs what-ifs"}
+    assert link_of(again) | {"view": "Dashboard"} == link | {"view": "Dashboard"}
 
 
 def test_a_bad_link_is_named_not_a_traceback():
@@ -361,6 +362,67 @@ def test_a_bad_link_is_named_not_a_traceback():
     wrong.query_params["scenario"] = "no_such_scenario"
     wrong.run()
     assert not wrong.exception and "no_such_scenario" in wrong.warning[0].value
+
+
+BAD_LINKS = {  # each setting a link may get wrong → words its one line must hold (besides the setting's name)
+    "view": ("Nonexistent", "choose from"),
+    "overrides": ("hello world", "expected path = value"),
+    "whatifs": ('["x"]', "what-if 1"),
+    "replicates": ("abc", "1–30"),
+    "interventions.free_transport.coverage": ("abc", "not a value"),
+    "edits": ("{not json", "table of path"),
+    "trainer": ("maybe", "true or false"),
+    "start": ("nope", "as written"),
+}
+
+
+@pytest.mark.parametrize("query", list(BAD_LINKS))
+def test_every_link_setting_not_applied_is_named_in_plain_words(query):
+    """Before: ?view=Nonexistent was dropped silently, ?overrides=hello%20world was copied into the box (no numbers),
+    whatifs=["x"] crashed the page and int()/json wording reached the warning."""
+    value, words = BAD_LINKS[query]
+    at = new_app()
+    at.query_params.update({"scenario": "aravind", "population.customers": str(SMALL), query: value})
+    at.run()
+    assert_clean(at)
+    assert len(at.warning) == 1, [w.value for w in at.warning]
+    text = at.warning[0].value
+    assert f"{query}=" in text and value[:10] in text and words in text, text
+    assert "\n" not in text.strip()
+    assert_plain_words(text)
+    assert len(at.metric) == 8  # the page still computes, on its defaults
+    assert at.session_state["aravind:overrides"] in ("", None) if "aravind:overrides" in at.session_state else True
+
+
+def test_a_link_with_a_kept_what_if_that_is_not_a_table_is_named():
+    at = new_app()
+    at.query_params.update({"scenario": "aravind", "population.customers": str(SMALL), "whatifs": "[1]"})
+    at.run()
+    assert_clean(at)
+    text = at.warning[0].value
+    assert "whatifs=" in text and "what-if 1 is 1" in text, text
+    assert_plain_words(text)
+    assert not at.session_state["whatifs"]["aravind"]
+
+
+def test_the_workload_guard_counts_every_world():
+    """Four what-ifs make five worlds: 5 × 3 × 3M × 52 = 2.3e9 customer-steps, above the 1.5e9 gate that 2 worlds pass."""
+    at = new_app()
+    kept = [{"name": f"w{k}", "start": "as written", "values": {"interventions.free_transport.enabled": True}} for k in range(3)]
+    at.query_params.update({"scenario": "aravind", "population.customers": "3000000", "whatifs": json.dumps(kept)})
+    at.run()
+    assert_clean(at)
+    assert not at.metric  # nothing computed before 'Compute it anyway'
+    said = "\n".join(i.value for i in at.info)
+    assert "Not computed" in said and "15 runs" in said, said
+
+
+def test_the_caption_names_the_start_variant_only_while_the_switches_match_it():
+    at = small_app()
+    assert "variant aravind_1980s" in at.caption[0].value
+    switch(at, "free_medicine").set_value(False).run()
+    assert_clean(at)
+    assert "variant aravind_1980s" not in at.caption[0].value and "Free medicine" not in at.caption[0].value
 
 
 def test_journey_flow_is_a_sankey_per_world():
@@ -451,7 +513,7 @@ def test_your_own_scenario_is_edited_in_schema_forms_and_runs_in_every_world():
     at.button(key="editor_run").click().run()
     assert_clean(at)
     assert "the page runs it" in at.success[0].value
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     assert_clean(at)
     own = cxsim.load_scenario("aravind").with_overrides({"costs.medicine": 0.0, "journey.success": 0.5, "population.customers": SMALL})
@@ -471,7 +533,7 @@ def test_a_link_carries_your_own_scenario():
     at = own_scenario_app()
     at.number_input(key="edit:aravind:costs.medicine").set_value(0.0).run()
     at.button(key="editor_run").click().run()
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     shown = [(m.label, m.value, m.delta) for m in at.metric]
     link = link_of(at)
@@ -549,15 +611,29 @@ def test_budget_search_shows_a_frontier_and_loads_the_plan(tmp_path, monkeypatch
     before = metric_value_after(at)
     at.button(key="budget_load").click().run()
     assert_clean(at)
-    assert at.session_state["view"] == "Baseline vs what-ifs"
+    assert at.session_state["view"] == "Dashboard"
     loaded = metric_value(at, "Acceptance")
     assert loaded == pytest.approx(searched, abs=0.051)  # the comparison computes the plan, same seeds and world
     assert loaded > before + 10  # a plan within the largest budget beats doing nothing on Aravind
+    panel = [m.value for m in at.markdown if m.value.startswith("**") and "Free" in m.value]  # the dashboard's best plan, in words
+    assert panel and "_" not in panel[0], panel
+    said = next(c.value for c in at.caption if c.value.startswith("Budget: "))
+    assert re.fullmatch(r"Budget: \d{1,3}(,\d{3})* \w+", said), said  # a whole amount with separators, never 919060.34
+
+
+def test_the_frontier_is_in_percent_like_the_cards_and_names_plans_in_words(tmp_path, monkeypatch):
+    at = budget_app(tmp_path, monkeypatch)
+    at.number_input(key="budget_trials").set_value(4).run()
+    at.button(key="budget_search").click().run()
+    assert_clean(at)
+    table = at.dataframe[0].value  # the frontier (table)
+    assert table["acceptance_rate"].max() > 1  # % (as the cards), not a 0–1 fraction
+    assert not table["plan"].str.contains("_").any(), list(table["plan"])
 
 
 def metric_value_after(at: AppTest) -> float:
     """Acceptance of the intervention world before a plan is loaded (computed in the comparison tab)."""
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     value = metric_value(at, "Acceptance")
     at.session_state["view"] = "Best plan for a budget"

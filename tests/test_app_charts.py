@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 from cxsim import plot
 
 APP = Path(__file__).resolve().parent.parent / "app"
-PLOTTED = ("comparison", "funnel", "reasons", "journey", "curves", "stages")
+PLOTTED = ("comparison", "funnel", "reasons", "journey", "curves", "stages", "play")
 VIEWS = {  # tab → how many charts of cxsim.plot it shows
-    "Baseline vs what-ifs": 1, "Journey funnel": 2, "Ask the non-user": 1, "One customer's journey": 1, "Loyalty and referrals over time": 2,
+    "Dashboard": 1, "Watch it run": 1, "Journey funnel": 2, "Ask the non-user": 1, "One customer's journey": 1, "Loyalty and referrals over time": 2,
 }
 
 

@@ -78,7 +78,7 @@ def test_a_malformed_csv_is_one_line_and_the_page_keeps_working(tmp_path, monkey
 
 
 def _acceptance_card(at: AppTest) -> float:
-    at.session_state["view"] = "Baseline vs what-ifs"
+    at.session_state["view"] = "Dashboard"
     at.run()
     card = next(m for m in at.metric if m.label == "Acceptance")
     return float(card.value.split()[0])
@@ -130,6 +130,29 @@ def test_a_stopped_fit_keeps_its_trials_and_fit_continues_them(tmp_path, monkeyp
     assert_clean(at)
     assert any("after 5 trials" in m.value for m in at.markdown if m.value.startswith("**Best fit**"))
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_stopped_fit_with_no_usable_trial_offers_nothing_to_use(tmp_path, monkeypatch):
+    """Before: 'objective 1e+09', 'Largest residual inf se', empty tables, and still 'Use the fitted parameters' and calibrated.toml."""
+    import math
+
+    from cxsim.calibration import fit
+
+    real_fit = fit.fit_target
+    monkeypatch.setattr(fit, "fit_target", lambda t, values: fit.TargetFit(t, list(values), *[math.nan] * 4, math.inf))  # no value for any target
+    at = own_data_app(tmp_path, monkeypatch)
+    press_stop_after(monkeypatch, "owndata", "calibrate", 2)
+    upload(at, "funnel", FUNNEL)
+    at.number_input(key="owndata_trials").set_value(5).run()
+    at.button(key="owndata_fit").click().run()
+    assert_clean(at)
+    said = " ".join(w.value for w in at.warning)
+    assert "Stopped after 2 trials" in said and "No fit to use yet" in said, said
+    assert not any(b.key == "owndata_apply" for b in at.button)
+    assert not any(b.label == "calibrated.toml" for b in at.get("download_button"))
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "1e+09" not in text and "inf se" not in text
+    monkeypatch.setattr(fit, "fit_target", real_fit)
 
 
 def test_an_inverted_prior_or_a_parameter_that_breaks_the_scenario_is_one_line_before_any_fit(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cxsim.cli import NO_GC_PER_RUN  # as `cxsim app` serves the explorer
+from cxsim.cli import NO_GC_PER_RUN, THEME  # as `cxsim app` serves the explorer
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +70,7 @@ def server(playwright, tmp_path_factory):
     env = {**os.environ, "CXSIM_CLASSROOM_DB": str(tmp_path / "classroom.sqlite")}  # the classroom's sessions: this server's own
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *NO_GC_PER_RUN],
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *NO_GC_PER_RUN, *THEME],
         stdout=log, stderr=subprocess.STDOUT, env={**env, "CXSIM_OWNDATA_CACHE": str(tmp_path / "owndata")},  # fits: here
     )
     url = f"http://127.0.0.1:{port}"
@@ -108,8 +108,8 @@ def browser(playwright):
 class Page:
     """A fresh browser context on the explorer, recording console errors and page errors."""
 
-    def __init__(self, browser, url: str, cards: bool = True):
-        self.context = browser.new_context(viewport={"width": 1500, "height": 2600}, accept_downloads=True)
+    def __init__(self, browser, url: str, cards: bool = True, viewport: dict | None = None):
+        self.context = browser.new_context(viewport=viewport or {"width": 1500, "height": 2600}, accept_downloads=True)
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -363,13 +363,17 @@ def test_four_worlds_side_by_side_and_a_link_that_reproduces_them(explorer, brow
         ["free_transport", "free_food_lodging", "free_medicine", "free_follow_up"], ["free_transport"], ["counselling"])]
     assert explorer.card_value("acceptance_rate").inner_text() == _acceptance_alone(["free_transport", "free_food_lodging"])
     page.screenshot(path=str(tmp_path / "four_worlds.png"), full_page=True)
-    explorer.act(lambda: page.get_by_role("tab", name="Journey funnel").click())
+    intervals = page.locator(".vega-embed").first  # the intervals chart: its legend names every what-if whole (was 'bus f')
+    intervals.locator("g.role-legend text").first.wait_for(timeout=30_000)
+    legend = intervals.locator("g.role-legend text").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert {"1980s", "bus only", "counselling", "what-if 4"} <= set(legend), legend
+    explorer.act(lambda: page.get_by_role("radio", name="Journey funnel", exact=True).click())
     legend = page.locator(".vega-embed").first.locator("g.role-legend text").evaluate_all("ts => ts.map(t => t.textContent)")
     assert {"baseline", "1980s", "bus only", "counselling"} <= set(legend), legend
-    explorer.act(lambda: page.get_by_role("tab", name="Journey flow").click())
+    explorer.act(lambda: page.get_by_role("radio", name="Journey flow", exact=True).click())
     page.locator(".js-plotly-plot .sankey").first.wait_for(timeout=30_000)  # a Plotly Sankey per chosen world
     assert page.locator(".js-plotly-plot").count() == 2
-    explorer.act(lambda: page.get_by_role("tab", name="Journey funnel").click())
+    explorer.act(lambda: page.get_by_role("radio", name="Journey funnel", exact=True).click())
     explorer.clean()
     _link_reproduces_the_view(explorer, browser)
 
@@ -379,16 +383,16 @@ def _link_reproduces_the_view(explorer, browser):
     link = explorer.page.url
     assert "view=Journey" in link and "whatifs=" in link, link
     switches = explorer.switches()
-    explorer.act(lambda: explorer.page.get_by_role("tab", name="Baseline vs what-ifs").click())
+    explorer.act(lambda: explorer.page.get_by_role("radio", name="Dashboard", exact=True).click())
     explorer.card_value("acceptance_rate").wait_for(timeout=30_000)
     shown = explorer.page.locator("[data-testid='stMetric']").all_inner_texts()
     other = Page(browser, link, cards=False)
     try:
-        assert other.page.get_by_role("tab", name="Journey funnel", selected=True).count() == 1
+        other.page.get_by_role("radio", name="Journey funnel", checked=True).wait_for(timeout=30_000)
         other.page.wait_for_function(  # every switch drawn (the page modes besides)
             f"() => document.querySelectorAll('{SIDEBAR} [data-testid=\"stCheckbox\"]').length >= {len(switches) + len(PAGE_MODES)}", timeout=30_000)
         assert other.switches() == switches
-        other.act(lambda: other.page.get_by_role("tab", name="Baseline vs what-ifs").click())
+        other.act(lambda: other.page.get_by_role("radio", name="Dashboard", exact=True).click())
         other.card_value("acceptance_rate").wait_for(timeout=30_000)
         assert other.page.locator("[data-testid='stMetric']").all_inner_texts() == shown  # four worlds, the same numbers
         other.clean()
@@ -470,7 +474,7 @@ def test_your_own_scenario_edited_run_and_downloaded(explorer, tmp_path):
     import cxsim
 
     page = explorer.page
-    explorer.act(lambda: page.get_by_role("tab", name="Your own scenario").click())
+    explorer.act(lambda: page.get_by_role("radio", name="Your own scenario", exact=True).click())
     page.get_by_role("tab", name="Costs").click()
     box = page.locator("[data-testid='stMain']").get_by_role("spinbutton", name="medicine (rupees; 0–1e9)")
     box.fill("0")
@@ -482,7 +486,7 @@ def test_your_own_scenario_edited_run_and_downloaded(explorer, tmp_path):
     assert 'extends = "aravind"' in path.read_text()
     own = cxsim.load_scenario(path)  # what `cxsim run FILE` reads
     assert own.costs.medicine == 0.0 and own.population.customers == cxsim.load_scenario("aravind").population.customers
-    explorer.act(lambda: page.get_by_role("tab", name="Baseline vs what-ifs").click())
+    explorer.act(lambda: page.get_by_role("radio", name="Dashboard", exact=True).click())
     explorer.card_value("acceptance_rate").wait_for(timeout=60_000)
     on = own.variants["aravind_1980s"].interventions
     want = 100 * sum(cxsim.run(own.with_interventions(on, only=True), s).summary["acceptance_rate"] for s in (1, 2, 3)) / 3
@@ -493,7 +497,7 @@ def test_your_own_scenario_edited_run_and_downloaded(explorer, tmp_path):
 def test_your_own_data_uploaded_compared_and_a_bad_file_named(explorer, tmp_path):
     """The example funnel the page offers, uploaded back: the comparison chart and its verdict; a malformed one: one line."""
     page = explorer.page
-    explorer.act(lambda: page.get_by_role("tab", name="Your own data").click())
+    explorer.act(lambda: page.get_by_role("radio", name="Your own data", exact=True).click())
     example = _download(explorer, "Example (funnel.csv)", tmp_path / "observed_funnel.csv")
     assert example.read_text().splitlines()[1] == "milestone,customers"
     uploader = page.locator(".st-key-owndata_upload_funnel input[type='file']")
@@ -521,7 +525,7 @@ def test_your_own_data_uploaded_compared_and_a_bad_file_named(explorer, tmp_path
 def test_your_own_data_fit_stopped_in_the_browser_keeps_its_trials(explorer, tmp_path):
     """A long fit, stopped from the page: the finished trials are kept and shown as a fit, with no error."""
     page = explorer.page
-    explorer.act(lambda: page.get_by_role("tab", name="Your own data").click())
+    explorer.act(lambda: page.get_by_role("radio", name="Your own data", exact=True).click())
     funnel = tmp_path / "funnel.csv"
     funnel.write_text("milestone,customers\noffered,9000\naccepted,450\n")
     explorer.act(lambda: page.locator(".st-key-owndata_upload_funnel input[type='file']").set_input_files(str(funnel)))
@@ -668,6 +672,68 @@ def _classroom(explorer, browser, server, n: int) -> None:
     finally:
         for t in trainees:
             t.context.close()
+
+
+def _boxes(locator) -> list[dict]:
+    return locator.evaluate_all("es => es.map(e => { const r = e.getBoundingClientRect(); "
+                                "return {text: e.textContent, x: r.x, y: r.y, w: r.width, h: r.height}; })")
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+
+
+def test_the_first_screen_at_1280_by_800_holds_the_question_switches_cards_and_best_plan(browser, server, tmp_path):
+    """Issue 24: at 1,280 × 800, without scrolling: the story, the switches, the headline cards, the best plan, and every
+    view one click away (before: nine tabs overflowed at 1,400 px, hiding two behind a scroll arrow)."""
+    page = Page(browser, server, viewport={"width": 1280, "height": 800})
+    try:
+        p = page.page
+        shot = tmp_path / "first_screen_1280x800.png"
+        p.screenshot(path=str(shot))
+        assert shot.stat().st_size > 20_000
+        inside = lambda box: box and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 800
+        assert inside(p.get_by_text("The story:").bounding_box())
+        assert inside(p.locator(SIDEBAR).get_by_text(SWITCH, exact=True).bounding_box())
+        for metric in ("acceptance_rate", "nps", "mean_loyalty", "referrals"):
+            assert inside(page.card_value(metric).bounding_box()), metric
+        assert inside(p.locator(".st-key-dashboard_plan").get_by_text("Best plan within a budget").bounding_box())
+        views = p.get_by_role("radiogroup", name="view").get_by_role("radio")
+        assert views.count() >= 10
+        for k in range(views.count()):
+            assert inside(views.nth(k).bounding_box()), views.nth(k).inner_text()
+        page.clean()
+    finally:
+        page.close()
+
+
+def test_journey_flow_labels_do_not_overlap(explorer):
+    page = explorer.page
+    explorer.act(lambda: page.get_by_role("radio", name="Journey flow", exact=True).click())
+    page.locator(".js-plotly-plot .sankey").first.wait_for(timeout=30_000)
+    for plot in page.locator(".js-plotly-plot").all():
+        labels = [b for b in _boxes(plot.locator(".sankey .node-label")) if b["text"] and b["w"] > 0]
+        assert len(labels) >= 5
+        clashes = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:] if _overlap(a, b)]
+        assert not clashes, clashes
+    explorer.clean()
+
+
+def test_watch_it_run_plays_week_by_week_and_pauses(explorer):
+    page = explorer.page
+    explorer.act(lambda: page.get_by_role("radio", name="Watch it run", exact=True).click())
+    title = page.get_by_text(re.compile(r"^Week \d+ of 52$"))
+    page.locator(".vega-embed svg").first.wait_for(timeout=30_000)
+    week = lambda: int(re.search(r"Week (\d+) of", page.locator(".vega-embed").first.inner_text()).group(1))
+    assert week() == 0
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("() => /Week ([3-9]|[1-9]\\d) of 52/.test(document.querySelector('.vega-embed').innerText)", timeout=30_000)
+    explorer.act(lambda: page.get_by_role("button", name="Pause").click())
+    paused = week()
+    time.sleep(2.0)
+    assert week() == paused and paused >= 3
+    explorer.clean()
+    del title
 
 
 @pytest.mark.slow

@@ -36,9 +36,9 @@ def test_funnel_of_a_run_of_replicates_and_of_two_worlds(worlds):
     share = {r["world"]: r["share_of_population"] for r in rows if r["milestone"] == "accepted"}
     assert share["aravind_1980s"] > 5 * share["baseline"]
     assert plot.funnel({"baseline": base, "aravind_1980s": freed}).to_dict()["datasets"] == plot.funnel(baseline=base, aravind_1980s=freed).to_dict()["datasets"]
-    spec, _ = spec_rows(plot.funnel(aravind_1980s=freed, baseline=base))  # worlds keep the order given, and their colours
+    spec, _ = spec_rows(plot.funnel(aravind_1980s=freed, baseline=base))  # the baseline first and grey, whatever the order given
     colour = spec["layer"][0]["encoding"]["color"]["scale"]
-    assert colour["domain"] == ["aravind_1980s", "baseline"] and colour["range"][:2] == plot.PALETTE[:2]
+    assert colour["domain"] == ["baseline", "aravind_1980s"] and colour["range"][:2] == plot.PALETTE[:2]
 
 
 def test_reasons_by_stage_name_cost_at_baseline(worlds):
