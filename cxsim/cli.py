@@ -178,26 +178,113 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="folder for summary.json, customers.parquet and timeseries.parquet (checked before running)")
     p.add_argument("--format", choices=FORMATS, default="parquet", help="format of the customers and time-series tables (default parquet)")
     p.add_argument("--allow-large", action="store_true", help="run even above the work bound (see cxsim.workload)")
+    add_uncertainty_arguments(p, seeds_option="--replicates")
+
+
+def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "--seeds") -> None:
+    """--uncertainty, --draws, --posterior, --workers and --scheduler: the options of an ensemble (cxsim.ensemble)."""
+    from .ensemble import DEFAULT_DRAWS, KINDS
+
+    p.add_argument("--uncertainty", choices=KINDS, help="intervals over posterior draws × seeds (parameters and chance) or over "
+                   "seeds only (chance); default: posterior where the scenario has one")
+    p.add_argument("--draws", type=integer("--draws", 1, 100_000), default=DEFAULT_DRAWS,
+                   help=f"posterior draws (parameter sets), each run on {seeds_option} seeds (default {DEFAULT_DRAWS})")
+    p.add_argument("--posterior", type=Path, help="a posterior file (.posterior.parquet) instead of the scenario's own")
+    p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), default=1,
+                   help="local worker processes for an ensemble's runs (default 1 = in this process; results identical)")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port for an ensemble's runs (default: $CXSIM_SCHEDULER; else local)")
+
+
+def ensemble_options(args: argparse.Namespace, scenario: Any) -> tuple[Any, str]:
+    """The posterior (or None) and the kind of uncertainty the command's options ask for, checked before running."""
+    from .ensemble import FIND, choose_kind, resolve_posterior
+
+    if args.posterior is not None:
+        scenario_source(str(args.posterior), "--posterior")
+        if not args.posterior.is_file():
+            raise ArgumentError(f"--posterior = {_short(str(args.posterior))}: no such file")
+    post, source = resolve_posterior(scenario, args.posterior if args.posterior is not None else FIND)
+    try:
+        kind = choose_kind(args.uncertainty, post, source)
+    except CxError as err:
+        where = _short(str(_posterior_path(scenario)), 80)
+        raise ArgumentError(f"--uncertainty = posterior: the scenario has no posterior ({where} is missing): "
+                            "give one with --posterior FILE or use --uncertainty seeds") from err
+    return post, kind
 
 
 @command("run", "run a scenario and print its outcomes", json=True)
 def _run(args: argparse.Namespace) -> dict:
+    from .ensemble import POSTERIOR
     from .outputs import RunWriter, check_out_dir, combine
     from .workload import Workload, check
 
     out = check_out_dir(args.out) if args.out else None  # before anything runs
     sc = build_scenario(args)
-    check(Workload(args.replicates, sc.population.customers, sc.steps), args.allow_large)
+    post, kind = ensemble_options(args, args.scenario)
+    runs = args.replicates * (args.draws if kind == POSTERIOR else 1)
+    check(Workload(runs, sc.population.customers, sc.steps), args.allow_large)
     seed0 = sc.seed if args.seed is None else args.seed
-    if seed0 + args.replicates - 1 > MAX_SEED:
-        raise ArgumentError(f"--seed = {seed0}: with {args.replicates} replicates the last seed would exceed {MAX_SEED}")
+    if seed0 + runs - 1 > MAX_SEED:
+        raise ArgumentError(f"--seed = {seed0}: with {runs} runs the last seed would exceed {MAX_SEED}")
+    if kind == POSTERIOR:
+        return _run_ensemble(sc, post, seed0, args, out)
     writer = RunWriter(out, args.format) if out else None
     summaries = _run_replicates(sc, seed0, args.replicates, writer, args)
     summary = combine(summaries)
+    summary["uncertainty"] = _seeds_uncertainty(args, len(summaries))
     _print_run(sc, summaries, summary)
     if writer:
         print("wrote " + ", ".join(str(p) for p in writer.files))
     return summary  # --json: the summary.json document
+
+
+def _seeds_uncertainty(args: argparse.Namespace, replicates: int) -> dict:
+    from .ensemble import SEEDS, resolve_posterior, uncertainty_caption
+
+    _, source = resolve_posterior(args.scenario, None if args.uncertainty == SEEDS else args.posterior or "find")
+    if args.uncertainty == SEEDS:
+        source = "parameter uncertainty not included (--uncertainty seeds)"
+    return {"kind": SEEDS, "draws": 0, "seeds": replicates, "source": source, "caption": uncertainty_caption(SEEDS, 0, replicates, source)}
+
+
+def _run_ensemble(sc, post, seed0: int, args: argparse.Namespace, out: Path | None) -> dict:
+    """``cxsim run`` over posterior draws × seeds: levels with intervals that hold the parameters' uncertainty."""
+    from .ensemble import POSTERIOR, run_ensemble
+    from .metrics import METRICS
+
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
+    ens = run_ensemble(sc, None, posterior=post, uncertainty=POSTERIOR, draws=args.draws, seeds=args.replicates, seed=seed0,
+                       workers=args.workers, scheduler=scheduler)
+    ens.source = ens.source.replace("given", str(args.posterior) if args.posterior else str(_posterior_path(args.scenario)), 1)
+    levels = ens.levels().set_index("metric")
+    on = ", ".join(sc.enabled_interventions) or "none"
+    print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
+    rows = [("metric", "mean", "95% low", "95% high")]
+    for m in METRICS:
+        r = levels.loc[m.name]
+        rows.append((m.label, _fmt(r["mean"], m.unit), _fmt(r["low"], m.unit), _fmt(r["high"], m.unit)))
+    print_table(rows)
+    print(f"Uncertainty: {ens.caption}")
+    document = {
+        "scenario": sc.name, "customers": sc.population.customers, "steps": sc.steps, "interventions": sc.enabled_interventions,
+        "seeds_from": seed0, "draws": len(ens.draws), "seeds_per_draw": ens.seeds_per_draw,
+        "uncertainty": {"kind": ens.kind, "draws": len(ens.draws), "seeds": ens.seeds_per_draw, "source": ens.source, "caption": ens.caption},
+        "mean": {m: levels.loc[m, "mean"] for m in levels.index},
+        "interval95": {m: [levels.loc[m, "low"], levels.loc[m, "high"]] for m in levels.index},
+        "draws_used": ens.draws,
+    }
+    if out is not None:
+        ens.runs.to_parquet(out / "ensemble.parquet", index=False)
+        (out / "summary.json").write_text(json_document(document) + "\n")
+        print(f"wrote {out / 'ensemble.parquet'}, {out / 'summary.json'}")
+    return document
+
+
+def _posterior_path(scenario: str) -> Path:
+    from .posterior import path_for
+
+    return path_for(scenario)
 
 
 def _run_replicates(sc, seed0: int, replicates: int, writer, args: argparse.Namespace) -> list[dict]:
@@ -250,6 +337,7 @@ def _print_run(sc, summaries: list[dict], summary: dict) -> None:
             rows.append((m.label, _fmt(summary["mean"][m.name], m.unit), _fmt(lo, m.unit), _fmt(hi, m.unit)))
         print_table(rows)
         reasons = dict(sorted(summary["mean"]["dropout_reasons"].items(), key=lambda kv: -kv[1]))
+    print(f"Uncertainty: {summary['uncertainty']['caption']}")
     if reasons:
         print("Why non-users stayed away: " + ", ".join(f"{k} {_fmt(v, 'customers')}" for k, v in reasons.items()))
 
