@@ -181,14 +181,15 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     add_uncertainty_arguments(p, seeds_option="--replicates")
 
 
-def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "--seeds") -> None:
+def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "--seeds", draws: int | None = None) -> None:
     """--uncertainty, --draws, --posterior, --workers and --scheduler: the options of an ensemble (cxsim.ensemble)."""
     from .ensemble import DEFAULT_DRAWS, KINDS
 
     p.add_argument("--uncertainty", choices=KINDS, help="intervals over posterior draws × seeds (parameters and chance) or over "
                    "seeds only (chance); default: posterior where the scenario has one")
-    p.add_argument("--draws", type=integer("--draws", 1, 100_000), default=DEFAULT_DRAWS,
-                   help=f"posterior draws (parameter sets), each run on {seeds_option} seeds (default {DEFAULT_DRAWS})")
+    draws = draws or DEFAULT_DRAWS
+    p.add_argument("--draws", type=integer("--draws", 1, 100_000), default=draws,
+                   help=f"posterior draws (parameter sets), each run on {seeds_option} seeds (default {draws})")
     p.add_argument("--posterior", type=Path, help="a posterior file (.posterior.parquet) instead of the scenario's own")
     p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), default=1,
                    help="local worker processes for an ensemble's runs (default 1 = in this process; results identical)")
@@ -623,6 +624,58 @@ def _story_args(p: argparse.ArgumentParser) -> None:
 
 
 ARGUMENTS["story"] = _story_args
+
+@command("discover", "where a plan misses its goal: PRIM's box over posterior draws or declared ranges (EMA Workbench)", json=True)
+def _discover(args: argparse.Namespace) -> dict:
+    from .ema import where_plan_fails
+    from .ensemble import SEEDS
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario_source(args.scenario))
+    for name in args.intervention or []:
+        if name not in sc.interventions:
+            raise ArgumentError(f"--intervention = {name!r}: not an intervention of {sc.name} (choose from {', '.join(sc.interventions)})")
+    plan = {f"interventions.{n}.enabled": n in (args.intervention or []) for n in sc.interventions}
+    plan.update(parse_sets(args.set))
+    vary = {}
+    for item in args.vary or []:
+        path, _, rng = item.partition("=")
+        if rng and ":" not in rng:
+            raise ArgumentError(f"--vary {item!r}: expected PATH or PATH=LOW:HIGH, e.g. decision.w_cost=0.5:5")
+        vary[path.strip()] = tuple(float(parse_value(x)) for x in rng.split(":", 1)) if rng else None
+    if args.uncertainty == SEEDS:
+        raise ArgumentError("--uncertainty = seeds: discovery explores parameters (posterior draws or --vary ranges), not seeds")
+    posterior = args.posterior if args.posterior is not None else "find"
+    if args.posterior is not None and not args.posterior.is_file():
+        raise ArgumentError(f"--posterior = {_short(str(args.posterior))}: no such file")
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else None
+    found = where_plan_fails(sc if not Path(args.scenario).suffix == ".toml" else args.scenario, plan, args.goal, posterior=posterior,
+                             uncertainties=vary,
+                             n=args.draws, seeds=args.seeds, customers=args.customers, steps=args.steps,
+                             workers=args.workers, scheduler=scheduler)
+    on = ", ".join(args.intervention or []) or "no intervention"
+    print(f"{sc.title or sc.name}, plan: {on}; goal {args.goal}")
+    print(f"  {found.sentence}")
+    print(f"Uncertainty: {found.caption}")
+    return {"scenario": sc.name, "plan": plan, "goal": args.goal, "sentence": found.sentence, "over": found.over,
+            "limits": {k: list(v) for k, v in found.limits.items()}, "coverage": found.coverage, "density": found.density,
+            "mass": found.mass, "failures": found.failures, "sets": len(found.y), "caption": found.caption}
+
+
+def _discover_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
+    p.add_argument("--goal", required=True, help="what the plan must achieve, e.g. 'acceptance_rate >= 0.3'")
+    p.add_argument("--intervention", "-i", action="append", metavar="NAME", help="the plan: an intervention switched on (repeatable)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="the plan: a setting, e.g. interventions.free_transport.subsidy=0.8")
+    p.add_argument("--vary", action="append", metavar="PATH[=LOW:HIGH]", help="explore this parameter over its declared range (or LOW:HIGH within it) "
+                   "instead of the posterior (repeatable)")
+    p.add_argument("--seeds", type=integer("--seeds", 1, 1000), default=1, help="seeds per parameter set (default 1)")
+    p.add_argument("--customers", type=integer("--customers", 1, 10**9), help="customers per run")
+    p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="steps per run")
+    add_uncertainty_arguments(p, draws=200)
+
+
+ARGUMENTS["discover"] = _discover_args
 
 SHELLS = ("bash", "zsh", "tcsh")
 
