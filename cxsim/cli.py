@@ -603,11 +603,18 @@ def _story(args: argparse.Namespace) -> dict:
     for v in args.variant or []:
         if v != "baseline" and v not in sc.variants:
             raise CxError(f"unknown variant {v!r} for scenario {sc.name!r}: choose from {', '.join(sc.variants) or '(none)'}")
+    from .ensemble import POSTERIOR
+
+    post, kind = ensemble_options(args, args.scenario)
     worlds = 1 + len(args.variant or sc.variants)
-    check(Workload(worlds * args.seeds, args.customers or sc.population.customers, args.steps or sc.steps), args.allow_large)
-    text = scenario_story(sc, args.seeds, customers=args.customers, steps=args.steps, variants=args.variant)
+    runs = worlds * args.seeds * (args.draws if kind == POSTERIOR else 1)
+    check(Workload(runs, args.customers or sc.population.customers, args.steps or sc.steps), args.allow_large)
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else None
+    text = scenario_story(sc, args.seeds, customers=args.customers, steps=args.steps, variants=args.variant,
+                          posterior=args.posterior if args.posterior is not None else "find", uncertainty=kind, draws=args.draws, workers=args.workers, scheduler=scheduler)
     print(text)
-    return {"scenario": sc.name, "title": sc.title, "seeds": args.seeds, "first_seed": sc.seed,
+    return {"scenario": sc.name, "title": sc.title, "seeds": args.seeds, "first_seed": sc.seed, "uncertainty": kind,
+            "draws": args.draws if kind == POSTERIOR else 0,
             "customers": args.customers or sc.population.customers, "steps": args.steps or sc.steps,
             "variants": ["baseline", *(args.variant or sc.variants)], "story": text}
 
@@ -621,6 +628,7 @@ def _story_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="number of steps (default: the scenario's)")
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter, e.g. relationship.memory=0.5 (repeatable)")
     p.add_argument("--allow-large", action="store_true", help="run even above the work bound (see cxsim.workload)")
+    add_uncertainty_arguments(p)
 
 
 ARGUMENTS["story"] = _story_args

@@ -167,3 +167,28 @@ def test_cli_bad_uncertainty_inputs_are_one_line_exit_2(capsys):
     assert "--draws = 0" in capsys.readouterr().err
     assert main(["run", "aravind", "--posterior", "/nonexistent/x.parquet"]) == 2
     assert "--posterior" in capsys.readouterr().err
+
+
+# -- every place that shows a number says which uncertainty it carries ----------------------------------------
+def test_cards_charts_and_reports_say_which_uncertainty(wide):
+    from cxsim import plot, report, views
+
+    cards = views.ensemble_cards(wide, "rupees")
+    assert set(cards["uncertainty"]) == {POSTERIOR}
+    assert cards["level"].str.contains("parameters \\+ seeds").all()
+    assert views.level_text(0.5, float("nan"), float("nan"), "acceptance_rate", kind=SEEDS) == "50.0 % (no interval, seeds only)"
+    chart = plot.comparison(wide).to_dict()
+    assert "posterior draws" in chart["title"]["subtitle"]
+    assert "no posterior" in report.uncertainty_text("aravind", [1, 2, 3]) and "chance only" in report.uncertainty_text("aravind", [1, 2, 3])
+    assert report.uncertainty_text("aravind", [1], wide) == wide.caption
+
+
+def test_story_over_a_posterior_pairs_within_each_draw_and_says_so():
+    from cxsim.narrative import scenario_story
+
+    sc = load_scenario("aravind")
+    text = scenario_story(sc, 2, variants=["aravind_1980s"], posterior=_posterior(), draws=3, **SMALL)
+    assert "3 posterior draws × 2 seeds" in text and "within each posterior draw and seed" in text
+    assert "Uncertainty: 95% intervals over 3 posterior draws × 2 seeds" in text
+    plain = scenario_story(sc, 2, variants=["aravind_1980s"], **SMALL)
+    assert "aravind has no posterior" in plain and "too few for an interval" in plain
