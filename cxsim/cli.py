@@ -721,11 +721,15 @@ def _calibrate(args: argparse.Namespace) -> dict:
     print(f"{cal.scenario.title or cal.scenario.name}: {len(cal.trials)} trials, objective {cal.objective:.3g} at the best")
     for r in cal.ranges.itertuples():
         print(f"  {r.parameter} = {r.best:.4g}  (within noise: {r.low:.4g} to {r.high:.4g}{'; reaches the prior bound' if r.reaches_bound else ''})")
+    from .calibration.report import within
+
     for f in cal.fits:
-        print(f"  {f.target.label}: target {f.target.figure}, fitted {f.mean:.4g} ({f.low:.4g} to {f.high:.4g}), residual {f.residual:.2f} se")
+        low, high = within(f.target.measure, f.low, f.high)
+        print(f"  {f.target.label}: target {f.target.figure}, fitted {f.mean:.4g} ({low:.4g} to {high:.4g}; 95% over seeds), residual {f.residual:.2f} se")
     if cal.validation is not None:
         for r in cal.validation.predictions.itertuples():
-            print(f"  predicted {cal.validation.measure} ({r.variant}): {r.predicted:.4g} ({r.low:.4g} to {r.high:.4g})"
+            low, high = within(cal.validation.measure, r.low, r.high)
+            print(f"  predicted {cal.validation.measure} ({r.variant}): {r.predicted:.4g} ({low:.4g} to {high:.4g}; parameters within noise and seeds)"
                   + (f", observed {r.observed:.4g}" if r.observed is not None and not math.isnan(r.observed) else ""))
     print("wrote " + ", ".join(str(p) for p in cal.files.values()))
     return {

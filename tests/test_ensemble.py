@@ -192,3 +192,11 @@ def test_story_over_a_posterior_pairs_within_each_draw_and_says_so():
     assert "Uncertainty: 95% intervals over 3 posterior draws × 2 seeds" in text
     plain = scenario_story(sc, 2, variants=["aravind_1980s"], **SMALL)
     assert "aravind has no posterior" in plain and "too few for an interval" in plain
+
+
+def test_calibration_prints_intervals_within_the_measure_range():
+    from cxsim.calibration.report import within
+
+    assert within("acceptance_rate", -0.0531, 0.6738) == (0.0, 0.6738)   # the predicted acceptance
+    assert within("retention", 0.99, 1.005) == (0.99, 1.0)               # the share above 1
+    assert within("nps", -120.0, 40.0) == (-100.0, 40.0)
