@@ -181,7 +181,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     add_uncertainty_arguments(p, seeds_option="--replicates")
 
 
-def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "--seeds", draws: int | None = None) -> None:
+def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "--seeds", draws: int | None = None, pool: bool = True) -> None:
     """--uncertainty, --draws, --posterior, --workers and --scheduler: the options of an ensemble (cxsim.ensemble)."""
     from .ensemble import DEFAULT_DRAWS, KINDS
 
@@ -191,6 +191,8 @@ def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "-
     p.add_argument("--draws", type=integer("--draws", 1, 100_000), default=draws,
                    help=f"posterior draws (parameter sets), each run on {seeds_option} seeds (default {draws})")
     p.add_argument("--posterior", type=Path, help="a posterior file (.posterior.parquet) instead of the scenario's own")
+    if not pool:
+        return
     p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), default=1,
                    help="local worker processes for an ensemble's runs (default 1 = in this process; results identical)")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port for an ensemble's runs (default: $CXSIM_SCHEDULER; else local)")
@@ -518,9 +520,12 @@ def _optimise(args: argparse.Namespace) -> dict:
         if args.budget is not None and "constraints" not in flags:
             flags["constraints"] = ["intervention_cost <= budget"]
     command = "cxsim optimise " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["optimise"] else None
+    ensemble_options(args, args.scenario)  # --uncertainty posterior without one: one line, before any run
     try:
         res = optimise(args.scenario, args.file, args.out, trials=args.trials, workers=args.workers or 1, scheduler=args.scheduler,
-                       resume=args.resume, budget=args.budget, progress=None, command=command, **flags)
+                       resume=args.resume, budget=args.budget, progress=None, command=command,
+                       posterior=args.posterior if args.posterior is not None else "find", uncertainty=args.uncertainty,
+                       draws=args.draws, **flags)
     except KeyboardInterrupt:
         print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
         raise
@@ -536,14 +541,29 @@ def _optimise(args: argparse.Namespace) -> dict:
             d = res.advantage
             print(f"  advantage over the runner-up on fresh seeds: {d[0]:+.4g} [{d[1]:+.4g}, {d[2]:+.4g}]")
         print(f"  {res.explain(res.best)}")
+        if res.spec.draws:
+            o_ = res.spec.primary
+            print(f"  its {o} in the worst 10% of posterior draws: {_fmt(res.best.evaluation.worst(o, o_.maximise))}")
+            if res.robust is not None:
+                sturdy = res.robust
+                same = " (the same plan)" if sturdy.key == res.best.key else ""
+                print(f"  best in the worst case{same}: {sturdy.text}: {o} {_fmt(sturdy.evaluation.worst(o, o_.maximise))} in the worst 10% "
+                      f"of draws, {_fmt(sturdy.mean(o))} expected, cost {_fmt(sturdy.cost)}")
+    print(f"Uncertainty: {res.spec.uncertainty}" + ("; the fresh check used fresh seeds and fresh posterior draws" if res.spec.draws else ""))
     print("wrote " + ", ".join(str(p) for p in res.files.values()))
     best = None
     if res.best is not None:
         mean, lo, hi = res.best.evaluation.interval(o)
         best = {"plan": res.best.text, "objective": o, "mean": mean, "low": lo, "high": hi, "cost": res.best.cost,
-                "explanation": res.explain(res.best), "ties": len(res.recommendation.ties)}
+                "explanation": res.explain(res.best), "ties": len(res.recommendation.ties),
+                "worst10": res.best.evaluation.worst(o, res.spec.primary.maximise) if res.spec.draws else None}
+    robust = None
+    if res.robust is not None:
+        robust = {"plan": res.robust.text, "worst10": res.robust.evaluation.worst(o, res.spec.primary.maximise),
+                  "mean": res.robust.mean(o), "cost": res.robust.cost}
     return {"scenario": res.scenario.name, "trials": len(res.plans), "frontier": res.frontier_table.to_dict("records"),
-            "best": best, "advantage_on_fresh_seeds": list(res.advantage) if res.advantage else None,
+            "best": best, "best_in_worst_case": robust, "advantage_on_fresh_seeds": list(res.advantage) if res.advantage else None,
+            "uncertainty": {"kind": "posterior" if res.spec.draws else "seeds", "draws": len(res.spec.draws), "caption": res.spec.uncertainty},
             "files": {k: str(v) for k, v in res.files.items()}}
 
 
@@ -581,7 +601,8 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--constraint", action="append", metavar="'MEASURE <= X'", help="e.g. 'cost_per_accepted <= 600' (repeatable)")
     p.add_argument("--customers", type=int, help="customers per run")
     p.add_argument("--steps", type=int, help="steps per run")
-    p.add_argument("--seeds", type=int, help="search seeds per plan")
+    p.add_argument("--seeds", type=int, help="search seeds per plan (per posterior draw)")
+    add_uncertainty_arguments(p, draws=10, pool=False)
 
 
 ARGUMENTS["optimise"] = _optimise_args

@@ -70,7 +70,7 @@ class EnsembleTask(Task):
     extract: Measures | None = None
 
 
-def _quantile_interval(values: np.ndarray, bounds: tuple[float, float]) -> tuple[float, float, float]:
+def draw_interval(values: np.ndarray, bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float, float]:
     """Mean and central 95% of equally likely values (NaNs ignored); none below :data:`MIN_REPLICATES` values."""
     x = values[~np.isnan(values)]
     if len(x) == 0:
@@ -122,7 +122,7 @@ class Ensemble:
             for name in self.outcomes:
                 bounds = metric_range(name)
                 if self.kind == POSTERIOR:
-                    mean, lo, hi = _quantile_interval(self._per_draw(world, name), bounds)
+                    mean, lo, hi = draw_interval(self._per_draw(world, name), bounds)
                 else:
                     mean, lo, hi = interval(self.runs.loc[self.runs["world"] == world, name].tolist(), CONFIDENCE, bounds)
                 rows.append({"world": world, "metric": name, "mean": mean, "low": lo, "high": hi, "uncertainty": self.kind,
@@ -155,7 +155,7 @@ class Ensemble:
                 if self.kind == POSTERIOR:
                     per_draw = np.array([np.nanmean(chunk) if np.any(~np.isnan(chunk)) else np.nan
                                          for chunk in diff.reshape(len(self.draws), self.seeds_per_draw)])
-                    mean, lo, hi = _quantile_interval(per_draw, bounds)
+                    mean, lo, hi = draw_interval(per_draw, bounds)
                 else:
                     mean, lo, hi = interval(diff.tolist(), CONFIDENCE, bounds)
                 base = self.runs.loc[self.runs["world"] == baseline, name].mean()
