@@ -259,7 +259,9 @@ def _run_ensemble(sc, post, seed0: int, args: argparse.Namespace, out: Path | No
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     ens = run_ensemble(sc, None, posterior=post, uncertainty=POSTERIOR, draws=args.draws, seeds=args.replicates, seed=seed0,
                        workers=args.workers, scheduler=scheduler)
-    ens.source = ens.source.replace("given", str(args.posterior) if args.posterior else str(_posterior_path(args.scenario)), 1)
+    from .ensemble import FIND, resolve_posterior
+
+    ens.source = resolve_posterior(args.scenario, args.posterior if args.posterior is not None else FIND)[1]  # the file, in words
     levels = ens.levels().set_index("metric")
     on = ", ".join(sc.enabled_interventions) or "none"
     print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
