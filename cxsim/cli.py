@@ -183,7 +183,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "--seeds", draws: int | None = None, pool: bool = True) -> None:
     """--uncertainty, --draws, --posterior, --workers and --scheduler: the options of an ensemble (cxsim.ensemble)."""
-    from .ensemble import DEFAULT_DRAWS, KINDS
+    from .uncertainty import DEFAULT_DRAWS, KINDS
 
     p.add_argument("--uncertainty", choices=KINDS, help="intervals over posterior draws × seeds (parameters and chance) or over "
                    "seeds only (chance); default: posterior where the scenario has one")
@@ -200,7 +200,7 @@ def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "-
 
 def ensemble_options(args: argparse.Namespace, scenario: Any) -> tuple[Any, str]:
     """The posterior (or None) and the kind of uncertainty the command's options ask for, checked before running."""
-    from .ensemble import FIND, choose_kind, resolve_posterior
+    from .uncertainty import FIND, choose_kind, resolve_posterior
 
     if args.posterior is not None:
         scenario_source(str(args.posterior), "--posterior")
@@ -218,7 +218,7 @@ def ensemble_options(args: argparse.Namespace, scenario: Any) -> tuple[Any, str]
 
 @command("run", "run a scenario and print its outcomes", json=True)
 def _run(args: argparse.Namespace) -> dict:
-    from .ensemble import POSTERIOR
+    from .uncertainty import POSTERIOR
     from .outputs import RunWriter, check_out_dir, combine
     from .workload import Workload, check
 
@@ -233,6 +233,8 @@ def _run(args: argparse.Namespace) -> dict:
     if kind == POSTERIOR:
         return _run_ensemble(sc, post, seed0, args, out)
     writer = RunWriter(out, args.format) if out else None
+    if writer:
+        writer.describe = lambda n: {"uncertainty": _seeds_uncertainty(args, n)}
     summaries = _run_replicates(sc, seed0, args.replicates, writer, args)
     summary = combine(summaries)
     summary["uncertainty"] = _seeds_uncertainty(args, len(summaries))
@@ -243,7 +245,7 @@ def _run(args: argparse.Namespace) -> dict:
 
 
 def _seeds_uncertainty(args: argparse.Namespace, replicates: int) -> dict:
-    from .ensemble import SEEDS, resolve_posterior, uncertainty_caption
+    from .uncertainty import SEEDS, resolve_posterior, uncertainty_caption
 
     _, source = resolve_posterior(args.scenario, None if args.uncertainty == SEEDS else args.posterior or "find")
     if args.uncertainty == SEEDS:
@@ -626,7 +628,7 @@ def _story(args: argparse.Namespace) -> dict:
     for v in args.variant or []:
         if v != "baseline" and v not in sc.variants:
             raise CxError(f"unknown variant {v!r} for scenario {sc.name!r}: choose from {', '.join(sc.variants) or '(none)'}")
-    from .ensemble import POSTERIOR
+    from .uncertainty import POSTERIOR
 
     post, kind = ensemble_options(args, args.scenario)
     worlds = 1 + len(args.variant or sc.variants)
@@ -659,7 +661,7 @@ ARGUMENTS["story"] = _story_args
 @command("discover", "where a plan misses its goal: PRIM's box over posterior draws or declared ranges (EMA Workbench)", json=True)
 def _discover(args: argparse.Namespace) -> dict:
     from .ema import where_plan_fails
-    from .ensemble import SEEDS
+    from .uncertainty import SEEDS
     from .scenario import load_scenario
 
     sc = load_scenario(scenario_source(args.scenario))

@@ -38,18 +38,17 @@ import numpy as np
 import pandas as pd
 
 from .experiments.design import Task, fingerprint
-from .metrics import MIN_REPLICATES, SCALAR_OUTCOMES, difference_range, interval, metric_range
+from .measures import metric_range
+from .metrics import MIN_REPLICATES, SCALAR_OUTCOMES, difference_range, interval
 from .params import CxError
-from .posterior import Posterior, load, path_for, weighted_quantiles
+from .posterior import weighted_quantiles
 from .scenario import Scenario, scenario_dict
 
-POSTERIOR, SEEDS = "posterior", "seeds"
-KINDS = (POSTERIOR, SEEDS)
-DEFAULT_DRAWS = 20
+from .uncertainty import (DEFAULT_DRAWS, FIND, KIND_WORDS, KINDS, POSTERIOR, SEEDS, choose_kind, resolve_posterior,
+                          uncertainty_caption)
+
 DEFAULT_SEEDS = 3
 CONFIDENCE = 0.95
-FIND = "find"
-"""``posterior=FIND`` (the default): the scenario's own posterior file, if it has one."""
 ONE_WORLD = "run"
 
 
@@ -163,54 +162,6 @@ class Ensemble:
                 rows.append({"world": world, "metric": name, "label": d.label, "unit": d.unit, "baseline": base, "value": value,
                              "difference": mean, "ci_low": lo, "ci_high": hi, "replicates": len(diff), "uncertainty": self.kind})
         return pd.DataFrame(rows)
-
-
-KIND_WORDS = {POSTERIOR: "parameters + seeds", SEEDS: "seeds only"}
-
-
-def uncertainty_caption(kind: str, draws: int, seeds: int, source: str) -> str:
-    """A sentence saying which uncertainty an interval carries and where it comes from."""
-    if kind == POSTERIOR:
-        return (f"95% intervals over {draws} posterior draws × {seeds} seeds: uncertainty of the parameters and of chance "
-                f"(posterior: {source})")
-    if seeds < MIN_REPLICATES:
-        return (f"{seeds} run(s): too few for an interval (at least {MIN_REPLICATES} seeds); chance only, "
-                f"parameters fixed ({source})")
-    return f"95% intervals over {seeds} seeds: chance only, parameters fixed at the scenario's values ({source})"
-
-
-def resolve_posterior(scenario: str | Path | Scenario, posterior: Any = FIND) -> tuple[Posterior | None, str]:
-    """The posterior to use and where it comes from, in words.
-
-    ``posterior``: :data:`FIND` (the scenario's own file, if any), None (none), a :class:`Posterior`, or a path.
-    """
-    if isinstance(posterior, Posterior):
-        return posterior, _describe(posterior, "given")
-    if posterior is None:
-        return None, "no posterior used"
-    if isinstance(posterior, (str, Path)) and posterior != FIND:
-        from .posterior import read
-
-        return (post := read(posterior)), _describe(post, str(posterior))
-    name = scenario.name if isinstance(scenario, Scenario) else scenario
-    post = load(name)
-    if post is None:
-        return None, f"{Path(str(name)).stem} has no posterior: parameter uncertainty is not included"
-    return post, _describe(post, str(path_for(name)))
-
-
-def _describe(post: Posterior, where: str) -> str:
-    method = post.meta.get("method")
-    return f"{where}, {len(post)} parameter sets" + (f", {method}" if method else "") + f", effective size {post.effective_size:.0f}"
-
-
-def choose_kind(uncertainty: str | None, post: Posterior | None, source: str) -> str:
-    """The kind to show: ``uncertainty`` if given (``posterior`` needs one), else posterior where there is one."""
-    if uncertainty is not None and uncertainty not in KINDS:
-        raise CxError(f"uncertainty = {uncertainty!r}: must be one of {', '.join(KINDS)}")
-    if uncertainty == POSTERIOR and post is None:
-        raise CxError(f"uncertainty = posterior: {source}; use uncertainty = seeds or give a posterior file")
-    return uncertainty or (POSTERIOR if post is not None else SEEDS)
 
 
 def world_overrides(sc: Scenario, worlds: Mapping[str, Mapping[str, Any]] | Sequence[str] | None) -> dict[str, dict[str, Any]]:

@@ -268,19 +268,6 @@ def interval(values, confidence: float = 0.95, bounds: tuple[float, float] = UNB
     return mean, min(max(mean - half, lo), mean), max(min(mean + half, hi), mean)
 
 
-def metric_range(name: str) -> tuple[float, float]:
-    """The range of a metric or measure by name (its unit's, :func:`unit_range`); unknown names are unbounded."""
-    metric = METRIC_BY_NAME.get(name)
-    if metric is None:
-        try:
-            from .measures import definition
-
-            metric = definition(name)
-        except Exception:  # not a measure: a number without a declared unit
-            return UNBOUNDED
-    return unit_range(metric.unit)
-
-
 def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame, names=SCALAR_OUTCOMES, describe=None) -> pd.DataFrame:
     """Per outcome ``names`` (columns): both means and the paired difference (rows = the same seeds) with its 95% interval.
 
@@ -291,7 +278,7 @@ def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame, names=
     rows = []
     for name in names:
         label, unit = describe(name) if describe else (METRIC_BY_NAME[name].label, METRIC_BY_NAME[name].unit)
-        diff, lo, hi = interval((alternative[name] - baseline[name]).tolist(), bounds=difference_range(unit))
+        diff, lo, hi = interval((alternative[name] - baseline[name]).tolist(), bounds=difference_range(unit))  # unit: the outcome's
         rows.append({
             "metric": name, "label": label, "unit": unit,
             "baseline": baseline[name].mean(), "alternative": alternative[name].mean(),
@@ -307,6 +294,6 @@ def summarize_replicates(table: pd.DataFrame, outcomes=SCALAR_OUTCOMES) -> pd.Da
     rows = []
     for name in outcomes:
         if name in table:
-            mean, lo, hi = interval(table[name].tolist(), bounds=metric_range(name))
+            mean, lo, hi = interval(table[name].tolist(), bounds=unit_range(METRIC_BY_NAME[name].unit) if name in METRIC_BY_NAME else UNBOUNDED)
             rows.append({"metric": name, "mean": mean, "ci_low": lo, "ci_high": hi, "n": int(table[name].notna().sum())})
     return pd.DataFrame(rows)

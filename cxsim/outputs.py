@@ -175,8 +175,14 @@ class RunWriter:
             table = table.cast(_plain_schema(table.schema))
         self.writers[name].write_table(table)
 
+    describe = None
+    """A callable (number of replicates → dict) whose entries join summary.json (e.g. which uncertainty its intervals carry)."""
+
     def write_summary(self) -> None:
-        text = json.dumps(combine(self.summaries), indent=2, default=str)
+        summary = combine(self.summaries)
+        if self.describe is not None:
+            summary.update(self.describe(len(self.summaries)))
+        text = json.dumps(summary, indent=2, default=str)
         tmp = self.out / f".{SUMMARY}.{os.getpid()}.tmp"
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.out / SUMMARY)
@@ -223,7 +229,8 @@ SUMMARY_SHARES = ("follow_up_rate", "promoters", "detractors")
 
 def summary_range(key: str) -> tuple[float, float]:
     """The values a summary field can take, which its interval stays within."""
-    from .metrics import METRIC_BY_NAME, metric_range
+    from .measures import metric_range
+    from .metrics import METRIC_BY_NAME
 
     if key in METRIC_BY_NAME:
         return metric_range(key)

@@ -239,7 +239,7 @@ AXIS = dict(labelFontSize=12, labelColor="#1f2328", titleFontSize=12, titleColor
 
 def uncertainty_words(table: pd.DataFrame) -> str:
     """Which uncertainty a table's intervals carry, in words (its ``uncertainty`` column from :mod:`cxsim.ensemble`, else seeds only)."""
-    from .ensemble import POSTERIOR
+    from .uncertainty import POSTERIOR
 
     kind = table["uncertainty"].iloc[0] if "uncertainty" in table.columns and len(table) else None
     n = int(table["replicates"].max()) if "replicates" in table.columns and len(table) else 0

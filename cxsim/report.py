@@ -140,7 +140,7 @@ def _table_html(table: pd.DataFrame) -> str:
 
 def uncertainty_text(builtin: str, seeds: list[int], ensemble=None) -> str:
     """What the report's intervals carry, in words: an ensemble's caption, else seeds only (and whether a posterior exists)."""
-    from .ensemble import SEEDS, resolve_posterior, uncertainty_caption
+    from .uncertainty import SEEDS, resolve_posterior, uncertainty_caption
 
     if ensemble is not None:
         return ensemble.caption

@@ -29,7 +29,8 @@ from scipy import stats
 
 from . import measures
 from .journey import Stage, reached
-from .metrics import FUNNEL, METRIC_BY_NAME, MIN_REPLICATES, SCALAR_OUTCOMES, metric_range, paired_differences
+from .measures import metric_range
+from .metrics import FUNNEL, METRIC_BY_NAME, MIN_REPLICATES, SCALAR_OUTCOMES, paired_differences
 from .params import Params, field_info
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def fmt_difference(row: dict | pd.Series, currency: str = "currency", unit: bool
     text = fmt(diff, m, currency, signed=True, unit=unit, compact=compact)
     if math.isnan(lo) or hi == lo:  # one replicate, or the same difference in every replicate
         return text
-    from .ensemble import KIND_WORDS
+    from .uncertainty import KIND_WORDS
 
     words = f", {KIND_WORDS[kind]}" if kind else ""  # which uncertainty: 'parameters + seeds' or 'seeds only'
     if abs((lo + hi) / 2 - diff) <= 1e-9 * max(1.0, abs(diff)):  # symmetric: '+66.8 pp ±2.1 (95%)'
@@ -291,9 +292,9 @@ def level_text(mean: float, low: float, high: float, metric: str, currency: str 
     '72.7 % (95%: 16.0 to 98.0, parameters + seeds)'; with no interval (fewer than 3 runs or draws):
     '72.7 % (no interval: 2 runs)' is the caller's to say, here '72.7 % (no interval)'.
 
-    ``kind``: ``"posterior"`` or ``"seeds"`` (:mod:`cxsim.ensemble`); the words are :data:`cxsim.ensemble.KIND_WORDS`.
+    ``kind``: ``"posterior"`` or ``"seeds"`` (:mod:`cxsim.ensemble`); the words are :data:`cxsim.uncertainty.KIND_WORDS`.
     """
-    from .ensemble import KIND_WORDS
+    from .uncertainty import KIND_WORDS
 
     text = fmt(mean, metric, currency, compact=compact)
     words = f", {KIND_WORDS[kind]}" if kind else ""

@@ -10,7 +10,8 @@ import pytest
 from cxsim import posterior
 from cxsim.cli import main
 from cxsim.ensemble import POSTERIOR, SEEDS, run_ensemble
-from cxsim.metrics import MIN_REPLICATES, difference_range, interval, metric_range
+from cxsim.measures import metric_range
+from cxsim.metrics import MIN_REPLICATES, difference_range, interval
 from cxsim.outputs import combine
 from cxsim.params import CxError
 from cxsim.scenario import load_scenario

@@ -184,8 +184,8 @@ def markdown(cal: "Calibration") -> str:
 
 
 def within(measure: str, low: float, high: float) -> tuple[float, float]:
-    """An interval as printed: within the range of its measure (a share in [0, 1], a count ≥ 0: :func:`cxsim.metrics.metric_range`)."""
-    from ..metrics import metric_range
+    """An interval as printed: within the range of its measure (a share in [0, 1], a count ≥ 0: :func:`cxsim.measures.metric_range`)."""
+    from ..measures import metric_range
 
     lo, hi = metric_range(measure)
     return min(max(low, lo), hi), max(min(high, hi), lo)

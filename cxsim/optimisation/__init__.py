@@ -150,7 +150,7 @@ def _with_draws(spec: Spec, scenario: Any, posterior: Any, uncertainty: str | No
     """The spec with the posterior draws plans are evaluated on (search and fresh), or seeds only, and the words for it."""
     import dataclasses
 
-    from ..ensemble import POSTERIOR, SEEDS, choose_kind, resolve_posterior, uncertainty_caption
+    from ..uncertainty import POSTERIOR, SEEDS, choose_kind, resolve_posterior, uncertainty_caption
 
     post, source = resolve_posterior(scenario, posterior)
     kind = choose_kind(uncertainty, post, source)

@@ -95,7 +95,7 @@ class Evaluation:
     def interval(self, name: str) -> tuple[float, float, float]:
         """Mean and 95% interval: over the draws' means (parameters and seeds) with draws, else over seeds; within the range."""
         from ..ensemble import draw_interval
-        from ..metrics import metric_range
+        from ..measures import metric_range
 
         bounds = metric_range(name)
         if self.draws:
