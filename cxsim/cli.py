@@ -728,7 +728,7 @@ def _completion_args(p: argparse.ArgumentParser) -> None:
 ARGUMENTS["completion"] = _completion_args
 
 
-@command("calibrate", "fit a scenario's free parameters to targets (Optuna), report the fit and predict what was not fitted", json=True)
+@command("calibrate", "fit a scenario's free parameters: to an evidence file (a posterior) or to targets (Optuna); report and predict", json=True)
 def _calibrate(args: argparse.Namespace) -> dict:
     from .calibration import calibrate
     from .experiments.runner import available_cpus
@@ -736,6 +736,10 @@ def _calibrate(args: argparse.Namespace) -> dict:
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     scenario_source(args.scenario)
     scenario_source(str(args.targets), "targets file")
+    from .calibration.bayesian import is_evidence_file
+
+    if is_evidence_file(args.targets):
+        return _calibrate_evidence(args, scheduler)
     command = " ".join(["cxsim calibrate", str(args.scenario), str(args.targets)] + (["--trials", str(args.trials)] if args.trials else []))
     try:
         cal = calibrate(args.scenario, args.targets, args.out, trials=args.trials, workers=args.workers or available_cpus(),
@@ -767,6 +771,33 @@ def _calibrate(args: argparse.Namespace) -> dict:
     }
 
 
+def _calibrate_evidence(args: argparse.Namespace, scheduler) -> dict:
+    """``cxsim calibrate`` with an evidence file: the posterior of its parameters (cxsim.calibration.bayesian)."""
+    from .calibration.bayesian import check_scenario, infer, summary_lines
+    from .calibration.evidence import read
+    from .experiments.runner import available_cpus
+
+    if args.trials:
+        raise CxError(f"--trials = {args.trials}: an evidence file is fitted by MCMC, not trials; set mcmc_steps in the file")
+    ev = read(args.targets)
+    check_scenario(ev.file.scenario, args.scenario)
+    out = args.out or Path("results") / f"calibrate-{ev.file.scenario}"
+    command = " ".join(["cxsim calibrate", str(args.scenario), str(args.targets), "--out", str(out)]
+                       + (["--coverage", str(args.coverage)] if args.coverage else []))
+    try:
+        r = infer(args.targets, out, workers=args.workers or available_cpus(), scheduler=scheduler, seed=args.seed,
+                  coverage_truths=args.coverage, command=command)
+    except KeyboardInterrupt:
+        print(f"cxsim: finished design runs are kept in {out / 'design'}; run the same command to continue", file=sys.stderr)
+        raise
+    for line in summary_lines(r):
+        print(line)
+    print("wrote " + ", ".join(str(p) for p in r.files.values()))
+    return {"scenario": ev.file.scenario, "method": "posterior", "effective_samples": r.chain.effective_size,
+            "parameters": r.parameters.to_dict("records"), "figures": r.figures.to_dict("records"),
+            "predictions": r.predictions.to_dict("records"), "files": {k: str(v) for k, v in r.files.items()}}
+
+
 def _calibrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
     p.add_argument("targets", type=Path, help="targets file (.toml): free parameters, targets, seeds, trials (see docs/model.md)")
@@ -775,6 +806,9 @@ def _calibrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for the runs of a trial (default: all CPUs; 1 = in this process)")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port (default: $CXSIM_SCHEDULER; else local)")
     p.add_argument("--resume", action="store_true", help="continue the study in --out (an interrupted or shorter calibration)")
+    p.add_argument("--coverage", type=integer("--coverage", 0, 1000), default=0,
+                   help="evidence files: also check the pipeline on this many truths drawn from the prior (coverage of its 90%% intervals)")
+    p.add_argument("--seed", type=integer("--seed", 0, 2**32 - 1), default=0, help="evidence files: seed of the MCMC sampler (default 0)")
 
 
 ARGUMENTS["calibrate"] = _calibrate_args

@@ -139,6 +139,10 @@ class Intervention(Params):
         """Chance it acts at each use of a covered customer (drawn per use)."""
         return 1.0
 
+    def recalls(self) -> bool:
+        """At its ``start`` step, it offers the service again to the covered customers who declined."""
+        return False
+
     def bill(self, phase: str, users: int, costs_of) -> float | None:
         """What serving ``users`` covered customers at ``phase`` costs the provider; None: it bills nothing there.
 
@@ -206,6 +210,26 @@ class _Subsidy(Intervention):
 
     def billing_phase(self) -> str:
         return "access"  # billed when the customer travels for the service
+
+
+@register("free_service", "Free service (its price paid by the provider)")
+class FreeService(_Subsidy):
+    """The price of the service itself waived (e.g. free cataract surgery where it was sold)."""
+
+    kinds = ("price",)
+
+
+@register("recall", "Recall those who declined")
+class Recall(Intervention):
+    """A reminder: at its ``start`` step every covered customer who declined is offered the service again.
+
+    It is how a trial re-approaches the people who did not take up an earlier offer (Zhang
+    et al. 2013 re-contacted patients who had not had low-cost cataract surgery three
+    months after screening); they decide afresh under whatever acts from that step on.
+    """
+
+    def recalls(self) -> bool:
+        return True
 
 
 @register("free_transport", "Free transport to hospital and back")

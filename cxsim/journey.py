@@ -167,6 +167,7 @@ def talk(model: "CxModel", talkers: np.ndarray, sign: int) -> None:
 
 
 def consideration(model: "CxModel") -> None:
+    recall(model)
     c = model.customers
     boost = sum(iv.screening_gain() * iv.coverage for _, iv in model.active)  # camps serve the whole catchment
     model.screen_hazard += model.pars.journey.screening * (1.0 + boost)
@@ -335,11 +336,43 @@ def refer(model: "CxModel", tellers: np.ndarray, positive: bool, occasion: str =
     c.referred[who[stage <= Stage.OFFERED]] = True
     become_aware(model, who[stage == Stage.UNAWARE])
     if model.pars.journey.reconsider:
-        again = who[stage == Stage.DECLINED]
+        again = reconsidering(model, who[stage == Stage.DECLINED])
         c.referred[again] = True
         move(model, again, Stage.DECLINED, Stage.OFFERED)
         model.agenda.book("decision", model.t + 1, again)
         model.tally["reconsiderations"] += len(again)
+
+
+def reconsidering(model: "CxModel", told: np.ndarray) -> np.ndarray:
+    """Which decliners ``told`` of a good outcome are offered the service again (``journey.reconsider_chance``).
+
+    At a chance of 1 (the default) all are, and no draw is made, so that runs without the
+    setting are unchanged.
+    """
+    chance = model.pars.journey.reconsider_chance
+    if chance >= 1.0 or len(told) == 0:
+        return told
+    return told[model.streams.uniform("reconsider", told, model.t) < chance]
+
+
+def recall(model: "CxModel") -> None:
+    """Interventions that recall decliners (:meth:`~cxsim.interventions.Intervention.recalls`) act at their start step.
+
+    Every covered customer who declined is offered the service again and decides this
+    step; ``model.recalled`` marks who was recalled (the trial population of a recall).
+    """
+    for name, iv in model.active:
+        if not (iv.recalls() and iv.start == model.t):
+            continue
+        declined = in_stage(model, Stage.DECLINED)
+        ids = declined[model.coverage.covered(name, iv, declined)]
+        if len(model.recalled) == 0:
+            model.recalled = np.zeros(model.customers.n, dtype=bool)
+        model.recalled[ids] = True
+        move(model, ids, Stage.DECLINED, Stage.OFFERED)
+        model.agenda.book("decision", model.t, ids)
+        model.tally["recalled"] += len(ids)
+        model.log(ids, "consideration", "recalled and offered the service again")
 
 
 def loyalty(model: "CxModel") -> None:

@@ -137,6 +137,7 @@ class CxModel(mesa.Model):
         for name, tp in scenario.touchpoints.items():
             self.touchpoints_by_stage[tp.stage].append((name, tp))
         self.active: list[tuple[str, Any]] = []  # (name, intervention) acting this step
+        self.recalled = np.zeros(0, dtype=bool)  # who a recall offered the service again (allocated at the first recall)
         self.active_key: tuple | None = None
         self.relief_for_all = None  # a relief.Relief while every active intervention covers everyone
         self.coverage = Coverage(scenario, self.customers, self.streams, self.assigned)

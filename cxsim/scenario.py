@@ -143,6 +143,7 @@ class Journey(Params):
     core_weight: float = par(3.0, 0, 20, "×", "weight of the core outcome in judged performance (beside the peak and end touchpoints)")
     poor_outcome: float = par(0.1, 0, 1, "0–1", "performance of a poor core outcome as the customer feels it", "assumption")
     reconsider: bool = Field(True, description="decliners reconsider when a tie recommends the service")
+    reconsider_chance: float = par(1.0, 0, 1, "probability", "chance a decliner told by a promoter is offered the service again (with reconsider on)")
 
 
 class Emotions(Params):

@@ -48,6 +48,7 @@ class World(Protocol):
     cohorts: np.ndarray  # per anchor step: loyal customers, Σ satisfaction, Σ (anchor loyalty − initial)
     loyal_by_segment: np.ndarray
     tracked: np.ndarray  # bool per customer: events kept for their story
+    recalled: np.ndarray  # bool per customer once a recall acted (empty before): offered again by a recall
     feeling: Any  # emotions' behavioural coefficients
     levels: dict[str, list[float]]  # touchpoint → [reliability, quality] before any loop's fixes
     touchpoints_by_stage: dict[str, list]

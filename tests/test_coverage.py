@@ -12,6 +12,7 @@ import pytest
 import cxsim
 from cxsim.interventions import REGISTRY
 from cxsim.journey import touchpoint_levels
+from cxsim.scenario import validate_scenario
 
 SEEDS = (1, 2)
 SIZE = dict(customers=300)
@@ -39,7 +40,7 @@ def _tiny(kind: str):
     data = sc.model_dump()
     data["interventions"] = {kind: {"kind": kind}}
     data["variants"] = {}
-    return cxsim.validate_scenario(data)
+    return validate_scenario(data)
 
 
 def _scenario(name: str):

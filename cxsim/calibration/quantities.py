@@ -10,6 +10,13 @@ Names:
   divides by the customers who reached ``<earlier>`` instead;
 * ``reason:<reason>``: share of non-users (all stages) whose binding reason is
   ``<reason>`` (one of :data:`cxsim.barriers.REASONS`), e.g. ``reason:cost``;
+* ``recalled:<milestone>``: share of the customers a recall offered the service again
+  (kind ``recall``) who reached a milestone, e.g. ``recalled:served`` = uptake among
+  recalled decliners, as a trial of reminders counts it;
+* ``barrier:<barrier>``: share of the non-users who were offered the service (declined or
+  dropped out) for whom that barrier is *present* at the end: its term is at least
+  :data:`PRESENT` utility units. Several barriers can be present for one person, as in a
+  survey where each respondent may name several reasons (a binding reason is only one);
 * ``mean_score``: mean 0–10 score to recommend of customers past the outcome.
 """
 
@@ -21,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..barriers import REASONS
+from ..barriers import BARRIERS, REASONS, assess
 from ..measures import GROUP_MEASURES, GROUPS, MEASURES, definition, measure
 from ..metrics import FUNNEL, METRIC_BY_NAME, MILESTONES, ratio
 
@@ -47,6 +54,32 @@ def reason_share(res: "Results", reason: str) -> float:
     return ratio(counts.get(reason, 0), sum(counts.values()))
 
 
+PRESENT = 1.0
+"""Utility units from which a barrier counts as present for a non-user (``barrier:``): removing it
+alone would multiply the odds of accepting by e ≈ 2.7 (assumption: a reason strong enough to be
+named when asked; surveys do not say where their respondents draw the line)."""
+
+
+def recalled_share(res: "Results", milestone: str) -> float:
+    m = res.model
+    if len(m.recalled) == 0:
+        return math.nan
+    reached = MILESTONES[milestone](m.customers)[m.recalled]
+    return ratio(np.count_nonzero(reached), np.count_nonzero(m.recalled))
+
+
+def barrier_present(res: "Results", barrier: str) -> float:
+    from ..relief import relief_for
+    from ..stages import Stage
+
+    m = res.model
+    ids = np.flatnonzero(np.isin(m.customers.stage, (Stage.DECLINED, Stage.DROPPED)))
+    if len(ids) == 0:
+        return math.nan
+    terms, _, _ = assess(m.pars.decision, m.customers, ids, relief_for(m, ids))
+    return ratio(np.count_nonzero(terms[:, BARRIERS.index(barrier)] >= PRESENT), len(ids))
+
+
 def mean_score(res: "Results") -> float:
     c = res.model.customers
     scored = ~np.isnan(c.satisfaction)
@@ -60,6 +93,10 @@ def value(res: "Results", name: str) -> float:
         return funnel_rate(res, arg)
     if arg and kind == "reason":
         return reason_share(res, arg)
+    if arg and kind == "recalled":
+        return recalled_share(res, arg)
+    if arg and kind == "barrier":
+        return barrier_present(res, arg)
     if name == "mean_score":
         return mean_score(res)
     return measure(res, name)
@@ -78,6 +115,10 @@ def problem(name: str, segments: list[str]) -> str | None:
         return None
     if kind == "reason" and arg:
         return None if arg in REASONS else f"unknown reason {arg!r}: choose from {', '.join(REASONS)}"
+    if kind == "recalled" and arg:
+        return None if arg in MILESTONES else f"unknown funnel milestone {arg!r}: choose from {', '.join(FUNNEL)}"
+    if kind == "barrier" and arg:
+        return None if arg in BARRIERS else f"unknown barrier {arg!r}: choose from {', '.join(BARRIERS)}"
     what, _, group = name.partition("@")
     if group:
         if what not in GROUP_MEASURES:
@@ -92,7 +133,7 @@ def problem(name: str, segments: list[str]) -> str | None:
 def is_rate(name: str) -> bool:
     """True for quantities that are shares or 0–1 scores (their targets lie in [0, 1])."""
     kind, _, arg = name.partition(":")
-    if arg and kind in ("funnel", "reason"):
+    if arg and kind in ("funnel", "reason", "recalled", "barrier"):
         return True
     return definition(name).unit in RATE_UNITS
 
@@ -104,6 +145,10 @@ def label(name: str) -> str:
         return f"reached {milestone.replace('_', ' ')} (of {earlier.replace('_', ' ') if earlier else 'the stage before'})"
     if arg and kind == "reason":
         return f"non-users whose reason is {arg.replace('_', ' ')}"
+    if arg and kind == "recalled":
+        return f"recalled decliners who reached {arg.replace('_', ' ')}"
+    if arg and kind == "barrier":
+        return f"non-users for whom {arg.replace('_', ' ')} is a barrier"
     if name == "mean_score":
         return "mean score to recommend (0–10)"
     return definition(name).label

@@ -1,0 +1,138 @@
+"""The report of a calibration against evidence: report.md and posterior.png (see :mod:`.bayesian`)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .bayesian import Inference
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def _table(df: pd.DataFrame) -> str:
+    head = "| " + " | ".join(df.columns) + " |"
+    rule = "|" + "---|" * len(df.columns)
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def markdown(r: "Inference") -> str:
+    ev, f = r.evidence, r.evidence.file
+    parts = [f"# {f.title or f.scenario}: posterior from evidence", "",
+             f"Made by `{r.command}` on {r.date} (sampler seed {r.posterior.meta.get('seed', 0)}); rerunning it reproduces "
+             "every number here (the design runs are kept in `design/` and reused).", "",
+             f"**Registered:** {f.registered or '(no registration line)'}.",
+             *(["", "**Changed after registration:** " + "; ".join(f.changes)] if f.changes else []), "",
+             "## Method", "",
+             f"{len(ev.fitted)} published figures are fitted ({len(ev.held_out)} more held out), each a count of n people in its "
+             "study's own world (`worlds/`), compared through a binomial likelihood; the "
+             f"{len(ev.parameters)} behavioural parameters below are shared by every world, with uniform priors. "
+             f"The simulator is emulated by a Gaussian process per quantity, trained on {len(r.design)} parameter sets "
+             f"× {len({o.output.world for o in ev.observations})} worlds at {f.customers:,} customers; the posterior is sampled "
+             f"by emcee ({f.walkers} walkers × {f.mcmc_steps} steps, the first half burn-in): "
+             f"**{r.chain.effective_size:,.0f} effective samples** (acceptance {r.chain.acceptance:.2f}, "
+             f"autocorrelation time {np.nanmax(r.chain.tau):.0f} steps). The posterior is `posterior.parquet` "
+             f"({len(r.posterior)} equally weighted parameter sets).", "",
+             "## How much the evidence narrowed each parameter", "",
+             "Contraction = 1 − posterior variance / prior variance (0: the data say nothing; 1: pinned).", "",
+             _table(_parameters(r.parameters)), "",
+             "## Every figure beside its posterior predictive", "",
+             "The share the study would report under the posterior (parameter uncertainty and the study's binomial noise at "
+             "its n), with the observed share. *held out* figures were not fitted.", "",
+             _table(_figures(r.figures)), "",
+             "## Predictions", "",
+             "From the real simulator at posterior draws, one fresh seed each: the intervals hold **parameter uncertainty and "
+             f"seed noise** (at {f.customers:,} customers). Nothing below was fitted.", "",
+             _table(_predictions(r.predictions)), "", *_goal(r), "",
+             "## Emulator accuracy", "",
+             "Root-mean-square error of the emulated share on design runs held out from its fit (10%), against the runs "
+             "themselves (which carry their own seed noise).", "",
+             _table(r.emulator_error.assign(rmse=lambda d: d.rmse.map(lambda x: f"{x:.4f}"),
+                                            max_error=lambda d: d.max_error.map(lambda x: f"{x:.4f}"))), ""]
+    if len(r.value_of_information):
+        parts += ["## What to measure next (value of information)", "",
+                  f"Expected 90% width of the first prediction ({ev.predictions[0][0].label}) after each observation not yet "
+                  "made, averaged over its possible outcomes under the posterior (preposterior analysis).", "",
+                  _table(r.value_of_information.assign(width_now=lambda d: d.width_now.map(_pct),
+                                                       expected_width=lambda d: d.expected_width.map(_pct))
+                         [["candidate", "n", "width_now", "expected_width"]]), ""]
+    if r.coverage is not None:
+        parts += ["## Coverage of the whole pipeline", "",
+                  "Truths drawn from the prior; data of the evidence's shape and sample sizes simulated at each truth by the real "
+                  "simulator; the posterior inferred again; how often each 90% credible interval held its truth.", "",
+                  _table(r.coverage.assign(coverage=lambda d: d.coverage.map(_pct))), ""]
+    return "\n".join(parts)
+
+
+def _parameters(p: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"parameter": p.parameter, "prior": [f"{a:g} to {b:g}" for a, b in zip(p.prior_low, p.prior_high)],
+                         "median": p["median"].map(lambda x: f"{x:.3g}"),
+                         "90% interval": [f"{a:.3g} to {b:.3g}" for a, b in zip(p.q05, p.q95)],
+                         "contraction": p.contraction.map(lambda x: f"{x:.2f}"), "verdict": p.verdict})
+
+
+def _figures(f: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"study": f.study, "figure": f.figure, "": np.where(f.fitted, "fitted", "held out"),
+                         "observed": [f"{c}/{n} = {_pct(c / n)}" for c, n in zip(f["count"], f.n)],
+                         "predicted median": f["median"].map(_pct),
+                         "90% interval": [f"{_pct(a)} to {_pct(b)}" for a, b in zip(f.q05, f.q95)],
+                         "inside": np.where(f.inside_90, "yes", "**no**")})
+
+
+def _predictions(p: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"prediction": p.prediction, "median": p["median"].map(_pct),
+                         "50% interval": [f"{_pct(a)} to {_pct(b)}" for a, b in zip(p.q25, p.q75)],
+                         "90% interval": [f"{_pct(a)} to {_pct(b)}" for a, b in zip(p.q05, p.q95)],
+                         "observed": [_pct(x) if x is not None and not (isinstance(x, float) and math.isnan(x)) else "–" for x in p.observed],
+                         "source": p.source.fillna("")})
+
+
+def _goal(r: "Inference") -> list[str]:
+    lines = []
+    for p in r.predictions.itertuples():
+        if p.goal_width is None or (isinstance(p.goal_width, float) and math.isnan(p.goal_width)):
+            continue
+        width_ok = p.width_90 <= p.goal_width
+        holds = bool(p.holds_observed)
+        lines.append(f"**Goal for {p.prediction}:** a 90% interval at most {100 * p.goal_width:.0f} points wide that holds "
+                     f"the observed {_pct(p.observed)}. Reached: width {100 * p.width_90:.1f} points "
+                     f"({'met' if width_ok else '**not met**'}); observed inside: {'yes' if holds else '**no**'}.")
+        if not (width_ok and holds) and len(r.value_of_information):
+            best = r.value_of_information.iloc[0]
+            lines.append(f"The evidence cannot get there yet. The one further observation that would narrow it most: "
+                         f"**{best.candidate}** (expected 90% width {_pct(best.expected_width)} from {_pct(best.width_now)}).")
+    return lines
+
+
+def plot(r: "Inference", path: Path) -> Path:
+    """Each parameter's posterior histogram over its prior range (flat prior drawn as a line)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(r.evidence.parameters)
+    cols = 4
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        prior = r.evidence.parameters[name]
+        ax.hist(r.posterior.samples[name], bins=40, range=(prior.low, prior.high), density=True, color="#4C78A8")
+        ax.axhline(1.0 / (prior.high - prior.low), color="#888888", linestyle="--", linewidth=1)
+        ax.set_title(name.split(".")[-1], fontsize=9)
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle("Posterior (bars) against the flat prior (dashed)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
