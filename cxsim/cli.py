@@ -214,26 +214,120 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="folder for summary.json, customers.parquet and timeseries.parquet (checked before running)")
     p.add_argument("--format", choices=FORMATS, default="parquet", help="format of the customers and time-series tables (default parquet)")
     p.add_argument("--allow-large", action="store_true", help="run even above the work bound (see cxsim.workload)")
+    add_uncertainty_arguments(p, seeds_option="--replicates")
+
+
+def add_uncertainty_arguments(p: argparse.ArgumentParser, seeds_option: str = "--seeds", draws: int | None = None, pool: bool = True) -> None:
+    """--uncertainty, --draws, --posterior, --workers and --scheduler: the options of an ensemble (cxsim.ensemble)."""
+    from .uncertainty import DEFAULT_DRAWS, KINDS
+
+    p.add_argument("--uncertainty", choices=KINDS, help="intervals over posterior draws × seeds (parameters and chance) or over "
+                   "seeds only (chance); default: posterior where the scenario has one")
+    draws = draws or DEFAULT_DRAWS
+    p.add_argument("--draws", type=integer("--draws", 1, 100_000), default=draws,
+                   help=f"posterior draws (parameter sets), each run on {seeds_option} seeds (default {draws})")
+    p.add_argument("--posterior", type=Path, help="a posterior file (.posterior.parquet) instead of the scenario's own")
+    if not pool:
+        return
+    p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), default=1,
+                   help="local worker processes for an ensemble's runs (default 1 = in this process; results identical)")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://host:port for an ensemble's runs (default: $CXSIM_SCHEDULER; else local)")
+
+
+def ensemble_options(args: argparse.Namespace, scenario: Any) -> tuple[Any, str]:
+    """The posterior (or None) and the kind of uncertainty the command's options ask for, checked before running."""
+    from .uncertainty import FIND, choose_kind, resolve_posterior
+
+    if args.posterior is not None:
+        scenario_source(str(args.posterior), "--posterior")
+        if not args.posterior.is_file():
+            raise ArgumentError(f"--posterior = {_short(str(args.posterior))}: no such file")
+    post, source = resolve_posterior(scenario, args.posterior if args.posterior is not None else FIND)
+    try:
+        kind = choose_kind(args.uncertainty, post, source)
+    except CxError as err:
+        where = _short(str(_posterior_path(scenario)), 80)
+        raise ArgumentError(f"--uncertainty = posterior: the scenario has no posterior ({where} is missing): "
+                            "give one with --posterior FILE or use --uncertainty seeds") from err
+    return post, kind
 
 
 @command("run", "run a scenario and print its outcomes", json=True)
 def _run(args: argparse.Namespace) -> dict:
+    from .uncertainty import POSTERIOR
     from .outputs import RunWriter, check_out_dir, combine
     from .workload import Workload, check
 
     out = check_out_dir(args.out) if args.out else None  # before anything runs
     sc = build_scenario(args)
-    check(Workload(args.replicates, sc.population.customers, sc.steps), args.allow_large)
+    post, kind = ensemble_options(args, args.scenario)
+    runs = args.replicates * (args.draws if kind == POSTERIOR else 1)
+    check(Workload(runs, sc.population.customers, sc.steps), args.allow_large)
     seed0 = sc.seed if args.seed is None else args.seed
-    if seed0 + args.replicates - 1 > MAX_SEED:
-        raise ArgumentError(f"--seed = {seed0}: with {args.replicates} replicates the last seed would exceed {MAX_SEED}")
+    if seed0 + runs - 1 > MAX_SEED:
+        raise ArgumentError(f"--seed = {seed0}: with {runs} runs the last seed would exceed {MAX_SEED}")
+    if kind == POSTERIOR:
+        return _run_ensemble(sc, post, seed0, args, out)
     writer = RunWriter(out, args.format) if out else None
+    if writer:
+        writer.describe = lambda n: {"uncertainty": _seeds_uncertainty(args, n)}
     summaries = _run_replicates(sc, seed0, args.replicates, writer, args)
     summary = combine(summaries)
+    summary["uncertainty"] = _seeds_uncertainty(args, len(summaries))
     _print_run(sc, summaries, summary)
     if writer:
         print("wrote " + ", ".join(str(p) for p in writer.files))
     return summary  # --json: the summary.json document
+
+
+def _seeds_uncertainty(args: argparse.Namespace, replicates: int) -> dict:
+    from .uncertainty import SEEDS, resolve_posterior, uncertainty_caption
+
+    _, source = resolve_posterior(args.scenario, None if args.uncertainty == SEEDS else args.posterior or "find")
+    if args.uncertainty == SEEDS:
+        source = "parameter uncertainty not included (--uncertainty seeds)"
+    return {"kind": SEEDS, "draws": 0, "seeds": replicates, "source": source, "caption": uncertainty_caption(SEEDS, 0, replicates, source)}
+
+
+def _run_ensemble(sc, post, seed0: int, args: argparse.Namespace, out: Path | None) -> dict:
+    """``cxsim run`` over posterior draws × seeds: levels with intervals that hold the parameters' uncertainty."""
+    from .ensemble import POSTERIOR, run_ensemble
+    from .metrics import METRICS
+
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
+    ens = run_ensemble(sc, None, posterior=post, uncertainty=POSTERIOR, draws=args.draws, seeds=args.replicates, seed=seed0,
+                       workers=args.workers, scheduler=scheduler)
+    from .ensemble import FIND, resolve_posterior
+
+    ens.source = resolve_posterior(args.scenario, args.posterior if args.posterior is not None else FIND)[1]  # the file, in words
+    levels = ens.levels().set_index("metric")
+    on = ", ".join(sc.enabled_interventions) or "none"
+    print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
+    rows = [("metric", "mean", "95% low", "95% high")]
+    for m in METRICS:
+        r = levels.loc[m.name]
+        rows.append((m.label, _fmt(r["mean"], m.unit), _fmt(r["low"], m.unit), _fmt(r["high"], m.unit)))
+    print_table(rows)
+    print(f"Uncertainty: {ens.caption}")
+    document = {
+        "scenario": sc.name, "customers": sc.population.customers, "steps": sc.steps, "interventions": sc.enabled_interventions,
+        "seeds_from": seed0, "draws": len(ens.draws), "seeds_per_draw": ens.seeds_per_draw,
+        "uncertainty": {"kind": ens.kind, "draws": len(ens.draws), "seeds": ens.seeds_per_draw, "source": ens.source, "caption": ens.caption},
+        "mean": {m: levels.loc[m, "mean"] for m in levels.index},
+        "interval95": {m: [levels.loc[m, "low"], levels.loc[m, "high"]] for m in levels.index},
+        "draws_used": ens.draws,
+    }
+    if out is not None:
+        ens.runs.to_parquet(out / "ensemble.parquet", index=False)
+        (out / "summary.json").write_text(json_document(document) + "\n")
+        print(f"wrote {out / 'ensemble.parquet'}, {out / 'summary.json'}")
+    return document
+
+
+def _posterior_path(scenario: str) -> Path:
+    from .posterior import path_for
+
+    return path_for(scenario)
 
 
 def _run_replicates(sc, seed0: int, replicates: int, writer, args: argparse.Namespace) -> list[dict]:
@@ -295,6 +389,7 @@ def _print_run(sc, summaries: list[dict], summary: dict) -> None:
             rows.append((m.label, _fmt(summary["mean"][m.name], m.unit), _fmt(lo, m.unit), _fmt(hi, m.unit)))
         print_table(rows)
         reasons = dict(sorted(summary["mean"]["dropout_reasons"].items(), key=lambda kv: -kv[1]))
+    print(f"Uncertainty: {summary['uncertainty']['caption']}")
     if reasons:
         print("Why non-users stayed away: " + ", ".join(f"{k} {_fmt(v, 'customers')}" for k, v in reasons.items()))
 
@@ -484,9 +579,12 @@ def _optimise(args: argparse.Namespace) -> dict:
         if args.budget is not None and "constraints" not in flags:
             flags["constraints"] = ["intervention_cost <= budget"]
     command = "cxsim optimise " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["optimise"] else None
+    ensemble_options(args, args.scenario)  # --uncertainty posterior without one: one line, before any run
     try:
         res = optimise(args.scenario, args.file, args.out, trials=args.trials, workers=args.workers or 1, scheduler=scheduler,
-                       resume=args.resume, budget=args.budget, progress=None, command=command, **flags)
+                       resume=args.resume, budget=args.budget, progress=None, command=command,
+                       posterior=args.posterior if args.posterior is not None else "find", uncertainty=args.uncertainty,
+                       draws=args.draws, **flags)
     except KeyboardInterrupt:
         print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
         raise
@@ -502,14 +600,29 @@ def _optimise(args: argparse.Namespace) -> dict:
             d = res.advantage
             print(f"  advantage over the runner-up on fresh seeds: {d[0]:+.4g} [{d[1]:+.4g}, {d[2]:+.4g}]")
         print(f"  {res.explain(res.best)}")
+        if res.spec.draws:
+            o_ = res.spec.primary
+            print(f"  its {o} in the worst 10% of posterior draws: {_fmt(res.best.evaluation.worst(o, o_.maximise))}")
+            if res.robust is not None:
+                sturdy = res.robust
+                same = " (the same plan)" if sturdy.key == res.best.key else ""
+                print(f"  best in the worst case{same}: {sturdy.text}: {o} {_fmt(sturdy.evaluation.worst(o, o_.maximise))} in the worst 10% "
+                      f"of draws, {_fmt(sturdy.mean(o))} expected, cost {_fmt(sturdy.cost)}")
+    print(f"Uncertainty: {res.spec.uncertainty}" + ("; the fresh check used fresh seeds and fresh posterior draws" if res.spec.draws else ""))
     print("wrote " + ", ".join(str(p) for p in res.files.values()))
     best = None
     if res.best is not None:
         mean, lo, hi = res.best.evaluation.interval(o)
         best = {"plan": res.best.text, "objective": o, "mean": mean, "low": lo, "high": hi, "cost": res.best.cost,
-                "explanation": res.explain(res.best), "ties": len(res.recommendation.ties)}
+                "explanation": res.explain(res.best), "ties": len(res.recommendation.ties),
+                "worst10": res.best.evaluation.worst(o, res.spec.primary.maximise) if res.spec.draws else None}
+    robust = None
+    if res.robust is not None:
+        robust = {"plan": res.robust.text, "worst10": res.robust.evaluation.worst(o, res.spec.primary.maximise),
+                  "mean": res.robust.mean(o), "cost": res.robust.cost}
     return {"scenario": res.scenario.name, "trials": len(res.plans), "frontier": res.frontier_table.to_dict("records"),
-            "best": best, "advantage_on_fresh_seeds": list(res.advantage) if res.advantage else None,
+            "best": best, "best_in_worst_case": robust, "advantage_on_fresh_seeds": list(res.advantage) if res.advantage else None,
+            "uncertainty": {"kind": "posterior" if res.spec.draws else "seeds", "draws": len(res.spec.draws), "caption": res.spec.uncertainty},
             "files": {k: str(v) for k, v in res.files.items()}}
 
 
@@ -548,6 +661,7 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customers", type=integer("--customers", 1, 10**9), help="customers per run")
     p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="steps per run")
     p.add_argument("--seeds", type=integer("--seeds", 2, 1000), help="search seeds per plan")
+    add_uncertainty_arguments(p, draws=10, pool=False)
 
 
 ARGUMENTS["optimise"] = _optimise_args
@@ -569,11 +683,18 @@ def _story(args: argparse.Namespace) -> dict:
     for v in args.variant or []:
         if v != "baseline" and v not in sc.variants:
             raise CxError(f"unknown variant {v!r} for scenario {sc.name!r}: choose from {', '.join(sc.variants) or '(none)'}")
+    from .uncertainty import POSTERIOR
+
+    post, kind = ensemble_options(args, args.scenario)
     worlds = 1 + len(args.variant or sc.variants)
-    check(Workload(worlds * args.seeds, args.customers or sc.population.customers, args.steps or sc.steps), args.allow_large)
-    text = scenario_story(sc, args.seeds, customers=args.customers, steps=args.steps, variants=args.variant)
+    runs = worlds * args.seeds * (args.draws if kind == POSTERIOR else 1)
+    check(Workload(runs, args.customers or sc.population.customers, args.steps or sc.steps), args.allow_large)
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else None
+    text = scenario_story(sc, args.seeds, customers=args.customers, steps=args.steps, variants=args.variant,
+                          posterior=args.posterior if args.posterior is not None else "find", uncertainty=kind, draws=args.draws, workers=args.workers, scheduler=scheduler)
     print(text)
-    return {"scenario": sc.name, "title": sc.title, "seeds": args.seeds, "first_seed": sc.seed,
+    return {"scenario": sc.name, "title": sc.title, "seeds": args.seeds, "first_seed": sc.seed, "uncertainty": kind,
+            "draws": args.draws if kind == POSTERIOR else 0,
             "customers": args.customers or sc.population.customers, "steps": args.steps or sc.steps,
             "variants": ["baseline", *(args.variant or sc.variants)], "story": text}
 
@@ -587,9 +708,62 @@ def _story_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="number of steps (default: the scenario's)")
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter, e.g. relationship.memory=0.5 (repeatable)")
     p.add_argument("--allow-large", action="store_true", help="run even above the work bound (see cxsim.workload)")
+    add_uncertainty_arguments(p)
 
 
 ARGUMENTS["story"] = _story_args
+
+@command("discover", "where a plan misses its goal: PRIM's box over posterior draws or declared ranges (EMA Workbench)", json=True)
+def _discover(args: argparse.Namespace) -> dict:
+    from .ema import where_plan_fails
+    from .uncertainty import SEEDS
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario_source(args.scenario))
+    for name in args.intervention or []:
+        if name not in sc.interventions:
+            raise ArgumentError(f"--intervention = {name!r}: not an intervention of {sc.name} (choose from {', '.join(sc.interventions)})")
+    plan = {f"interventions.{n}.enabled": n in (args.intervention or []) for n in sc.interventions}
+    plan.update(parse_sets(args.set))
+    vary = {}
+    for item in args.vary or []:
+        path, _, rng = item.partition("=")
+        if rng and ":" not in rng:
+            raise ArgumentError(f"--vary {item!r}: expected PATH or PATH=LOW:HIGH, e.g. decision.w_cost=0.5:5")
+        vary[path.strip()] = tuple(float(parse_value(x)) for x in rng.split(":", 1)) if rng else None
+    if args.uncertainty == SEEDS:
+        raise ArgumentError("--uncertainty = seeds: discovery explores parameters (posterior draws or --vary ranges), not seeds")
+    posterior = args.posterior if args.posterior is not None else "find"
+    if args.posterior is not None and not args.posterior.is_file():
+        raise ArgumentError(f"--posterior = {_short(str(args.posterior))}: no such file")
+    scheduler = check_scheduler(args.scheduler) if args.scheduler else None
+    found = where_plan_fails(sc if not Path(args.scenario).suffix == ".toml" else args.scenario, plan, args.goal, posterior=posterior,
+                             uncertainties=vary,
+                             n=args.draws, seeds=args.seeds, customers=args.customers, steps=args.steps,
+                             workers=args.workers, scheduler=scheduler)
+    on = ", ".join(args.intervention or []) or "no intervention"
+    print(f"{sc.title or sc.name}, plan: {on}; goal {args.goal}")
+    print(f"  {found.sentence}")
+    print(f"Uncertainty: {found.caption}")
+    return {"scenario": sc.name, "plan": plan, "goal": args.goal, "sentence": found.sentence, "over": found.over,
+            "limits": {k: list(v) for k, v in found.limits.items()}, "coverage": found.coverage, "density": found.density,
+            "mass": found.mass, "failures": found.failures, "sets": len(found.y), "caption": found.caption}
+
+
+def _discover_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
+    p.add_argument("--goal", required=True, help="what the plan must achieve, e.g. 'acceptance_rate >= 0.3'")
+    p.add_argument("--intervention", "-i", action="append", metavar="NAME", help="the plan: an intervention switched on (repeatable)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="the plan: a setting, e.g. interventions.free_transport.subsidy=0.8")
+    p.add_argument("--vary", action="append", metavar="PATH[=LOW:HIGH]", help="explore this parameter over its declared range (or LOW:HIGH within it) "
+                   "instead of the posterior (repeatable)")
+    p.add_argument("--seeds", type=integer("--seeds", 1, 1000), default=1, help="seeds per parameter set (default 1)")
+    p.add_argument("--customers", type=integer("--customers", 1, 10**9), help="customers per run")
+    p.add_argument("--steps", type=integer("--steps", 1, 10**6), help="steps per run")
+    add_uncertainty_arguments(p, draws=200)
+
+
+ARGUMENTS["discover"] = _discover_args
 
 SHELLS = ("bash", "zsh", "tcsh")
 
@@ -647,11 +821,15 @@ def _calibrate(args: argparse.Namespace) -> dict:
     print(f"{cal.scenario.title or cal.scenario.name}: {len(cal.trials)} trials, objective {cal.objective:.3g} at the best")
     for r in cal.ranges.itertuples():
         print(f"  {r.parameter} = {r.best:.4g}  (within noise: {r.low:.4g} to {r.high:.4g}{'; reaches the prior bound' if r.reaches_bound else ''})")
+    from .calibration.report import within
+
     for f in cal.fits:
-        print(f"  {f.target.label}: target {f.target.figure}, fitted {f.mean:.4g} ({f.low:.4g} to {f.high:.4g}), residual {f.residual:.2f} se")
+        low, high = within(f.target.measure, f.low, f.high)
+        print(f"  {f.target.label}: target {f.target.figure}, fitted {f.mean:.4g} ({low:.4g} to {high:.4g}; 95% over seeds), residual {f.residual:.2f} se")
     if cal.validation is not None:
         for r in cal.validation.predictions.itertuples():
-            print(f"  predicted {cal.validation.measure} ({r.variant}): {r.predicted:.4g} ({r.low:.4g} to {r.high:.4g})"
+            low, high = within(cal.validation.measure, r.low, r.high)
+            print(f"  predicted {cal.validation.measure} ({r.variant}): {r.predicted:.4g} ({low:.4g} to {high:.4g}; parameters within noise and seeds)"
                   + (f", observed {r.observed:.4g}" if r.observed is not None and not math.isnan(r.observed) else ""))
     print("wrote " + ", ".join(str(p) for p in cal.files.values()))
     return {

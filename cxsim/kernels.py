@@ -84,7 +84,12 @@ def _register(py_func: Callable, make: Callable[[Any, Callable], Any]) -> Any:
 
 
 def njit(fn: Callable | None = None, **options: Any) -> Any:
-    """``numba.njit`` with the same options, compiled lazily (see the module docstring)."""
+    """``numba.njit`` with the same options, compiled lazily (see the module docstring).
+
+    Kernels release the GIL (``nogil=True`` unless a kernel says otherwise): they touch only the arrays of their
+    own run, never Python objects, so runs in threads of one process (an ensemble's draws) can share the cores.
+    """
+    options.setdefault("nogil", True)
     if fn is None:
         return lambda f: njit(f, **options)
     return _register(fn, lambda numba, f: numba.njit(**options)(f))

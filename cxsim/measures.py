@@ -171,6 +171,16 @@ def definition(name: str) -> Measure:
     return Measure(name, name, "", lambda m: math.nan, name)
 
 
+def metric_range(name: str) -> tuple[float, float]:
+    """The values a metric or measure can take, by its unit (:func:`cxsim.metrics.unit_range`); unknown names are unbounded."""
+    from .metrics import UNBOUNDED, unit_range
+
+    try:
+        return unit_range(definition(name).unit)
+    except CxError:
+        return UNBOUNDED
+
+
 def label(name: str) -> str:
     """A short human label for a measure name."""
     return definition(name).label

@@ -221,18 +221,51 @@ def funnel(model: "CxModel") -> pd.DataFrame:
     return df
 
 
-def interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t-based confidence interval of replicate values (NaNs ignored)."""
+MIN_REPLICATES = 3
+"""Fewer replicates than this give no interval (NaN bounds): two runs say too little about the spread to print one."""
+
+UNIT_RANGES: dict[str, tuple[float, float]] = {
+    "share": (0.0, 1.0), "0–1": (0.0, 1.0), "0–10": (0.0, 10.0), "−100–100": (-100.0, 100.0),
+    "customers": (0.0, math.inf), "recommendations": (0.0, math.inf), "actions": (0.0, math.inf),
+    "failures": (0.0, math.inf), "encounters": (0.0, math.inf), "currency": (0.0, math.inf), "×": (0.0, math.inf),
+}
+"""The values a quantity of each unit can take (shares in [0, 1], NPS in [−100, 100], counts and money ≥ 0);
+units not listed (an index) are unbounded."""
+
+UNBOUNDED = (-math.inf, math.inf)
+
+
+def unit_range(unit: str) -> tuple[float, float]:
+    """The range of a quantity in ``unit`` (see :data:`UNIT_RANGES`)."""
+    return UNIT_RANGES.get(unit, UNBOUNDED)
+
+
+def difference_range(unit: str) -> tuple[float, float]:
+    """The range of a difference of two quantities in ``unit``: a share difference lies in [−1, 1], an NPS one in [−200, 200]."""
+    lo, hi = unit_range(unit)
+    return lo - hi, hi - lo
+
+
+def interval(values, confidence: float = 0.95, bounds: tuple[float, float] = UNBOUNDED,
+             min_n: int = MIN_REPLICATES) -> tuple[float, float, float]:
+    """Mean of replicate values (NaNs ignored) and its Student-t confidence interval, kept within ``bounds``.
+
+    The t interval is the small-sample one (it widens with few replicates); intersecting it
+    with the range the true mean must lie in (``bounds``: e.g. [0, 1] for a share) never lowers
+    its coverage (Mandelkern 2002, "Setting confidence intervals for bounded parameters").
+    With fewer than ``min_n`` values the bounds are NaN: no interval to print.
+    """
     x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     if len(x) == 0:
         return math.nan, math.nan, math.nan
     mean = float(x.mean())
-    if len(x) < 2:
+    if len(x) < max(2, min_n):
         return mean, math.nan, math.nan
     from scipy import stats  # only with replicates: a single run does not import scipy.stats
 
     half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return mean, mean - half, mean + half
+    lo, hi = bounds
+    return mean, min(max(mean - half, lo), mean), max(min(mean + half, hi), mean)
 
 
 def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame, names=SCALAR_OUTCOMES, describe=None) -> pd.DataFrame:
@@ -245,7 +278,7 @@ def paired_differences(baseline: pd.DataFrame, alternative: pd.DataFrame, names=
     rows = []
     for name in names:
         label, unit = describe(name) if describe else (METRIC_BY_NAME[name].label, METRIC_BY_NAME[name].unit)
-        diff, lo, hi = interval((alternative[name] - baseline[name]).tolist())
+        diff, lo, hi = interval((alternative[name] - baseline[name]).tolist(), bounds=difference_range(unit))  # unit: the outcome's
         rows.append({
             "metric": name, "label": label, "unit": unit,
             "baseline": baseline[name].mean(), "alternative": alternative[name].mean(),
@@ -261,6 +294,6 @@ def summarize_replicates(table: pd.DataFrame, outcomes=SCALAR_OUTCOMES) -> pd.Da
     rows = []
     for name in outcomes:
         if name in table:
-            mean, lo, hi = interval(table[name].tolist())
+            mean, lo, hi = interval(table[name].tolist(), bounds=unit_range(METRIC_BY_NAME[name].unit) if name in METRIC_BY_NAME else UNBOUNDED)
             rows.append({"metric": name, "mean": mean, "ci_low": lo, "ci_high": hi, "n": int(table[name].notna().sum())})
     return pd.DataFrame(rows)

@@ -121,20 +121,59 @@ def _voice(model) -> str | None:
     return None
 
 
+def ensemble_story_table(ens, measures: list[str]):
+    """:func:`story_table`'s columns from an ensemble (:mod:`cxsim.ensemble`): levels and differences paired within each draw."""
+    import pandas as pd
+
+    levels = ens.levels().set_index(["world", "metric"])
+    diffs = ens.differences("baseline").set_index(["world", "metric"]) if len(ens.worlds) > 1 else None
+    rows = []
+    for v in ens.worlds:
+        for m in measures:
+            lv = levels.loc[(v, m)]
+            d = (0.0, 0.0, 0.0) if v == "baseline" else tuple(diffs.loc[(v, m), ["difference", "ci_low", "ci_high"]])
+            rows.append({"variant": v, "measure": m, "mean": lv["mean"], "ci_low": lv["low"], "ci_high": lv["high"],
+                         "difference": d[0], "diff_low": d[1], "diff_high": d[2]})
+    return pd.DataFrame(rows)
+
+
 def scenario_story(scenario, seeds=3, *, customers: int | None = None, steps: int | None = None,
-                   variants: list[str] | None = None, width: int = 92) -> str:
+                   variants: list[str] | None = None, width: int = 92, posterior="find", uncertainty: str | None = None,
+                   draws: int = 20, workers: int = 1, scheduler=None) -> str:
     """The trainer's story of a scenario (inside-out, outside-in, what changed) with the numbers of runs.
 
     Runs the baseline and each variant (or ``variants``) on the same seeds and reports
     the story's measures (``story.measures``, see :mod:`cxsim.measures`): the mean over
     seeds, and each variant's paired difference from the baseline with its 95% interval.
+    Where the scenario has a posterior (or ``posterior`` is given; ``uncertainty="seeds"`` to
+    leave it out) every world runs over ``draws`` posterior draws × ``seeds`` seeds and the
+    intervals hold the parameters' uncertainty (:mod:`cxsim.ensemble`); the text says which.
     """
+    from .ensemble import POSTERIOR, choose_kind, resolve_posterior, run_ensemble, uncertainty_caption
     from .measures import unit
+    from .model import run
 
     st = scenario.story
     names = story_measures(scenario)
-    runs, sample = story_runs(scenario, seeds, customers=customers, steps=steps, variants=variants, measures=names)
-    table = story_table(runs, names)
+    post, source = resolve_posterior(scenario, posterior)
+    kind = choose_kind(uncertainty, post, source)
+    if kind == POSTERIOR:
+        chosen = ["baseline"] + [v for v in (variants if variants is not None else list(scenario.variants)) if v != "baseline"]
+        n_seeds = seeds if isinstance(seeds, int) else len(seeds)
+        ens = run_ensemble(scenario, chosen, posterior=post, uncertainty=POSTERIOR, draws=draws, seeds=n_seeds, customers=customers,
+                           steps=steps, measures=names, workers=workers, scheduler=scheduler)
+        ens.source = source
+        runs = ens.runs.rename(columns={"world": "variant"})
+        table = ensemble_story_table(ens, names)
+        sample = run(scenario.variant("baseline"), scenario.seed, customers=customers, steps=steps, track=0).model
+        caption = ens.caption
+    else:
+        runs, sample = story_runs(scenario, seeds, customers=customers, steps=steps, variants=variants, measures=names)
+        table = story_table(runs, names)
+        n_seeds = runs["seed"].nunique()
+        if uncertainty == "seeds" and post is not None:
+            source = "parameter uncertainty not included (uncertainty = seeds)"
+        caption = uncertainty_caption(kind, 0, n_seeds, source)
     n = customers or scenario.population.customers
     horizon = steps or scenario.steps
     seed_list = sorted(int(x) for x in runs["seed"].unique())
@@ -160,7 +199,10 @@ def scenario_story(scenario, seeds=3, *, customers: int | None = None, steps: in
         seeds_text = f"seed {seed_list[0]}"
     else:
         seeds_text = f"seeds {seed_list[0]}–{seed_list[-1]}" if consecutive else f"seeds {', '.join(map(str, seed_list))}"
-    out += ["", f"In the simulation ({n:,} customers, {horizon} {scenario.step_unit}s, {seeds_text}; mean over seeds):"]
+    over = "mean over draws and seeds" if kind == POSTERIOR else "mean over seeds"
+    if kind == POSTERIOR:
+        seeds_text = f"{len(ens.draws)} posterior draws × {ens.seeds_per_draw} seeds"
+    out += ["", f"In the simulation ({n:,} customers, {horizon} {scenario.step_unit}s, {seeds_text}; {over}):"]
     order = list(dict.fromkeys(runs["variant"]))
     cells = {(r.variant, r.measure): r for r in table.itertuples()}
     labels = {m: _label(m, scenario) for m in names}
@@ -170,13 +212,15 @@ def scenario_story(scenario, seeds=3, *, customers: int | None = None, steps: in
     for m in names:
         out.append("  " + f"{labels[m]:<{lab_w}}" + "".join(f"{_number(cells[(v, m)].mean, unit(m)):>{widths[v]}}" for v in order))
     if len(order) > 1:
-        paired = "paired difference" + (", 95% interval" if len(seed_list) > 1 else "")
-        out += ["", f"What changed, against the baseline on the same seeds ({paired}):"]
+        paired = "paired difference" + (", 95% interval" if len(seed_list) >= 3 else "")
+        within = "within each posterior draw and seed" if kind == POSTERIOR else "on the same seeds"
+        out += ["", f"What changed, against the baseline {within} ({paired}):"]
         for v in order[1:]:
             desc = scenario.variants[v].description if v in scenario.variants else ""
             out.append(f"  {v}" + (f": {desc}" if desc else ""))
             for m in names:
                 r, u = cells[(v, m)], unit(m)
-                rng = "" if len(seed_list) < 2 else f"  [{_number(r.diff_low, u, True)}, {_number(r.diff_high, u, True)}]"
+                rng = "" if r.diff_low != r.diff_low else f"  [{_number(r.diff_low, u, True)}, {_number(r.diff_high, u, True)}]"
                 out.append(f"    {labels[m]:<{lab_w}}{_number(r.difference, u, True):>12}{rng}")
+    out += ["", f"Uncertainty: {caption}"]
     return "\n".join(out)

@@ -215,8 +215,14 @@ class RunWriter:
         finally:
             tmp.unlink(missing_ok=True)
 
+    describe = None
+    """A callable (number of replicates → dict) whose entries join summary.json (e.g. which uncertainty its intervals carry)."""
+
     def write_summary(self) -> None:
-        text = json.dumps(combine(self.summaries), indent=2, default=str)
+        summary = combine(self.summaries)
+        if self.describe is not None:
+            summary.update(self.describe(len(self.summaries)))
+        text = json.dumps(summary, indent=2, default=str)
         tmp = self.out / f".{SUMMARY}.{os.getpid()}.tmp"
         try:
             tmp.write_text(text, encoding="utf-8")
@@ -303,7 +309,8 @@ def combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     """One replicate: its summary. Several: what they share, ``replicates`` (per seed), ``mean`` and ``ci95``.
 
     Every numeric field, also inside tables such as ``dropout_reasons`` (a missing entry
-    counts 0), gets its mean and 95% t-interval over the replicates; non-numeric fields that
+    counts 0), gets its mean and 95% t-interval over the replicates, within the field's range
+    (:func:`summary_range`) and null below :data:`cxsim.metrics.MIN_REPLICATES` replicates; non-numeric fields that
     differ between replicates appear only per replicate.
     """
     if len(summaries) == 1:
@@ -319,10 +326,25 @@ def combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _numeric(records: list[dict[str, Any]], keys: list[str], missing: Any = None) -> dict[str, Any]:
+SUMMARY_SHARES = ("follow_up_rate", "promoters", "detractors")
+"""Summary fields that are shares (in [0, 1]); a metric has its unit's range, every other number in a summary counts or costs (≥ 0)."""
+
+
+def summary_range(key: str) -> tuple[float, float]:
+    """The values a summary field can take, which its interval stays within."""
+    from .measures import metric_range
+    from .metrics import METRIC_BY_NAME
+
+    if key in METRIC_BY_NAME:
+        return metric_range(key)
+    return (0.0, 1.0) if key in SUMMARY_SHARES else (0.0, math.inf)
+
+
+def _numeric(records: list[dict[str, Any]], keys: list[str], missing: Any = None, bounds: tuple[float, float] | None = None) -> dict[str, Any]:
     """key → (mean, [low, high]) for numbers; nested tables of numbers → (table of means, table of intervals).
 
-    ``missing``: the value of a key a record lacks (inside tables of counts: 0).
+    ``missing``: the value of a key a record lacks (inside tables of counts: 0); ``bounds``: the
+    range of every value (default: the field's, :func:`summary_range`).
     """
     from .metrics import interval
 
@@ -332,10 +354,10 @@ def _numeric(records: list[dict[str, Any]], keys: list[str], missing: Any = None
         present = [v for v in values if v is not None]
         if present and all(isinstance(v, dict) for v in present):
             inner = list(dict.fromkeys(k for v in present for k in v))
-            nested = _numeric([v or {} for v in values], inner, missing=0)
+            nested = _numeric([v or {} for v in values], inner, missing=0, bounds=bounds or summary_range(key))
             out[key] = ({k: m for k, (m, _) in nested.items()}, {k: c for k, (_, c) in nested.items()})
         elif all(_is_number(v) for v in present):  # numbers, or None where a run had nothing to measure
-            mean, lo, hi = interval([math.nan if v is None else float(v) for v in values])
+            mean, lo, hi = interval([math.nan if v is None else float(v) for v in values], bounds=bounds or summary_range(key))
             out[key] = (_clean(mean), [_clean(lo), _clean(hi)])
     return out
 

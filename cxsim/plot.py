@@ -211,7 +211,7 @@ def reasons(data: Any = None, /, by: str = "reason", **named: Any) -> alt.Chart:
 
 
 def curves(data: Any = None, /, metrics: list[str] | tuple[str, ...] = views.CURVES, step_unit: str | None = None, **named: Any) -> alt.FacetChart:
-    """Metrics over time, one row per metric: the replicate mean and its 95% band, worlds overlaid."""
+    """Metrics over time, one row per metric: the replicate mean and its 95% band, worlds overlaid (seeds only: the subtitle says so)."""
     scenario = _scenario(data, named)
     unknown = [m for m in metrics if m not in METRIC_BY_NAME]
     if unknown:
@@ -227,7 +227,11 @@ def curves(data: Any = None, /, metrics: list[str] | tuple[str, ...] = views.CUR
     header = alt.Header(labelAngle=0, labelAlign="left")
     labels = [METRIC_BY_NAME[m].label for m in metrics] if "metric" in table.columns else None  # rows in the order asked for
     return layered.facet(row=alt.Row("label:N", sort=labels, title=None, header=header), data=table).resolve_scale(y="independent").properties(
-        title="Over time: mean and 95% band over replicates")
+        title=alt.TitleParams("Over time: mean and 95% band over replicates", subtitle=_band_words(table)))
+
+
+def _band_words(table: pd.DataFrame) -> str:
+    return "chance only: seeds of the scenario's own parameters (no posterior draws); no band below 3 replicates"
 
 
 def stages(data: Any = None, /, step_unit: str | None = None, **named: Any) -> alt.Chart:
@@ -253,7 +257,21 @@ READING_COLOR = alt.Color(
 AXIS = dict(labelFontSize=12, labelColor="#1f2328", titleFontSize=12, titleColor="#1f2328")
 
 
-def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | None = None, currency: str | None = None) -> alt.FacetChart:
+def uncertainty_words(table: pd.DataFrame) -> str:
+    """Which uncertainty a table's intervals carry, in words (its ``uncertainty`` column from :mod:`cxsim.ensemble`, else seeds only)."""
+    from .uncertainty import POSTERIOR
+
+    kind = table["uncertainty"].iloc[0] if "uncertainty" in table.columns and len(table) else None
+    n = int(table["replicates"].max()) if "replicates" in table.columns and len(table) else 0
+    if kind == POSTERIOR:
+        return f"95% interval over posterior draws × seeds ({n} paired runs): uncertainty of the parameters and of chance"
+    if n and n < 3:
+        return f"{n} seed(s): too few for an interval; chance only, parameters fixed at the scenario's values"
+    return f"95% interval over {n} seeds: chance only, parameters fixed at the scenario's values (no posterior)"
+
+
+def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | None = None, currency: str | None = None,
+               uncertainty: str | None = None) -> alt.FacetChart:
     """The comparison cards as a chart: per metric, the paired difference (alternative − baseline) and its 95% interval,
     labelled with both worlds' means.
 
@@ -261,14 +279,20 @@ def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | N
     tables, or lists of them); or give one ``{baseline_name: ..., other_name: ..., ...}`` dict
     (the first world is the baseline, every other is compared with it); or a table from
     :func:`cxsim.views.paired_comparison`, :func:`cxsim.experiments.compare` or
-    :func:`cxsim.views.worlds_comparison` (several what-ifs). ``metrics`` default to the explorer's cards.
+    :func:`cxsim.views.worlds_comparison` (several what-ifs), or a :class:`cxsim.ensemble.Ensemble` (its
+    differences, paired within each posterior draw). ``metrics`` default to the explorer's cards. The subtitle
+    says which uncertainty the intervals carry (``uncertainty``: your own words; default: from the results).
 
     One panel per unit group (percentage points, customers, currency, …): its rows share one
     scale, so their bars compare. One what-if: coloured by the reading (better, worse, no clear
     change, by whether more is better for that measure); several: coloured by what-if, side by
     side in each row, hollow where the interval spans zero.
     """
+    if hasattr(baseline, "differences") and hasattr(baseline, "caption"):  # an ensemble
+        uncertainty = uncertainty or baseline.caption
+        baseline = baseline.differences()
     table, names, scenario = _paired(baseline, alternative)
+    uncertainty = uncertainty or uncertainty_words(table)
     cur = currency or (scenario.currency if scenario is not None else "currency")
     first = table[table["world"] == names[1]] if "world" in table else table
     chosen = metrics or views.card_metrics(first, first=views.scenario_measures(scenario) if scenario else ())
@@ -292,7 +316,7 @@ def comparison(baseline: Any, alternative: Any = None, /, metrics: list[str] | N
     return (
         layered.facet(row=alt.Row("scale:N", sort=list(dict.fromkeys(shown["scale"])), header=header), data=shown)
         .resolve_scale(x="independent", y="independent")
-        .properties(title=f"{what} − {names[0]}: paired difference and 95% interval")
+        .properties(title=alt.TitleParams(f"{what} − {names[0]}: paired difference and 95% interval", subtitle=uncertainty))
         .configure_facet(spacing=14)
         .configure_view(stroke=None)
     )

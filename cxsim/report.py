@@ -52,9 +52,11 @@ def _e(text: Any) -> str:
 
 
 # -- the parts --------------------------------------------------------------------------------
-def cards(runs_by_world: dict[str, list[dict]], currency: str, first: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
-    """The cards of every what-if: world, metric and the texts of :func:`cxsim.views.card_text` (the explorer's choice of metrics)."""
-    table = views.worlds_comparison(runs_by_world)
+def cards(runs_by_world: dict[str, list[dict]], currency: str, first: list[str] | tuple[str, ...] = (), table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cards of every what-if: world, metric and the texts of :func:`cxsim.views.card_text` (the explorer's choice of metrics).
+
+    ``table``: the differences to show (e.g. :meth:`cxsim.ensemble.Ensemble.differences`); default: paired over the runs' seeds."""
+    table = views.worlds_comparison(runs_by_world) if table is None else table
     whatifs = list(dict.fromkeys(table["world"]))
     if not whatifs:
         return pd.DataFrame(columns=["world", "metric", "label", "value", "delta", "baseline", "reading", "arrow"])
@@ -62,7 +64,8 @@ def cards(runs_by_world: dict[str, list[dict]], currency: str, first: list[str] 
     rows = []
     for world in whatifs:
         by_metric = table[table["world"] == world].set_index("metric")
-        rows += [{"world": world, "metric": name, **views.card_text(by_metric.loc[name], name, currency)} for name in chosen]
+        kind = by_metric["uncertainty"].iloc[0] if "uncertainty" in by_metric else None  # seeds only: as the page's cards, the caption says so
+        rows += [{"world": world, "metric": name, **views.card_text(by_metric.loc[name], name, currency, kind=kind)} for name in chosen]
     return pd.DataFrame(rows)
 
 
@@ -135,12 +138,26 @@ def _table_html(table: pd.DataFrame) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def uncertainty_text(builtin: str, seeds: list[int], ensemble=None) -> str:
+    """What the report's intervals carry, in words: an ensemble's caption, else seeds only (and whether a posterior exists)."""
+    from .uncertainty import SEEDS, resolve_posterior, uncertainty_caption
+
+    if ensemble is not None:
+        return ensemble.caption
+    post, source = resolve_posterior(builtin)
+    if post is not None:
+        source = f"the scenario's posterior was not used here ({source})"
+    return uncertainty_caption(SEEDS, 0, len(seeds), source)
+
+
 def comparison_report(builtin: str, worlds: dict[str, "Scenario"], runs_by_world: dict[str, list[dict]], seeds: list[int],
-                      customer: int | None = None, models: dict[str, "CxModel"] | None = None) -> str:
+                      customer: int | None = None, models: dict[str, "CxModel"] | None = None, ensemble=None) -> str:
     """The comparison as one HTML page (see the module's help).
 
     ``models``: each world's model on the first seed, for one customer's story (run here when
     not given); ``customer``: whom to follow (default: :func:`default_customer` of the last world).
+    ``ensemble``: a :class:`cxsim.ensemble.Ensemble` of the same worlds (names as in ``worlds``): the cards then
+    show its differences, paired within each posterior draw. The page says which uncertainty the intervals carry.
     """
     if list(worlds) != list(runs_by_world) or not worlds:
         raise CxError("worlds and runs_by_world must name the same worlds, the baseline first")
@@ -169,10 +186,12 @@ def comparison_report(builtin: str, worlds: dict[str, "Scenario"], runs_by_world
         f"cxsim <span id='version'>{_e(__version__)}</span> · made {made}</p>",
         f"<h2>The story</h2>{story_html}" + (f"<p class='caption'>Source: {_e(st_.source)}</p>" if st_.source else "") if story_html else "",
         "<h2>Worlds compared</h2>", _table_html(settings(builtin, worlds)),
-        "<h2>What-if − baseline</h2><p class='caption'>Large: the what-if's value; beneath: the paired difference from the baseline with its 95% "
-        "interval over the replicates, and the baseline. Green: better, red: worse (by whether more is better for that measure); "
+        "<h2>What-if − baseline</h2>",
+        f"<p class='caption' id='uncertainty'><b>Uncertainty:</b> {_e(uncertainty_text(builtin, seeds, ensemble))}</p>",
+        "<p class='caption'>Large: the what-if's value; beneath: the paired difference from the baseline with its 95% "
+        "interval, and the baseline. Green: better, red: worse (by whether more is better for that measure); "
         "grey: no clear change (the interval spans zero) or no better direction.</p>",
-        _cards_html(cards(runs_by_world, cur, first=st_.measures)),
+        _cards_html(cards(runs_by_world, cur, first=st_.measures, table=None if ensemble is None else ensemble.differences(names[0]))),
         "<h2>How many customers reach each stage</h2>", _chart(plot.funnel(runs_by_world), 0, charts),
         "<h2>Why non-users stay away</h2>",
         _chart(plot.reasons(dropouts), 1, charts) if not dropouts.empty else "<p>Nobody stayed away.</p>",

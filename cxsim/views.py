@@ -29,7 +29,8 @@ from scipy import stats
 
 from . import measures
 from .journey import Stage, reached
-from .metrics import FUNNEL, METRIC_BY_NAME, SCALAR_OUTCOMES, paired_differences
+from .measures import metric_range
+from .metrics import FUNNEL, METRIC_BY_NAME, MIN_REPLICATES, SCALAR_OUTCOMES, paired_differences
 from .params import Params, field_info
 
 if TYPE_CHECKING:
@@ -237,7 +238,8 @@ def verdict(row: dict | pd.Series, currency: str = "currency") -> str:
     return "better" if (diff > 0) == (better == "higher") else "worse"
 
 
-def fmt_difference(row: dict | pd.Series, currency: str = "currency", unit: bool = True, compact: bool = False) -> str | None:
+def fmt_difference(row: dict | pd.Series, currency: str = "currency", unit: bool = True, compact: bool = False,
+                   kind: str | None = None) -> str | None:
     """'+66.8 pp ±2.1 (95%)' for one row of :func:`paired_comparison` (the interval's bounds if it is not symmetric);
     'no change' when the difference and its interval are zero as shown."""
     m = row["metric"]
@@ -249,10 +251,13 @@ def fmt_difference(row: dict | pd.Series, currency: str = "currency", unit: bool
     text = fmt(diff, m, currency, signed=True, unit=unit, compact=compact)
     if math.isnan(lo) or hi == lo:  # one replicate, or the same difference in every replicate
         return text
+    from .uncertainty import KIND_WORDS
+
+    words = f", {KIND_WORDS[kind]}" if kind else ""  # which uncertainty: 'parameters + seeds' or 'seeds only'
     if abs((lo + hi) / 2 - diff) <= 1e-9 * max(1.0, abs(diff)):  # symmetric: '+66.8 pp ±2.1 (95%)'
-        return f"{text} ±{_half_width((hi - lo) / 2, diff, m, currency, compact)} (95%)"
+        return f"{text} ±{_half_width((hi - lo) / 2, diff, m, currency, compact)} (95%{words})"
     lo_text, hi_text = (fmt(v, m, currency, signed=True, unit=False, compact=compact) for v in (lo, hi))
-    return f"{text} (95% CI {lo_text} to {hi_text})"
+    return f"{text} (95% CI {lo_text} to {hi_text}{words})"
 
 
 def _half_width(half: float, diff: float, metric: str, currency: str, compact: bool) -> str:
@@ -281,14 +286,49 @@ ARROWS = {"better": True, "worse": True, "changed": True, "no clear change": Fal
 """Whether a reading (:func:`verdict`) shows an arrow: zero and unclear changes get none."""
 
 
-def card_text(row: dict | pd.Series, metric: str, currency: str = "currency") -> dict[str, str]:
+def level_text(mean: float, low: float, high: float, metric: str, currency: str = "currency", kind: str | None = None,
+               compact: bool = True) -> str:
+    """A level with its interval and the kind of uncertainty it carries, for a card or a table cell:
+    '72.7 % (95%: 16.0 to 98.0, parameters + seeds)'; with no interval (fewer than 3 runs or draws):
+    '72.7 % (no interval: 2 runs)' is the caller's to say, here '72.7 % (no interval)'.
+
+    ``kind``: ``"posterior"`` or ``"seeds"`` (:mod:`cxsim.ensemble`); the words are :data:`cxsim.uncertainty.KIND_WORDS`.
+    """
+    from .uncertainty import KIND_WORDS
+
+    text = fmt(mean, metric, currency, compact=compact)
+    words = f", {KIND_WORDS[kind]}" if kind else ""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return f"{text} (no interval{words})" if not math.isnan(mean) else text
+    lo, hi = (fmt(v, metric, currency, unit=False, compact=compact) for v in (low, high))
+    return f"{text} (95%: {lo} to {hi}{words})"
+
+
+def ensemble_cards(ens, currency: str = "currency", first: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """The what-if cards of an ensemble (:mod:`cxsim.ensemble`), as :func:`card_text` builds them, each with its
+    ``uncertainty`` kind and ``level`` (:func:`level_text`): what a page shows in one call, with the ensemble's ``caption`` beside it."""
+    table = ens.differences()
+    levels = ens.levels().set_index(["world", "metric"])
+    rows = []
+    for world in dict.fromkeys(table["world"]):
+        mine = table[table["world"] == world]
+        for name in card_metrics(mine, first=first):
+            r = mine.set_index("metric").loc[name]
+            lv = levels.loc[(world, name)]
+            card = card_text(r, name, currency, kind=ens.kind)
+            rows.append({"world": world, "metric": name, **card, "uncertainty": ens.kind,
+                         "level": level_text(lv["mean"], lv["low"], lv["high"], name, currency, ens.kind)})
+    return pd.DataFrame(rows)
+
+
+def card_text(row: dict | pd.Series, metric: str, currency: str = "currency", kind: str | None = None) -> dict[str, str]:
     """One metric card as the explorer and the report show it: label (with the currency unit), value,
     delta, baseline, reading (:func:`verdict`) and arrow ('up', 'down' or 'off')."""
     m = measures.definition(metric)
     unit = f" ({currency})" if m.unit == "currency" else ""
     full = {**dict(row), "metric": metric}
     reading = verdict(full, currency)
-    delta = fmt_difference(full, currency, unit=not unit, compact=True)
+    delta = fmt_difference(full, currency, unit=not unit, compact=True, kind=kind)
     baseline = f"baseline {fmt(full['baseline'], metric, currency, unit=not unit, compact=True)}"
     if reading == "no clear change":
         delta, baseline = "no clear change", f"{baseline} · difference {delta}"
@@ -397,14 +437,17 @@ def _mean_customers(runs_by_world: dict[str, list[dict]], table: str, keys: list
 
 
 def timeseries_table(runs_by_world: dict[str, list[dict]], metrics: tuple[str, ...] | list[str] = CURVES) -> pd.DataFrame:
-    """Per world, step and metric: replicate mean and 95% interval (long format)."""
+    """Per world, step and metric: replicate mean and 95% interval (long format): Student-t within the metric's range,
+    none below :data:`cxsim.metrics.MIN_REPLICATES` replicates (as :func:`cxsim.metrics.interval`)."""
     df = _stack(runs_by_world, "timeseries")
     long = df.melt(id_vars=["world", "replicate", "step"], value_vars=list(metrics), var_name="metric")
     g = long.groupby(["world", "metric", "step"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
     t = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1))
-    half = np.where(out["n"] > 1, t * out["sd"].fillna(0) / np.sqrt(out["n"]), np.nan)
-    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    half = np.where(out["n"] >= MIN_REPLICATES, t * out["sd"].fillna(0) / np.sqrt(out["n"]), np.nan)
+    lo_hi = np.array([metric_range(m) for m in out["metric"]]).reshape(-1, 2)  # within each metric's range (cxsim.metrics.interval)
+    out["low"] = np.clip(out["mean"] - half, lo_hi[:, 0], None)
+    out["high"] = np.clip(out["mean"] + half, None, lo_hi[:, 1])
     out["label"] = out["metric"].map(lambda m: METRIC_BY_NAME[m].label)
     return out.drop(columns=["sd", "n"])
 

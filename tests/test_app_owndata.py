@@ -19,12 +19,12 @@ REASONS = b"reason,count\ncost,40\nfear,6\n"
 
 
 def own_data_app(tmp_path, monkeypatch, customers: int = 300) -> AppTest:
-    """The tab at a tiny size (300 customers, 10 steps, 2 replicates), its fit cache in tmp_path."""
+    """The tab at a tiny size (300 customers, 10 steps, 3 replicates: fewer give no interval), its fit cache in tmp_path."""
     monkeypatch.setenv("CXSIM_OWNDATA_CACHE", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["aravind:population.customers"] = customers
     at.session_state["aravind:steps"] = 10
-    at.session_state["replicates"] = 2
+    at.session_state["replicates"] = 3
     at.session_state["view"] = "Your own data"
     return at.run()
 
@@ -111,7 +111,7 @@ def test_a_fit_with_few_trials_is_shown_and_its_parameters_are_applied_to_the_pa
     shown = _acceptance_card(at)  # the world being edited now runs with the fitted numbers
     world = cxsim.load_scenario("aravind").variant("aravind_1980s").with_overrides(
         {"population.customers": 300, "steps": 10, **applied})
-    want = 100 * sum(cxsim.run(world, s).summary["acceptance_rate"] for s in (1, 2)) / 2
+    want = 100 * sum(cxsim.run(world, s).summary["acceptance_rate"] for s in (1, 2, 3)) / 3  # the page's 3 replicates
     assert shown == pytest.approx(want, abs=0.051)
 
 
@@ -180,7 +180,7 @@ def test_the_tab_renders_and_reads_its_own_example_funnel_for_every_builtin_scen
     at.session_state["scenario"] = name
     at.session_state[f"{name}:population.customers"] = 400
     at.session_state[f"{name}:steps"] = 20
-    at.session_state["replicates"] = 2
+    at.session_state["replicates"] = 3
     at.session_state["view"] = "Your own data"
     at.run()
     assert_clean(at)

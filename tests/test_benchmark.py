@@ -46,3 +46,13 @@ def test_starsim_benchmark_runs_or_says_starsim_is_missing(capsys, monkeypatch):
         assert "Starsim is not installed" in out
     adopted = [float(line.split()[5]) for line in out.splitlines() if line.startswith("cxsim ") and "2,000" in line]
     assert adopted and abs(adopted[0] - bench.bass_share(bench.STEPS / bench.STEPS_PER_PERIOD)) < 0.05  # on the Bass curve
+
+
+def test_ensemble_benchmark_prints_the_ensemble_beside_seeds_only_runs(capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("ensemble")
+    assert bench.main(["--quick", "--customers", "300", "--draws", "3", "--seeds", "1"]) == 0
+    out = capsys.readouterr().out
+    for label in ("import cxsim", "run, seeds only, 1 seeds", "run, seeds only, 3 seeds", "run, posterior 3 draws × 1 seeds"):
+        assert label in out
+    assert "exit" not in out and "runs/s in two threads" in out

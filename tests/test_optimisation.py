@@ -187,3 +187,47 @@ def test_named_plans_start_the_search_and_are_placed_against_the_frontier(tmp_pa
     assert first.evaluation.values == res.compared["aravind_1980s"].values  # the same plan on the same seeds
     assert set(res.compared) == {"aravind_1980s", "counselling_only"}  # counselling is no lever: compared, not enqueued
     assert "Named plans against the frontier" in (tmp_path / "n" / "report.md").read_text()
+
+
+def _wide_posterior():
+    import numpy as np
+
+    from cxsim import posterior
+
+    rng = np.random.default_rng(5)
+    return posterior.Posterior({"decision.w_cost": rng.uniform(0.5, 4.0, 200)}, np.ones(200), {"method": "synthetic"})
+
+
+def test_over_a_posterior_plans_get_an_expected_and_a_worst_case_and_a_plan_best_in_the_worst_case(tmp_path):
+    spec = {**SMALL, "seeds": 2, "fresh_seeds": 2, "trials": 6, "startup_trials": 6, "budget": 5000.0,
+            "levers": {"free_transport": {"subsidy": [0.2, 1.0]}, "testimonials": {}},
+            "objectives": {"acceptance_rate": "maximise"}, "constraints": ["intervention_cost <= budget"]}
+    res = optimise("aravind", spec, tmp_path / "robust", progress=False, posterior=_wide_posterior(), draws=4)
+    assert len(res.spec.draws) == 4 and len(res.spec.fresh_draws) == 4 and res.spec.draws != res.spec.fresh_draws
+    ev = res.best.evaluation
+    assert ev.draws == [0, 0, 1, 1, 2, 2, 3, 3] and len(ev.values["acceptance_rate"]) == 8  # draw-major, the same seeds in each
+    per_draw = ev.per_draw("acceptance_rate")
+    assert ev.worst("acceptance_rate", True) == pytest.approx(per_draw.min())  # 10% of 4 draws: the single worst
+    assert ev.mean("acceptance_rate") == pytest.approx(per_draw.mean())
+    sturdy = res.robust
+    best_worst = max(p.evaluation.worst("acceptance_rate", True) for p in res.recommendation.ranked)
+    assert sturdy.evaluation.worst("acceptance_rate", True) == pytest.approx(best_worst)
+    assert sturdy.key in {p.key for p in res.top}  # checked on fresh draws and seeds too
+    assert all(f.draws == [0, 0, 1, 1, 2, 2, 3, 3] for f in res.fresh)
+    table = res.frontier_table
+    assert {"acceptance_rate_worst10", "uncertainty"} <= set(table.columns) and set(table["uncertainty"]) == {"posterior"}
+    assert "posterior draws" in res.spec.uncertainty
+    seeds_only = optimise("aravind", {**spec, "trials": 2}, tmp_path / "seeds", progress=False, uncertainty="seeds")
+    assert seeds_only.spec.draws == () and seeds_only.robust is None and "chance only" in seeds_only.spec.uncertainty
+
+
+def test_cli_optimise_prints_the_worst_case_over_a_posterior_file(tmp_path, capsys):
+    from cxsim import posterior
+
+    path = posterior.save(_wide_posterior(), tmp_path / "p.posterior.parquet")
+    assert main(["optimise", "aravind", "--lever", "free_transport.subsidy=0.5:1", "--objective", "acceptance_rate", "--budget", "5000",
+                 "--customers", "300", "--steps", "12", "--seeds", "2", "--trials", "3", "--posterior", str(path), "--draws", "3",
+                 "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "in the worst 10% of posterior draws" in out and "best in the worst case" in out and "fresh posterior draws" in out
+    assert main(["optimise", "aravind", "--uncertainty", "posterior", "--out", str(tmp_path / "x")]) == 2

@@ -240,12 +240,15 @@ def test_combine_names_every_numeric_field_and_counts_missing_entries_as_zero():
          "dropout_reasons": {"cost": 4}, "note": "a"}
     b = {"seed": 2, "scenario": "x", "customers": 10, "steps": 2, "interventions": [], "rate": 0.7, "nps": None,
          "dropout_reasons": {"cost": 2, "fear": 2}, "note": "b"}
-    out = combine([a, b])
+    c = {"seed": 3, "scenario": "x", "customers": 10, "steps": 2, "interventions": [], "rate": 0.6, "nps": None,
+         "dropout_reasons": {"cost": 3, "fear": 1}, "note": "c"}
+    assert combine([a, b])["ci95"]["rate"] == [None, None]  # two replicates: no interval (cxsim.metrics.MIN_REPLICATES)
+    out = combine([a, b, c])
     assert out["scenario"] == "x" and "seed" not in out and "seeds" not in out and "rate" not in out and "note" not in out
     assert out["mean"]["rate"] == pytest.approx(0.6) and out["ci95"]["rate"][0] < 0.6 < out["ci95"]["rate"][1]
     assert out["mean"]["nps"] is None and out["ci95"]["nps"] == [None, None]
     assert out["mean"]["dropout_reasons"] == {"cost": 3.0, "fear": 1.0}
-    assert [r["note"] for r in out["replicates"]] == ["a", "b"] and [r["seed"] for r in out["replicates"]] == [1, 2]
+    assert [r["note"] for r in out["replicates"]] == ["a", "b", "c"] and [r["seed"] for r in out["replicates"]] == [1, 2, 3]
 
 
 # -- safe paths --------------------------------------------------------------------------------------

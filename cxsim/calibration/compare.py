@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..barriers import REASONS
 from ..emotions import DETRACTOR, PROMOTER
-from ..metrics import FUNNEL, interval, ratio
+from ..metrics import FUNNEL, MIN_REPLICATES, interval, ratio
 from .observed import COLUMNS
 from .targets import Z95
 
@@ -205,7 +205,7 @@ def verdict(table: pd.DataFrame, what: str, show=lambda x: f"{100 * x:.1f}%", it
         if rows["simulated"].isna().all():
             parts.append(f"{world}: not simulated (no such customers)")
         elif known.empty:
-            parts.append(f"{world}: no simulated interval with one replicate")
+            parts.append(f"{world}: no simulated interval with fewer than {MIN_REPLICATES} replicates")
         else:
             outside = known[~known["inside"].astype(bool)]
             text = f"{world}: {len(known) - len(outside)} of {len(known)} {what} inside"

@@ -106,7 +106,8 @@ def figure(cal: "Calibration", path: Path) -> None:
             ax.errorbar(i - 0.12, t.value, yerr=1.96 * t.se, fmt="s", color="black", capsize=3, label="target ± 1.96 se" if i == 0 else None)
         else:
             ax.vlines(i - 0.12, *t.band, color="black", lw=4, alpha=0.5, label="target band" if i == 0 else None)
-        ax.errorbar(i + 0.12, f.mean, yerr=[[f.mean - f.low], [f.high - f.mean]], fmt="o", color="tab:red", capsize=3,
+        low, high = within(f.target.measure, f.low, f.high)
+        ax.errorbar(i + 0.12, f.mean, yerr=[[max(f.mean - low, 0)], [max(high - f.mean, 0)]], fmt="o", color="tab:red", capsize=3,
                     label="fitted (95% over seeds)" if i == 0 else None)
     ax.set_xticks(range(len(cal.fits)), [f"T{i + 1}" for i in range(len(cal.fits))])
     ax.set_title("targets and best fit")
@@ -161,7 +162,8 @@ def markdown(cal: "Calibration") -> str:
     lines += ["", "## Targets at the best fit", "",
               "| # | target | figure | fitted (95% over seeds) | residual (se) | source |", "|---|---|---|---|---|---|"]
     for i, f in enumerate(cal.fits):
-        lines.append(f"| T{i + 1} | {f.target.label} | {f.target.figure} | {_f(f.mean)} ({_f(f.low)}–{_f(f.high)}) | "
+        low, high = within(f.target.measure, f.low, f.high)
+        lines.append(f"| T{i + 1} | {f.target.label} | {f.target.figure} | {_f(f.mean)} ({_f(low)}–{_f(high)}) | "
                      f"{_f(f.residual, 2)} | {f.target.source or '–'} |")
     worst = max((abs(f.residual) for f in cal.fits), default=0.0)
     lines += ["", f"Largest residual {worst:.2f} se: " + ("every target is reproduced within noise (|residual| ≤ 2)." if worst <= 2 else
@@ -181,6 +183,14 @@ def markdown(cal: "Calibration") -> str:
     return "\n".join(lines)
 
 
+def within(measure: str, low: float, high: float) -> tuple[float, float]:
+    """An interval as printed: within the range of its measure (a share in [0, 1], a count ≥ 0: :func:`cxsim.measures.metric_range`)."""
+    from ..measures import metric_range
+
+    lo, hi = metric_range(measure)
+    return min(max(low, lo), hi), max(min(high, hi), lo)
+
+
 def validation_section(cal: "Calibration") -> list[str]:
     v = cal.validation
     unit = cal.scenario.step_unit
@@ -195,7 +205,8 @@ def validation_section(cal: "Calibration") -> list[str]:
     for r in v.predictions.itertuples():
         observed = "–" if r.observed is None or (isinstance(r.observed, float) and math.isnan(r.observed)) else show(r.observed)
         src = f" ({r.source})" if r.source else ""
-        lines.append(f"| `{r.variant}` | **{show(r.predicted)}** | {show(r.low)} – {show(r.high)} | {show(r.set_low)} – {show(r.set_high)} | "
+        low, high = within(v.measure, r.low, r.high)
+        lines.append(f"| `{r.variant}` | **{show(r.predicted)}** | {show(low)} – {show(high)} | {show(r.set_low)} – {show(r.set_high)} | "
                      f"{observed}{src} | {r.note or '–'} |")
     loose = [f"`{r.parameter}`" for r in cal.ranges.itertuples() if r.reaches_bound]
     if loose:
@@ -231,7 +242,7 @@ def validation_section(cal: "Calibration") -> list[str]:
                   "|---|" + "---|" * (len(switches) + 3)]
         for r in s.sort_values(["variant"] + switches + ["steps"], kind="stable").to_dict("records"):
             lines.append(f"| `{r['variant']}` | " + " | ".join(str(r[c]).lower() for c in switches) + (" | " if switches else "")
-                         + f"{r['steps']} | {show(r['predicted'])} | {show(r['low'])} – {show(r['high'])} |")
+                         + f"{r['steps']} | {show(r['predicted'])} | " + " – ".join(show(x) for x in within(v.measure, r['low'], r['high'])) + " |")
     return lines + [""]
 
 

@@ -53,6 +53,11 @@ class Optimisation:
     def best(self) -> Plan | None:
         return self.recommendation.best
 
+    @property
+    def robust(self) -> Plan | None:
+        """The plan best in the worst 10% of posterior draws, within the budget (None when plans ran on seeds only)."""
+        return analysis.robust(self.spec, self.recommendation)
+
     def recommend(self, budget: float | None) -> Recommendation:
         """The best plan and its statistical ties at another budget, from the plans already evaluated (no runs)."""
         return analysis.recommend(self.spec, self.plans, budget)
@@ -87,7 +92,8 @@ class Optimisation:
 def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = None, out: str | Path | None = None, *,
              trials: int | None = None, workers: int = 1, scheduler: Any = None, resume: bool = False,
              budget: float | None = None, progress: bool | None = None, report: bool = True, command: str | None = None,
-             on_trial: Callable[[int, int], None] | None = None, **overrides: Any) -> Optimisation:
+             on_trial: Callable[[int, int], None] | None = None, posterior: Any = "find", uncertainty: str | None = None,
+             draws: int = 10, **overrides: Any) -> Optimisation:
     """Search the levers of ``file`` (a path, a ready-made name in ``optimisation/``, or its mapping) for ``scenario``.
 
     ``trials`` and ``budget`` override the file's; other ``overrides`` replace top-level keys
@@ -95,13 +101,18 @@ def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = N
     with no more trials to run, re-reports) the study in ``out/study.db``. Results do not
     depend on ``workers`` or ``scheduler``. ``on_trial(done, total)`` is called after each
     trial (a progress bar; raising in it stops the search, which ``resume`` continues).
+
+    Where the scenario has a posterior (or ``posterior`` is given, and ``uncertainty`` is not ``"seeds"``), every plan
+    runs on ``draws`` posterior draws × the search seeds: a plan's numbers are expected values over the posterior, its
+    worst case the mean over its worst 10% of draws (:attr:`Optimisation.robust` is the plan best in the worst case),
+    and the fresh check runs on fresh seeds and fresh draws.
     """
     import time
 
     t0 = time.perf_counter()
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     changes = {**overrides, "budget": budget, "trials": trials}
-    spec = load(file, sc, changes)
+    spec = _with_draws(load(file, sc, changes), scenario, posterior, uncertainty, draws)
     if workers < 1:
         raise CxError(f"--workers = {workers}: must be at least 1")
     base = base_world(sc, spec)
@@ -117,12 +128,17 @@ def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = N
             plans = analysis.plans_from_study(study)
             rec = analysis.recommend(spec, plans, spec.budget)
             top = analysis.top_plans(rec, spec.file.top)
+            sturdy = analysis.robust(spec, rec)
+            if sturdy is not None and sturdy not in top:
+                top.append(sturdy)  # the plan best in the worst case is checked on fresh draws too
             fresh: list[Evaluation] = []
             fresh_base = None
             if top:
-                evs = ex.evaluate(base, spec, [p.overrides for p in top] + [nothing(spec)], spec.fresh_seed_list)
+                evs = ex.evaluate(base, spec, [p.overrides for p in top] + [nothing(spec)], spec.fresh_seed_list,
+                                  draws=list(spec.fresh_draws))
                 fresh, fresh_base = evs[:-1], evs[-1]
-        runs = search.runs + len(spec.search_seeds) * (1 + len(compared)) + (len(top) + 1) * len(spec.fresh_seed_list) * bool(top)
+        per = max(1, len(spec.draws))
+        runs = search.runs + per * (len(spec.search_seeds) * (1 + len(compared)) + (len(top) + 1) * len(spec.fresh_seed_list) * bool(top))
         res = Optimisation(sc, spec, out, command or _command(scenario, file, out), plans, analysis.frontier(spec, plans),
                            baseline, rec, top, fresh, fresh_base, compared, runs, time.perf_counter() - t0, _dt.date.today().isoformat())
         if report:
@@ -130,6 +146,22 @@ def optimise(scenario: str | Path | Scenario, file: str | Path | dict | None = N
 
             res.files = write_all(res)
     return res
+
+
+def _with_draws(spec: Spec, scenario: Any, posterior: Any, uncertainty: str | None, draws: int) -> Spec:
+    """The spec with the posterior draws plans are evaluated on (search and fresh), or seeds only, and the words for it."""
+    import dataclasses
+
+    from ..uncertainty import POSTERIOR, SEEDS, choose_kind, resolve_posterior, uncertainty_caption
+
+    post, source = resolve_posterior(scenario, posterior)
+    kind = choose_kind(uncertainty, post, source)
+    if kind == SEEDS:
+        return dataclasses.replace(spec, uncertainty=uncertainty_caption(SEEDS, 0, len(spec.search_seeds), source))
+    if draws < 1:
+        raise CxError(f"draws = {draws}: must be ≥ 1")
+    return dataclasses.replace(spec, draws=tuple(post.draws(draws, 0)), fresh_draws=tuple(post.draws(draws, 1)),
+                               uncertainty=uncertainty_caption(POSTERIOR, draws, len(spec.search_seeds), source))
 
 
 def _command(scenario, file, out) -> str:

@@ -108,9 +108,16 @@ def within_budget(spec: Spec, plans: list[Plan], budget: float | None) -> list[P
 
 
 def paired(a: Evaluation, b: Evaluation, name: str) -> tuple[float, float, float]:
-    """Mean and 95% interval of a − b over the same seeds."""
+    """Mean and 95% interval of a − b over the same seeds (with posterior draws: paired within each draw and seed,
+    the interval over the draws' mean differences)."""
     diff = [x - y for x, y in zip(a.values[name], b.values[name])]
-    mean, lo, hi = interval(diff)
+    if a.draws:
+        from ..ensemble import draw_interval
+
+        d = Evaluation(a.seeds, {name: diff}, draws=a.draws)
+        mean, lo, hi = draw_interval(d.per_draw(name))
+    else:
+        mean, lo, hi = interval(diff)
     if math.isnan(lo) and not math.isnan(mean):  # all differences equal: the interval is that value
         lo = hi = mean
     return mean, lo, hi
@@ -139,6 +146,17 @@ def recommend(spec: Spec, plans: list[Plan], budget: float | None) -> Recommenda
         if not math.isnan(d[0]) and d[1] <= 0 <= d[2]:
             ties.append((p, d))
     return Recommendation(budget, best, ranked, ties)
+
+
+def robust(spec: Spec, rec: Recommendation) -> Plan | None:
+    """The plan best in the worst case: the best mean over its worst 10% of posterior draws, among the plans within the
+    budget (None without draws)."""
+    o = spec.primary
+    scored = [(p, p.evaluation.worst(o.name, o.maximise)) for p in rec.ranked]
+    scored = [(p, w) for p, w in scored if not math.isnan(w)]
+    if not scored:
+        return None
+    return max(scored, key=lambda pw: (_signed(o, pw[1]), -pw[0].cost, -pw[0].trial))[0]
 
 
 def top_plans(rec: Recommendation, n: int) -> list[Plan]:
@@ -227,4 +245,4 @@ def dominated_by(spec: Spec, ev: Evaluation, plans: list[Plan]) -> Plan | None:
 
 
 __all__ = ["dominated_by", "Plan", "Recommendation", "plans_from_study", "frontier", "recommend", "top_plans", "paired",
-           "reason_changes", "customers_terms", "explain", "fresh_table", "criteria", "unique", "within_budget"]
+           "reason_changes", "customers_terms", "explain", "fresh_table", "criteria", "unique", "within_budget", "robust"]

@@ -51,29 +51,68 @@ class PlanTask(Task):
     extract: Extract | None = None
 
 
+WORST_SHARE = 0.1
+"""A plan's worst case: its mean outcome over the worst 10% of posterior draws (at least one draw)."""
+
+
 @dataclass
 class Evaluation:
-    """One plan on a list of seeds: every quantity per seed (seed order) and the non-users' reasons per seed."""
+    """One plan on a list of seeds (or posterior draws × seeds): every quantity per run and the non-users' reasons per run.
+
+    ``draws``: the posterior draw of each run (empty: seeds only, the scenario's own parameters); runs are in draw,
+    then seed order, the same for every plan, so two evaluations pair run by run.
+    """
 
     seeds: list[int]
     values: dict[str, list[float]]
     reasons: list[dict[str, int]] = field(default_factory=list)
+    draws: list[int] = field(default_factory=list)
+
+    def per_draw(self, name: str) -> np.ndarray:
+        """The mean over each draw's seeds, in draw order (seeds only: each run)."""
+        x = np.asarray(self.values[name], dtype=float)
+        if not self.draws:
+            return x
+        d = np.asarray(self.draws)
+        return np.array([np.nanmean(x[d == k]) if np.any(~np.isnan(x[d == k])) else np.nan for k in sorted(set(self.draws))])
+
+    def worst(self, name: str, maximise: bool = True, share: float = WORST_SHARE) -> float:
+        """Mean over the worst ``share`` of draws (lowest if more is better, else highest); NaN without draws."""
+        if not self.draws:
+            return math.nan
+        x = self.per_draw(name)
+        x = x[~np.isnan(x)]
+        if not len(x):
+            return math.nan
+        k = max(1, math.ceil(share * len(x)))
+        ordered = np.sort(x) if maximise else -np.sort(-x)
+        return float(np.mean(ordered[:k]))
 
     def mean(self, name: str) -> float:
         x = [v for v in self.values[name] if v is not None and not math.isnan(v)]
         return float(np.mean(x)) if x else math.nan
 
     def interval(self, name: str) -> tuple[float, float, float]:
-        return interval(self.values[name])
+        """Mean and 95% interval: over the draws' means (parameters and seeds) with draws, else over seeds; within the range."""
+        from ..ensemble import draw_interval
+        from ..measures import metric_range
+
+        bounds = metric_range(name)
+        if self.draws:
+            return draw_interval(self.per_draw(name), bounds)
+        return interval(self.values[name], bounds=bounds)
 
     def to_attrs(self) -> dict[str, Any]:
         clean = {k: [None if (v is None or math.isnan(v)) else float(v) for v in vs] for k, vs in self.values.items()}
-        return {"seeds": self.seeds, "values": clean, "reasons": self.reasons}
+        out = {"seeds": self.seeds, "values": clean, "reasons": self.reasons}
+        if self.draws:
+            out["draws"] = self.draws
+        return out
 
     @classmethod
     def from_attrs(cls, attrs: dict[str, Any]) -> "Evaluation":
         values = {k: [math.nan if v is None else float(v) for v in vs] for k, vs in attrs["values"].items()}
-        return cls(list(attrs["seeds"]), values, [dict(r) for r in attrs["reasons"]])
+        return cls(list(attrs["seeds"]), values, [dict(r) for r in attrs["reasons"]], list(attrs.get("draws", [])))
 
 
 def base_world(scenario: Scenario, spec: Spec) -> Scenario:
@@ -159,16 +198,27 @@ class Executor:
             self._cluster = None
             self.scheduler = None
 
-    def evaluate(self, base: Scenario, spec: Spec, plans: list[dict[str, Any]], seeds: list[int]) -> list[Evaluation]:
-        """Every plan (overrides) on every seed, in one batch of runs; results in plan and seed order."""
+    def evaluate(self, base: Scenario, spec: Spec, plans: list[dict[str, Any]], seeds: list[int],
+                 draws: list[dict[str, float]] | None = None) -> list[Evaluation]:
+        """Every plan (overrides) on every seed, in one batch of runs; results in plan and seed order.
+
+        ``draws`` (default: the spec's posterior draws, none for seeds only): every plan on every draw × seed, the
+        draw's parameters under the plan's settings; within a draw every plan meets the same seeds.
+        """
         extract = Extract(tuple(spec.quantities))
         base_fp = fingerprint(scenario_dict(base))
-        tasks = []
+        draws = list(spec.draws) if draws is None else list(draws)
+        conditions = [(d, draw) for d, draw in enumerate(draws)] if draws else [(None, {})]
+        tasks, draw_of = [], []
         for p, overrides in enumerate(plans):
-            for r, seed in enumerate(seeds):
-                key = fingerprint([base_fp, overrides, seed, extract.names])
-                tasks.append(PlanTask(run=len(tasks), key=key, policy="plan", point=p, replicate=r, seed=seed, params={},
-                                      overrides=overrides, timeseries=False, extract=extract))
+            for d, draw in conditions:
+                for r, seed in enumerate(seeds):
+                    over = {**draw, **overrides}
+                    key = fingerprint([base_fp, overrides, seed, extract.names] + ([draw] if d is not None else []))
+                    tasks.append(PlanTask(run=len(tasks), key=key, policy="plan", point=p, replicate=r, seed=seed, params={},
+                                          overrides=over, timeseries=False, extract=extract))
+                    if p == 0 and d is not None:
+                        draw_of.append(d)
         rows: dict[int, dict] = {}
         execute(base, tasks, lambda row, ts, secs: rows.__setitem__(row["run"], row), workers=1 if self.scheduler else self.workers,
                 scheduler=self.scheduler, progress=False)
@@ -176,7 +226,8 @@ class Executor:
         for p in range(len(plans)):
             mine = [rows[t.run] for t in tasks if t.point == p]  # task order: seed order
             values = {n: [float(row[f"q:{n}"]) for row in mine] for n in extract.names}
-            out.append(Evaluation(list(seeds), values, [json.loads(row[REASONS_KEY]) for row in mine]))
+            out.append(Evaluation([t.seed for t in tasks if t.point == p], values, [json.loads(row[REASONS_KEY]) for row in mine],
+                                  list(draw_of)))
         return out
 
 

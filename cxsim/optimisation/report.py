@@ -20,6 +20,10 @@ def _quantity_columns(res: "Optimisation", p: analysis.Plan) -> dict[str, float]
     for name in res.spec.quantities:
         mean, lo, hi = p.evaluation.interval(name)
         row.update({name: mean, f"{name}_low": lo, f"{name}_high": hi})
+    if res.spec.draws:  # over a posterior: each objective's worst case beside its expected value
+        for o in res.spec.objectives:
+            row[f"{o.name}_worst10"] = p.evaluation.worst(o.name, o.maximise)
+    row["uncertainty"] = "posterior" if res.spec.draws else "seeds"
     return row
 
 
@@ -49,7 +53,8 @@ def plans_table(res: "Optimisation") -> pd.DataFrame:
         for c, v in zip(res.spec.constraints, p.violations):
             row[f"violation: {c.text}"] = v
         row.update(feasible=p.feasible, on_frontier=p.key in on_frontier, budget_rank=ranked.get(p.key),
-                   recommended=p.key == best, indistinguishable_from_best=p.key in ties)
+                   recommended=p.key == best, indistinguishable_from_best=p.key in ties,
+                   best_in_worst_case=res.robust is not None and p.key == res.robust.key)
         rows.append(row)
     return pd.DataFrame(rows)
 

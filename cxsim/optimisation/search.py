@@ -41,7 +41,7 @@ def identity(spec: Spec, base: Scenario) -> str:
         scenario_dict(base), [(lv.name, lv.optional, [d.__dict__ for d in lv.dimensions]) for lv in spec.levers],
         [o.__dict__ for o in spec.objectives], [(c.name, c.upper, c.bound) for c in spec.constraints],
         spec.search_seeds, f.sampler_seed, f.population, f.startup_trials, len(spec.objectives),
-    ])
+    ] + ([list(spec.draws)] if spec.draws else []))  # posterior draws, when plans are evaluated over them
 
 
 def open_study(out: Path, spec: Spec, base: Scenario, resume: bool):

@@ -150,6 +150,12 @@ class Spec:
     constraints: tuple[Constraint, ...]
     budget: float | None
     source: Path | None = None
+    draws: tuple[dict[str, float], ...] = ()
+    """Posterior draws every plan is evaluated on (each on the search seeds); empty: seeds only."""
+    fresh_draws: tuple[dict[str, float], ...] = ()
+    """Draws the search never saw, for the fresh check."""
+    uncertainty: str = ""
+    """Which uncertainty the plans' numbers carry, in words (:func:`cxsim.ensemble.uncertainty_caption`)."""
 
     @property
     def dimensions(self) -> list[Dimension]:
