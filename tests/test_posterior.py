@@ -26,10 +26,11 @@ def test_draws_are_reproducible_and_follow_the_weights():
     n = 2000
     vals = np.arange(n, dtype=float)
     w = np.where(vals < n / 2, 3.0, 1.0)          # the lower half three times as likely
-    post = posterior.Posterior({"a": vals}, w)
+    post = posterior.Posterior({"x.a": vals, "hyper": vals}, w)
     d1, d2 = post.draws(400, seed=7), post.draws(400, seed=7)
     assert d1 == d2 and d1 != post.draws(400, seed=8)
-    low = np.mean([d["a"] < n / 2 for d in d1])
+    assert set(d1[0]) == {"x.a"}                 # draws are scenario overrides: the inference's own columns stay out
+    low = np.mean([d["x.a"] < n / 2 for d in d1])
     assert abs(low - 0.75) <= 1 / 400           # systematic resampling: within one draw of the weights
 
 
