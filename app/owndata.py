@@ -221,10 +221,12 @@ def fit_section(s: sidebar.Settings, world_name: str, data: dict[str, tuple[pd.D
             cal = run_fit(world, mapping, out, int(trials))
             if cal is not None:
                 st.session_state[RESULT] = ((str(out), finished_trials(out)), cal)
-        if st.session_state.pop(STOP, False):
-            st.warning(f"Stopped after {finished_trials(out)} trials: they are kept, and 'Fit' continues from them.")
+        stopped = st.session_state.pop(STOP, False)
         if cal is None:
             cal = reread(world, mapping, out)
+        if stopped:  # counted from the fit shown below, so a trial that finished while stopping is in both
+            kept = len(cal.trials) if cal is not None else finished_trials(out)
+            st.warning(f"Stopped after {kept} trials: they are kept, and 'Fit' continues from them.")
     except CxError as err:
         st.error(f"**Not fitted** – {err}")
         return
