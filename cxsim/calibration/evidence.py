@@ -107,27 +107,27 @@ class Study(Params):
     figures: list[Figure] = Field(min_length=1)
 
 
-class Prediction(Params):
-    """A quantity the posterior predicts (never fitted), beside what was observed if anything was."""
+class Simulated(Params):
+    """A share simulated in a world: which world, variant, quantity and horizon."""
 
     label: str = Field(min_length=1)
     world: str
     variant: str = "baseline"
     quantity: str = "acceptance_rate"
     steps: int | None = Field(None, ge=1, le=2000)
+
+
+class Prediction(Simulated):
+    """A quantity the posterior predicts (never fitted), beside what was observed if anything was."""
+
     observed: float | None = Field(None, ge=0.0, le=1.0)
     source: str = ""
     goal_width: float | None = Field(None, gt=0.0, le=1.0, description="widest acceptable 90% interval")
 
 
-class Candidate(Params):
+class Candidate(Simulated):
     """An observation not yet made: how much would ``n`` more people's answer narrow the predictions?"""
 
-    label: str = Field(min_length=1)
-    world: str
-    variant: str = "baseline"
-    quantity: str = "acceptance_rate"
-    steps: int | None = Field(None, ge=1, le=2000)
     n: int = Field(200, ge=1, le=100_000_000)
 
 
