@@ -66,18 +66,20 @@ class Posterior:
         """The median of each scenario parameter, as overrides."""
         return {p: self.quantiles(p, (0.5,))[0] for p in self.parameters}
 
-    def draws(self, n: int, seed: int = 0) -> list[dict[str, float]]:
-        """``n`` parameter sets as scenario overrides, drawn by weight (systematic resampling).
-
-        The same ``n`` and ``seed`` give the same sets on every machine; draws are spread over
-        the whole posterior rather than clumped, so few draws already show its width.
-        """
+    def picks(self, n: int, seed: int = 0) -> np.ndarray:
+        """Which ``n`` rows to draw by weight (systematic resampling; the same ``n`` and ``seed`` give the same rows)."""
         if n < 1:
             raise CxError(f"posterior draws = {n}: must be ≥ 1")
         offset = np.random.default_rng(seed).random()
         points = (offset + np.arange(n)) / n
-        picks = np.minimum(np.searchsorted(np.cumsum(self.weights), points), len(self) - 1)
-        return [{p: float(self.samples[p][i]) for p in self.parameters} for i in picks]
+        return np.minimum(np.searchsorted(np.cumsum(self.weights), points), len(self) - 1)
+
+    def draws(self, n: int, seed: int = 0) -> list[dict[str, float]]:
+        """``n`` parameter sets as scenario overrides, drawn by weight (:meth:`picks`).
+
+        Draws are spread over the whole posterior rather than clumped, so few draws already show its width.
+        """
+        return [{p: float(self.samples[p][i]) for p in self.parameters} for i in self.picks(n, seed)]
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:

@@ -59,7 +59,7 @@ def infer(evidence_path: str | Path, out: str | Path, *, workers: int = 1, sched
           coverage_truths: int = 0, prediction_draws: int = 200, command: str = "",
           say: Callable[[str], None] | None = None) -> Inference:
     """Fit the posterior of an evidence file's parameters and write its report into ``out``."""
-    say = say or (lambda text: print(f"cxsim: {text}", file=sys.stderr, flush=True))
+    say = say or _emulator.progress_line
     ev = read(evidence_path)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -165,10 +165,6 @@ class Emulator:
     def shares(self, theta: np.ndarray, keys: list[str] | None = None) -> np.ndarray:
         return expit(self.logits(theta, keys))
 
-    def with_sd(self, theta: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
-        mean, sd = self.gps[self.keys.index(key)].predict(self._unit(theta), return_std=True)
-        return mean, sd
-
 
 def fit(table: pd.DataFrame, names: list[str], low: list[float], high: list[float], keys: list[str], seed: int = 0) -> Emulator:
     """Fit one Gaussian process per output key of ``table`` (rows: parameter sets)."""

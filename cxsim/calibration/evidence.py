@@ -40,7 +40,6 @@ was measured: ``count`` of ``n`` people, a binomial observation of the world's s
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,7 +337,3 @@ def binomial_share_interval(count: int, n: int, level: float = 0.9) -> tuple[flo
     lo = 0.0 if count == 0 else float(beta.ppf(a, count + 0.5, n - count + 0.5))
     hi = 1.0 if count == n else float(beta.ppf(1 - a, count + 0.5, n - count + 0.5))
     return lo, hi
-
-
-def nan_to_none(x: float) -> float | None:
-    return None if x is None or math.isnan(x) else x

@@ -243,9 +243,9 @@ def simulated_predictions(ev: Evidence, post: Posterior, draws: int = 100, seed:
     """
     if not ev.predictions:
         return pd.DataFrame()
-    picks = post.draws(draws, seed)
-    sets = pd.DataFrame(picks)
-    sd = _sd_at(post, draws, seed)
+    rows_drawn = post.picks(draws, seed)
+    sets = pd.DataFrame(post.draws(draws, seed))
+    sd = discrepancy_sd(post)[rows_drawn]
     outputs = [out for _, out in ev.predictions]
     table = simulate(ev, sets, [first_seed + i for i in range(draws)], outputs, customers=customers, workers=workers, scheduler=scheduler)
     rng = np.random.default_rng(seed + 7)
@@ -262,15 +262,6 @@ def simulated_predictions(ev: Evidence, post: Posterior, draws: int = 100, seed:
                      "model_median": model["median"], "model_q05": model["q05"], "model_q95": model["q95"],
                      "goal_width": pred.goal_width, "source": pred.source, "draws": int(ok.sum())})
     return pd.DataFrame(rows)
-
-
-def _sd_at(post: Posterior, draws: int, seed: int) -> np.ndarray:
-    """The discrepancy sd of the same posterior sets that ``post.draws(draws, seed)`` picks."""
-    from ..posterior import Posterior as _P
-
-    sd = discrepancy_sd(post)
-    tagged = _P({"_.sd": sd}, post.weights)
-    return np.array([d["_.sd"] for d in tagged.draws(draws, seed)])
 
 
 def value_of_information(ev: Evidence, emulator: Emulator, post: Posterior, prediction_key: str, *,
