@@ -1,6 +1,7 @@
 """Calibration against evidence: the likelihood, the evidence file's one-line errors, the pipeline's coverage,
 the shipped Aravind posterior (cxsim.calibration.evidence, .emulator, .inference, .bayesian)."""
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -146,6 +147,32 @@ def test_coverage_of_the_pipeline_short_profile(tmp_path):
     assert (table.mean_contraction > 0.3).all()  # the data do narrow both parameters
 
 
+def test_design_runs_are_kept_when_only_words_change_and_redone_when_a_run_would_differ(tmp_path):
+    """The design's identity covers what its runs depend on: a fact's wording or a prediction keeps them."""
+    ev = evidence.read(small_evidence(tmp_path))
+    points = emulator.design(ev)
+    seeds = list(range(len(points)))
+    ident = emulator.design_identity(ev, points, seeds)
+    story = {name: w.with_overrides({"story.fact": "reworded"}) for name, w in ev.worlds.items()}
+    assert emulator.design_identity(dataclasses.replace(ev, worlds=story), points, seeds) == ident
+    bigger = dataclasses.replace(ev, file=ev.file.model_copy(update={"customers": 2000}))
+    assert emulator.design_identity(bigger, points, seeds) != ident
+    other = {name: w.with_overrides({"decision.w_fear": 0.1}) for name, w in ev.worlds.items()}
+    assert emulator.design_identity(dataclasses.replace(ev, worlds=other), points, seeds) != ident
+    assert emulator.design_identity(ev, points, [s + 1 for s in seeds]) != ident
+
+
+def test_the_scenario_posterior_folds_its_worlds_discrepancy_into_the_intercept():
+    post = posterior.Posterior({"decision.intercept": np.array([1.0, 2.0]), "decision.w_cost": np.array([3.0, 4.0]),
+                                "discrepancy_sd": np.array([0.5, 0.7])}, np.ones(2), {"seed": 0})
+    own = inference.scenario_posterior(post, np.array([-1.0, 0.5]))
+    assert list(own.samples["decision.intercept"]) == [0.0, 2.5]
+    assert list(own.samples["decision.w_cost"]) == [3.0, 4.0]
+    assert own.parameters == ["decision.intercept", "decision.w_cost"] and "discrepancy" not in "".join(own.samples)
+    same = inference.scenario_posterior(post, None)
+    assert list(same.samples["decision.intercept"]) == [1.0, 2.0] and "no study" in same.meta["holds"]
+
+
 # -- the Aravind posterior in the repository ----------------------------------------------------------
 def test_the_committed_aravind_posterior_is_the_reports():
     post = posterior.read(ROOT / "calibration" / "aravind" / "posterior.parquet")
@@ -155,3 +182,27 @@ def test_the_committed_aravind_posterior_is_the_reports():
     table = __import__("pandas").read_csv(ROOT / "calibration" / "aravind" / "parameters.csv")
     for row in table.itertuples():
         assert post.quantiles(row.parameter, (0.5,))[0] == pytest.approx(row.median, rel=1e-9)
+
+
+def test_the_shipped_aravind_posterior_is_the_calibrations_and_the_scenario_holds_its_medians():
+    shipped = posterior.load("aravind")
+    made = posterior.read(ROOT / "calibration" / "aravind" / "aravind.posterior.parquet")
+    assert shipped is not None and shipped.parameters == made.parameters
+    for p in made.parameters:
+        assert np.array_equal(shipped.samples[p], made.samples[p]), p
+    sc = cxsim.load_scenario("aravind")
+    for p in shipped.parameters:
+        section, key = p.split(".")
+        value = getattr(getattr(sc, section), key)
+        assert value == pytest.approx(shipped.quantiles(p, (0.5,))[0], rel=5e-3), p
+
+
+def test_the_scenario_posterior_reproduces_aravinds_own_figure():
+    """The world's discrepancy in the intercept is a first-order approximation: checked on the real simulator,
+    the baseline over posterior draws holds the seed's 10 of 200 inside its 90% range."""
+    from cxsim.ensemble import run_ensemble
+
+    ens = run_ensemble("aravind", ["baseline"], draws=12, seeds=1, customers=3000, seed=70_001)
+    per_draw = ens.runs["acceptance_rate"].to_numpy()
+    assert np.quantile(per_draw, 0.05) < 0.05 < np.quantile(per_draw, 0.95), per_draw
+    assert 0.025 < per_draw.mean() < 0.10, per_draw.mean()

@@ -45,6 +45,7 @@ class Inference:
     predictions: pd.DataFrame
     value_of_information: pd.DataFrame
     coverage: pd.DataFrame | None = None
+    scenario_posterior: _posterior.Posterior | None = None
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -81,8 +82,10 @@ def infer(evidence_path: str | Path, out: str | Path, *, workers: int = 1, sched
     post = chain.posterior(meta)
     params = parameter_table(ev, post)
     figures = inference.predictive_figures(emu, post, ev.observations, seed=seed)
+    own_shift = inference.own_world_shift(emu, post, ev.observations, ev.file.scenario, seed)
     say(f"predictions: the real simulator at {prediction_draws} posterior draws, one fresh seed each")
-    preds = inference.simulated_predictions(ev, post, prediction_draws, seed, workers=workers, scheduler=scheduler)
+    preds = inference.simulated_predictions(ev, post, prediction_draws, seed, workers=workers, scheduler=scheduler,
+                                            own_shift=own_shift)
     voi = pd.DataFrame()
     if ev.candidates and ev.predictions:
         voi = inference.value_of_information(ev, emu, post, ev.predictions[0][1].key, seed=seed)
@@ -90,7 +93,8 @@ def infer(evidence_path: str | Path, out: str | Path, *, workers: int = 1, sched
     if coverage_truths:
         say(f"coverage: {coverage_truths} truths drawn from the prior, each simulated and inferred again")
         cov = inference.coverage(ev, emu, coverage_truths, seed=seed, workers=workers, scheduler=scheduler).table()
-    result = Inference(ev, out, command, date, design, error, chain, post, params, figures, preds, voi, cov)
+    result = Inference(ev, out, command, date, design, error, chain, post, params, figures, preds, voi, cov,
+                       inference.scenario_posterior(post, own_shift))
     write(result)
     return result
 
@@ -136,6 +140,8 @@ def write(r: Inference) -> None:
 
     out = r.out
     r.files["posterior"] = _posterior.save(r.posterior, out / "posterior.parquet")
+    if r.scenario_posterior is not None:  # ships beside the scenario as cxsim/scenarios/NAME.posterior.parquet
+        r.files["scenario_posterior"] = _posterior.save(r.scenario_posterior, out / f"{r.evidence.file.scenario}{_posterior.SUFFIX}")
     for name, table in (("parameters", r.parameters), ("figures", r.figures), ("predictions", r.predictions),
                         ("emulator", r.emulator_error), ("value_of_information", r.value_of_information),
                         ("coverage", r.coverage)):

@@ -106,7 +106,7 @@ def run_design(ev: Evidence, folder: Path, *, workers: int = 1, scheduler: Any =
     folder.mkdir(parents=True, exist_ok=True)
     points = design(ev)
     seeds = [ev.file.design_seed * 1000 + i for i in range(len(points))]
-    ident = fingerprint([ev.file.model_dump(), [scenario_dict(w) for w in ev.worlds.values()]])
+    ident = design_identity(ev, points, seeds)
     parts, t0 = [], time.perf_counter()
     chunks = range(0, len(points), CHUNK)
     for k, start in enumerate(chunks):
@@ -122,6 +122,13 @@ def run_design(ev: Evidence, folder: Path, *, workers: int = 1, scheduler: Any =
             done = min(start + CHUNK, len(points))
             say(f"design: {done}/{len(points)} parameter sets simulated ({time.perf_counter() - t0:.0f} s)")
     return pd.concat(parts, ignore_index=True)
+
+
+def design_identity(ev: Evidence, points: pd.DataFrame, seeds: list[int]) -> str:
+    """What the design runs depend on, and nothing else: the parameter sets, seeds, world size, outputs and
+    the worlds as simulated (their [story] text left out), so editing a prediction or a fact keeps the runs."""
+    worlds = [{k: v for k, v in scenario_dict(w).items() if k != "story"} for w in ev.worlds.values()]
+    return fingerprint([points.round(12).to_dict("list"), seeds, ev.file.customers, sorted(o.key for o in ev.outputs), worlds])
 
 
 def _read_part(path: Path) -> pd.DataFrame | None:

@@ -55,7 +55,7 @@ def markdown(r: "Inference") -> str:
              "a world discrepancy drawn afresh and seed noise** (at "
              f"{f.customers:,} customers); *simulator alone* leaves the discrepancy out (parameters and seeds only). "
              "Nothing below was fitted.", "",
-             _table(_predictions(r.predictions)), "", *_goal(r), "",
+             _table(_predictions(r.predictions)), "", *_own_world(r), *_goal(r), "",
              "## Emulator accuracy", "",
              "Root-mean-square error of the emulated share on design runs held out from its fit (10%), against the runs "
              "themselves (which carry their own seed noise).", "",
@@ -80,6 +80,24 @@ def markdown(r: "Inference") -> str:
                   "simulator; the posterior inferred again; how often each 90% credible interval held its truth.", "",
                   _table(r.coverage.assign(coverage=lambda d: d.coverage.map(_pct))), ""]
     return "\n".join(parts)
+
+
+def _own_world(r: "Inference") -> list[str]:
+    """The scenario's own posterior (what ships beside it) and its predictions with its world's discrepancy kept."""
+    from .inference import WORLD_SHIFT_PARAMETER
+
+    post, name = r.scenario_posterior, r.evidence.file.scenario
+    if post is None or WORLD_SHIFT_PARAMETER not in post.samples or "own_median" not in r.predictions:
+        return []
+    q05, _, q50, _, q95 = post.quantiles(WORLD_SHIFT_PARAMETER)
+    lines = [f"**In {name}'s own world.** The scenario's own posterior (`{name}.posterior.parquet` here, shipped as "
+             f"`cxsim/scenarios/{name}.posterior.parquet` and used by its ensembles) is the shared posterior with the world's "
+             f"fitted discrepancy folded into `{WORLD_SHIFT_PARAMETER}`: median {q50:.3g} (90%: {q05:.3g} to {q95:.3g}), "
+             f"so the scenario reproduces its own figures. Kept for a prediction in that world, the discrepancy gives:", ""]
+    own = r.predictions.dropna(subset=["own_median"])
+    lines += [f"- {p.prediction}: {_pct(p.own_median)} (90%: {_pct(p.own_q05)} to {_pct(p.own_q95)})" for p in own.itertuples()]
+    return lines + ["", "This holds if what the world's own figures leave unexplained is not among what the prediction changes; "
+                    "the headline above assumes instead that the changed world's discrepancy is unknown anew.", ""]
 
 
 def _parameters(p: pd.DataFrame) -> pd.DataFrame:

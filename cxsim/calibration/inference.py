@@ -212,6 +212,32 @@ def world_shifts(emulator: Emulator, post: Posterior, observations, rng: np.rand
     return out
 
 
+WORLD_SHIFT_PARAMETER = "decision.intercept"
+"""Where a world's logit-scale discrepancy goes when it becomes a scenario parameter: acceptance is a logistic
+choice in utility, so a shift of its logit is, to first order, a shift of the utility's constant (checked in
+tests/test_evidence.py: the scenario's own posterior reproduces its fitted figure)."""
+
+
+def own_world_shift(emulator: Emulator, post: Posterior, observations, scenario: str, seed: int = 0) -> np.ndarray | None:
+    """The discrepancy of the study set in the scenario itself, at each posterior set (None when no study is)."""
+    own = [o.study.name for o in observations if o.study.world == scenario and o.figure.fit]
+    if not own:
+        return None
+    return world_shifts(emulator, post, observations, np.random.default_rng(seed + 11))[own[0]]
+
+
+def scenario_posterior(post: Posterior, shift: np.ndarray | None) -> Posterior:
+    """The posterior of the scenario's own parameters: the shared ones, with its world's fitted discrepancy
+    folded into :data:`WORLD_SHIFT_PARAMETER` (unchanged when the scenario has no study of its own)."""
+    samples = {p: np.asarray(v, float) for p, v in post.samples.items() if p in post.parameters}
+    note = "the shared parameters (no study is set in the scenario itself)"
+    if shift is not None:
+        samples[WORLD_SHIFT_PARAMETER] = samples[WORLD_SHIFT_PARAMETER] + shift
+        note = (f"the shared parameters, with {WORLD_SHIFT_PARAMETER} holding the scenario world's own fitted discrepancy "
+                "(its figures reproduced)")
+    return Posterior(samples, post.weights, {**post.meta, "holds": note})
+
+
 def predictive_figures(emulator: Emulator, post: Posterior, observations, seed: int = 0) -> pd.DataFrame:
     """Posterior predictive of each figure: the share its study would report, with binomial noise at its n.
 
@@ -233,13 +259,16 @@ def predictive_figures(emulator: Emulator, post: Posterior, observations, seed: 
 
 
 def simulated_predictions(ev: Evidence, post: Posterior, draws: int = 100, seed: int = 0, *, first_seed: int = 50_001,
-                          workers: int = 1, scheduler: Any = None, customers: int | None = None) -> pd.DataFrame:
+                          workers: int = 1, scheduler: Any = None, customers: int | None = None,
+                          own_shift: np.ndarray | None = None) -> pd.DataFrame:
     """Each declared prediction from the real simulator: ``draws`` posterior parameter sets × one fresh seed each.
 
-    Two spreads: the simulator's alone (parameter uncertainty and seed noise at the evidence file's world
-    size), and with a world discrepancy drawn afresh, δ ~ N(0, sd²) on the logit scale (the headline,
-    ``q05`` … ``q95``): a prediction is for a setting changed from every study's, so how far a world's
-    assumed settings can be off applies to it anew.
+    Three spreads: the simulator's alone (``model_*``: parameter uncertainty and seed noise at the evidence
+    file's world size); with a world discrepancy drawn afresh, δ ~ N(0, sd²) on the logit scale (the
+    headline, ``q05`` … ``q95``: a prediction is for a setting changed from every study's, so how far a
+    world's assumed settings can be off applies to it anew); and, for a prediction in the scenario's own
+    world, with that world's fitted discrepancy kept (``own_*``, from ``own_shift``: one per posterior row;
+    it holds if what the world's figures leave unexplained is not among what the prediction changes).
     """
     if not ev.predictions:
         return pd.DataFrame()
@@ -256,11 +285,15 @@ def simulated_predictions(ev: Evidence, post: Posterior, draws: int = 100, seed:
         shifted = expit(logit(share[ok]) + rng.standard_normal(ok.sum()) * sd[ok])
         model = intervals(share[ok])
         iv = intervals(shifted)
+        own = {}
+        if own_shift is not None and pred.world == ev.file.scenario:
+            kept = intervals(expit(logit(share[ok]) + own_shift[rows_drawn][ok]))
+            own = {"own_median": kept["median"], "own_q05": kept["q05"], "own_q95": kept["q95"]}
         rows.append({"prediction": pred.label, "world": pred.world, "variant": pred.variant, "quantity": pred.quantity,
                      "observed": pred.observed, **iv, "width_90": iv["q95"] - iv["q05"],
                      "holds_observed": None if pred.observed is None else bool(iv["q05"] <= pred.observed <= iv["q95"]),
                      "model_median": model["median"], "model_q05": model["q05"], "model_q95": model["q95"],
-                     "goal_width": pred.goal_width, "source": pred.source, "draws": int(ok.sum())})
+                     **own, "goal_width": pred.goal_width, "source": pred.source, "draws": int(ok.sum())})
     return pd.DataFrame(rows)
 
 
