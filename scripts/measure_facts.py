@@ -128,9 +128,15 @@ FACTS: dict[str, Fact] = {
         [("baseline", "save_desk"), ("baseline", "loyalty_discount"), ("loyalty_discount", "save_desk")],
     ),
     "retail_basket": Fact(
-        2000, S4, plain("baseline", "kiosk"),
+        2000, S6,
+        {**plain("baseline", "kiosk"),
+         "kiosk unfelt": ("kiosk", {"touchpoints.kiosk.weight": 0.0}),
+         "kiosk never fails": ("kiosk", {"touchpoints.kiosk.reliability": 1.0})},
         {"average basket": "average_basket", "value delivered": "value_delivered", "cost": "intervention_cost",
-         "value delivered net of cost": lambda r: measure(r, "value_delivered") - measure(r, "intervention_cost")},
+         "value delivered net of cost": lambda r: measure(r, "value_delivered") - measure(r, "intervention_cost"),
+         "satisfaction of kiosk users": "satisfaction@kiosk_users", "kiosk users kept": "retention@kiosk_users",
+         "visits": "encounters", "customers ever": "customer_base"},
+        [("baseline", "kiosk"), ("kiosk", "kiosk unfelt"), ("kiosk", "kiosk never fails")],
     ),
     "auto_lease": Fact(
         1500, S6, plain("baseline", "detail_expiring_leases", "detail_at_random"),
