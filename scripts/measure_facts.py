@@ -84,12 +84,15 @@ FACTS: dict[str, Fact] = {
          ("interaction_management", "product_design")],
     ),
     "closed_loop": Fact(
-        1500, S6, plain("baseline", "rally", "untracked_actions", "closed_loop"),
+        1500, S6,
+        {**plain("baseline", "rally", "untracked_actions", "closed_loop"),
+         "untracked, done as often": ("untracked_actions", {"interventions.untracked_actions.untracked": 0.9})},
         {"peak morale": "peak_morale", "morale at the end": "staff_morale", "actions done": "actions_done",
          "satisfaction of current customers": "current_satisfaction", "value in the last quarter": "late_value",
          "churn": "churn_rate"},
         [("baseline", "rally"), ("baseline", "untracked_actions"), ("baseline", "closed_loop"),
-         ("rally", "untracked_actions"), ("rally", "closed_loop"), ("untracked_actions", "closed_loop")],
+         ("rally", "untracked_actions"), ("rally", "closed_loop"), ("untracked_actions", "closed_loop"),
+         ("rally", "untracked, done as often"), ("untracked, done as often", "closed_loop")],
     ),
     "employees_first": Fact(
         1500, S6, plain("baseline", "invest_in_staff", "one_off_rally"),

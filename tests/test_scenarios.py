@@ -118,10 +118,10 @@ def product_design_beats_equal_spend_on_interaction_management(seeds, scale=1.0)
     # about two and a half times the referrals (measured 2.6×): more than twice
     assert_greater(2 * (channels["referrals"] - base["referrals"]), product["referrals"] - base["referrals"],
                    "product design: more than twice interaction management's referral gain")
-    # channel failures are felt (must-be): making every channel reliable helps ...
+    # making every channel reliable helps (a finding: how much it helps is not set) ...
     assert_greater(base["referrals"], channels["referrals"], "reliable channels raise referrals")
-    # ... but a must-be channel better than expected is hardly noticed: its quality gain alone adds under a
-    # tenth of what the channels' reliability adds
+    # ... premise, not a finding (the must-be rule min(p, e)): a channel better than expected adds nothing, so the
+    # channels' quality gain alone adds under a tenth of what their reliability adds
     assert_greater(quality_only["referrals"], channels["referrals"], "the channels' reliability is what is felt")
     assert paired(base["referrals"], quality_only["referrals"])[0] < 0.1 * paired(base["referrals"], channels["referrals"])[0]
 
@@ -150,6 +150,9 @@ def test_product_design_makes_word_of_mouth_do_more_of_the_selling():
 
 
 # 2. closed-loop feedback (seed 000: Sage, Richer Sounds) -----------------------------------------------------
+UNTRACKED_BUT_DONE = (("interventions.untracked_actions.untracked", 0.9),)  # untracked actions done as often as tracked ones
+
+
 @fact("closed_loop")
 def only_tracked_actions_lift_satisfaction_and_repeat_business(seeds, scale=1.0):
     ms = ("current_satisfaction", "late_value", "churn_rate", "staff_morale", "actions_done")
@@ -158,10 +161,14 @@ def only_tracked_actions_lift_satisfaction_and_repeat_business(seeds, scale=1.0)
     rally = runs("closed_loop", "rally", seeds, ms, **n)
     loose = runs("closed_loop", "untracked_actions", seeds, ms, **n)
     loop = runs("closed_loop", "closed_loop", seeds, ms, **n)
+    done = runs("closed_loop", "untracked_actions", seeds, ms, overrides=UNTRACKED_BUT_DONE, **n)
     status_quo = cxsim.load_scenario("closed_loop").staff.morale
-    for r in (rally, loose, loop):  # the emotional high has faded by the end
+    for r in (rally, loose, loop):  # premise: the emotional high fades back to the status quo (staff.adapt)
         assert np.allclose(r["staff_morale"], status_quo, atol=0.01)
-    assert abs(paired(base["current_satisfaction"], rally["current_satisfaction"])[0]) < 0.01  # satisfaction barely moves
+    # premise: untracked actions are rarely done (untracked = 0.02 against completion = 0.9)
+    assert loop["actions_done"].mean() > 5 * loose["actions_done"].mean()
+    # findings: satisfaction barely moves after the rally ...
+    assert abs(paired(base["current_satisfaction"], rally["current_satisfaction"])[0]) < 0.01
     # ... but the customers kept during the high leave a small lasting trace in churn
     assert_greater(rally["churn_rate"], base["churn_rate"], "a rally lowers churn a little")
     rally_cut, loop_cut = -paired(base["churn_rate"], rally["churn_rate"])[0], -paired(base["churn_rate"], loop["churn_rate"])[0]
@@ -169,11 +176,13 @@ def only_tracked_actions_lift_satisfaction_and_repeat_business(seeds, scale=1.0)
     for m in ("current_satisfaction", "late_value"):
         assert_greater(base[m], loop[m], f"closed loop raises {m}")
         assert_greater(loose[m], loop[m], f"tracked beats untracked actions on {m}")
-        # both loops come with the same rally: what the actions add on top of it
-        tracked, untracked = paired(rally[m], loop[m])[0], paired(rally[m], loose[m])[0]
-        assert tracked > 2.5 * max(untracked, 0.0), (m, tracked, untracked)
+        assert_greater(done[m], loop[m], f"tracked beats untracked actions done as often on {m}")
     assert_greater(loop["churn_rate"], loose["churn_rate"], "tracked beats untracked actions on churn")
-    assert loop["actions_done"].mean() > 5 * loose["actions_done"].mean()
+    assert_greater(loop["churn_rate"], done["churn_rate"], "tracked beats untracked actions done as often on churn")
+    # untracked actions done as often as tracked ones: their fixes relapse, and they keep under half the satisfaction gain
+    assert abs(done["actions_done"].mean() / loop["actions_done"].mean() - 1) < 0.15  # about as many actions done
+    assert_greater(2 * (done["current_satisfaction"] - rally["current_satisfaction"]), loop["current_satisfaction"] - rally["current_satisfaction"],
+                   "untracked actions done as often keep under half of the satisfaction gain")
 
 
 def test_only_tracked_actions_lift_satisfaction_and_repeat_business():
@@ -249,12 +258,7 @@ def a_broken_bargain_reverses_the_value_ranking_of_the_two_retailers(seeds, scal
     assert_greater(under[jl], under[pm], "under-delivering puts John Lewis behind Primark")
     assert_greater(over["satisfaction@price_seekers"], base["satisfaction@price_seekers"], "over-promising lowers satisfaction")
     assert_greater(under["satisfaction@quality_seekers"], base["satisfaction@quality_seekers"], "under-delivering lowers satisfaction")
-    # losses loom larger: raising the promise by 0.13 costs Primark's shoppers more than twice that in satisfaction
-    promise = {w: cxsim.load_scenario("value_proposition").variant(w).population.segments["price_seekers"].expectation
-               for w in ("baseline", "primark_overpromises")}
-    shift = promise["primark_overpromises"] - promise["baseline"]
-    assert -paired(base["satisfaction@price_seekers"], over["satisfaction@price_seekers"])[0] > 2 * shift
-    # the other retailer's customers are untouched by a mismatch that is not theirs
+    # premises, not findings: the separate segments (neither mismatch can reach the other retailer's shoppers)
     assert abs(paired(base["satisfaction@quality_seekers"], over["satisfaction@quality_seekers"])[0]) < 0.01
     assert abs(paired(base["satisfaction@price_seekers"], under["satisfaction@price_seekers"])[0]) < 0.01
 
