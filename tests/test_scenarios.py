@@ -393,23 +393,82 @@ def test_recovery_lifts_satisfaction_but_not_to_a_faultless_stay_nor_word_of_mou
 
 
 # every fact again, on seeds and a size no default test uses ----------------------------------------------------
-def test_every_library_scenario_has_a_fact_test_and_is_measured_on_its_seeds(monkeypatch):
-    """Aravind's facts are tests/test_aravind.py's; scripts/measure_facts.py measures each fact on the test's seeds."""
+def measure_facts_script(monkeypatch):
+    """scripts/measure_facts.py, loaded as a module."""
     import importlib.util
     import sys
     from pathlib import Path
 
-    library = sorted(s for s in SCENARIOS if s != "aravind")
-    assert sorted({name for name, _, _ in FACTS}) == library
     path = Path(__file__).resolve().parents[1] / "scripts" / "measure_facts.py"
     spec = importlib.util.spec_from_file_location("measure_facts", path)
     script = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "measure_facts", script)  # its dataclasses look their module up
     spec.loader.exec_module(script)
+    return script
+
+
+def test_every_library_scenario_has_a_fact_test_and_is_measured_on_its_seeds(monkeypatch):
+    """Aravind's facts are tests/test_aravind.py's; scripts/measure_facts.py measures each fact on the test's seeds."""
+    library = sorted(s for s in SCENARIOS if s != "aravind")
+    assert sorted({name for name, _, _ in FACTS}) == library
+    script = measure_facts_script(monkeypatch)
     assert sorted(script.FACTS) == library
     for name, check, seeds in FACTS:
         assert list(script.FACTS[name].seeds) == seeds, name
         assert list(script.fresh_seeds(seeds)) == fresh_seeds(seeds)
+
+
+# -- published figures (cxsim/evidence/<scenario>/figures.toml) ------------------------------------------------
+def test_published_figures_are_well_formed_and_cited_in_the_reference_list(monkeypatch):
+    from pathlib import Path
+
+    script = measure_facts_script(monkeypatch)
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "scenarios.md").read_text()
+    references = docs[docs.index("## References"):]
+    found = {name: script.read_figures(name) for name in script.FACTS}
+    assert sum(map(len, found.values())) >= 5
+    for name, figures in found.items():
+        for fig in figures:
+            assert f"**{fig['reference']}**" in references, (name, fig["reference"])
+            assert script.names_in(fig["quantity"]), fig["quantity"]
+
+
+@pytest.mark.parametrize("text,field", [
+    ('scenario = "telco_churn"\n[[figures]]\nname = "x"\n', "figures[0].reference: missing"),
+    ('scenario = "auto_lease"\n', "scenario = 'auto_lease'"),
+    ('scenario = "telco_churn"\n[[figures]]\nname = "x"\nreference = "r"\ncitation = "c"\nfigure = "f"\nobserved = 0.4\n'
+     'likelihood = "binomial"\nrole = "predicted"\nvariant = "baseline"\nquantity = "churn_rate"\n', "figures[0].n = None"),
+    ('scenario = "telco_churn"\n[[figures]]\nname = "x"\nreference = "r"\ncitation = "c"\nfigure = "f"\nobserved = 0.4\nn = 10\n'
+     'likelihood = "binomial"\nrole = "guessed"\nvariant = "baseline"\nquantity = "churn_rate"\n', "figures[0].role = 'guessed'"),
+])
+def test_a_bad_figures_file_is_one_line_naming_the_field_and_exit_2(monkeypatch, tmp_path, capsys, text, field):
+    script = measure_facts_script(monkeypatch)
+    (tmp_path / "cxsim" / "evidence" / "telco_churn").mkdir(parents=True)
+    (tmp_path / "cxsim" / "evidence" / "telco_churn" / "figures.toml").write_text(text)
+    monkeypatch.setattr(script, "EVIDENCE", tmp_path / "cxsim" / "evidence")
+    assert script.main(["telco_churn", "--figures"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err and "figures.toml" in err, err
+
+
+def test_a_binomial_figure_is_compared_through_its_sampling_error(monkeypatch):
+    script = measure_facts_script(monkeypatch)
+    fig = {"observed": 0.5, "n": 100, "likelihood": "binomial"}
+    row = script.compare(fig, np.array([0.4, 0.4]))  # no seed noise: z = 0.1 / sqrt(0.24 / 100)
+    assert row["z"] == pytest.approx(0.1 / math.sqrt(0.0024))
+    assert row["interval"][0] < 0.5 < row["interval"][1]
+    assert math.isnan(script.compare({**fig, "likelihood": "none"}, np.array([0.4, 0.4]))["z"])
+    assert script.evaluate("(2 - 1) / 4", None) == 0.25
+
+
+@pytest.mark.slow
+def test_auto_lease_renewals_meet_the_published_share_of_lessees_who_lease_again(monkeypatch):
+    """Held out: no auto_lease parameter was set to J.D. Power's 68% (its n, 2,848, is the whole study's)."""
+    script = measure_facts_script(monkeypatch)
+    (fig,) = script.read_figures("auto_lease")
+    fact = script.FACTS["auto_lease"]
+    row = script.compare(fig, script.simulate("auto_lease", fig, fact.seeds, fact.customers))
+    assert abs(row["z"]) < 3, row
 
 
 @pytest.mark.slow
