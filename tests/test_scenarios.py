@@ -50,6 +50,13 @@ def assert_greater(a: np.ndarray, b: np.ndarray, what: str, k: float = 3.0) -> N
     assert diff > 0 and diff > k * se, f"{what}: difference {diff:.4g} ± {se:.3g} (se)"
 
 
+def assert_about(x: np.ndarray, value: float, what: str, k: float = 3.0) -> None:
+    """The mean of x over seeds is within k standard errors of ``value`` (a fact's "about ...")."""
+    x = np.asarray(x, dtype=float)
+    mean, se = float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
+    assert abs(mean - value) <= k * se, f"{what}: {mean:.4g} ± {se:.3g} (se), not about {value:g}"
+
+
 SEEDS = list(range(1, 7))
 
 
@@ -118,10 +125,10 @@ def product_design_beats_equal_spend_on_interaction_management(seeds, scale=1.0)
     # about two and a half times the referrals (measured 2.6×): more than twice
     assert_greater(2 * (channels["referrals"] - base["referrals"]), product["referrals"] - base["referrals"],
                    "product design: more than twice interaction management's referral gain")
-    # channel failures are felt (must-be): making every channel reliable helps ...
+    # making every channel reliable helps (a finding: how much it helps is not set) ...
     assert_greater(base["referrals"], channels["referrals"], "reliable channels raise referrals")
-    # ... but a must-be channel better than expected is hardly noticed: its quality gain alone adds under a
-    # tenth of what the channels' reliability adds
+    # ... premise, not a finding (the must-be rule min(p, e)): a channel better than expected adds nothing, so the
+    # channels' quality gain alone adds under a tenth of what their reliability adds
     assert_greater(quality_only["referrals"], channels["referrals"], "the channels' reliability is what is felt")
     assert paired(base["referrals"], quality_only["referrals"])[0] < 0.1 * paired(base["referrals"], channels["referrals"])[0]
 
@@ -150,6 +157,9 @@ def test_product_design_makes_word_of_mouth_do_more_of_the_selling():
 
 
 # 2. closed-loop feedback (seed 000: Sage, Richer Sounds) -----------------------------------------------------
+UNTRACKED_BUT_DONE = (("interventions.untracked_actions.untracked", 0.9),)  # untracked actions done as often as tracked ones
+
+
 @fact("closed_loop")
 def only_tracked_actions_lift_satisfaction_and_repeat_business(seeds, scale=1.0):
     ms = ("current_satisfaction", "late_value", "churn_rate", "staff_morale", "actions_done")
@@ -158,10 +168,14 @@ def only_tracked_actions_lift_satisfaction_and_repeat_business(seeds, scale=1.0)
     rally = runs("closed_loop", "rally", seeds, ms, **n)
     loose = runs("closed_loop", "untracked_actions", seeds, ms, **n)
     loop = runs("closed_loop", "closed_loop", seeds, ms, **n)
+    done = runs("closed_loop", "untracked_actions", seeds, ms, overrides=UNTRACKED_BUT_DONE, **n)
     status_quo = cxsim.load_scenario("closed_loop").staff.morale
-    for r in (rally, loose, loop):  # the emotional high has faded by the end
+    for r in (rally, loose, loop):  # premise: the emotional high fades back to the status quo (staff.adapt)
         assert np.allclose(r["staff_morale"], status_quo, atol=0.01)
-    assert abs(paired(base["current_satisfaction"], rally["current_satisfaction"])[0]) < 0.01  # satisfaction barely moves
+    # premise: untracked actions are rarely done (untracked = 0.02 against completion = 0.9)
+    assert loop["actions_done"].mean() > 5 * loose["actions_done"].mean()
+    # findings: satisfaction barely moves after the rally ...
+    assert abs(paired(base["current_satisfaction"], rally["current_satisfaction"])[0]) < 0.01
     # ... but the customers kept during the high leave a small lasting trace in churn
     assert_greater(rally["churn_rate"], base["churn_rate"], "a rally lowers churn a little")
     rally_cut, loop_cut = -paired(base["churn_rate"], rally["churn_rate"])[0], -paired(base["churn_rate"], loop["churn_rate"])[0]
@@ -169,11 +183,13 @@ def only_tracked_actions_lift_satisfaction_and_repeat_business(seeds, scale=1.0)
     for m in ("current_satisfaction", "late_value"):
         assert_greater(base[m], loop[m], f"closed loop raises {m}")
         assert_greater(loose[m], loop[m], f"tracked beats untracked actions on {m}")
-        # both loops come with the same rally: what the actions add on top of it
-        tracked, untracked = paired(rally[m], loop[m])[0], paired(rally[m], loose[m])[0]
-        assert tracked > 2.5 * max(untracked, 0.0), (m, tracked, untracked)
+        assert_greater(done[m], loop[m], f"tracked beats untracked actions done as often on {m}")
     assert_greater(loop["churn_rate"], loose["churn_rate"], "tracked beats untracked actions on churn")
-    assert loop["actions_done"].mean() > 5 * loose["actions_done"].mean()
+    assert_greater(loop["churn_rate"], done["churn_rate"], "tracked beats untracked actions done as often on churn")
+    # untracked actions done as often as tracked ones: their fixes relapse, and they keep under half the satisfaction gain
+    assert abs(done["actions_done"].mean() / loop["actions_done"].mean() - 1) < 0.15  # about as many actions done
+    assert_greater(2 * (done["current_satisfaction"] - rally["current_satisfaction"]), loop["current_satisfaction"] - rally["current_satisfaction"],
+                   "untracked actions done as often keep under half of the satisfaction gain")
 
 
 def test_only_tracked_actions_lift_satisfaction_and_repeat_business():
@@ -220,7 +236,7 @@ def top_accounts_hold_the_revenue_at_risk_and_engaging_them_beats_acquisition(se
     share_of_accounts = (base["customers@top_accounts"] / base["customer_base"]).mean()
     at_risk = base["revenue_at_risk_share@top_accounts"].mean()
     assert share_of_accounts < 0.03  # "under 3% of the customers"
-    assert 0.35 < at_risk < 0.55, at_risk  # "about 45%", not "most"
+    assert_about(base["revenue_at_risk_share@top_accounts"], 0.45, "the top accounts' share of the revenue at risk")  # "about 45%"
     assert at_risk > 10 * share_of_accounts
     # the same effort: engaging the top accounts keeps more of them and more revenue than acquisition
     assert np.allclose(engage["intervention_cost"], acquire["intervention_cost"])
@@ -249,12 +265,7 @@ def a_broken_bargain_reverses_the_value_ranking_of_the_two_retailers(seeds, scal
     assert_greater(under[jl], under[pm], "under-delivering puts John Lewis behind Primark")
     assert_greater(over["satisfaction@price_seekers"], base["satisfaction@price_seekers"], "over-promising lowers satisfaction")
     assert_greater(under["satisfaction@quality_seekers"], base["satisfaction@quality_seekers"], "under-delivering lowers satisfaction")
-    # losses loom larger: raising the promise by 0.13 costs Primark's shoppers more than twice that in satisfaction
-    promise = {w: cxsim.load_scenario("value_proposition").variant(w).population.segments["price_seekers"].expectation
-               for w in ("baseline", "primark_overpromises")}
-    shift = promise["primark_overpromises"] - promise["baseline"]
-    assert -paired(base["satisfaction@price_seekers"], over["satisfaction@price_seekers"])[0] > 2 * shift
-    # the other retailer's customers are untouched by a mismatch that is not theirs
+    # premises, not findings: the separate segments (neither mismatch can reach the other retailer's shoppers)
     assert abs(paired(base["satisfaction@quality_seekers"], over["satisfaction@quality_seekers"])[0]) < 0.01
     assert abs(paired(base["satisfaction@price_seekers"], under["satisfaction@price_seekers"])[0]) < 0.01
 
@@ -306,19 +317,36 @@ def test_telco_responding_at_moments_of_defection_beats_a_blanket_discount():
     telco_responding_at_moments_of_defection_beats_a_blanket_discount(SEEDS)
 
 
-@fact("retail_basket", seeds=SEEDS[:4])
-def retail_kiosk_raises_the_average_basket_and_pays_for_itself(seeds, scale=1.0):
-    ms = ("average_basket", "value_delivered", "intervention_cost")
+KIOSK_UNFELT = (("touchpoints.kiosk.weight", 0.0),)  # the same baskets, the kiosk's moment felt by nobody
+KIOSK_RELIABLE = (("touchpoints.kiosk.reliability", 1.0),)  # a kiosk whose recommendations never fail
+
+
+@fact("retail_basket")
+def retail_kiosk_pays_its_basket_arithmetic_and_is_a_wash_as_an_experience(seeds, scale=1.0):
+    """Premise: a user's basket is worth 15% more (arithmetic). Findings: what the kiosk does as a moment of the visit."""
+    ms = ("average_basket", "value_delivered", "intervention_cost", "satisfaction@kiosk_users", "retention@kiosk_users")
     n = size("retail_basket", 2000, scale)
     base = runs("retail_basket", "baseline", seeds, ms, **n)
     kiosk = runs("retail_basket", "kiosk", seeds, ms, **n)
-    assert_greater(base["average_basket"], kiosk["average_basket"], "kiosk raises the average basket")
+    unfelt = runs("retail_basket", "kiosk", seeds, ms, overrides=KIOSK_UNFELT, **n)
+    reliable = runs("retail_basket", "kiosk", seeds, ms, overrides=KIOSK_RELIABLE, **n)
+    # premise (arithmetic): users' baskets 15% larger, 40% of shoppers: the average basket about 6% larger
     assert kiosk["average_basket"].mean() > 1.03 * base["average_basket"].mean()
+    # the extra sales exceed the kiosks' cost
     assert_greater(base["value_delivered"] + kiosk["intervention_cost"], kiosk["value_delivered"], "the extra sales exceed the kiosks' cost")
+    # as an experience, a wash: felt or not, the kiosk earns the same (the difference under 5% of its value)
+    gain, _ = paired(base["value_delivered"], kiosk["value_delivered"])
+    felt, _ = paired(unfelt["value_delivered"], kiosk["value_delivered"])
+    assert abs(felt) < 0.05 * gain, (felt, gain)
+    # users are no more satisfied than without a kiosk (under a hundredth higher)
+    assert paired(base["satisfaction@kiosk_users"], kiosk["satisfaction@kiosk_users"])[0] < 0.01
+    # a kiosk that never failed keeps more of its users and satisfies them more
+    assert_greater(kiosk["retention@kiosk_users"], reliable["retention@kiosk_users"], "a reliable kiosk keeps more users")
+    assert_greater(kiosk["satisfaction@kiosk_users"], reliable["satisfaction@kiosk_users"], "a reliable kiosk satisfies more")
 
 
-def test_retail_kiosk_raises_the_average_basket_and_pays_for_itself():
-    retail_kiosk_raises_the_average_basket_and_pays_for_itself(SEEDS[:4])
+def test_retail_kiosk_pays_its_basket_arithmetic_and_is_a_wash_as_an_experience():
+    retail_kiosk_pays_its_basket_arithmetic_and_is_a_wash_as_an_experience(SEEDS)
 
 
 @fact("auto_lease")
@@ -372,23 +400,82 @@ def test_recovery_lifts_satisfaction_but_not_to_a_faultless_stay_nor_word_of_mou
 
 
 # every fact again, on seeds and a size no default test uses ----------------------------------------------------
-def test_every_library_scenario_has_a_fact_test_and_is_measured_on_its_seeds(monkeypatch):
-    """Aravind's facts are tests/test_aravind.py's; scripts/measure_facts.py measures each fact on the test's seeds."""
+def measure_facts_script(monkeypatch):
+    """scripts/measure_facts.py, loaded as a module."""
     import importlib.util
     import sys
     from pathlib import Path
 
-    library = sorted(s for s in SCENARIOS if s != "aravind")
-    assert sorted({name for name, _, _ in FACTS}) == library
     path = Path(__file__).resolve().parents[1] / "scripts" / "measure_facts.py"
     spec = importlib.util.spec_from_file_location("measure_facts", path)
     script = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "measure_facts", script)  # its dataclasses look their module up
     spec.loader.exec_module(script)
+    return script
+
+
+def test_every_library_scenario_has_a_fact_test_and_is_measured_on_its_seeds(monkeypatch):
+    """Aravind's facts are tests/test_aravind.py's; scripts/measure_facts.py measures each fact on the test's seeds."""
+    library = sorted(s for s in SCENARIOS if s != "aravind")
+    assert sorted({name for name, _, _ in FACTS}) == library
+    script = measure_facts_script(monkeypatch)
     assert sorted(script.FACTS) == library
     for name, check, seeds in FACTS:
         assert list(script.FACTS[name].seeds) == seeds, name
         assert list(script.fresh_seeds(seeds)) == fresh_seeds(seeds)
+
+
+# -- published figures (cxsim/evidence/<scenario>/figures.toml) ------------------------------------------------
+def test_published_figures_are_well_formed_and_cited_in_the_reference_list(monkeypatch):
+    from pathlib import Path
+
+    script = measure_facts_script(monkeypatch)
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "scenarios.md").read_text()
+    references = docs[docs.index("## References"):]
+    found = {name: script.read_figures(name) for name in script.FACTS}
+    assert sum(map(len, found.values())) >= 5
+    for name, figures in found.items():
+        for fig in figures:
+            assert f"**{fig['reference']}**" in references, (name, fig["reference"])
+            assert script.names_in(fig["quantity"]), fig["quantity"]
+
+
+@pytest.mark.parametrize("text,field", [
+    ('scenario = "telco_churn"\n[[figures]]\nname = "x"\n', "figures[0].reference: missing"),
+    ('scenario = "auto_lease"\n', "scenario = 'auto_lease'"),
+    ('scenario = "telco_churn"\n[[figures]]\nname = "x"\nreference = "r"\ncitation = "c"\nfigure = "f"\nobserved = 0.4\n'
+     'likelihood = "binomial"\nrole = "predicted"\nvariant = "baseline"\nquantity = "churn_rate"\n', "figures[0].n = None"),
+    ('scenario = "telco_churn"\n[[figures]]\nname = "x"\nreference = "r"\ncitation = "c"\nfigure = "f"\nobserved = 0.4\nn = 10\n'
+     'likelihood = "binomial"\nrole = "guessed"\nvariant = "baseline"\nquantity = "churn_rate"\n', "figures[0].role = 'guessed'"),
+])
+def test_a_bad_figures_file_is_one_line_naming_the_field_and_exit_2(monkeypatch, tmp_path, capsys, text, field):
+    script = measure_facts_script(monkeypatch)
+    (tmp_path / "cxsim" / "evidence" / "telco_churn").mkdir(parents=True)
+    (tmp_path / "cxsim" / "evidence" / "telco_churn" / "figures.toml").write_text(text)
+    monkeypatch.setattr(script, "EVIDENCE", tmp_path / "cxsim" / "evidence")
+    assert script.main(["telco_churn", "--figures"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err and "figures.toml" in err, err
+
+
+def test_a_binomial_figure_is_compared_through_its_sampling_error(monkeypatch):
+    script = measure_facts_script(monkeypatch)
+    fig = {"observed": 0.5, "n": 100, "likelihood": "binomial"}
+    row = script.compare(fig, np.array([0.4, 0.4]))  # no seed noise: z = 0.1 / sqrt(0.24 / 100)
+    assert row["z"] == pytest.approx(0.1 / math.sqrt(0.0024))
+    assert row["interval"][0] < 0.5 < row["interval"][1]
+    assert math.isnan(script.compare({**fig, "likelihood": "none"}, np.array([0.4, 0.4]))["z"])
+    assert script.evaluate("(2 - 1) / 4", None) == 0.25
+
+
+@pytest.mark.slow
+def test_auto_lease_renewals_meet_the_published_share_of_lessees_who_lease_again(monkeypatch):
+    """Held out: no auto_lease parameter was set to J.D. Power's 68% (its n, 2,848, is the whole study's)."""
+    script = measure_facts_script(monkeypatch)
+    (fig,) = script.read_figures("auto_lease")
+    fact = script.FACTS["auto_lease"]
+    row = script.compare(fig, script.simulate("auto_lease", fig, fact.seeds, fact.customers))
+    assert abs(row["z"]) < 3, row
 
 
 @pytest.mark.slow
