@@ -318,6 +318,7 @@ def _run_ensemble(sc, post, seed0: int, args: argparse.Namespace, out: Path | No
         "draws_used": ens.draws,
     }
     if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
         ens.runs.to_parquet(out / "ensemble.parquet", index=False)
         (out / "summary.json").write_text(json_document(document) + "\n")
         print(f"wrote {out / 'ensemble.parquet'}, {out / 'summary.json'}")

@@ -55,8 +55,10 @@ class Posterior:
 
     @property
     def effective_size(self) -> float:
-        """Kish's effective sample size, 1 / Σ w²."""
-        return float(1.0 / np.sum(self.weights**2))
+        """Kish's effective sample size, 1 / Σ w², or the sampler's own (autocorrelation) where it recorded a smaller one."""
+        kish = float(1.0 / np.sum(self.weights**2))
+        sampler = self.meta.get("effective_size")
+        return min(kish, float(sampler)) if isinstance(sampler, (int, float)) and sampler > 0 else kish
 
     def quantiles(self, path: str, qs: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)) -> list[float]:
         """Weighted quantiles of one parameter."""
