@@ -65,14 +65,14 @@ def test_measures_of_a_run():
     res = cxsim.run(cxsim.load_scenario("retail_basket").variant("kiosk"), 1, customers=500, steps=10, track=0)
     assert measure(res, "average_basket") == pytest.approx(res.model.encounter_value / res.model.tally["encounters"])
     assert measure(res, "satisfaction") == pytest.approx(res.summary["satisfaction"])
-    n_regulars = measure(res, "customers@regulars")
-    assert 0 < n_regulars < 500
+    n_kiosk_users = measure(res, "customers@kiosk_users")
+    assert 0 < n_kiosk_users < 500
     for name in MEASURES:
         assert not math.isinf(measure(res, name)), name
     for group in GROUPS:
         value = measure(res, f"satisfaction@{group}")
         assert math.isnan(value) or 0 <= value <= 1, group
-    assert np.isclose(measure(res, "revenue_share@regulars") + measure(res, "revenue_share@newcomers"), 1.0) or math.isnan(measure(res, "revenue_share@regulars"))
+    assert np.isclose(measure(res, "revenue_share@kiosk_users") + measure(res, "revenue_share@other_shoppers"), 1.0) or math.isnan(measure(res, "revenue_share@kiosk_users"))
 
 
 def test_cli_story_and_list(capsys):
