@@ -30,6 +30,7 @@ from cxsim.studies import finished_trials
 
 OBJECTIVES = ("acceptance_rate", "nps", "referrals", "value_delivered", "retention")
 TRIALS = {"lo": 2, "hi": 200, "default": 40}
+KIND = "seeds"  # the page's cards are over seeds at the scenario's values: the plans it loads are judged the same way
 CACHE_ENV = "CXSIM_BUDGET_CACHE"  # the cache folder's parent (default: <temp dir>/cxsim-budget)
 STOP = "budget_stop"  # session state: the user asked to stop the running search
 RESULT = "budget_result"  # session state: the settings whose search finished (shown again without a click)
@@ -64,7 +65,8 @@ def cache_root() -> Path:
 def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The search with a progress bar; the Stop button ends it after the running trial (finished ones are kept)."""
     return jobs.run_stoppable(
-        lambda on_trial: optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False),
+        lambda on_trial: optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False,
+                                  uncertainty=KIND),
         flag=STOP, button_key="budget_stop_button", working="searching…", unit="plans evaluated",
         help="stop after the plan being evaluated; the finished plans are kept and a new search continues from them")
 
@@ -72,7 +74,7 @@ def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | 
 def reread(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The finished trials of the cache folder, re-reported without new plans (None if there are none); kept per session."""
     return jobs.reread(out, RESULT, lambda done: optimise(s.baseline, {**mapping, "trials": done}, out, resume=True,
-                                                          progress=False, report=False))
+                                                          progress=False, report=False, uncertainty=KIND))
 
 
 def shown_table(s: sidebar.Settings, res: Optimisation, table: pd.DataFrame, primary: str) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .metrics import MIN_REPLICATES
 from .params import CxError
-from .posterior import Posterior, load, path_for
+from .posterior import BUILT_IN, Posterior, load, path_for
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -32,7 +32,7 @@ KIND_WORDS = {POSTERIOR: "parameters + seeds", SEEDS: "seeds only"}
 def uncertainty_caption(kind: str, draws: int, seeds: int, source: str) -> str:
     """A sentence saying which uncertainty an interval carries and where it comes from."""
     if kind == POSTERIOR:
-        return (f"95% intervals over {draws} posterior draws × {seeds} seeds: uncertainty of the parameters and of chance "
+        return (f"95% intervals over {draws} posterior draws × {seeds} seed{'' if seeds == 1 else 's'}: uncertainty of the parameters and of chance "
                 f"(posterior: {source})")
     if seeds < MIN_REPLICATES:
         return (f"{seeds} run(s): too few for an interval (at least {MIN_REPLICATES} seeds); chance only, "
@@ -59,7 +59,9 @@ def resolve_posterior(scenario: str | Path | Scenario, posterior: Any = FIND) ->
     post = load(name)
     if post is None:
         return None, f"{Path(str(name)).stem} has no posterior: parameter uncertainty is not included"
-    return post, _describe(post, str(path_for(name)))
+    where = path_for(name)
+    shown = f"cxsim/scenarios/{where.name}" if where.parent == BUILT_IN else str(where)  # the package's file, wherever installed
+    return post, _describe(post, shown)
 
 
 def _describe(post: Posterior, where: str) -> str:

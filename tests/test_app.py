@@ -41,7 +41,7 @@ def test_default_page_renders_fast():
     assert_clean(at)
     assert at.markdown[0].value == "### " + cxsim.load_scenario("aravind").title
     assert len(at.metric) == 8
-    assert metric_value(at, "Acceptance") > 50  # default view: Aravind's 1980s interventions
+    assert metric_value(at, "Acceptance") > 15  # default view: Aravind's 1980s interventions (≈ 25% at the posterior medians, baseline ≈ 5%)
     assert at.get("vega_lite_chart")
     start = time.perf_counter()
     at.run()  # a cached rerun is what users see when they move back to a setting
@@ -54,7 +54,7 @@ def test_toggling_an_intervention_moves_acceptance_the_expected_way():
     before = metric_value(at, "Acceptance")
     at.toggle(key="aravind:interventions.free_transport.enabled").set_value(False).run()
     assert_clean(at)
-    assert metric_value(at, "Acceptance") < before - 20  # without the free bus far fewer accept
+    assert metric_value(at, "Acceptance") < before - 6  # without the free bus about half as many accept (≈ 25% → 13% at 2,000)
 
     at.selectbox(key="aravind:start").set_value("as written").run()  # every intervention off
     off = metric_value(at, "Acceptance")

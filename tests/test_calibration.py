@@ -172,7 +172,7 @@ def _aravind_prediction(seeds: int):
     """The package's predicted acceptance from the committed calibration (its trials), on validation seeds."""
     from cxsim.calibration import validation as val
 
-    sc = cxsim.load_scenario("aravind")
+    sc = cxsim.load_scenario(REPORT / "scenario.toml")  # the scenario as it was when the calibration ran
     spec = tg.load(ARAVIND, sc)
     trials = pd.read_csv(REPORT / "trials.csv")
     params = list(spec.parameters)

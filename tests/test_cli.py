@@ -13,7 +13,7 @@ def test_run_writes_summary_timeseries_and_customers(tmp_path, capsys):
     import pandas as pd
 
     out = tmp_path / "res"
-    assert main(["run", "aravind", "--customers", "500", "--steps", "20", "--seed", "3", "--out", str(out)]) == 0
+    assert main(["run", "aravind", "--customers", "500", "--steps", "20", "--seed", "3", "--uncertainty", "seeds", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     for key in ("acceptance_rate", "nps", "referrals", "mean_loyalty", "intervention_cost", "dropout_reasons"):
         assert key in summary
@@ -33,7 +33,7 @@ def test_csv_on_request(tmp_path):
     import pandas as pd
 
     out = tmp_path / "csv"
-    assert main(["run", "aravind", "--customers", "300", "--steps", "6", "--replicates", "2", "--format", "csv", "--out", str(out)]) == 0
+    assert main(["run", "aravind", "--customers", "300", "--steps", "6", "--replicates", "2", "--uncertainty", "seeds", "--format", "csv", "--out", str(out)]) == 0
     assert (out / "timeseries.csv").read_text().count("\n") == 1 + 2 * 7  # header, steps 0..6 of 2 seeds
     customers = pd.read_csv(out / "customers.csv")
     assert len(customers) == 600 and sorted(set(customers["seed"])) == [1, 2]
@@ -43,7 +43,7 @@ def test_csv_on_request(tmp_path):
 
 def test_replicates_report_intervals(tmp_path, capsys):
     out = tmp_path / "rep"
-    args = ["run", "aravind", "--variant", "aravind_1980s", "--customers", "400", "--steps", "15", "--replicates", "3", "--out", str(out)]
+    args = ["run", "aravind", "--variant", "aravind_1980s", "--customers", "400", "--steps", "15", "--replicates", "3", "--uncertainty", "seeds", "--out", str(out)]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert [r["seed"] for r in summary["replicates"]] == [1, 2, 3]
@@ -55,8 +55,8 @@ def test_replicates_report_intervals(tmp_path, capsys):
     for name, value in summary["replicates"][0].items():  # every numeric field has a mean and an interval
         if isinstance(value, (int, float)) and not isinstance(value, bool) and name != "seed":
             assert name in summary["mean"] and len(summary["ci95"][name]) == 2, name
-    reasons = [r["dropout_reasons"].get("cost", 0) for r in summary["replicates"]]
-    assert summary["mean"]["dropout_reasons"]["cost"] == pytest.approx(sum(reasons) / 3)
+    reasons = [r["dropout_reasons"].get("low_need", 0) for r in summary["replicates"]]
+    assert sum(reasons) > 0 and summary["mean"]["dropout_reasons"]["low_need"] == pytest.approx(sum(reasons) / 3)
     assert summary["customers"] == 400 and summary["n_replicates"] == 3
     assert "95% low" in capsys.readouterr().out
 
@@ -377,3 +377,18 @@ def check_argv(tmp_path_factory, argv):
     if status == 2:
         assert len(lines) == 1 and lines[0].startswith("cxsim: error: ") and len(lines[0]) <= 220, (argv, lines)
     assert seconds < 30, (argv, seconds)
+
+
+def test_run_of_a_scenario_with_a_posterior_is_an_ensemble_by_default(tmp_path, capsys):
+    """`cxsim run aravind` draws from the shipped posterior: its intervals hold the parameters' uncertainty and say so."""
+    out = tmp_path / "ens"
+    assert main(["run", "aravind", "--customers", "400", "--steps", "10", "--draws", "5", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "5 posterior draws × 1 seed" in captured.out + captured.err
+    assert "cxsim/scenarios/aravind.posterior.parquet" in captured.out + captured.err
+    import pandas as pd
+
+    runs = pd.read_parquet(out / "ensemble.parquet")
+    assert len(runs) == 5 and runs["acceptance_rate"].nunique() > 1  # five parameter sets, five different worlds
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["uncertainty"]["kind"] == "posterior"

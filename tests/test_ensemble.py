@@ -17,6 +17,7 @@ from cxsim.params import CxError
 from cxsim.scenario import load_scenario
 
 SMALL = {"customers": 400, "steps": 12}
+NO_POSTERIOR = "telco_churn"  # a scenario that ships no posterior (aravind ships one)
 
 
 def _posterior(n=300, seed=1):
@@ -66,11 +67,15 @@ def test_summary_of_replicates_keeps_shares_and_counts_in_range():
 
 
 def test_cli_run_with_two_replicates_prints_no_interval_and_says_why(capsys):
-    assert main(["run", "aravind", *_size(), "--replicates", "2", "--json"]) == 0
+    assert main(["run", NO_POSTERIOR, *_size(), "--replicates", "2", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["ci95"]["acceptance_rate"] == [None, None] and doc["ci95"]["nps"] == [None, None]
+    assert doc["ci95"]["retention"] == [None, None] and doc["ci95"]["nps"] == [None, None]
     assert doc["uncertainty"]["kind"] == SEEDS
     assert "too few for an interval" in doc["uncertainty"]["caption"] and "has no posterior" in doc["uncertainty"]["caption"]
+    assert main(["run", "aravind", *_size(), "--replicates", "2", "--uncertainty", "seeds", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ci95"]["acceptance_rate"] == [None, None]
+    assert "parameter uncertainty not included (--uncertainty seeds)" in doc["uncertainty"]["caption"]
 
 
 def _size():
@@ -121,16 +126,18 @@ def test_posterior_levels_hold_parameter_uncertainty_and_stay_in_range(wide):
 
 
 def test_without_a_posterior_the_ensemble_is_seeds_only_and_says_so():
-    ens = run_ensemble("aravind", None, seeds=3, **SMALL)
+    ens = run_ensemble(NO_POSTERIOR, None, seeds=3, **SMALL)
     assert ens.kind == SEEDS and ens.draws == [{}]
-    assert "aravind has no posterior" in ens.caption and "chance only" in ens.caption
+    assert f"{NO_POSTERIOR} has no posterior" in ens.caption and "chance only" in ens.caption
     from cxsim.model import run
 
-    sc = load_scenario("aravind")
-    direct = [run(sc, s, **SMALL).summary["acceptance_rate"] for s in (1, 2, 3)]
-    assert list(ens.runs["acceptance_rate"]) == pytest.approx(direct)  # the same runs as `cxsim run --replicates 3`
+    sc = load_scenario(NO_POSTERIOR)
+    direct = [run(sc, s, **SMALL).summary["retention"] for s in (sc.seed, sc.seed + 1, sc.seed + 2)]
+    assert list(ens.runs["retention"]) == pytest.approx(direct)  # the same runs as `cxsim run --replicates 3`
     with pytest.raises(CxError, match="uncertainty = posterior"):
-        run_ensemble("aravind", None, uncertainty=POSTERIOR, **SMALL)
+        run_ensemble(NO_POSTERIOR, None, uncertainty=POSTERIOR, **SMALL)
+    shipped = run_ensemble("aravind", None, seeds=1, draws=3, **SMALL)
+    assert shipped.kind == POSTERIOR and "cxsim/scenarios/aravind.posterior.parquet" in shipped.caption
 
 
 def test_scenario_file_finds_its_own_posterior_beside_it(tmp_path):
@@ -161,7 +168,7 @@ def test_cli_run_over_a_posterior_file_labels_its_intervals(tmp_path, capsys):
 
 
 def test_cli_bad_uncertainty_inputs_are_one_line_exit_2(capsys):
-    assert main(["run", "aravind", "--uncertainty", "posterior"]) == 2
+    assert main(["run", NO_POSTERIOR, "--uncertainty", "posterior"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--uncertainty = posterior" in err and "--posterior FILE" in err
     assert main(["run", "aravind", "--draws", "0"]) == 2
@@ -180,7 +187,8 @@ def test_cards_charts_and_reports_say_which_uncertainty(wide):
     assert views.level_text(0.5, float("nan"), float("nan"), "acceptance_rate", kind=SEEDS) == "50.0 % (no interval, seeds only)"
     chart = plot.comparison(wide).to_dict()
     assert "posterior draws" in chart["title"]["subtitle"]
-    assert "no posterior" in report.uncertainty_text("aravind", [1, 2, 3]) and "chance only" in report.uncertainty_text("aravind", [1, 2, 3])
+    assert "no posterior" in report.uncertainty_text(NO_POSTERIOR, [1, 2, 3]) and "chance only" in report.uncertainty_text(NO_POSTERIOR, [1, 2, 3])
+    assert "posterior was not used" in report.uncertainty_text("aravind", [1, 2, 3])
     assert report.uncertainty_text("aravind", [1], wide) == wide.caption
 
 
@@ -191,8 +199,10 @@ def test_story_over_a_posterior_pairs_within_each_draw_and_says_so():
     text = scenario_story(sc, 2, variants=["aravind_1980s"], posterior=_posterior(), draws=3, **SMALL)
     assert "3 posterior draws × 2 seeds" in text and "within each posterior draw and seed" in text
     assert "Uncertainty: 95% intervals over 3 posterior draws × 2 seeds" in text
-    plain = scenario_story(sc, 2, variants=["aravind_1980s"], **SMALL)
-    assert "aravind has no posterior" in plain and "too few for an interval" in plain
+    plain = scenario_story(load_scenario(NO_POSTERIOR), 2, variants=["save_desk"], **SMALL)
+    assert f"{NO_POSTERIOR} has no posterior" in plain and "too few for an interval" in plain
+    shipped = scenario_story(sc, 1, variants=["aravind_1980s"], draws=3, **SMALL)
+    assert "3 posterior draws × 1 seed" in shipped and "aravind.posterior.parquet" in shipped
 
 
 def test_calibration_prints_intervals_within_the_measure_range():

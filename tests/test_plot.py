@@ -1,5 +1,7 @@
 """cxsim.plot: every chart is a valid Vega-Lite spec carrying the data it shows (Aravind baseline, a variant, replicates)."""
 
+from collections import Counter
+
 import altair as alt
 import pytest
 
@@ -34,17 +36,19 @@ def test_funnel_of_a_run_of_replicates_and_of_two_worlds(worlds):
     assert accepted == [sum(int(res.funnel.set_index("milestone").loc["accepted", "customers"]) for res in base) / len(base)]
     _, rows = spec_rows(plot.funnel(baseline=base, aravind_1980s=freed))
     share = {r["world"]: r["share_of_population"] for r in rows if r["milestone"] == "accepted"}
-    assert share["aravind_1980s"] > 5 * share["baseline"]
+    assert share["aravind_1980s"] > 3 * share["baseline"]
     assert plot.funnel({"baseline": base, "aravind_1980s": freed}).to_dict()["datasets"] == plot.funnel(baseline=base, aravind_1980s=freed).to_dict()["datasets"]
     spec, _ = spec_rows(plot.funnel(aravind_1980s=freed, baseline=base))  # the baseline first and grey, whatever the order given
     colour = spec["layer"][0]["encoding"]["color"]["scale"]
     assert colour["domain"] == ["baseline", "aravind_1980s"] and colour["range"][:2] == plot.PALETTE[:2]
 
 
-def test_reasons_by_stage_name_cost_at_baseline(worlds):
+def test_reasons_by_stage_name_the_runs_chief_reason_at_baseline(worlds):
     spec, rows = spec_rows(plot.reasons(worlds))
     top = max((r for r in rows if r["world"] == "baseline"), key=lambda r: r["customers"])
-    assert top["reason"] == "cost" and top["stage"] == "decision"
+    counted = sum((Counter(res.summary["dropout_reasons"]) for res in worlds["baseline"]), Counter())
+    assert top["reason"] == counted.most_common(1)[0][0] and top["stage"] == "decision"
+    assert {r["reason"] for r in rows if r["world"] == "baseline"} >= {"cost", "low_need"}
     assert spec["encoding"]["row"]["field"] == "world" and spec["encoding"]["color"]["field"] == "stage"
     by_stage, _ = spec_rows(plot.reasons(worlds["baseline"], by="stage"))
     assert by_stage["encoding"]["y"]["field"] == "stage" and by_stage["encoding"]["color"]["field"] == "reason"
@@ -74,7 +78,7 @@ def test_stages_over_time(worlds):
 def test_comparison_is_the_cards_as_a_chart(worlds, small):
     spec, rows = spec_rows(plot.comparison(worlds["baseline"], worlds["aravind_1980s"]))
     acc = next(r for r in rows if r["metric"] == "acceptance_rate")
-    assert acc["unit"] == "%" and acc["ci_low"] <= acc["difference"] <= acc["ci_high"] and acc["difference"] > 50
+    assert acc["unit"] == "%" and acc["ci_low"] <= acc["difference"] <= acc["ci_high"] and acc["difference"] > 10
     before, after = (views.fmt(acc[w] / 100, "acceptance_rate", compact=True) for w in ("baseline", "intervention"))
     assert acc["text"].startswith(f"{before} → {after}: +") and acc["text"].endswith("(95%)") and acc["end"] == acc["ci_high"]
     assert [r["metric"] for r in rows] == [m for m in views.HEADLINE if m in {r["metric"] for r in rows}]

@@ -192,7 +192,7 @@ def test_a_full_disk_keeps_the_finished_replicates_readable(capsys, tmp_path, mo
 
     _disk_full_on(monkeypatch, 5)  # two tables per replicate: replicates 1 and 2 are written, 3 fails
     out = tmp_path / "D"
-    rc = main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "4", "--out", str(out)])
+    rc = main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "4", "--uncertainty", "seeds", "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == 1 and "seed 3 failed (OSError" in err and "seeds 1–2 are kept in" in err, err
     assert "--seed 3 --replicates 2" in err, err
@@ -215,13 +215,13 @@ def test_when_even_the_join_fails_the_parts_are_kept(capsys, tmp_path, monkeypat
 
     monkeypatch.setattr(RunWriter, "_join", full)  # the parts were written; the joined file does not fit
     out = tmp_path / "D"
-    rc = main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "2", "--out", str(out)])
+    rc = main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "2", "--uncertainty", "seeds", "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == 1 and "joining failed (No space left on device)" in err and "customers-seed-1.parquet" in err, err
     assert set(pd.read_parquet(out / "customers-seed-2.parquet")["seed"]) == {2}
     assert not (out / "customers.parquet").exists() and not (out / ".parts").exists()
     monkeypatch.undo()  # space again: the same command replaces the kept parts by the joined files
-    assert main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "2", "--out", str(out)]) == 0
+    assert main(["run", "aravind", "--customers", "200", "--steps", "3", "--replicates", "2", "--uncertainty", "seeds", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["customers.parquet", "summary.json", "timeseries.parquet"]
 
 

@@ -45,7 +45,7 @@ def test_story_table_pairs_variants_with_the_baseline_on_the_same_seeds():
 
 
 def test_aravind_story_lets_a_non_user_speak():
-    text = scenario_story(cxsim.load_scenario("aravind"), 1, customers=1500, variants=["aravind_1980s"])
+    text = scenario_story(cxsim.load_scenario("aravind"), 1, customers=1500, variants=["aravind_1980s"], uncertainty="seeds")
     assert "A customer from the simulated baseline" in text
     assert "stayed away" in text
     assert "aravind_1980s" in text and "all_barriers_removed" not in text
