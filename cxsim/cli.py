@@ -812,6 +812,8 @@ def _calibrate(args: argparse.Namespace) -> dict:
 
     if is_evidence_file(args.targets):
         return _calibrate_evidence(args, scheduler)
+    if args.method == "posterior":
+        return _calibrate_counts(args, scheduler)
     command = " ".join(["cxsim calibrate", str(args.scenario), str(args.targets)] + (["--trials", str(args.trials)] if args.trials else []))
     try:
         cal = calibrate(args.scenario, args.targets, args.out, trials=args.trials, workers=args.workers or available_cpus(),
@@ -843,9 +845,34 @@ def _calibrate(args: argparse.Namespace) -> dict:
     }
 
 
+def _calibrate_counts(args: argparse.Namespace, scheduler) -> dict:
+    """``cxsim calibrate --method posterior`` with a targets file: the posterior given its observed counts."""
+    from .calibration import calibrate_posterior
+    from .experiments.runner import available_cpus
+
+    if args.trials or args.resume:
+        raise CxError(f"{'--trials' if args.trials else '--resume'}: the posterior is sampled by MCMC, not trials; rerun the same command to continue")
+    out = args.out or Path("results") / f"calibrate-{Path(str(args.scenario)).stem}"
+    command = " ".join(["cxsim calibrate", str(args.scenario), str(args.targets), "--method posterior", "--out", str(out)])
+    r = calibrate_posterior(args.scenario, args.targets, out, workers=args.workers or available_cpus(), scheduler=scheduler,
+                            seed=args.seed, command=command)
+    return _print_inference(r, Path(str(args.scenario)).stem)
+
+
+def _print_inference(r, scenario: str) -> dict:
+    from .calibration.bayesian import summary_lines
+
+    for line in summary_lines(r):
+        print(line)
+    print("wrote " + ", ".join(str(p) for p in r.files.values()))
+    return {"scenario": scenario, "method": "posterior", "effective_samples": r.chain.effective_size,
+            "parameters": r.parameters.to_dict("records"), "figures": r.figures.to_dict("records"),
+            "predictions": r.predictions.to_dict("records"), "files": {k: str(v) for k, v in r.files.items()}}
+
+
 def _calibrate_evidence(args: argparse.Namespace, scheduler) -> dict:
     """``cxsim calibrate`` with an evidence file: the posterior of its parameters (cxsim.calibration.bayesian)."""
-    from .calibration.bayesian import check_scenario, infer, summary_lines
+    from .calibration.bayesian import check_scenario, infer
     from .calibration.evidence import read
     from .experiments.runner import available_cpus
 
@@ -862,12 +889,7 @@ def _calibrate_evidence(args: argparse.Namespace, scheduler) -> dict:
     except KeyboardInterrupt:
         print(f"cxsim: finished design runs are kept in {out / 'design'}; run the same command to continue", file=sys.stderr)
         raise
-    for line in summary_lines(r):
-        print(line)
-    print("wrote " + ", ".join(str(p) for p in r.files.values()))
-    return {"scenario": ev.file.scenario, "method": "posterior", "effective_samples": r.chain.effective_size,
-            "parameters": r.parameters.to_dict("records"), "figures": r.figures.to_dict("records"),
-            "predictions": r.predictions.to_dict("records"), "files": {k: str(v) for k, v in r.files.items()}}
+    return _print_inference(r, ev.file.scenario)
 
 
 def _calibrate_args(p: argparse.ArgumentParser) -> None:
@@ -880,7 +902,11 @@ def _calibrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue the study in --out (an interrupted or shorter calibration)")
     p.add_argument("--coverage", type=integer("--coverage", 0, 1000), default=0,
                    help="evidence files: also check the pipeline on this many truths drawn from the prior (coverage of its 90%% intervals)")
-    p.add_argument("--seed", type=integer("--seed", 0, 2**32 - 1), default=0, help="evidence files: seed of the MCMC sampler (default 0)")
+    p.add_argument("--seed", type=integer("--seed", 0, 2**32 - 1), default=0, help="posteriors: seed of the MCMC sampler (default 0)")
+    p.add_argument("--method", choices=("point", "posterior"), default="point",
+                   help="targets files: 'point' fits a best point with Optuna and reports the range within noise; 'posterior' "
+                        "samples the posterior given the [[observed]] counts (intervals, contraction, predictive checks). "
+                        "Evidence files are always fitted as a posterior")
 
 
 ARGUMENTS["calibrate"] = _calibrate_args

@@ -116,7 +116,7 @@ REFERENCE_RULES: dict[str, str] = {
                         "stays as the trough",
     "recommendations": "promoters (9–10) tell each tie with chance tell: reports, less fear, more trust, awareness",
     "warnings": "detractors (0–6) warn each tie with chance tell: more fear, less trust; they stop talking",
-    "reconsideration": "a decliner told by a promoter is offered the service again (journey.reconsider)",
+    "reconsideration": "a decliner told by a promoter is offered the service again (journey.reconsider), with chance journey.reconsider_chance",
     "loyalty": "loyalty moves toward satisfaction by learning per step; repeat value per loyal customer",
     "churn": "loyal customers leave at 1 − exp(−churn · (1 − loyalty) · relief)",
     "network": "villages (fixed ties) or fully mixed (ties drawn afresh each telling)",
@@ -545,10 +545,16 @@ class Customer(mesa.Agent):
             self.referred = True
             if self.stage == UNAWARE:
                 self.become_aware()
-        elif self.stage == DECLINED and m.pars.journey.reconsider:
+        elif self.stage == DECLINED and m.pars.journey.reconsider and self.reconsiders():
             self.referred = True
             self.move(OFFERED)
             m.tally["reconsiderations"] += 1
+
+    def reconsiders(self) -> bool:
+        """A decliner told of a good outcome is offered the service again with chance ``journey.reconsider_chance``
+        (one draw per customer and step; none at a chance of 1)."""
+        chance = self.model.pars.journey.reconsider_chance
+        return chance >= 1.0 or self.model.uniform("reconsider", self.index, self.model.steps) < chance
 
     def warn(self) -> None:
         """A detractor scored this step warns each tie with chance ``tell``."""

@@ -21,7 +21,7 @@ def run_cli(capsys, *argv):
 
 
 def test_run_json_is_the_summary_document(capsys, tmp_path):
-    code, out, err = run_cli(capsys, "run", "aravind", "--customers", "400", "--replicates", "2", "--json", "--out", str(tmp_path / "r"))
+    code, out, err = run_cli(capsys, "run", "aravind", "--customers", "400", "--replicates", "2", "--uncertainty", "seeds", "--json", "--out", str(tmp_path / "r"))
     assert code == 0
     doc = json.loads(out)  # stdout holds the JSON document only
     assert doc == json.loads((tmp_path / "r" / "summary.json").read_text())
@@ -30,7 +30,7 @@ def test_run_json_is_the_summary_document(capsys, tmp_path):
 
 
 def test_run_json_single_replicate_matches_the_api(capsys):
-    code, out, _ = run_cli(capsys, "run", "aravind", "--customers", "300", "--seed", "4", "--json")
+    code, out, _ = run_cli(capsys, "run", "aravind", "--customers", "300", "--seed", "4", "--uncertainty", "seeds", "--json")
     doc = json.loads(out)
     res = cxsim.run(cxsim.load_scenario("aravind"), seed=4, customers=300)
     assert code == 0 and doc["seed"] == 4 and doc["accepted"] == res.summary["accepted"]

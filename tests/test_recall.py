@@ -50,7 +50,7 @@ def test_the_chance_to_reconsider():
     sc = cxsim.load_scenario("aravind").with_overrides({"population.customers": 3000})
     never = cxsim.run(sc.with_overrides({"journey.reconsider_chance": 0.0}), seed=2).model.tally["reconsiderations"]
     half = cxsim.run(sc.with_overrides({"journey.reconsider_chance": 0.5}), seed=2).model.tally["reconsiderations"]
-    every = cxsim.run(sc, seed=2).model.tally["reconsiderations"]
+    every = cxsim.run(sc.with_overrides({"journey.reconsider_chance": 1.0}), seed=2).model.tally["reconsiderations"]
     assert never == 0 < half < every
 
 

@@ -60,11 +60,19 @@ def infer(evidence_path: str | Path, out: str | Path, *, workers: int = 1, sched
           coverage_truths: int = 0, prediction_draws: int = 200, command: str = "",
           say: Callable[[str], None] | None = None) -> Inference:
     """Fit the posterior of an evidence file's parameters and write its report into ``out``."""
-    say = say or _emulator.progress_line
     ev = read(evidence_path)
+    command = command or f"cxsim calibrate {ev.file.scenario} {evidence_path} --out {out}"
+    return infer_evidence(ev, out, command, str(evidence_path), workers=workers, scheduler=scheduler, seed=seed,
+                          coverage_truths=coverage_truths, prediction_draws=prediction_draws, say=say)
+
+
+def infer_evidence(ev: Evidence, out: str | Path, command: str, source: str, *, workers: int = 1, scheduler: Any = None,
+                   seed: int = 0, coverage_truths: int = 0, prediction_draws: int = 200,
+                   say: Callable[[str], None] | None = None) -> Inference:
+    """The posterior of checked evidence (an evidence file's, or a targets file's counts: ``evidence.from_targets``)."""
+    say = say or _emulator.progress_line
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    command = command or f"cxsim calibrate {ev.file.scenario} {evidence_path} --out {out}"
     names, low, high = prior_box(ev)
     keys = [o.key for o in ev.outputs]
     design = _emulator.run_design(ev, out / "design", workers=workers, scheduler=scheduler, say=say)
@@ -77,13 +85,14 @@ def infer(evidence_path: str | Path, out: str | Path, *, workers: int = 1, sched
                              steps=ev.file.mcmc_steps, seed=seed, discrepancy=(disc.low, disc.high) if disc else None)
     date = _dt.date.today().isoformat()
     meta = {"scenario": ev.file.scenario, "command": command, "method": METHOD, "date": date, "seed": seed,
-            "evidence": str(evidence_path), "registered": ev.file.registered,
+            "evidence": source, "registered": ev.file.registered,
             "priors": {p: {"low": pr.low, "high": pr.high, "source": pr.source} for p, pr in ev.parameters.items()}}
     post = chain.posterior(meta)
     params = parameter_table(ev, post)
     figures = inference.predictive_figures(emu, post, ev.observations, seed=seed)
     own_shift = inference.own_world_shift(emu, post, ev.observations, ev.file.scenario, seed)
-    say(f"predictions: the real simulator at {prediction_draws} posterior draws, one fresh seed each")
+    if ev.predictions:
+        say(f"predictions: the real simulator at {prediction_draws} posterior draws, one fresh seed each")
     preds = inference.simulated_predictions(ev, post, prediction_draws, seed, workers=workers, scheduler=scheduler,
                                             own_shift=own_shift)
     voi = pd.DataFrame()

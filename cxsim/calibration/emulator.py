@@ -126,9 +126,25 @@ def run_design(ev: Evidence, folder: Path, *, workers: int = 1, scheduler: Any =
 
 def design_identity(ev: Evidence, points: pd.DataFrame, seeds: list[int]) -> str:
     """What the design runs depend on, and nothing else: the parameter sets, seeds, world size, outputs and
-    the worlds as simulated (their [story] text left out), so editing a prediction or a fact keeps the runs."""
-    worlds = [{k: v for k, v in scenario_dict(w).items() if k != "story"} for w in ev.worlds.values()]
+    the worlds as simulated, without their [story] text and without the free parameters' own values (every
+    run sets them), so editing a prediction, a fact or a scenario's fitted numbers keeps the runs."""
+    worlds = [_without(scenario_dict(w), ["story", *ev.parameters]) for w in ev.worlds.values()]
     return fingerprint([points.round(12).to_dict("list"), seeds, ev.file.customers, sorted(o.key for o in ev.outputs), worlds])
+
+
+def _without(tree: dict, paths: list[str]) -> dict:
+    """``tree`` without the dotted ``paths`` (a copy; missing paths are ignored)."""
+    import copy
+
+    out = copy.deepcopy(tree)
+    for path in paths:
+        *owners, name = path.split(".")
+        node = out
+        for key in owners:
+            node = node.get(key, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(name, None)
+    return out
 
 
 def _read_part(path: Path) -> pd.DataFrame | None:

@@ -29,12 +29,10 @@ def markdown(r: "Inference") -> str:
     parts = [f"# {f.title or f.scenario}: posterior from evidence", "",
              f"Made by `{r.command}` on {r.date} (sampler seed {r.posterior.meta.get('seed', 0)}); rerunning it reproduces "
              "every number here (the design runs are kept in `design/` and reused).", "",
-             f"**Registered:** {f.registered or '(no registration line)'}.",
-             *(["", "**Changed after registration:** " + "; ".join(f.changes)] if f.changes else []), "",
+             *([f"**Registered:** {f.registered}.", ""] if f.registered else []),
+             *(["**Changed after registration:** " + "; ".join(f.changes), ""] if f.changes else []),
              "## Method", "",
-             f"{len(ev.fitted)} published figures are fitted ({len(ev.held_out)} more held out), each a count of n people in its "
-             "study's own world (`worlds/`), compared through a binomial likelihood; the "
-             f"{len(ev.parameters)} behavioural parameters below are shared by every world, with uniform priors. "
+             _what_is_fitted(ev),
              f"The simulator is emulated by a Gaussian process per quantity, trained on {len(r.design)} parameter sets "
              f"× {len({o.output.world for o in ev.observations})} worlds at {f.customers:,} customers; the posterior is sampled "
              f"by emcee ({f.walkers} walkers × {f.mcmc_steps} steps, the first half burn-in): "
@@ -42,20 +40,15 @@ def markdown(r: "Inference") -> str:
              f"autocorrelation time {np.nanmax(r.chain.tau):.0f} steps). The posterior is `posterior.parquet` "
              f"({len(r.posterior)} equally weighted parameter sets).", "",
              "## How much the evidence narrowed each parameter", "",
-             "Contraction = 1 − posterior variance / prior variance (0: the data say nothing; 1: pinned). "
-             "`discrepancy_sd` is the inference's own: how far, on the logit scale, a study world's assumed settings put "
-             "its shares off (one shift per world, shared by its figures).", "",
-             _table(_parameters(r.parameters)), "",
+             "Contraction = 1 − posterior variance / prior variance (0: the data say nothing; 1: pinned)."
+             + (" `discrepancy_sd` is the inference's own: how far, on the logit scale, a study world's assumed settings put "
+                "its shares off (one shift per world, shared by its figures)." if f.discrepancy is not None else ""), "",
+             *_warnings(r.parameters), _table(_parameters(r.parameters)), "",
              "## Every figure beside its posterior predictive", "",
              "The share the study would report under the posterior (parameter uncertainty and the study's binomial noise at "
              "its n), with the observed share. *held out* figures were not fitted.", "",
              _table(_figures(r.figures)), "",
-             "## Predictions", "",
-             "From the real simulator at posterior draws, one fresh seed each. The intervals hold **parameter uncertainty, "
-             "a world discrepancy drawn afresh and seed noise** (at "
-             f"{f.customers:,} customers); *simulator alone* leaves the discrepancy out (parameters and seeds only). "
-             "Nothing below was fitted.", "",
-             _table(_predictions(r.predictions)), "", *_own_world(r), *_goal(r), "",
+             *_predictions_section(r),
              "## Emulator accuracy", "",
              "Root-mean-square error of the emulated share on design runs held out from its fit (10%), against the runs "
              "themselves (which carry their own seed noise).", "",
@@ -80,6 +73,38 @@ def markdown(r: "Inference") -> str:
                   "simulator; the posterior inferred again; how often each 90% credible interval held its truth.", "",
                   _table(r.coverage.assign(coverage=lambda d: d.coverage.map(_pct))), ""]
     return "\n".join(parts)
+
+
+def _what_is_fitted(ev) -> str:
+    """The method's first sentence: published figures in their studies' worlds, or a user's counts in the scenario."""
+    if len(ev.worlds) == 1 and ev.file.discrepancy is None:
+        return (f"{len(ev.fitted)} observed figures are fitted ({len(ev.held_out)} more held out), each a count of n people "
+                f"compared with the scenario `{ev.file.scenario}` through a binomial likelihood; the {len(ev.parameters)} "
+                "parameters below have uniform priors over the targets file's ranges. ")
+    return (f"{len(ev.fitted)} published figures are fitted ({len(ev.held_out)} more held out), each a count of n people in its "
+            "study's own world (`worlds/`), compared through a binomial likelihood; the "
+            f"{len(ev.parameters)} behavioural parameters below are shared by every world, with uniform priors. ")
+
+
+def _warnings(params: pd.DataFrame) -> list[str]:
+    """A line per parameter the data did not pin: its median is not a fitted value."""
+    loose = [p for p in params.itertuples() if p.contraction < 0.5 or "bound" in p.verdict]
+    if not loose:
+        return []
+    return [f"**Not pinned by these data:** {', '.join(f'`{p.parameter}` ({p.verdict})' for p in loose)}. "
+            "Their medians are not fitted values: read their intervals, or add data that move them.", ""]
+
+
+def _predictions_section(r: "Inference") -> list[str]:
+    if not len(r.predictions):
+        return []
+    f = r.evidence.file
+    return ["## Predictions", "",
+            "From the real simulator at posterior draws, one fresh seed each. The intervals hold **parameter uncertainty, "
+            "a world discrepancy drawn afresh and seed noise** (at "
+            f"{f.customers:,} customers); *simulator alone* leaves the discrepancy out (parameters and seeds only). "
+            "Nothing below was fitted.", "",
+            _table(_predictions(r.predictions)), "", *_own_world(r), *_goal(r), ""]
 
 
 def _own_world(r: "Inference") -> list[str]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,6 +199,32 @@ def _target(obs: "Observed", name: str, value: float, se: float, label: str, fil
 
 
 def _funnel(df: pd.DataFrame, obs, where: str, file: str) -> list:
+    return [_target(obs, c.quantity, c.count / c.n, binomial_se(c.count, c.n), c.label + _in(obs), file)
+            for c in binomial_counts(df, "funnel", where, file)]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """``count`` of ``n`` people: one binomial observation of a simulated share (``quantity``)."""
+
+    quantity: str
+    count: float
+    n: float
+    label: str
+
+
+def binomial_counts(df: pd.DataFrame, kind: str, where: str, file: str) -> list[Counted]:
+    """A checked funnel or reasons table as binomial observations: each funnel step among those who reached
+    the step before, each reason among every non-user counted (scores are not a count of people among n)."""
+    if kind == "funnel":
+        return _funnel_steps(df, where, file)
+    if kind == "reasons":
+        return _reason_counts(df, where, file)
+    raise CxError(f"{where}: {file}: kind = {kind!r}: a posterior needs counts of people among n (funnel or reasons), "
+                  "not a score distribution")
+
+
+def _funnel_steps(df: pd.DataFrame, where: str, file: str) -> list[Counted]:
     unknown = [m for m in df["milestone"] if m not in FUNNEL]
     if unknown:
         raise CxError(f"{where}: {file}: unknown milestone {unknown[0]!r}: choose from {', '.join(FUNNEL)}")
@@ -212,8 +239,7 @@ def _funnel(df: pd.DataFrame, obs, where: str, file: str) -> list:
         n, k = float(before.customers), float(row.customers)
         if n <= 0 or k > n:
             raise CxError(f"{where}: {file}: {row.milestone} = {k:g} customers must be ≤ {before.milestone} = {n:g} (and that > 0)")
-        out.append(_target(obs, f"funnel:{row.milestone}/{before.milestone}", k / n, binomial_se(k, n),
-                           f"{row.milestone} / {before.milestone}{_in(obs)}", file))
+        out.append(Counted(f"funnel:{row.milestone}/{before.milestone}", k, n, f"{row.milestone} / {before.milestone}"))
     return out
 
 
@@ -237,6 +263,11 @@ def _scores(df: pd.DataFrame, obs, where: str, file: str) -> list:
 
 
 def _reasons(df: pd.DataFrame, obs, where: str, file: str) -> list:
+    return [_target(obs, c.quantity, c.count / c.n, binomial_se(c.count, c.n), c.label + _in(obs), file)
+            for c in binomial_counts(df, "reasons", where, file)]
+
+
+def _reason_counts(df: pd.DataFrame, where: str, file: str) -> list[Counted]:
     unknown = [r for r in df["reason"] if r not in REASONS]
     if unknown:
         raise CxError(f"{where}: {file}: unknown reason {unknown[0]!r}: choose from {', '.join(REASONS)}")
@@ -244,5 +275,4 @@ def _reasons(df: pd.DataFrame, obs, where: str, file: str) -> list:
     n = float(counts.sum())
     if n <= 0:
         raise CxError(f"{where}: {file}: no reasons counted")
-    return [_target(obs, f"reason:{r}", float(k) / n, binomial_se(float(k), n), f"non-users giving {r.replace('_', ' ')}{_in(obs)}", file)
-            for r, k in counts.items()]
+    return [Counted(f"reason:{r}", float(k), n, f"non-users giving {r.replace('_', ' ')}") for r, k in counts.items()]

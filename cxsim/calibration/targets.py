@@ -295,8 +295,8 @@ def load(path_or_raw: str | Path | dict[str, Any], scenario: Scenario) -> Spec:
     base = path.parent if path else Path.cwd()
     for i, obs in enumerate(tf.observed):
         _check_variant(obs.variant, scenario, f"{where}: observed[{i}].variant")
-        path = base / obs.file if obs.file is not None else None
-        for t in observed_data.targets(path, obs, f"{where}: observed[{i}]"):
+        csv = base / obs.file if obs.file is not None else None
+        for t in observed_data.targets(csv, obs, f"{where}: observed[{i}]"):
             targets.append(resolve(t, scenario, where, f"observed[{i}] ({obs.file or 'counts'})"))
     if not targets:
         raise CxError(f"{where}: no targets: add [[targets]] or an [observed] CSV")
