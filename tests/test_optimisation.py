@@ -79,15 +79,15 @@ def _frontier(out: Path) -> pd.DataFrame:
 
 
 def test_same_seed_same_frontier_with_one_or_two_workers(tmp_path):
-    a = optimise("aravind", TWO, tmp_path / "one", workers=1, progress=False)
-    b = optimise("aravind", TWO, tmp_path / "two", workers=2, progress=False)
+    a = optimise("aravind", TWO, tmp_path / "one", workers=1, progress=False, uncertainty="seeds")
+    b = optimise("aravind", TWO, tmp_path / "two", workers=2, progress=False, uncertainty="seeds")
     pd.testing.assert_frame_equal(_frontier(tmp_path / "one"), _frontier(tmp_path / "two"))
     pd.testing.assert_frame_equal(a.plans_table, b.plans_table)
     assert len(a.frontier) >= 2
 
 
 def test_interrupted_and_resumed_ends_where_uninterrupted_ends(tmp_path, monkeypatch):
-    whole = optimise("aravind", TWO, tmp_path / "whole", progress=False)
+    whole = optimise("aravind", TWO, tmp_path / "whole", progress=False, uncertainty="seeds")
     calls = {"n": 0}
     real = Executor.evaluate
 
@@ -99,20 +99,20 @@ def test_interrupted_and_resumed_ends_where_uninterrupted_ends(tmp_path, monkeyp
 
     monkeypatch.setattr(Executor, "evaluate", flaky)
     with pytest.raises(KeyboardInterrupt):
-        optimise("aravind", TWO, tmp_path / "cut", progress=False)
+        optimise("aravind", TWO, tmp_path / "cut", progress=False, uncertainty="seeds")
     monkeypatch.setattr(Executor, "evaluate", real)
     with pytest.raises(CxError, match="--resume"):
-        optimise("aravind", TWO, tmp_path / "cut", progress=False)
-    part = optimise("aravind", {**TWO, "trials": 7}, tmp_path / "cut", resume=True, progress=False)
+        optimise("aravind", TWO, tmp_path / "cut", progress=False, uncertainty="seeds")
+    part = optimise("aravind", {**TWO, "trials": 7}, tmp_path / "cut", resume=True, progress=False, uncertainty="seeds")
     assert len(part.plans) == 7
-    resumed = optimise("aravind", TWO, tmp_path / "cut", resume=True, progress=False)
+    resumed = optimise("aravind", TWO, tmp_path / "cut", resume=True, progress=False, uncertainty="seeds")
     pd.testing.assert_frame_equal(whole.plans_table, resumed.plans_table)
     pd.testing.assert_frame_equal(_frontier(tmp_path / "whole"), _frontier(tmp_path / "cut"))
 
 
 def test_frontier_respects_every_constraint(tmp_path):
     spec = {**TWO, "trials": 12, "budget": 800.0, "constraints": ["intervention_cost <= budget", "cost_per_accepted <= 20"]}
-    res = optimise("aravind", spec, tmp_path / "c", progress=False)
+    res = optimise("aravind", spec, tmp_path / "c", progress=False, uncertainty="seeds")
     assert res.frontier
     for p in res.frontier:
         assert p.cost <= 800.0
@@ -131,13 +131,13 @@ def test_cli_runs_a_file(tmp_path, capsys):
     f = tmp_path / "o.toml"
     f.write_text('customers = 300\nsteps = 12\nseeds = 2\nfresh_seeds = 2\ntrials = 4\ntop = 2\n'
                  '[levers.free_transport]\nsubsidy = [0.5, 1.0]\n[objectives]\nacceptance_rate = "maximise"\n')
-    assert main(["optimise", "aravind", str(f), "--out", str(tmp_path / "r")]) == 0
+    assert main(["optimise", "aravind", str(f), "--out", str(tmp_path / "r"), "--uncertainty", "seeds"]) == 0
     out = capsys.readouterr().out
     assert "best plan:" in out and (tmp_path / "r" / "report.md").exists()
     # re-report at another budget: no new trials
-    assert main(["optimise", "aravind", str(f), "--out", str(tmp_path / "r"), "--resume", "--budget", "10"]) == 0
+    assert main(["optimise", "aravind", str(f), "--out", str(tmp_path / "r"), "--resume", "--budget", "10", "--uncertainty", "seeds"]) == 0
     capsys.readouterr()
-    assert main(["optimise", "aravind", str(f), "--out", str(tmp_path / "r"), "--resume", "--json"]) == 0
+    assert main(["optimise", "aravind", str(f), "--out", str(tmp_path / "r"), "--resume", "--json", "--uncertainty", "seeds"]) == 0
     document = json.loads(capsys.readouterr().out)  # one JSON document on stdout, the human text on stderr
     assert document["trials"] == 4 and document["frontier"] and document["best"]["objective"] == "acceptance_rate"
 
@@ -171,7 +171,7 @@ def test_bad_files_fail_in_one_line(tmp_path, capsys, text, message):
 
 
 def test_flags_without_a_file(tmp_path, capsys):
-    assert main(["optimise", "aravind", "--lever", "free_transport.subsidy=0.5:1", "--lever", "testimonials", "--objective", "acceptance_rate",
+    assert main(["optimise", "aravind", "--uncertainty", "seeds", "--lever", "free_transport.subsidy=0.5:1", "--lever", "testimonials", "--objective", "acceptance_rate",
                  "--budget", "5000", "--customers", "300", "--steps", "12", "--seeds", "2", "--trials", "3", "--out", str(tmp_path / "f")]) == 0
     assert "best plan:" in capsys.readouterr().out
     assert main(["optimise", "aravind", "--lever", "free_transport.subsidy=0.5", "--out", str(tmp_path / "g")]) == 2
@@ -181,7 +181,7 @@ def test_named_plans_start_the_search_and_are_placed_against_the_frontier(tmp_pa
     spec = {**SMALL, "trials": 3, "population": 4, "compare": ["aravind_1980s", "counselling_only"],
             "levers": {n: {} for n in ("free_transport", "free_food_lodging", "free_medicine", "free_follow_up", "testimonials")},
             "objectives": {"acceptance_rate": "maximise", "intervention_cost": "minimise"}}
-    res = optimise("aravind", spec, tmp_path / "n", progress=False)
+    res = optimise("aravind", spec, tmp_path / "n", progress=False, uncertainty="seeds")
     first = res.plans[0]
     assert first.text == "free_transport + free_food_lodging + free_medicine + free_follow_up"  # aravind_1980s, enqueued
     assert first.evaluation.values == res.compared["aravind_1980s"].values  # the same plan on the same seeds
