@@ -293,6 +293,17 @@ counts = { offered = 400, accepted = 30 }
     doc = json.loads(capsys.readouterr().out)
     assert doc["method"] == "posterior" and {p["parameter"] for p in doc["parameters"]} == {"decision.intercept", "decision.w_cost", "decision.w_distrust"}
     report = (tmp_path / "o" / "report.md").read_text()
-    assert "contraction" in report and "Not pinned by these data" in report  # one funnel step cannot pin three weights
+    assert "contraction" in report and ("Not pinned by these data" in report or "Trade-offs" in report)  # one step cannot pin three weights
     assert posterior.read(tmp_path / "o" / "posterior.parquet").parameters == ["decision.intercept", "decision.w_cost", "decision.w_distrust"]
     assert main(["calibrate", "aravind", str(path), "--method", "posterior", "--trials", "5"]) == 2
+
+
+def test_a_ridge_is_named_as_a_trade_off_not_a_fit():
+    from cxsim.calibration.evidence_report import ridges
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 4, 2000)
+    post = posterior.Posterior({"decision.intercept": a, "decision.w_cost": 0.5 * a + rng.normal(0, 0.05, 2000),
+                                "decision.w_fear": rng.uniform(0, 5, 2000)}, np.ones(2000))
+    found = ridges(post)
+    assert [(x, y) for x, y, _ in found] == [("decision.intercept", "decision.w_cost")] and found[0][2] > 0.95

@@ -178,6 +178,10 @@ def summary_lines(r: Inference) -> list[str]:
              f"{len(r.evidence.fitted)} figures ({r.chain.effective_size:.0f} effective samples)"]
     for p in r.parameters.itertuples():
         lines.append(f"  {p.parameter} = {p.median:.3g}  (90%: {p.q05:.3g} to {p.q95:.3g}; contraction {p.contraction:.2f}: {p.verdict})")
+    from .evidence_report import ridges
+
+    for a, b, c in ridges(r.posterior):
+        lines.append(f"  trade-off: {a} and {b} (correlation {c:+.2f}): the data pin a combination, not each one")
     for f in r.figures.itertuples():
         tag = "fitted" if f.fitted else "held out"
         lines.append(f"  {f.study}, {f.figure} [{tag}]: observed {f.observed:.1%}, predicted {f.median:.1%} (90%: {f.q05:.1%} to {f.q95:.1%})")

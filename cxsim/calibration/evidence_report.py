@@ -43,7 +43,7 @@ def markdown(r: "Inference") -> str:
              "Contraction = 1 − posterior variance / prior variance (0: the data say nothing; 1: pinned)."
              + (" `discrepancy_sd` is the inference's own: how far, on the logit scale, a study world's assumed settings put "
                 "its shares off (one shift per world, shared by its figures)." if f.discrepancy is not None else ""), "",
-             *_warnings(r.parameters), _table(_parameters(r.parameters)), "",
+             *_warnings(r.parameters), *_ridges(r.posterior), _table(_parameters(r.parameters)), "",
              "## Every figure beside its posterior predictive", "",
              "The share the study would report under the posterior (parameter uncertainty and the study's binomial noise at "
              "its n), with the observed share. *held out* figures were not fitted.", "",
@@ -93,6 +93,31 @@ def _warnings(params: pd.DataFrame) -> list[str]:
         return []
     return [f"**Not pinned by these data:** {', '.join(f'`{p.parameter}` ({p.verdict})' for p in loose)}. "
             "Their medians are not fitted values: read their intervals, or add data that move them.", ""]
+
+
+RIDGE = 0.8
+"""Posterior correlation from which two parameters are said to trade off (the data pin a combination of them)."""
+
+
+def ridges(post) -> list[tuple[str, str, float]]:
+    """Pairs of scenario parameters whose posterior correlation is at least :data:`RIDGE` in size."""
+    names = post.parameters
+    if len(names) < 2:
+        return []
+    x = np.array([post.samples[p] for p in names])
+    c = np.cov(x, aweights=post.weights)
+    sd = np.sqrt(np.diag(c))
+    corr = c / np.outer(sd, sd)
+    return [(names[i], names[j], float(corr[i, j])) for i in range(len(names)) for j in range(i + 1, len(names))
+            if abs(corr[i, j]) >= RIDGE]
+
+
+def _ridges(post) -> list[str]:
+    pairs = ridges(post)
+    if not pairs:
+        return []
+    return ["**Trade-offs:** " + "; ".join(f"`{a}` and `{b}` (correlation {c:+.2f})" for a, b, c in pairs)
+            + ": the data pin a combination of each pair, not each one; a median alone is not a fitted value.", ""]
 
 
 def _predictions_section(r: "Inference") -> list[str]:
