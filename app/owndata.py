@@ -25,7 +25,9 @@ import sidebar
 import streamlit as st
 
 from cxsim import CxError, plot, views
-from cxsim.calibration import Calibration, calibrate, compare, observed
+from cxsim.calibration import Calibration, calibrate, calibrate_posterior, compare, observed
+from cxsim.calibration.evidence import SIZE_PER_COUNT
+from cxsim.calibration.evidence_report import ridges
 from cxsim.calibration.report import written_values
 from cxsim.calibration.targets import AS_WRITTEN, declared_parameters, load as load_targets
 from cxsim.studies import finished_trials
@@ -44,6 +46,8 @@ STOP = "owndata_stop"  # session state: the user asked to stop the running fit
 RESULT = "owndata_result"  # session state: ((folder, trials done), Calibration) of the latest fit shown
 APPLIED = "owndata_applied"  # session state: the fitted values last applied to the sidebar
 LAST = "owndata_last"  # session state: (scenario, Calibration) of the latest fit shown, kept once its world has changed
+POSTERIOR = "owndata_posterior"  # session state: (cache folder, Inference) of the latest posterior fitted
+METHODS = {"posterior": "a posterior (intervals; from the funnel's counts)", "point": "a best point (any figures; Optuna)"}
 
 
 def upload_key(kind: str) -> str:
@@ -202,11 +206,16 @@ def fit_section(s: sidebar.Settings, world_name: str, data: dict[str, tuple[pd.D
         lo = b.number_input(f"low ({d.unit})" if d.unit else "low", kind(d.low), kind(d.high), kind(d.low), key=f"owndata_low:{path}")
         hi = c.number_input(f"high ({d.unit})" if d.unit else "high", kind(d.low), kind(d.high), kind(d.high), key=f"owndata_high:{path}")
         priors[path] = {"low": lo, "high": hi}
-    trials = st.number_input("trials (parameter sets to try)", TRIALS["lo"], TRIALS["hi"], TRIALS["default"], key="owndata_trials",
+    trials = st.number_input("trials (parameter sets to try; best point)", TRIALS["lo"], TRIALS["hi"], TRIALS["default"], key="owndata_trials",
                              help="each trial runs the world on every seed; more trials continue the same fit")
     if not free:
         st.info("Pick at least one free parameter.")
         return
+    method = st.radio("fit", list(METHODS), format_func=METHODS.get, key="owndata_method", horizontal=True,
+                      help="a posterior says how much the data narrowed each parameter; a best point fits any figure but "
+                           "reports one point and the range within noise")
+    if method == "posterior":
+        return posterior_section(s, world, data, priors)
     mapping = targets_mapping(s, data, priors)
     try:
         load_targets(mapping, world)  # checked as you change it: priors within the declared ranges, …
@@ -272,3 +281,66 @@ def view(s: sidebar.Settings, runs_by_world: dict) -> None:
         st.subheader(KINDS[kind][0])
         show_figure(kind, counts, runs_by_world)
     fit_section(s, world, data)
+
+
+def posterior_section(s: sidebar.Settings, world, data: dict[str, tuple[pd.DataFrame, str]], priors: dict[str, dict]) -> None:
+    """The posterior of the free parameters given the uploaded funnel (:func:`cxsim.calibration.calibrate_posterior`)."""
+    if "funnel" not in data:
+        st.info("A posterior is fitted to the funnel's counts: upload a funnel, or fit a best point to the other figures.")
+        return
+    if len(data) > 1:
+        st.caption("Only the funnel enters the posterior: a reason's share or a score is not a count of people among n "
+                   "(docs/calibration.md); they stay charted above.")
+    counts = data["funnel"][0]["customers"]
+    size = max(world.population.customers, SIZE_PER_COUNT * int(counts.max()))
+    mapping = {**targets_mapping(s, {"funnel": data["funnel"]}, priors), "customers": size}
+    sized = world.with_overrides({"population.customers": size})
+    out = cache_folder(sized, {**mapping, "method": "posterior"})
+    st.caption(f"Each funnel step is a binomial count among those at the step before; the world runs at {size:,} customers "
+               f"({SIZE_PER_COUNT}× the largest count, so its own chance stays small beside the data's); 240 design runs, "
+               "a Gaussian-process emulator and emcee.")
+    try:
+        if st.button("Fit the posterior", key="owndata_fit_posterior", type="primary", icon=":material/tune:"):
+            with st.spinner("design runs, emulator and sampler…"):
+                result = calibrate_posterior(sized, mapping, out, command="cxsim explorer, tab 'Your own data'", say=lambda _: None)
+            st.session_state[POSTERIOR] = (str(out), result)
+    except CxError as err:
+        st.error(f"**Not fitted** – {err}")
+        return
+    shown = st.session_state.get(POSTERIOR)
+    if shown is None or shown[0] != str(out):
+        st.info("Press **Fit the posterior** to see how much these counts narrow the free parameters.")
+        return
+    show_posterior(s, shown[1])
+
+
+def show_posterior(s: sidebar.Settings, r) -> None:
+    """Each parameter's interval and contraction, warnings in words, each figure beside its posterior predictive."""
+    table = r.parameters
+    st.markdown(f"**Posterior** from {len(r.evidence.fitted)} funnel step(s) ({r.chain.effective_size:,.0f} effective samples)")
+    st.dataframe(pd.DataFrame({
+        "parameter": table.parameter, "prior": [f"{_number(a)} – {_number(b)}" for a, b in zip(table.prior_low, table.prior_high)],
+        "median": table["median"].map(_number), "90% interval": [f"{_number(a)} – {_number(b)}" for a, b in zip(table.q05, table.q95)],
+        "narrowed (contraction)": table.contraction.round(2), "what the data say": table.verdict,
+    }), hide_index=True, key="owndata_posterior_parameters")
+    loose = [p.parameter for p in table.itertuples() if p.contraction < 0.5 or "bound" in p.verdict]
+    pairs = ridges(r.posterior)
+    if loose:
+        st.warning("Not pinned by these data: " + ", ".join(loose) + ". Their medians are not fitted values.")
+    for a, b, c in pairs:
+        st.warning(f"{a} and {b} trade off (posterior correlation {c:+.2f}): the data pin a combination of them, not each one.")
+    f = r.figures
+    st.dataframe(pd.DataFrame({
+        "funnel step": f.figure, "observed": [f"{c:,} of {n:,} = {c / n:.1%}" for c, n in zip(f["count"], f.n)],
+        "predicted (90%)": [f"{m:.1%} [{a:.1%}, {b:.1%}]" for m, a, b in zip(f["median"], f.q05, f.q95)],
+        "inside": ["yes" if x else "no" for x in f.inside_90],
+    }), hide_index=True, key="owndata_posterior_figures")
+    path = r.files.get("posterior")
+    if path is not None and Path(path).exists():
+        st.download_button("posterior.parquet", Path(path).read_bytes(), f"{s.name}.posterior.parquet", "application/octet-stream",
+                           key="owndata_posterior_download", icon=":material/download:",
+                           help=f"put it beside your scenario file as {s.name}.posterior.parquet: its runs then carry this uncertainty")
+    if not loose and not pairs:
+        st.button("Use the posterior medians", key="owndata_apply_posterior", on_click=apply_fitted,
+                  args=(s.name, {p.parameter: float(p.median) for p in table.itertuples()}), icon=":material/input:",
+                  help="every parameter is narrowed by the data: write the medians into the sidebar's 'Any other parameter' box")

@@ -18,10 +18,11 @@ SCORES = b"respondent,score\n1,10\n2,9\n3,8\n4,10\n5,3\n6,7\n"
 REASONS = b"reason,count\ncost,40\nfear,6\n"
 
 
-def own_data_app(tmp_path, monkeypatch, customers: int = 300) -> AppTest:
+def own_data_app(tmp_path, monkeypatch, customers: int = 300, method: str = "point") -> AppTest:
     """The tab at a tiny size (300 customers, 10 steps, 3 replicates: fewer give no interval), its fit cache in tmp_path."""
     monkeypatch.setenv("CXSIM_OWNDATA_CACHE", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["owndata_method"] = method
     at.session_state["aravind:population.customers"] = customers
     at.session_state["aravind:steps"] = 10
     at.session_state["replicates"] = 3
@@ -189,3 +190,24 @@ def test_the_tab_renders_and_reads_its_own_example_funnel_for_every_builtin_scen
     upload(at, "funnel", example.encode())
     assert_clean(at)
     assert len(verdicts(at)) == 1
+
+
+def test_a_posterior_from_the_uploaded_funnel_says_what_the_data_pin(tmp_path, monkeypatch):
+    """The default fit is a posterior: intervals and contraction, a warning for a ridge, no 'fitted value' offered for it."""
+    from cxsim.calibration import evidence
+
+    monkeypatch.setitem(evidence.OWN_DESIGN, "design_points", 40)
+    monkeypatch.setitem(evidence.OWN_DESIGN, "mcmc_steps", 300)
+    at = own_data_app(tmp_path, monkeypatch, method="posterior")
+    upload(at, "funnel", b"milestone,customers\noffered,150\naccepted,9\n")
+    upload(at, "reasons", REASONS)
+    assert any("Only the funnel enters the posterior" in c.value for c in at.caption)
+    at.button(key="owndata_fit_posterior").click().run()
+    assert_clean(at)
+    table, figures = (d.value for d in at.dataframe)  # the parameters, then the funnel's steps
+    assert list(table["parameter"]) == ["decision.intercept", "decision.w_cost"]
+    assert table["narrowed (contraction)"].between(-1, 1).all()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "trade off" in warnings or "Not pinned" in warnings  # one acceptance rate cannot pin two weights
+    assert not [b for b in at.button if b.key == "owndata_apply_posterior"]  # a ridge is never offered as fitted values
+    assert list(figures["funnel step"]) == ["accepted / offered"] and figures["observed"][0] == "9 of 150 = 6.0%"
