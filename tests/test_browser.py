@@ -533,7 +533,7 @@ def test_your_own_data_fit_stopped_in_the_browser_keeps_its_trials(explorer, tmp
     trials = page.locator(".st-key-owndata_trials input")
     trials.fill("500")
     explorer.act(lambda: trials.press("Enter"))
-    page.get_by_role("button", name="Fit").click()
+    page.get_by_role("button", name="Fit", exact=True).click()
     stop = page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True)
     stop.wait_for(timeout=60_000)
     page.get_by_text(re.compile(r"\d+ of 500 trials")).first.wait_for(timeout=60_000)  # trials are being run
