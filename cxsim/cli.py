@@ -933,7 +933,7 @@ def make_parser() -> argparse.ArgumentParser:
         ARGUMENTS.get(name, lambda p: None)(p)
         if name in JSON_COMMANDS:
             p.add_argument("--json", action="store_true",
-                           help=f"print one JSON document on stdout (its fields: README.md, 'Machine-readable output', the {name!r} shape); human text goes to stderr")
+                           help=f"print one JSON document on stdout (its fields: docs/command-line.md, 'Machine-readable output', the {name!r} shape); human text goes to stderr")
     return parser
 
 

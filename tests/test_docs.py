@@ -29,7 +29,7 @@ def site(tmp_path_factory) -> Path:
 
 def test_every_page_is_built(site):
     for page in ("index", "getting-started/index", "explorer/index", "scenarios/index", "experiments/index",
-                 "calibration/index", "model/index", "reference/plot/index"):
+                 "calibration/index", "model/index", "reference/plot/index", "command-line/index", "performance/index"):
         assert (site / f"{page}.html").exists(), page
     experiments = (site / "experiments" / "index.html").read_text()
     assert "What a results folder holds" in experiments  # experiments/README.md, included

@@ -251,9 +251,9 @@ def test_completion_writes_into_a_folder_a_fresh_machine_lacks(capsys, tmp_path)
 def test_json_help_says_where_the_shape_is(capsys):
     assert main(["run", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "README.md, 'Machine-readable output'" in help_text
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert "**Machine-readable output" in readme and "Shapes: `run`" in readme
+    assert "docs/command-line.md, 'Machine-readable output'" in help_text
+    page = (Path(__file__).parents[1] / "docs" / "command-line.md").read_text()
+    assert "## Machine-readable output" in page and "Shapes: `run`" in page
 
 
 def test_results_print_as_plain_text():
