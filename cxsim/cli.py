@@ -649,7 +649,7 @@ def _objective_flag(text: str) -> tuple[str, str]:
 
 def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
-    p.add_argument("file", nargs="?", help="optimisation file (.toml) or the name of one in optimisation/ (default: flags)")
+    p.add_argument("file", nargs="?", help="optimisation file (.toml), or a ready-made one's name (aravind, telco_churn, top_accounts; ./optimisation/NAME.toml first) (default: flags)")
     p.add_argument("--out", "-o", type=Path, help="results folder (default results/optimise-<file or scenario>)")
     p.add_argument("--trials", type=integer("--trials", 1, 100_000), help="plans to evaluate (default: the file's)")
     p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for a plan's runs (default 1 = in this process)")
@@ -806,6 +806,9 @@ def _calibrate(args: argparse.Namespace) -> dict:
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     scenario_source(args.scenario)
     scenario_source(str(args.targets), "targets file")
+    from .calibration.targets import find_file
+
+    args.targets = find_file(args.targets)  # a path, or a ready-made file's name (aravind_baseline)
     if args.out is not None:
         check_writable_dir(args.out)
     from .calibration.bayesian import is_evidence_file
@@ -872,7 +875,7 @@ def _calibrate_evidence(args: argparse.Namespace, scheduler) -> dict:
 
 def _calibrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
-    p.add_argument("targets", type=Path, help="targets file (.toml): free parameters, targets, seeds, trials (see docs/model.md)")
+    p.add_argument("targets", type=Path, help="evidence or targets file (.toml), or a ready-made targets file's name (aravind_baseline): free parameters, targets, seeds, trials (see docs/calibration.md)")
     p.add_argument("--out", "-o", type=Path, help="report folder (default results/calibrate-<scenario>)")
     p.add_argument("--trials", type=integer("--trials", 1, 100_000), help="trials in all (default: the targets file's)")
     p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for the runs of a trial (default: all CPUs; 1 = in this process)")

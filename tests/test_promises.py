@@ -248,6 +248,26 @@ def test_completion_writes_into_a_folder_a_fresh_machine_lacks(capsys, tmp_path)
     refused(capsys, ["completion", "zsh", "--write", str(tmp_path)], "--write", "is a folder")
 
 
+def test_ready_made_files_are_found_by_name_outside_a_checkout(capsys, tmp_path, monkeypatch):
+    """Names resolve to the package's library from any folder (a wheel has no optimisation/ or calibration/ folder)."""
+    from cxsim.calibration.targets import find_file as find_targets
+    from cxsim.optimisation.spec import find_file as find_optimisation
+
+    monkeypatch.chdir(tmp_path)
+    assert find_optimisation("aravind").parent.parts[-2:] == ("optimisation", "library")
+    assert find_targets("aravind_baseline").parts[-3:] == ("calibration", "library", "aravind_baseline.toml")
+    for name in ("aravind", "telco_churn", "top_accounts"):
+        assert find_optimisation(name).is_file()
+    (tmp_path / "optimisation").mkdir()  # a file of one's own with the same name comes first
+    (tmp_path / "optimisation" / "aravind.toml").write_text("# mine\n")
+    assert find_optimisation("aravind") == Path("optimisation") / "aravind.toml"
+    refused(capsys, ["optimise", "aravind", "no_such_plan"], "unknown optimisation file", "aravind, telco_churn, top_accounts")
+    refused(capsys, ["calibrate", "aravind", "no_such_targets"], "unknown targets file", "aravind_baseline")
+    # a name that resolves gets as far as the next check (the output folder), not "unknown … file"
+    refused(capsys, ["calibrate", "aravind", "aravind_baseline", "--out", "/proc/cxsim-x"], "--out /proc/cxsim-x")
+    refused(capsys, ["optimise", "aravind", "telco_churn", "--out", "/proc/cxsim-x"], "--out /proc/cxsim-x")
+
+
 def test_json_help_says_where_the_shape_is(capsys):
     assert main(["run", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
