@@ -292,7 +292,6 @@ def _seeds_uncertainty(args: argparse.Namespace, replicates: int) -> dict:
 def _run_ensemble(sc, post, seed0: int, args: argparse.Namespace, out: Path | None) -> dict:
     """``cxsim run`` over posterior draws × seeds: levels with intervals that hold the parameters' uncertainty."""
     from .ensemble import POSTERIOR, run_ensemble
-    from .metrics import METRICS
 
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     ens = run_ensemble(sc, None, posterior=post, uncertainty=POSTERIOR, draws=args.draws, seeds=args.replicates, seed=seed0,
@@ -304,7 +303,7 @@ def _run_ensemble(sc, post, seed0: int, args: argparse.Namespace, out: Path | No
     on = ", ".join(sc.enabled_interventions) or "none"
     print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
     rows = [("metric", "mean", "95% low", "95% high")]
-    for m in METRICS:
+    for m in shown_metrics(levels.loc["offered", "mean"]):
         r = levels.loc[m.name]
         rows.append((m.label, _fmt(r["mean"], m.unit), _fmt(r["low"], m.unit), _fmt(r["high"], m.unit)))
     print_table(rows)
@@ -375,17 +374,29 @@ def _incomplete(err: Exception, seed: int, seed0: int, left: int, args: argparse
             f"finish with the same command and --seed {seed} --replicates {left} --out NEW_FOLDER{kept}")
 
 
-def _print_run(sc, summaries: list[dict], summary: dict) -> None:
+ACQUISITION = ("offered", "accepted", "acceptance_rate", "served", "completion_rate", "referral_acceptances")
+"""The rows about winning new customers: left out of a run's table where nobody was offered the service."""
+
+
+def shown_metrics(offered: float) -> list:
+    """The metrics a run's table shows: all, but the acquisition rows only if someone was offered the service
+    (``telco_churn`` and the other retention scenarios have existing customers only: a column of zeros says nothing)."""
     from .metrics import METRICS
+
+    return [m for m in METRICS if offered > 0 or m.name not in ACQUISITION]
+
+
+def _print_run(sc, summaries: list[dict], summary: dict) -> None:
 
     on = ", ".join(sc.enabled_interventions) or "none"
     print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
+    offered = max(float(s["offered"]) for s in summaries)
     if len(summaries) == 1:
-        print_table([("metric", "value")] + [(m.label, _fmt(summary[m.name], m.unit)) for m in METRICS])
+        print_table([("metric", "value")] + [(m.label, _fmt(summary[m.name], m.unit)) for m in shown_metrics(offered)])
         reasons = summary["dropout_reasons"]
     else:
         rows = [("metric", "mean", "95% low", "95% high")]
-        for m in METRICS:
+        for m in shown_metrics(offered):
             lo, hi = summary["ci95"][m.name]
             rows.append((m.label, _fmt(summary["mean"][m.name], m.unit), _fmt(lo, m.unit), _fmt(hi, m.unit)))
         print_table(rows)
@@ -590,25 +601,30 @@ def _optimise(args: argparse.Namespace) -> dict:
         print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
         raise
     o = res.spec.primary.name
+    from .formatting import metric_number
+
+    def val(x, signed=False):  # the objective in its unit: a share as 4.7%, a difference in pts, a count as 3,400
+        return metric_number(x, o, signed)
+
     print(f"{res.spec.file.title or res.scenario.name}: {len(res.plans)} trials, {len(res.frontier)} plans on the frontier, in {res.out}")
     if res.best is None:
         print("  no evaluated plan meets the constraints within the budget")
     else:
         mean, lo, hi = res.best.evaluation.interval(o)
-        print(f"  best plan: {res.best.text}: {o} {_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}], cost {_fmt(res.best.cost)}")
+        print(f"  best plan: {res.best.text}: {o} {val(mean)} [{val(lo)}, {val(hi)}], cost {_fmt(res.best.cost, 'currency')}")
         print(f"  {len(res.recommendation.ties)} runner(s)-up statistically indistinguishable from it")
         if res.advantage:
             d = res.advantage
-            print(f"  advantage over the runner-up on fresh seeds: {d[0]:+.4g} [{d[1]:+.4g}, {d[2]:+.4g}]")
+            print(f"  advantage over the runner-up on fresh seeds: {val(d[0], True)} [{val(d[1], True)}, {val(d[2], True)}]")
         print(f"  {res.explain(res.best)}")
         if res.spec.draws:
             o_ = res.spec.primary
-            print(f"  its {o} in the worst 10% of posterior draws: {_fmt(res.best.evaluation.worst(o, o_.maximise))}")
+            print(f"  its {o} in the worst 10% of posterior draws: {val(res.best.evaluation.worst(o, o_.maximise))}")
             if res.robust is not None:
                 sturdy = res.robust
                 same = " (the same plan)" if sturdy.key == res.best.key else ""
-                print(f"  best in the worst case{same}: {sturdy.text}: {o} {_fmt(sturdy.evaluation.worst(o, o_.maximise))} in the worst 10% "
-                      f"of draws, {_fmt(sturdy.mean(o))} expected, cost {_fmt(sturdy.cost)}")
+                print(f"  best in the worst case{same}: {sturdy.text}: {o} {val(sturdy.evaluation.worst(o, o_.maximise))} in the worst 10% "
+                      f"of draws, {val(sturdy.mean(o))} expected, cost {_fmt(sturdy.cost, 'currency')}")
     print(f"Uncertainty: {res.spec.uncertainty}" + ("; the fresh check used fresh seeds and fresh posterior draws" if res.spec.draws else ""))
     print("wrote " + ", ".join(str(p) for p in res.files.values()))
     best = None

@@ -5,6 +5,7 @@ observed-count CSVs, special files for every reader, text with control character
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -297,3 +298,24 @@ def test_optuna_studies_name_their_objectives_and_what_they_ran_on(tmp_path):
     attrs = study.user_attrs
     assert attrs["scenario"] == "aravind" and attrs["customers"] == 100 and len(attrs["seeds"]) == 2
     assert attrs["cxsim_version"] == cxsim.__version__
+
+
+def test_a_run_without_acquisition_leaves_its_rows_out(capsys):
+    """telco_churn's customers are existing ones: no 'Offered 0', 'Acceptance –' rows; aravind keeps them."""
+    assert main(["run", "telco_churn", "--customers", "300", "--steps", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "Retention" in out and not {"Offered", "Acceptance", "Completion", "Referral-driven"} & set(re.findall(r"^  (\S+)", out, re.M))
+    assert main(["run", "aravind", "--customers", "300", "--steps", "6"]) == 0
+    assert "Offered" in capsys.readouterr().out
+
+
+def test_the_optimise_summary_prints_its_objective_in_its_unit(capsys, tmp_path):
+    assert main(["optimise", "aravind", "--lever", "free_transport", "--lever", "free_medicine", "--objective", "acceptance_rate",
+                 "--budget", "200000", "--trials", "3", "--customers", "200", "--steps", "10", "--seeds", "2",
+                 "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    best = next(line for line in out.splitlines() if "best plan:" in line)
+    assert re.search(r"acceptance_rate \d+\.\d%", best), best  # a share as 6.2%, not 0.06166
+    assert not re.search(r"\b0\.0\d{2,}", out), out
+    advantage = [line for line in out.splitlines() if "advantage over the runner-up" in line]
+    assert all(" pts" in line for line in advantage), advantage
