@@ -987,6 +987,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help (0) or a bad argument (2, already reported in one line)
         return int(stop.code or 0)
+    from . import progress
+
+    progress.LOG_LINES = True  # a long command logs lines of progress where stderr is not a terminal (cxsim.progress)
     try:
         return run_command(args)
     except Incomplete as err:
@@ -1004,6 +1007,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # the disk, not the input: one line, what and where
         print(f"cxsim: error: {one_line(f'{err.strerror or err}: {err.filename or ''}')}", file=sys.stderr)
         return 1
+    finally:
+        progress.LOG_LINES = False
 
 
 if __name__ == "__main__":

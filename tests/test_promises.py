@@ -313,9 +313,33 @@ def test_the_optimise_summary_prints_its_objective_in_its_unit(capsys, tmp_path)
     assert main(["optimise", "aravind", "--lever", "free_transport", "--lever", "free_medicine", "--objective", "acceptance_rate",
                  "--budget", "200000", "--trials", "3", "--customers", "200", "--steps", "10", "--seeds", "2",
                  "--out", str(tmp_path / "o")]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "cxsim: optimising: 3/3 plans (100%)" in err  # stderr is no terminal here: progress as lines, for a log
     best = next(line for line in out.splitlines() if "best plan:" in line)
     assert re.search(r"acceptance_rate \d+\.\d%", best), best  # a share as 6.2%, not 0.06166
     assert not re.search(r"\b0\.0\d{2,}", out), out
     advantage = [line for line in out.splitlines() if "advantage over the runner-up" in line]
     assert all(" pts" in line for line in advantage), advantage
+
+
+def test_progress_away_from_a_terminal_is_lines_in_the_command_line_only(capsys, monkeypatch):
+    """A calibration's 15 minutes in a log show a line per tenth and at least one a minute; the API stays silent."""
+    from cxsim import progress
+
+    with progress.bar(200, unit="trial", desc="calibrating") as bar:  # the API: no lines
+        bar.update(200)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(progress, "LOG_LINES", True)
+    with progress.bar(200, initial=20, unit="trial", desc="calibrating") as bar:
+        for k in range(180):
+            bar.set_postfix(best=f"{1 / (k + 1):.3g}", refresh=False)
+            bar.update()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 9 and all(line.startswith("cxsim: calibrating: ") for line in lines), lines
+    assert lines[0].startswith("cxsim: calibrating: 40/200 trials (20%), ") and "left" in lines[0]
+    assert lines[-1].startswith("cxsim: calibrating: 200/200 trials (100%), ") and lines[-1].endswith("best=0.00556")
+    monkeypatch.setattr(progress, "EVERY_SECONDS", 0.0)  # a slow trial: a line each time the minute has passed
+    with progress.bar(1000, unit="run", desc="sweep") as bar:
+        bar.update()
+        bar.update()
+    assert len(capsys.readouterr().err.splitlines()) == 2
