@@ -343,3 +343,19 @@ def test_progress_away_from_a_terminal_is_lines_in_the_command_line_only(capsys,
         bar.update()
         bar.update()
     assert len(capsys.readouterr().err.splitlines()) == 2
+
+
+def test_a_customer_without_a_reason_has_a_missing_reason_not_a_category(tmp_path):
+    """Users and customers never offered give no reason: null in the table and in customers.parquet, no 'none' category."""
+    import pandas as pd
+
+    from cxsim.metrics import customer_table
+
+    res = cxsim.run(cxsim.load_scenario("aravind"), seed=1, customers=400, steps=10)
+    table = customer_table(res.model)
+    assert "none" not in list(table["reason"].cat.categories)
+    assert table["reason"].isna().sum() == (res.model.customers.reason < 0).sum() > 0
+    assert main(["run", "aravind", "--customers", "400", "--steps", "10", "--out", str(tmp_path / "r")]) == 0
+    stored = pd.read_parquet(tmp_path / "r" / "customers.parquet")["reason"]
+    assert "none" not in list(stored.cat.categories) and stored.isna().sum() > 0
+    assert stored.astype(object).equals(table["reason"].astype(object))
