@@ -785,11 +785,49 @@ ARGUMENTS["discover"] = _discover_args
 SHELLS = ("bash", "zsh", "tcsh")
 
 
+def completion_names() -> dict[str, list[str]]:
+    """The names a shell completes for each kind of argument: built-in scenarios, their variants and interventions,
+    built-in experiments, ready-made optimisation and targets files."""
+    from .calibration.targets import CALIBRATION_DIR
+    from .experiments.spec import EXPERIMENT_DIR
+    from .optimisation.spec import OPTIMISATION_DIR
+    from .scenario import list_scenarios, load_scenario
+
+    scenarios = list_scenarios()
+    loaded = [load_scenario(name) for name in scenarios]
+    return {
+        "scenario": scenarios,
+        "variant": sorted({"baseline"} | {v for sc in loaded for v in sc.variants}),
+        "intervention": sorted({i for sc in loaded for i in sc.interventions}),
+        "experiment": sorted(p.stem for p in EXPERIMENT_DIR.glob("*.toml")),
+        "file": sorted(p.stem for p in OPTIMISATION_DIR.glob("*.toml")),
+        "targets": sorted(p.stem for p in CALIBRATION_DIR.glob("*.toml")),
+    }
+
+
+def named_completion(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser`` with every scenario, variant, intervention, experiment and ready-made file argument completing its
+    names (and, where a path may stand instead, .toml files)."""
+    import shtab
+
+    names = completion_names()
+    paths = {"scenario", "experiment", "file", "targets"}  # a .toml path is allowed there too
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for sub in {id(p): p for s in subparsers for p in s.choices.values()}.values():
+        for action in sub._actions:
+            if action.dest in names:
+                listing = "printf '%s\\n' " + " ".join(names[action.dest])
+                if action.dest in paths:
+                    listing += "; ls -1 *.toml 2>/dev/null"
+                action.complete = shtab.cmd(listing)
+    return parser
+
+
 @command("completion", "print a shell completion script (bash, zsh or tcsh), e.g. cxsim completion bash > ~/.local/share/bash-completion/completions/cxsim")
 def _completion(args: argparse.Namespace) -> int:
     import shtab
 
-    script = shtab.complete(make_parser(), shell=args.shell)
+    script = shtab.complete(named_completion(make_parser()), shell=args.shell)
     if args.write is None:
         print(script)
         return 0

@@ -359,3 +359,26 @@ def test_a_customer_without_a_reason_has_a_missing_reason_not_a_category(tmp_pat
     stored = pd.read_parquet(tmp_path / "r" / "customers.parquet")["reason"]
     assert "none" not in list(stored.cat.categories) and stored.isna().sum() > 0
     assert stored.astype(object).equals(table["reason"].astype(object))
+
+
+def test_completion_completes_scenario_variant_intervention_and_experiment_names(capsys, tmp_path):
+    """The bash script, sourced in a real bash, completes names, not only commands and flags; zsh and tcsh carry them too."""
+    import shutil
+    import subprocess
+
+    script = tmp_path / "cxsim.bash"
+    assert main(["completion", "bash", "--write", str(script)]) == 0
+    capsys.readouterr()
+    probe = ('source "$1"; shift; for line in "$@"; do read -ra COMP_WORDS <<< "$line"; COMP_CWORD=$((${#COMP_WORDS[@]}-1)); '
+             'COMP_LINE="$line"; COMP_POINT=${#line}; COMPREPLY=(); _shtab_cxsim; echo "${COMPREPLY[*]}"; done')
+    lines = ["cxsim run ara", "cxsim run aravind --variant aravind_1", "cxsim run aravind -i free_t",
+             "cxsim sweep aravind_w", "cxsim optimise aravind tel", "cxsim calibrate aravind aravind_b"]
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    got = subprocess.run(["bash", "-c", probe, "probe", str(script), *lines], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert got.stdout.splitlines() == ["aravind", "aravind_1980s", "free_transport", "aravind_waterfall", "telco_churn",
+                                       "aravind_baseline"], got.stderr
+    for shell in ("zsh", "tcsh"):
+        assert main(["completion", shell]) == 0
+        text = capsys.readouterr().out
+        assert "aravind_1980s" in text and "free_transport" in text and "aravind_waterfall" in text, shell
