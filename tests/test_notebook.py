@@ -57,5 +57,6 @@ def test_the_aravind_notebook_runs_and_tells_a_non_users_story(kernel_here, tmp_
     assert rates["baseline"] < 10 < 50 < rates["aravind_1980s"]
     charts = [c for c in code if _is_chart(c)]
     assert len(charts) == 5  # funnel, reasons, comparison, journey, curves
+    assert not [c.source[:40] for c in charts if "cdn.jsdelivr.net" in _text(c)]  # plot.offline_charts(): drawn offline
     story = next(_text(c) for c in code if "customer(who).story()" in c.source)
     assert "rupees" in story and len(story.splitlines()) >= 3

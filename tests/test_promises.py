@@ -382,3 +382,17 @@ def test_completion_completes_scenario_variant_intervention_and_experiment_names
         assert main(["completion", shell]) == 0
         text = capsys.readouterr().out
         assert "aravind_1980s" in text and "free_transport" in text and "aravind_waterfall" in text, shell
+
+
+def test_offline_charts_carry_their_javascript():
+    """Altair's default renderer loads Vega from a CDN (an offline reader sees no chart); offline_charts() inlines it."""
+    from cxsim import plot
+
+    res = cxsim.run(cxsim.load_scenario("aravind"), seed=1, customers=300, steps=5)
+    try:
+        assert plot.offline_charts() == "html"
+        bundle = plot.funnel(res)._repr_mimebundle_()
+        html = (bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"]
+        assert "vegaEmbed" in html and "cdn.jsdelivr.net" not in html and "<script src=" not in html
+    finally:
+        assert plot.offline_charts(False) == "default"
