@@ -396,3 +396,25 @@ def test_offline_charts_carry_their_javascript():
         assert "vegaEmbed" in html and "cdn.jsdelivr.net" not in html and "<script src=" not in html
     finally:
         assert plot.offline_charts(False) == "default"
+
+
+def test_a_users_datacollector_with_agent_reporters_collects_every_customer():
+    """model.agents holds only the customers asked for; register_all makes them all agents, so Mesa's own
+    DataCollector with agent reporters collects one row per customer that agrees with the arrays."""
+    import mesa
+
+    from cxsim.customer import register_all
+    from cxsim.model import CxModel
+
+    model = CxModel(scenario="aravind", customers=500, seed=3)
+    model.customer(7)
+    assert len(model.agents) == 1
+    agents = register_all(model)
+    assert len(model.agents) == len(agents) == 500 and agents[7] is model.customer(7)
+    collector = mesa.DataCollector(agent_reporters={"customer": "index", "stage": "stage"})
+    for _ in range(4):
+        model.step()
+    collector.collect(model)
+    table = collector.get_agent_vars_dataframe()
+    assert len(table) == 500
+    assert all(model.stage_of(int(c)) == s for c, s in zip(table["customer"], table["stage"]))
