@@ -143,3 +143,18 @@ def test_documented_commands_are_found():
     """The extraction itself: the README's and the docs' commands are all seen, the quick ones among them."""
     assert len(COMMANDS) >= 40 and {"list", "run", "sweep", "optimise", "calibrate", "story"} <= {a[0] for _, a in COMMANDS}
     assert len(QUICK) >= 8
+
+
+def test_documented_searches_typed_in_order_never_collide():
+    """Two different optimise, calibrate or sweep commands writing one --out folder: the second fails as typed
+    (the folder holds the first's study or runs), unless it says --resume. The same command on two pages is one."""
+    seen: dict[str, tuple[str, list[str]]] = {}
+    clashes = []
+    for where, argv in COMMANDS:
+        if not argv or argv[0] not in ("optimise", "calibrate", "sweep") or "--out" not in argv or "--resume" in argv:
+            continue
+        out = argv[argv.index("--out") + 1]
+        if out in seen and seen[out][1] != argv:
+            clashes.append(f"{seen[out][0]}  and  {where}")
+        seen.setdefault(out, (where, argv))
+    assert not clashes, clashes
