@@ -823,7 +823,7 @@ def named_completion(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     return parser
 
 
-@command("completion", "print a shell completion script (bash, zsh or tcsh), e.g. cxsim completion bash > ~/.local/share/bash-completion/completions/cxsim")
+@command("completion", "print a shell completion script (bash, zsh or tcsh), e.g. cxsim completion bash --write ~/.local/share/bash-completion/completions/cxsim")
 def _completion(args: argparse.Namespace) -> int:
     import shtab
 
