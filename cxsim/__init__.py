@@ -9,7 +9,12 @@ The public names load on first use (PEP 562): ``import cxsim`` is quick, and
 reading a scenario does not import the engine, numba, mesa or pandas.
 """
 
+import warnings
 from importlib import import_module
+
+# mesa.batchrunner imports tqdm.auto, which in a Jupyter kernel without ipywidgets warns "IProgress not found"
+# on the notebook's first cell; cxsim shows no notebook progress bars, so the warning says nothing to its readers
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 __version__ = "0.1.0"
 

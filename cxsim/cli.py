@@ -292,7 +292,6 @@ def _seeds_uncertainty(args: argparse.Namespace, replicates: int) -> dict:
 def _run_ensemble(sc, post, seed0: int, args: argparse.Namespace, out: Path | None) -> dict:
     """``cxsim run`` over posterior draws × seeds: levels with intervals that hold the parameters' uncertainty."""
     from .ensemble import POSTERIOR, run_ensemble
-    from .metrics import METRICS
 
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     ens = run_ensemble(sc, None, posterior=post, uncertainty=POSTERIOR, draws=args.draws, seeds=args.replicates, seed=seed0,
@@ -304,7 +303,7 @@ def _run_ensemble(sc, post, seed0: int, args: argparse.Namespace, out: Path | No
     on = ", ".join(sc.enabled_interventions) or "none"
     print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
     rows = [("metric", "mean", "95% low", "95% high")]
-    for m in METRICS:
+    for m in shown_metrics(levels.loc["offered", "mean"]):
         r = levels.loc[m.name]
         rows.append((m.label, _fmt(r["mean"], m.unit), _fmt(r["low"], m.unit), _fmt(r["high"], m.unit)))
     print_table(rows)
@@ -375,17 +374,29 @@ def _incomplete(err: Exception, seed: int, seed0: int, left: int, args: argparse
             f"finish with the same command and --seed {seed} --replicates {left} --out NEW_FOLDER{kept}")
 
 
-def _print_run(sc, summaries: list[dict], summary: dict) -> None:
+ACQUISITION = ("offered", "accepted", "acceptance_rate", "served", "completion_rate", "referral_acceptances")
+"""The rows about winning new customers: left out of a run's table where nobody was offered the service."""
+
+
+def shown_metrics(offered: float) -> list:
+    """The metrics a run's table shows: all, but the acquisition rows only if someone was offered the service
+    (``telco_churn`` and the other retention scenarios have existing customers only: a column of zeros says nothing)."""
     from .metrics import METRICS
+
+    return [m for m in METRICS if offered > 0 or m.name not in ACQUISITION]
+
+
+def _print_run(sc, summaries: list[dict], summary: dict) -> None:
 
     on = ", ".join(sc.enabled_interventions) or "none"
     print(f"{sc.title or sc.name}: {sc.population.customers:,} customers, {sc.steps} {sc.step_unit}s, interventions: {on}")
+    offered = max(float(s["offered"]) for s in summaries)
     if len(summaries) == 1:
-        print_table([("metric", "value")] + [(m.label, _fmt(summary[m.name], m.unit)) for m in METRICS])
+        print_table([("metric", "value")] + [(m.label, _fmt(summary[m.name], m.unit)) for m in shown_metrics(offered)])
         reasons = summary["dropout_reasons"]
     else:
         rows = [("metric", "mean", "95% low", "95% high")]
-        for m in METRICS:
+        for m in shown_metrics(offered):
             lo, hi = summary["ci95"][m.name]
             rows.append((m.label, _fmt(summary["mean"][m.name], m.unit), _fmt(lo, m.unit), _fmt(hi, m.unit)))
         print_table(rows)
@@ -590,25 +601,30 @@ def _optimise(args: argparse.Namespace) -> dict:
         print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
         raise
     o = res.spec.primary.name
+    from .formatting import metric_number
+
+    def val(x, signed=False):  # the objective in its unit: a share as 4.7%, a difference in pts, a count as 3,400
+        return metric_number(x, o, signed)
+
     print(f"{res.spec.file.title or res.scenario.name}: {len(res.plans)} trials, {len(res.frontier)} plans on the frontier, in {res.out}")
     if res.best is None:
         print("  no evaluated plan meets the constraints within the budget")
     else:
         mean, lo, hi = res.best.evaluation.interval(o)
-        print(f"  best plan: {res.best.text}: {o} {_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}], cost {_fmt(res.best.cost)}")
+        print(f"  best plan: {res.best.text}: {o} {val(mean)} [{val(lo)}, {val(hi)}], cost {_fmt(res.best.cost, 'currency')}")
         print(f"  {len(res.recommendation.ties)} runner(s)-up statistically indistinguishable from it")
         if res.advantage:
             d = res.advantage
-            print(f"  advantage over the runner-up on fresh seeds: {d[0]:+.4g} [{d[1]:+.4g}, {d[2]:+.4g}]")
+            print(f"  advantage over the runner-up on fresh seeds: {val(d[0], True)} [{val(d[1], True)}, {val(d[2], True)}]")
         print(f"  {res.explain(res.best)}")
         if res.spec.draws:
             o_ = res.spec.primary
-            print(f"  its {o} in the worst 10% of posterior draws: {_fmt(res.best.evaluation.worst(o, o_.maximise))}")
+            print(f"  its {o} in the worst 10% of posterior draws: {val(res.best.evaluation.worst(o, o_.maximise))}")
             if res.robust is not None:
                 sturdy = res.robust
                 same = " (the same plan)" if sturdy.key == res.best.key else ""
-                print(f"  best in the worst case{same}: {sturdy.text}: {o} {_fmt(sturdy.evaluation.worst(o, o_.maximise))} in the worst 10% "
-                      f"of draws, {_fmt(sturdy.mean(o))} expected, cost {_fmt(sturdy.cost)}")
+                print(f"  best in the worst case{same}: {sturdy.text}: {o} {val(sturdy.evaluation.worst(o, o_.maximise))} in the worst 10% "
+                      f"of draws, {val(sturdy.mean(o))} expected, cost {_fmt(sturdy.cost, 'currency')}")
     print(f"Uncertainty: {res.spec.uncertainty}" + ("; the fresh check used fresh seeds and fresh posterior draws" if res.spec.draws else ""))
     print("wrote " + ", ".join(str(p) for p in res.files.values()))
     best = None
@@ -649,7 +665,7 @@ def _objective_flag(text: str) -> tuple[str, str]:
 
 def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
-    p.add_argument("file", nargs="?", help="optimisation file (.toml) or the name of one in optimisation/ (default: flags)")
+    p.add_argument("file", nargs="?", help="optimisation file (.toml), or a ready-made one's name (aravind, telco_churn, top_accounts; ./optimisation/NAME.toml first) (default: flags)")
     p.add_argument("--out", "-o", type=Path, help="results folder (default results/optimise-<file or scenario>)")
     p.add_argument("--trials", type=integer("--trials", 1, 100_000), help="plans to evaluate (default: the file's)")
     p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for a plan's runs (default 1 = in this process)")
@@ -769,11 +785,49 @@ ARGUMENTS["discover"] = _discover_args
 SHELLS = ("bash", "zsh", "tcsh")
 
 
-@command("completion", "print a shell completion script (bash, zsh or tcsh), e.g. cxsim completion bash > ~/.local/share/bash-completion/completions/cxsim")
+def completion_names() -> dict[str, list[str]]:
+    """The names a shell completes for each kind of argument: built-in scenarios, their variants and interventions,
+    built-in experiments, ready-made optimisation and targets files."""
+    from .calibration.targets import CALIBRATION_DIR
+    from .experiments.spec import EXPERIMENT_DIR
+    from .optimisation.spec import OPTIMISATION_DIR
+    from .scenario import list_scenarios, load_scenario
+
+    scenarios = list_scenarios()
+    loaded = [load_scenario(name) for name in scenarios]
+    return {
+        "scenario": scenarios,
+        "variant": sorted({"baseline"} | {v for sc in loaded for v in sc.variants}),
+        "intervention": sorted({i for sc in loaded for i in sc.interventions}),
+        "experiment": sorted(p.stem for p in EXPERIMENT_DIR.glob("*.toml")),
+        "file": sorted(p.stem for p in OPTIMISATION_DIR.glob("*.toml")),
+        "targets": sorted(p.stem for p in CALIBRATION_DIR.glob("*.toml")),
+    }
+
+
+def named_completion(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser`` with every scenario, variant, intervention, experiment and ready-made file argument completing its
+    names (and, where a path may stand instead, .toml files)."""
+    import shtab
+
+    names = completion_names()
+    paths = {"scenario", "experiment", "file", "targets"}  # a .toml path is allowed there too
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for sub in {id(p): p for s in subparsers for p in s.choices.values()}.values():
+        for action in sub._actions:
+            if action.dest in names:
+                listing = "printf '%s\\n' " + " ".join(names[action.dest])
+                if action.dest in paths:
+                    listing += "; ls -1 *.toml 2>/dev/null"
+                action.complete = shtab.cmd(listing)
+    return parser
+
+
+@command("completion", "print a shell completion script (bash, zsh or tcsh), e.g. cxsim completion bash --write ~/.local/share/bash-completion/completions/cxsim")
 def _completion(args: argparse.Namespace) -> int:
     import shtab
 
-    script = shtab.complete(make_parser(), shell=args.shell)
+    script = shtab.complete(named_completion(make_parser()), shell=args.shell)
     if args.write is None:
         print(script)
         return 0
@@ -806,6 +860,9 @@ def _calibrate(args: argparse.Namespace) -> dict:
     scheduler = check_scheduler(args.scheduler) if args.scheduler else check_scheduler(os.environ.get("CXSIM_SCHEDULER") or None, "$CXSIM_SCHEDULER")
     scenario_source(args.scenario)
     scenario_source(str(args.targets), "targets file")
+    from .calibration.targets import find_file
+
+    args.targets = find_file(args.targets)  # a path, or a ready-made file's name (aravind_baseline)
     if args.out is not None:
         check_writable_dir(args.out)
     from .calibration.bayesian import is_evidence_file
@@ -894,7 +951,7 @@ def _calibrate_evidence(args: argparse.Namespace, scheduler) -> dict:
 
 def _calibrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="built-in scenario name (see `cxsim list`) or path to a .toml file")
-    p.add_argument("targets", type=Path, help="targets file (.toml): free parameters, targets, seeds, trials (see docs/model.md)")
+    p.add_argument("targets", type=Path, help="evidence or targets file (.toml), or a ready-made targets file's name (aravind_baseline): free parameters, targets, seeds, trials (see docs/calibration.md)")
     p.add_argument("--out", "-o", type=Path, help="report folder (default results/calibrate-<scenario>)")
     p.add_argument("--trials", type=integer("--trials", 1, 100_000), help="trials in all (default: the targets file's)")
     p.add_argument("--workers", "-j", type=integer("--workers", 1, 4096), help="local worker processes for the runs of a trial (default: all CPUs; 1 = in this process)")
@@ -959,7 +1016,7 @@ def make_parser() -> argparse.ArgumentParser:
         ARGUMENTS.get(name, lambda p: None)(p)
         if name in JSON_COMMANDS:
             p.add_argument("--json", action="store_true",
-                           help=f"print one JSON document on stdout (its fields: README.md, 'Machine-readable output', the {name!r} shape); human text goes to stderr")
+                           help=f"print one JSON document on stdout (its fields: docs/command-line.md, 'Machine-readable output', the {name!r} shape); human text goes to stderr")
     return parser
 
 
@@ -994,6 +1051,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help (0) or a bad argument (2, already reported in one line)
         return int(stop.code or 0)
+    from . import progress
+
+    progress.LOG_LINES = True  # a long command logs lines of progress where stderr is not a terminal (cxsim.progress)
     try:
         return run_command(args)
     except Incomplete as err:
@@ -1011,6 +1071,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # the disk, not the input: one line, what and where
         print(f"cxsim: error: {one_line(f'{err.strerror or err}: {err.filename or ''}')}", file=sys.stderr)
         return 1
+    finally:
+        progress.LOG_LINES = False
 
 
 if __name__ == "__main__":

@@ -189,8 +189,8 @@ def customer_table(model: "CxModel") -> pd.DataFrame:
         df[f"cost_{kind}"] = c.cost(kind)
     df["stage"] = pd.Categorical.from_codes(c.stage, categories=list(STAGES))
     df["segment"] = pd.Categorical.from_codes(c.segment, categories=model.pars.segment_names)
-    reasons = np.where(c.reason >= 0, c.reason, len(REASONS))
-    df["reason"] = pd.Categorical.from_codes(reasons, categories=list(REASONS) + ["none"])
+    # a customer with no reason to give (a user, or never offered) has none: missing, not a category of its own
+    df["reason"] = pd.Categorical.from_codes(np.where(c.reason >= 0, c.reason, -1), categories=list(REASONS))
     df.index.name = "customer"
     return df.reset_index()
 

@@ -126,12 +126,13 @@ def customers_arrow(res: "Results") -> "pa.Table":
     categories = {
         "stage": (c.stage, list(STAGES)),
         "segment": (c.segment, model.pars.segment_names),
-        "reason": (np.where(c.reason >= 0, c.reason, len(REASONS)).astype(np.int8), list(REASONS) + ["none"]),
+        "reason": (np.where(c.reason >= 0, c.reason, -1).astype(np.int8), list(REASONS)),  # no reason: null
     }
     for name in STATE:
         if name in categories:
             codes, names = categories[name]
-            cols[name] = pa.DictionaryArray.from_arrays(np.ascontiguousarray(codes), pa.array(names, pa.string()))
+            codes = np.ascontiguousarray(codes)
+            cols[name] = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), pa.array(names, pa.string()))
         elif name == "loyalty":
             loyalty = c.loyalty.copy()
             loyal = np.flatnonzero(c.stage == Stage.LOYAL)

@@ -260,6 +260,21 @@ def path_text(ref: Any, where: str) -> str:
     return text
 
 
+def find_named_file(name_or_path: str | Path, what: str, folder: str, library: Path) -> Path:
+    """A path as given, or a bare name (no suffix) looked up as ``FOLDER/NAME.toml`` in the current folder,
+    then among the ready-made files shipped in the package (``library``), so a name works from a wheel too."""
+    path = Path(path_text(name_or_path, what))
+    if path.suffix or len(path.parts) > 1:
+        if not path.exists():
+            raise CxError(f"{what} {shorten(str(path))!r} not found")
+        return path
+    for candidate in (Path(folder) / f"{path}.toml", library / f"{path}.toml"):
+        if candidate.exists():
+            return candidate
+    known = ", ".join(sorted(p.stem for p in library.glob("*.toml"))) or "(none)"
+    raise CxError(f"unknown {what} {shorten(str(name_or_path))!r}: give a .toml path or one of {known}")
+
+
 def decode_toml(data: bytes, where: str) -> str:
     """The bytes of a TOML file as text, or CxError with one line (a binary file, not UTF-8)."""
     if b"\0" in data:

@@ -1,7 +1,7 @@
 """A scenario as a file to share, and a shared file read back (no Streamlit, no paths on a server).
 
 * :func:`to_toml` writes a scenario as ``extends = "<built-in>"`` plus only what differs from
-  that built-in scenario: a file ``cxsim run FILE`` accepts unchanged (see README, "The input
+  that built-in scenario: a file ``cxsim run FILE`` accepts unchanged (see docs/command-line.md, "The input
   contract"). The text is read back before it is returned, so a file that would not reproduce
   the scenario is never handed out.
 * :func:`read_shared` reads an uploaded file from memory with the rules of any scenario file,

@@ -116,6 +116,9 @@ def test_the_wheel_holds_the_built_in_experiments(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {Path(n).name for n in names if n.startswith("cxsim/experiments/library/")}
     assert {"aravind_waterfall.toml", "bass.toml", "aravind_sensitivity.toml", "ab_free_transport.toml"} <= shipped
+    # the ready-made optimisation and targets files too, so `cxsim optimise aravind aravind` works from the wheel
+    assert {"cxsim/optimisation/library/aravind.toml", "cxsim/optimisation/library/telco_churn.toml",
+            "cxsim/optimisation/library/top_accounts.toml", "cxsim/calibration/library/aravind_baseline.toml"} <= set(names)
 
 
 def test_scenario_repr_is_short():

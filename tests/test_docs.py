@@ -3,6 +3,7 @@ and every shell command in README.md and the docs goes through ./cx (so it runs 
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ def site(tmp_path_factory) -> Path:
 
 def test_every_page_is_built(site):
     for page in ("index", "getting-started/index", "explorer/index", "scenarios/index", "experiments/index",
-                 "calibration/index", "model/index", "reference/plot/index"):
+                 "calibration/index", "model/index", "reference/plot/index", "command-line/index", "performance/index"):
         assert (site / f"{page}.html").exists(), page
     experiments = (site / "experiments" / "index.html").read_text()
     assert "What a results folder holds" in experiments  # experiments/README.md, included
@@ -75,3 +76,85 @@ def test_python_examples_run_as_written(page, monkeypatch, tmp_path):
         exec(compile(block, f"{page} python block {k + 1}", "exec"), namespace)
     if "base" in namespace and "acceptance_rate" in namespace["base"].summary:
         assert namespace["base"].summary["acceptance_rate"] < 0.1
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """Every ``./cx …`` line of every page, as the argument list cxsim gets (comments and redirections dropped)."""
+    commands = []
+    for page in PAGES:
+        for line in shell_lines(page.read_text()):
+            words = shlex.split(line, comments=True)
+            for stop in (">", ">>", "|", "&&", ";"):
+                if stop in words:
+                    words = words[:words.index(stop)]
+            commands.append((f"{page.relative_to(ROOT)}: {line.split('#')[0].strip()}", words[1:]))
+    return commands
+
+
+COMMANDS = documented_commands()
+NOT_CXSIM = {"test", "python", "jupyter"}  # ./cx runs these itself (pytest, the venv's Python, Jupyter)
+OUTPUT_OPTIONS = {"--out", "--write"}
+
+
+@pytest.mark.parametrize("where, argv", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_every_documented_command_parses_and_names_files_that_exist(where, argv):
+    """The real argparse parser takes every documented command (its subcommand and flags exist), and every
+    file it names (.toml, .py, .ipynb, .csv; not an output) is in the checkout, so it runs as typed from here."""
+    from cxsim.cli import make_parser
+
+    assert argv, where
+    if argv[0] in NOT_CXSIM:
+        files = [w for w in argv[1:] if re.search(r"\.(py|ipynb|toml|csv)$", w)]
+    else:
+        try:
+            make_parser().parse_args(argv)
+        except SystemExit as stop:  # --help and --version exit 0; a wrong flag exits 2
+            assert stop.code == 0, f"{where}: the parser refuses it"
+        files = [w for k, w in enumerate(argv) if re.search(r"\.(toml|csv|parquet)$", w) and argv[k - 1] not in OUTPUT_OPTIONS]
+    missing = [f for f in files if not (ROOT / f).exists()]
+    assert not missing, f"{where}: names files the checkout lacks: {missing}"
+
+
+def quick(argv: list[str]) -> bool:
+    """Commands that take a second or two: listings, help, version, one small run without an output folder."""
+    if not argv or argv[0] in NOT_CXSIM or argv[0] in ("app", "completion"):
+        return False
+    if argv[0] in ("list", "--version", "--help") or "--help" in argv or argv[:2] == ["sweep", "--list"]:
+        return True
+    return argv[0] == "run" and not OUTPUT_OPTIONS & set(argv) and "--replicates" not in argv
+
+
+QUICK = [c for c in COMMANDS if quick(c[1])]
+
+
+@pytest.mark.parametrize("where, argv", QUICK, ids=[c[0] for c in QUICK])
+def test_quick_documented_commands_run_as_typed(where, argv, monkeypatch, capsys):
+    from cxsim.cli import main
+
+    monkeypatch.chdir(ROOT)
+    try:
+        rc = main(argv)
+    except SystemExit as stop:
+        rc = stop.code
+    assert rc == 0, f"{where}: exit {rc}: {capsys.readouterr().err[-500:]}"
+
+
+def test_documented_commands_are_found():
+    """The extraction itself: the README's and the docs' commands are all seen, the quick ones among them."""
+    assert len(COMMANDS) >= 40 and {"list", "run", "sweep", "optimise", "calibrate", "story"} <= {a[0] for _, a in COMMANDS}
+    assert len(QUICK) >= 8
+
+
+def test_documented_searches_typed_in_order_never_collide():
+    """Two different optimise, calibrate or sweep commands writing one --out folder: the second fails as typed
+    (the folder holds the first's study or runs), unless it says --resume. The same command on two pages is one."""
+    seen: dict[str, tuple[str, list[str]]] = {}
+    clashes = []
+    for where, argv in COMMANDS:
+        if not argv or argv[0] not in ("optimise", "calibrate", "sweep") or "--out" not in argv or "--resume" in argv:
+            continue
+        out = argv[argv.index("--out") + 1]
+        if out in seen and seen[out][1] != argv:
+            clashes.append(f"{seen[out][0]}  and  {where}")
+        seen.setdefault(out, (where, argv))
+    assert not clashes, clashes

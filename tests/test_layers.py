@@ -62,7 +62,7 @@ def test_every_engine_module_is_declared_in_a_layer():
     for module in RANK:
         assert (PACKAGE / f"{module}.py").exists(), f"{module} is declared but does not exist"
     front_ends = {"cli", "outputs", "views", "plot", "reference", "workload", "narrative", "experiments", "calibration", "classroom",
-                  "optimisation", "formatting", "scenario_file", "report", "studies",
+                  "optimisation", "formatting", "scenario_file", "report", "studies", "progress",
                   "posterior", "uncertainty", "ensemble", "ema"}
     undeclared = {m.split(".")[0] for m in all_modules()} - set(RANK) - front_ends
     assert undeclared == set(), f"declare these modules in LAYERS (or as front ends): {sorted(undeclared)}"

@@ -51,10 +51,12 @@ def test_the_aravind_notebook_runs_and_tells_a_non_users_story(kernel_here, tmp_
     nbclient.NotebookClient(nb, kernel_name=kernel_here, timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(o.get("output_type") != "error" for c in code for o in c.outputs)
+    assert not [c.source[:40] for c in code if "TqdmWarning" in _text(c) or "IProgress" in _text(c)]  # first cell: no tqdm warning
     assert "Journey funnel" in _text(code[0]) and "Acceptance" in _text(code[0])  # Results' rich display
     rates = {line.split(":")[0].strip(): float(line.split("acceptance ")[1].split("%")[0]) for line in _text(code[1]).splitlines()}
     assert rates["baseline"] < 10 and rates["aravind_1980s"] > 2 * rates["baseline"]
     charts = [c for c in code if _is_chart(c)]
     assert len(charts) == 5  # funnel, reasons, comparison, journey, curves
+    assert not [c.source[:40] for c in charts if "cdn.jsdelivr.net" in _text(c)]  # plot.offline_charts(): drawn offline
     story = next(_text(c) for c in code if "customer(who).story()" in c.source)
     assert "rupees" in story and len(story.splitlines()) >= 3

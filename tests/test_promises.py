@@ -5,6 +5,7 @@ observed-count CSVs, special files for every reader, text with control character
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -248,12 +249,32 @@ def test_completion_writes_into_a_folder_a_fresh_machine_lacks(capsys, tmp_path)
     refused(capsys, ["completion", "zsh", "--write", str(tmp_path)], "--write", "is a folder")
 
 
+def test_ready_made_files_are_found_by_name_outside_a_checkout(capsys, tmp_path, monkeypatch):
+    """Names resolve to the package's library from any folder (a wheel has no optimisation/ or calibration/ folder)."""
+    from cxsim.calibration.targets import find_file as find_targets
+    from cxsim.optimisation.spec import find_file as find_optimisation
+
+    monkeypatch.chdir(tmp_path)
+    assert find_optimisation("aravind").parent.parts[-2:] == ("optimisation", "library")
+    assert find_targets("aravind_baseline").parts[-3:] == ("calibration", "library", "aravind_baseline.toml")
+    for name in ("aravind", "telco_churn", "top_accounts"):
+        assert find_optimisation(name).is_file()
+    (tmp_path / "optimisation").mkdir()  # a file of one's own with the same name comes first
+    (tmp_path / "optimisation" / "aravind.toml").write_text("# mine\n")
+    assert find_optimisation("aravind") == Path("optimisation") / "aravind.toml"
+    refused(capsys, ["optimise", "aravind", "no_such_plan"], "unknown optimisation file", "aravind, telco_churn, top_accounts")
+    refused(capsys, ["calibrate", "aravind", "no_such_targets"], "unknown targets file", "aravind_baseline")
+    # a name that resolves gets as far as the next check (the output folder), not "unknown … file"
+    refused(capsys, ["calibrate", "aravind", "aravind_baseline", "--out", "/proc/cxsim-x"], "--out /proc/cxsim-x")
+    refused(capsys, ["optimise", "aravind", "telco_churn", "--out", "/proc/cxsim-x"], "--out /proc/cxsim-x")
+
+
 def test_json_help_says_where_the_shape_is(capsys):
     assert main(["run", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "README.md, 'Machine-readable output'" in help_text
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert "**Machine-readable output" in readme and "Shapes: `run`" in readme
+    assert "docs/command-line.md, 'Machine-readable output'" in help_text
+    page = (Path(__file__).parents[1] / "docs" / "command-line.md").read_text()
+    assert "## Machine-readable output" in page and "Shapes: `run`" in page
 
 
 def test_results_print_as_plain_text():
@@ -277,3 +298,123 @@ def test_optuna_studies_name_their_objectives_and_what_they_ran_on(tmp_path):
     attrs = study.user_attrs
     assert attrs["scenario"] == "aravind" and attrs["customers"] == 100 and len(attrs["seeds"]) == 2
     assert attrs["cxsim_version"] == cxsim.__version__
+
+
+def test_a_run_without_acquisition_leaves_its_rows_out(capsys):
+    """telco_churn's customers are existing ones: no 'Offered 0', 'Acceptance –' rows; aravind keeps them."""
+    assert main(["run", "telco_churn", "--customers", "300", "--steps", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "Retention" in out and not {"Offered", "Acceptance", "Completion", "Referral-driven"} & set(re.findall(r"^  (\S+)", out, re.M))
+    assert main(["run", "aravind", "--customers", "300", "--steps", "6"]) == 0
+    assert "Offered" in capsys.readouterr().out
+
+
+def test_the_optimise_summary_prints_its_objective_in_its_unit(capsys, tmp_path):
+    assert main(["optimise", "aravind", "--lever", "free_transport", "--lever", "free_medicine", "--objective", "acceptance_rate",
+                 "--budget", "200000", "--trials", "3", "--customers", "200", "--steps", "10", "--seeds", "2",
+                 "--out", str(tmp_path / "o")]) == 0
+    out, err = capsys.readouterr()
+    assert "cxsim: optimising: 3/3 plans (100%)" in err  # stderr is no terminal here: progress as lines, for a log
+    best = next(line for line in out.splitlines() if "best plan:" in line)
+    assert re.search(r"acceptance_rate \d+\.\d%", best), best  # a share as 6.2%, not 0.06166
+    assert not re.search(r"\b0\.0\d{2,}", out), out
+    advantage = [line for line in out.splitlines() if "advantage over the runner-up" in line]
+    assert all(" pts" in line for line in advantage), advantage
+
+
+def test_progress_away_from_a_terminal_is_lines_in_the_command_line_only(capsys, monkeypatch):
+    """A calibration's 15 minutes in a log show a line per tenth and at least one a minute; the API stays silent."""
+    from cxsim import progress
+
+    with progress.bar(200, unit="trial", desc="calibrating") as bar:  # the API: no lines
+        bar.update(200)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(progress, "LOG_LINES", True)
+    with progress.bar(200, initial=20, unit="trial", desc="calibrating") as bar:
+        for k in range(180):
+            bar.set_postfix(best=f"{1 / (k + 1):.3g}", refresh=False)
+            bar.update()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 9 and all(line.startswith("cxsim: calibrating: ") for line in lines), lines
+    assert lines[0].startswith("cxsim: calibrating: 40/200 trials (20%), ") and "left" in lines[0]
+    assert lines[-1].startswith("cxsim: calibrating: 200/200 trials (100%), ") and lines[-1].endswith("best=0.00556")
+    monkeypatch.setattr(progress, "EVERY_SECONDS", 0.0)  # a slow trial: a line each time the minute has passed
+    with progress.bar(1000, unit="run", desc="sweep") as bar:
+        bar.update()
+        bar.update()
+    assert len(capsys.readouterr().err.splitlines()) == 2
+
+
+def test_a_customer_without_a_reason_has_a_missing_reason_not_a_category(tmp_path):
+    """Users and customers never offered give no reason: null in the table and in customers.parquet, no 'none' category."""
+    import pandas as pd
+
+    from cxsim.metrics import customer_table
+
+    res = cxsim.run(cxsim.load_scenario("aravind"), seed=1, customers=400, steps=10)
+    table = customer_table(res.model)
+    assert "none" not in list(table["reason"].cat.categories)
+    assert table["reason"].isna().sum() == (res.model.customers.reason < 0).sum() > 0
+    assert main(["run", "aravind", "--customers", "400", "--steps", "10", "--out", str(tmp_path / "r")]) == 0
+    stored = pd.read_parquet(tmp_path / "r" / "customers.parquet")["reason"]
+    assert "none" not in list(stored.cat.categories) and stored.isna().sum() > 0
+    assert stored.astype(object).equals(table["reason"].astype(object))
+
+
+def test_completion_completes_scenario_variant_intervention_and_experiment_names(capsys, tmp_path):
+    """The bash script, sourced in a real bash, completes names, not only commands and flags; zsh and tcsh carry them too."""
+    import shutil
+    import subprocess
+
+    script = tmp_path / "cxsim.bash"
+    assert main(["completion", "bash", "--write", str(script)]) == 0
+    capsys.readouterr()
+    probe = ('source "$1"; shift; for line in "$@"; do read -ra COMP_WORDS <<< "$line"; COMP_CWORD=$((${#COMP_WORDS[@]}-1)); '
+             'COMP_LINE="$line"; COMP_POINT=${#line}; COMPREPLY=(); _shtab_cxsim; echo "${COMPREPLY[*]}"; done')
+    lines = ["cxsim run ara", "cxsim run aravind --variant aravind_1", "cxsim run aravind -i free_t",
+             "cxsim sweep aravind_w", "cxsim optimise aravind tel", "cxsim calibrate aravind aravind_b"]
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    got = subprocess.run(["bash", "-c", probe, "probe", str(script), *lines], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert got.stdout.splitlines() == ["aravind", "aravind_1980s", "free_transport", "aravind_waterfall", "telco_churn",
+                                       "aravind_baseline"], got.stderr
+    for shell in ("zsh", "tcsh"):
+        assert main(["completion", shell]) == 0
+        text = capsys.readouterr().out
+        assert "aravind_1980s" in text and "free_transport" in text and "aravind_waterfall" in text, shell
+
+
+def test_offline_charts_carry_their_javascript():
+    """Altair's default renderer loads Vega from a CDN (an offline reader sees no chart); offline_charts() inlines it."""
+    from cxsim import plot
+
+    res = cxsim.run(cxsim.load_scenario("aravind"), seed=1, customers=300, steps=5)
+    try:
+        assert plot.offline_charts() == "html"
+        bundle = plot.funnel(res)._repr_mimebundle_()
+        html = (bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"]
+        assert "vegaEmbed" in html and "cdn.jsdelivr.net" not in html and "<script src=" not in html
+    finally:
+        assert plot.offline_charts(False) == "default"
+
+
+def test_a_users_datacollector_with_agent_reporters_collects_every_customer():
+    """model.agents holds only the customers asked for; register_all makes them all agents, so Mesa's own
+    DataCollector with agent reporters collects one row per customer that agrees with the arrays."""
+    import mesa
+
+    from cxsim.customer import register_all
+    from cxsim.model import CxModel
+
+    model = CxModel(scenario="aravind", customers=500, seed=3)
+    model.customer(7)
+    assert len(model.agents) == 1
+    agents = register_all(model)
+    assert len(model.agents) == len(agents) == 500 and agents[7] is model.customer(7)
+    collector = mesa.DataCollector(agent_reporters={"customer": "index", "stage": "stage"})
+    for _ in range(4):
+        model.step()
+    collector.collect(model)
+    table = collector.get_agent_vars_dataframe()
+    assert len(table) == 500
+    assert all(model.stage_of(int(c)) == s for c, s in zip(table["customer"], table["stage"]))

@@ -1,7 +1,7 @@
 """Calibration and validation as code: fit free parameters of a scenario to targets, then predict what was not fitted.
 
     from cxsim.calibration import calibrate
-    cal = calibrate("aravind", "calibration/aravind_baseline.toml", out="calibration/aravind_baseline")
+    cal = calibrate("aravind", "aravind_baseline", out="calibration/aravind_baseline")  # a ready-made targets file by name
     cal.best, cal.ranges, cal.validation.predictions
 
 Modules: :mod:`.targets` (the targets file), :mod:`.observed` (targets from

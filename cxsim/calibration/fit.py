@@ -26,7 +26,6 @@ exactly what an uninterrupted one draws.
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,13 +207,12 @@ def optimise(study, spec: Spec, scenario: Scenario, trials: int, *, workers: int
     """Run trials one at a time until ``trials`` have finished; ``on_trial(done, trials)`` after each one is stored
     (an exception it raises, e.g. a user's Stop, ends the calibration with the finished trials kept)."""
     from optuna.trial import TrialState
-    from tqdm import tqdm
+    from ..progress import bar as progress_bar
 
     close_stale(study)
     dists = distributions(spec, scenario)
     done = len(finished_trials(study))
-    disable = None if progress is None else not progress
-    with tqdm(total=max(trials, done), initial=done, unit="trial", desc="calibrating", file=sys.stderr, disable=disable, dynamic_ncols=True) as bar:
+    with progress_bar(max(trials, done), initial=done, unit="trial", desc="calibrating", progress=progress) as bar:
         while done < trials:
             study.sampler = sampler(spec, done)
             trial = study.ask(dists)
@@ -226,7 +224,7 @@ def optimise(study, spec: Spec, scenario: Scenario, trials: int, *, workers: int
             trial.set_user_attr("fits", {f.target.key: [f.mean, f.low, f.high, f.residual if math.isfinite(f.residual) else None] for f in ev.fits})
             study.tell(trial, ev.objective)
             done += 1
+            bar.set_postfix(best=f"{study.best_value:.3g}", refresh=False)  # before the update, so a log line shows it
             bar.update()
-            bar.set_postfix(best=f"{study.best_value:.3g}")
             if on_trial is not None:
                 on_trial(done, trials)

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..params import CxError, explain, read_toml
+from ..params import CxError, explain, find_named_file, read_toml
 from ..scenario import Scenario
 from . import observed as observed_data
 from .quantities import is_rate, problem
@@ -270,9 +270,18 @@ class Spec:
         return self.file.parameters
 
 
+CALIBRATION_DIR = Path(__file__).resolve().parent / "library"
+"""The ready-made targets files, shipped in the package (``cxsim/calibration/library/*.toml``)."""
+
+
+def find_file(name_or_path: str | Path) -> Path:
+    """A path, or the name of a ready-made targets file (``calibration/NAME.toml`` here, else the package's library)."""
+    return find_named_file(name_or_path, "targets file", "calibration", CALIBRATION_DIR)
+
+
 def read(path: str | Path) -> TargetsFile:
-    """Parse and validate a targets file (one-line CxError on any problem)."""
-    p = Path(path)
+    """Parse and validate a targets file, given as a path or a ready-made file's name (one-line CxError on any problem)."""
+    p = find_file(path)
     return parse(read_toml(p, "targets file"), p.name)
 
 
@@ -288,7 +297,7 @@ def load(path_or_raw: str | Path | dict[str, Any], scenario: Scenario) -> Spec:
     if isinstance(path_or_raw, dict):
         tf, path, where = parse(path_or_raw), None, "targets"
     else:
-        path = Path(path_or_raw)
+        path = find_file(path_or_raw)
         tf, where = read(path), path.name
     check_parameters(tf, scenario, where)
     targets = [resolve(t, scenario, where, f"targets[{i}]") for i, t in enumerate(tf.targets)]

@@ -13,7 +13,6 @@ import math
 import multiprocessing as mp
 import os
 import re
-import sys
 import threading
 import time
 from collections import deque
@@ -94,11 +93,10 @@ def execute(base: Scenario, tasks: list[Task], on_result: OnResult, *, workers: 
     ``scheduler``: a Dask address (or ``LocalCluster``); else ``workers`` > 1 uses a local
     process pool, 1 runs here. ``progress`` None shows a bar only on a terminal.
     """
-    from tqdm import tqdm
+    from ..progress import bar as progress_bar
 
     scheduler = resolve_scheduler(scheduler)
-    disable = None if progress is None else not progress
-    with tqdm(total=len(tasks) + done, initial=done, unit="run", desc=desc, file=sys.stderr, disable=disable, dynamic_ncols=True) as bar:
+    with progress_bar(len(tasks) + done, initial=done, unit="run", desc=desc, progress=progress) as bar:
         def handle(result: Result) -> None:
             on_result(*result)
             bar.update()

@@ -1,7 +1,7 @@
 """Best plan for a budget: search the intervention mix with Optuna, report the frontier and the plan in the customers' terms.
 
     from cxsim.optimisation import optimise
-    res = optimise("aravind", "optimisation/aravind.toml", out="results/opt-aravind", budget=500_000)
+    res = optimise("aravind", "aravind", out="results/opt-aravind", budget=500_000)  # a ready-made file by name
     res.best.text, res.frontier_table, res.recommend(300_000).best
 
 Modules: :mod:`.spec` (the optimisation file), :mod:`.evaluate` (a plan's runs on common

@@ -18,7 +18,6 @@ of an unused lever do not matter) takes the first evaluation's numbers without r
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -190,14 +189,12 @@ class Search:
 
     def run(self, trials: int, progress: bool | None = None, on_trial=None) -> None:
         """Run trials until ``trials`` are complete; ``on_trial(done, trials)`` after each (raise in it to stop: resumable)."""
-        from tqdm import tqdm
+        from ..progress import bar as progress_bar
 
         self.resume_stale()
         dists = distributions(self.spec)
         done = len(complete(self.study))
-        disable = None if progress is None else not progress
-        with tqdm(total=max(trials, done), initial=done, unit="plan", desc="optimising", file=sys.stderr,
-                  disable=disable, dynamic_ncols=True) as bar:
+        with progress_bar(max(trials, done), initial=done, unit="plan", desc="optimising", progress=progress) as bar:
             while done < trials:
                 self.study.sampler = make_sampler(self.spec, done)
                 trial = self.study.ask(dists)

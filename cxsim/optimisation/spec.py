@@ -35,10 +35,11 @@ from pydantic import Field, ValidationError, field_validator
 from ..interventions import REGISTRY
 from ..measures import GROUP_MEASURES, GROUPS, MEASURES
 from ..metrics import METRIC_BY_NAME
-from ..params import CxError, Params, explain, field_info, par, path_text, read_toml, reject_nonfinite
+from ..params import CxError, Params, explain, field_info, find_named_file, par, read_toml, reject_nonfinite
 from ..scenario import Scenario
 
-OPTIMISATION_DIR = Path(__file__).resolve().parents[2] / "optimisation"
+OPTIMISATION_DIR = Path(__file__).resolve().parent / "library"
+"""The ready-made optimisation files, shipped in the package (``cxsim/optimisation/library/*.toml``)."""
 DERIVED = {"cost_per_accepted": "intervention cost per accepted customer"}
 """Quantities computed from two measures of the same run."""
 RESERVED = {"optional"}
@@ -188,17 +189,8 @@ class Spec:
 
 # -- loading --------------------------------------------------------------------------------
 def find_file(name_or_path: str | Path) -> Path:
-    """A path, or the name of a ready-made file in ``optimisation/``."""
-    path = Path(path_text(name_or_path, "optimisation file"))
-    if path.suffix:
-        if not path.exists():
-            raise CxError(f"optimisation file {str(path)!r} not found")
-        return path
-    for candidate in (Path("optimisation") / f"{path}.toml", OPTIMISATION_DIR / f"{path}.toml"):
-        if candidate.exists():
-            return candidate
-    known = ", ".join(sorted(p.stem for p in OPTIMISATION_DIR.glob("*.toml"))) or "(none)"
-    raise CxError(f"unknown optimisation file {str(name_or_path)!r}: give a .toml path or one of {known}")
+    """A path, or the name of a ready-made file (``optimisation/NAME.toml`` here, else the package's library)."""
+    return find_named_file(name_or_path, "optimisation file", "optimisation", OPTIMISATION_DIR)
 
 
 def read_file(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
