@@ -509,7 +509,7 @@ def test_your_own_data_uploaded_compared_and_a_bad_file_named(explorer, tmp_path
     chart.first.wait_for(timeout=30_000)
     page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stVegaLiteChart\"] svg.marks, "
                            "[data-testid=\"stMain\"] [data-testid=\"stVegaLiteChart\"] canvas.marks').length >= 1", timeout=30_000)
-    assert page.get_by_role("button", name="Fit").count() == 1
+    assert page.get_by_role("button", name="Fit", exact=True).count() == 1
     explorer.clean()
 
     bad = tmp_path / "bad_funnel.csv"

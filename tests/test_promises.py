@@ -355,7 +355,7 @@ def test_a_customer_without_a_reason_has_a_missing_reason_not_a_category(tmp_pat
     table = customer_table(res.model)
     assert "none" not in list(table["reason"].cat.categories)
     assert table["reason"].isna().sum() == (res.model.customers.reason < 0).sum() > 0
-    assert main(["run", "aravind", "--customers", "400", "--steps", "10", "--out", str(tmp_path / "r")]) == 0
+    assert main(["run", "aravind", "--customers", "400", "--steps", "10", "--uncertainty", "seeds", "--out", str(tmp_path / "r")]) == 0
     stored = pd.read_parquet(tmp_path / "r" / "customers.parquet")["reason"]
     assert "none" not in list(stored.cat.categories) and stored.isna().sum() > 0
     assert stored.astype(object).equals(table["reason"].astype(object))
