@@ -7,9 +7,6 @@ itself (needed to tell one customer's story) is kept for the few latest runs.
 
 from __future__ import annotations
 
-import time
-
-import pandas as pd
 import streamlit as st
 
 import cxsim
@@ -33,28 +30,15 @@ def model(scenario_json: str, seed: int):
     return cxsim.run(_scenario(scenario_json), seed).model
 
 
-@st.cache_resource(show_spinner="Preparing the simulator for this scenario: loading or compiling its kernels (once per server)…")
-def warm_up(name: str) -> float:
-    """Run scenario ``name`` small once per server process – with no intervention and with the
-    variant the page starts from – so that the kernels the first page needs are compiled (or
-    loaded from numba's cache) under a spinner that says so, before the page's own runs.
-    Returns the seconds it took."""
-    started = time.perf_counter()
-    sc = cxsim.load_scenario(name)
-    worlds = [sc.variant("baseline"), *(sc.variant(v) for v in list(sc.variants)[:1])]
-    for world in worlds:
-        cxsim.run(world.with_overrides({"population.customers": 200}), 0)
-    return time.perf_counter() - started
-
-
-def run_worlds(worlds: dict[str, Scenario], seeds: list[int]) -> dict[str, list[dict]]:
-    """Run every world on the same seeds (common random numbers), with a progress bar."""
-    jobs = [(w, sc.model_dump_json(), s) for w, sc in worlds.items() for s in seeds]
+def run_worlds(worlds: dict[str, Scenario], seeds: list[int], draws=({},), keep=()) -> dict[str, list[dict]]:
+    """Every world on every posterior draw × seed, common random numbers within each draw (:func:`cxsim.views.run_worlds`),
+    each run cached, with a progress bar."""
     bar = st.progress(0.0, text="Simulating…")
-    out: dict[str, list[dict]] = {w: [] for w in worlds}
-    for k, (world, sj, seed) in enumerate(jobs):
-        bar.progress(k / len(jobs), text=f"Simulating {world}, seed {seed} ({k + 1} of {len(jobs)})")
-        out[world].append(run_tables(sj, seed))
+
+    def on_run(k: int, total: int, world: str, seed: int) -> None:
+        bar.progress(k / total, text=f"Simulating {world}, seed {seed} ({k + 1} of {total})")
+
+    out = views.run_worlds(worlds, seeds, run=lambda sc, seed: run_tables(sc.model_dump_json(), seed), draws=draws, keep=keep, on_run=on_run)
     bar.empty()
     return out
 
@@ -81,8 +65,3 @@ def customer(scenario_json: str, seed: int, index: int) -> dict:
         "tracked": bool(m.tracked[index]),
     }
 
-
-def tracked_customers(scenario_json: str, seed: int) -> pd.Index:
-    """Customers whose touchpoints were recorded in this run."""
-    m = model(scenario_json, seed)
-    return pd.Index(m.tracked.nonzero()[0])

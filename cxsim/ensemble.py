@@ -119,14 +119,17 @@ class Ensemble:
         rows = []
         for world in self.worlds:
             for name in self.outcomes:
-                bounds = metric_range(name)
-                if self.kind == POSTERIOR:
-                    mean, lo, hi = draw_interval(self._per_draw(world, name), bounds)
-                else:
-                    mean, lo, hi = interval(self.runs.loc[self.runs["world"] == world, name].tolist(), CONFIDENCE, bounds)
+                mean, lo, hi = self.level(world, name)
                 rows.append({"world": world, "metric": name, "mean": mean, "low": lo, "high": hi, "uncertainty": self.kind,
                              "draws": len(self.draws), "seeds": self.seeds_per_draw})
         return pd.DataFrame(rows)
+
+    def level(self, world: str, name: str) -> tuple[float, float, float]:
+        """One world's mean of outcome ``name`` and its 95% interval (within the outcome's range), of this ensemble's kind."""
+        bounds = metric_range(name)
+        if self.kind == POSTERIOR:
+            return draw_interval(self._per_draw(world, name), bounds)
+        return interval(self.runs.loc[self.runs["world"] == world, name].tolist(), CONFIDENCE, bounds)
 
     def paired(self, world: str, baseline: str, name: str) -> np.ndarray:
         """``world − baseline`` for every (draw, seed), in draw and seed order: the same draw and seed in both."""

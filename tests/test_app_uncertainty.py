@@ -1,0 +1,109 @@
+"""The explorer shows the uncertainty it has: over a scenario's posterior draws × seeds, or seeds only, said in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from apptest_helpers import assert_clean, interval_shown
+from streamlit.testing.v1 import AppTest
+
+from cxsim import posterior
+from cxsim.ensemble import run_ensemble
+
+APP = str(Path(__file__).resolve().parent.parent / "app" / "explorer.py")
+SMALL = {"population.customers": "1500", "draws": "4", "replicates": "1"}
+
+
+def _posterior(n=200, seed=3):
+    """A wide synthetic posterior over two decision weights (the real one comes from `cxsim infer`)."""
+    rng = np.random.default_rng(seed)
+    return posterior.Posterior({"decision.w_cost": rng.uniform(0.5, 4.0, n), "decision.w_fear": rng.uniform(0.3, 2.5, n)},
+                               np.ones(n), {"method": "synthetic"})
+
+
+@pytest.fixture
+def with_posterior(monkeypatch):
+    post = _posterior()
+    monkeypatch.setattr("cxsim.uncertainty.load", lambda name: post)
+    return post
+
+
+@pytest.fixture
+def without_posterior(monkeypatch):
+    monkeypatch.setattr("cxsim.uncertainty.load", lambda name: None)
+
+
+def page(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"scenario": "aravind", **SMALL, **query})
+    return at.run()
+
+
+def card(at: AppTest):
+    """The what-if's Acceptance card."""
+    return next(m for m in at.metric if m.label == "Acceptance")
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_cards_over_the_posterior_name_the_kind_and_pair_within_each_draw(with_posterior):
+    at = page()
+    assert_clean(at)
+    m = card(at)
+    assert "parameters + seeds" in m.delta, m.delta
+    said = captions(at)
+    assert "over 4 posterior draws × 1 seeds" in said and "uncertainty of the parameters" in said, said
+    assert "level" in said and "parameters + seeds" in said
+    # the same ensemble computed by the library: the card's difference and interval are its paired ones
+    sc_start = at.session_state["aravind:start"]
+    ens = run_ensemble("aravind", ["baseline", sc_start], posterior=with_posterior, draws=4, seeds=1, customers=1500)
+    row = ens.differences("baseline").set_index("metric").loc["acceptance_rate"]
+    assert interval_shown(m.delta) == pytest.approx(tuple(100 * row[c] for c in ("difference", "ci_low", "ci_high")), abs=0.051), (m.delta, row)
+    assert at.query_params.get("draws") in (["4"], "4")
+
+
+def test_without_a_posterior_the_page_says_seeds_only_in_words(without_posterior):
+    at = page()
+    assert_clean(at)
+    assert "seeds only" in card(at).delta or "seeds only" in captions(at)
+    said = captions(at)
+    assert "has no posterior" in said and "chance only" in said, said
+    assert "aravind has no posterior, so parameter uncertainty is not included" in said
+
+
+def test_choosing_seeds_only_keeps_the_posterior_out_and_goes_into_the_link(with_posterior):
+    at = page()
+    at.radio(key="uncertainty").set_value("seeds").run()
+    assert_clean(at)
+    said = captions(at)
+    assert "posterior not used" in said and "chance only" in said, said
+    assert "parameters + seeds" not in card(at).delta
+    assert at.query_params.get("uncertainty") in (["seeds"], "seeds")
+    again = page(uncertainty="seeds")  # the link rebuilds the choice
+    assert again.radio(key="uncertainty").value == "seeds"
+    assert "posterior not used" in captions(again)
+
+
+@pytest.mark.parametrize("query, value, words", [("uncertainty", "maybe", "posterior or seeds"), ("draws", "2", "3–100"),
+                                                 ("draws", "many", "3–100")])
+def test_a_bad_uncertainty_link_value_is_one_line(without_posterior, query, value, words):
+    at = page(**{query: value})
+    assert_clean(at)
+    assert len(at.warning) == 1, [w.value for w in at.warning]
+    text = at.warning[0].value
+    assert f"{query}=" in text and words in text and "\n" not in text.strip(), text
+    assert at.metric  # the page still computes, on its defaults
+
+
+def test_trainer_reveal_says_which_uncertainty_it_carries(with_posterior):
+    at = page(trainer="true")
+    assert_clean(at)
+    at.button(key="trainer_reveal_0").click().run()
+    assert_clean(at)
+    text = at.success[0].value
+    assert "95% interval" in text and "parameters + seeds" in text, text
+    assert "4 posterior draws" in captions(at)
