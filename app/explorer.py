@@ -142,8 +142,8 @@ COLOURS = {"better": "green", "worse": "red"}  # any other reading is grey
 
 
 def _ensemble(s: sidebar.Settings, runs_by_world: dict):
-    """The page's runs as an ensemble (:func:`cxsim.views.worlds_ensemble`): what every interval is computed over."""
-    return views.worlds_ensemble(runs_by_world, s.baseline, s.uncertainty or views.page_uncertainty(s.name, "seeds", 1, len(s.seeds)))
+    """The page's runs as an ensemble (:func:`runs.ensemble`): what every interval is computed over."""
+    return runs.ensemble(runs_by_world, s.baseline, trainer.uncertainty(s))
 
 
 def metric_card(row, name: str, cur: str, ens, level) -> None:

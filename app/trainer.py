@@ -48,7 +48,7 @@ def acceptance(s, step: dict) -> tuple[float, float, float]:
     or seeds only: :func:`uncertainty`)."""
     world, unc = _world(s, step), uncertainty(s)
     tables = runs.run_worlds({"world": world}, s.seeds, unc.draws, getattr(s, "keep", ()))
-    level = views.worlds_ensemble(tables, world, unc).level("world", "acceptance_rate")
+    level = runs.ensemble(tables, world, unc).level("world", "acceptance_rate")
     return tuple(100 * v for v in level)
 
 
