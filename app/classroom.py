@@ -79,7 +79,7 @@ PROBLEM = "classroom_problem"  # trainer's session state: what a button's callba
 
 
 def _open(s) -> None:
-    words = trainer.uncertainty(s).short
+    words = trainer.uncertainty(s).words[1]
     steps = [{**step, UNCERTAINTY: words} for step in views.trainer_steps(s.alternative, s.alternative.enabled_interventions)]
     try:
         st.session_state[SESSION] = tuple(store().open_session(s.scenario.title or s.name, steps, _setup(s)))

@@ -54,7 +54,8 @@ def acceptance(s, step: dict) -> tuple[float, float, float]:
 
 def band(lo: float, hi: float, s) -> str:
     """' (95% interval 40.1 to 52.3, parameters + seeds)': a revealed result's interval and the uncertainty it carries."""
-    return f" (95% interval {lo:.1f} to {hi:.1f}, {uncertainty(s).short})" if lo == lo else f" (no interval, {uncertainty(s).short})"
+    words = uncertainty(s).words[1]
+    return f" (95% interval {lo:.1f} to {hi:.1f}, {words})" if lo == lo else f" (no interval, {words})"
 
 
 def _slider_key(k: int) -> str:
@@ -78,7 +79,7 @@ def predict_and_reveal(s, k: int, step: dict) -> None:
     mean, lo, hi = acceptance(s, step)
     guess = st.session_state[PREDICTED][k]
     st.success(f"Simulated acceptance: **{mean:.1f} %**{band(lo, hi, s)}. You predicted {guess} %: off by {guess - mean:+.1f} points.")
-    st.caption(f"Uncertainty: {uncertainty(s).caption}.")
+    st.caption(f"Uncertainty: {uncertainty(s).words[0]}.")
 
 
 def outside_in(s) -> None:

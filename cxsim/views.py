@@ -726,18 +726,12 @@ class PageUncertainty:
     source: str
 
     @property
-    def caption(self) -> str:
-        """The sentence every number closes with: over how many draws × seeds, and whether parameters are included."""
-        from .uncertainty import uncertainty_caption
+    def words(self) -> tuple[str, str]:
+        """The caption every number closes with (over how many draws × seeds, whether parameters are included) and the
+        kind in a few words ('parameters + seeds', 'seeds only'): :mod:`cxsim.uncertainty`'s words."""
+        from .uncertainty import KIND_WORDS, uncertainty_caption
 
-        return uncertainty_caption(self.kind, len(self.draws), self.seeds, self.source)
-
-    @property
-    def short(self) -> str:
-        """The kind in a few words ('parameters + seeds', 'seeds only')."""
-        from .uncertainty import KIND_WORDS
-
-        return KIND_WORDS[self.kind]
+        return uncertainty_caption(self.kind, len(self.draws), self.seeds, self.source), KIND_WORDS[self.kind]
 
 
 def page_uncertainty(scenario: "str | Scenario", wanted: str | None, draws: int, seeds: int, draw_seed: int = 0) -> PageUncertainty:

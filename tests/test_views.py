@@ -188,7 +188,7 @@ def test_the_pages_ensemble_is_the_librarys(monkeypatch):
     monkeypatch.setattr("cxsim.uncertainty.load", lambda name: post)
     sc = cxsim.load_scenario("aravind").with_overrides({"population.customers": 400, "steps": 10})
     unc = views.page_uncertainty("aravind", None, 3, 2)
-    assert unc.kind == "posterior" and "3 posterior draws × 2 seeds" in unc.caption and unc.short == "parameters + seeds"
+    assert unc.kind == "posterior" and "3 posterior draws × 2 seeds" in unc.words[0] and unc.words[1] == "parameters + seeds"
     runs = views.run_worlds({"baseline": sc.variant("baseline"), "aravind_1980s": sc.variant("aravind_1980s")}, [sc.seed, sc.seed + 1],
                             draws=unc.draws)
     page = views.worlds_ensemble(runs, sc, unc).differences("baseline").set_index("metric")
@@ -202,7 +202,7 @@ def test_without_a_posterior_the_page_falls_back_to_seeds_and_says_so(monkeypatc
     monkeypatch.setattr("cxsim.uncertainty.load", lambda name: None)
     unc = views.page_uncertainty("aravind", "posterior", 20, 3)
     assert unc.kind == "seeds" and unc.draws == ({},)
-    assert "has no posterior" in unc.caption and "chance only" in unc.caption and unc.short == "seeds only"
+    assert "has no posterior" in unc.words[0] and "chance only" in unc.words[0] and unc.words[1] == "seeds only"
     monkeypatch.setattr("cxsim.uncertainty.load", lambda name: _posterior())
     chosen = views.page_uncertainty("aravind", "seeds", 20, 3)
-    assert chosen.kind == "seeds" and "posterior not used" in chosen.caption
+    assert chosen.kind == "seeds" and "posterior not used" in chosen.words[0]
