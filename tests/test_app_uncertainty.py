@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +60,8 @@ def test_cards_over_the_posterior_name_the_kind_and_pair_within_each_draw(with_p
     said = captions(at)
     assert "over 4 posterior draws × 1 seeds" in said and "uncertainty of the parameters" in said, said
     assert "level" in said and "parameters + seeds" in said
+    chart = json.dumps(json.loads(at.get("vega_lite_chart")[0].proto.spec), ensure_ascii=False)  # the intervals chart says it too
+    assert "posterior draws × seeds" in chart and "uncertainty of the parameters" in chart
     # the same ensemble computed by the library: the card's difference and interval are its paired ones
     sc_start = at.session_state["aravind:start"]
     ens = run_ensemble("aravind", ["baseline", sc_start], posterior=with_posterior, draws=4, seeds=1, customers=1500)
@@ -72,6 +76,7 @@ def test_without_a_posterior_the_page_says_seeds_only_in_words(without_posterior
     assert "seeds only" in card(at).delta or "seeds only" in captions(at)
     said = captions(at)
     assert "has no posterior" in said and "chance only" in said, said
+    assert "chance only" in json.dumps(json.loads(at.get("vega_lite_chart")[0].proto.spec), ensure_ascii=False)
     assert "aravind has no posterior, so parameter uncertainty is not included" in said
 
 
@@ -107,3 +112,23 @@ def test_trainer_reveal_says_which_uncertainty_it_carries(with_posterior):
     text = at.success[0].value
     assert "95% interval" in text and "parameters + seeds" in text, text
     assert "4 posterior draws" in captions(at)
+
+
+@pytest.mark.parametrize("posterior_there, words", [(True, "parameters + seeds"), (False, "seeds only")])
+def test_the_classrooms_reveal_says_which_uncertainty_on_every_page(monkeypatch, tmp_path, posterior_there, words):
+    monkeypatch.setenv("CXSIM_CLASSROOM_DB", str(tmp_path / "classroom.sqlite"))
+    monkeypatch.setattr("cxsim.uncertainty.load", lambda name: _posterior() if posterior_there else None)
+    at = page(replicates="3")
+    at.toggle(key="classroom").set_value(True).run()
+    at.button(key="classroom_open").click().run()
+    code = re.search(r">([A-Z0-9]+)<", next(m.value for m in at.markdown if "font-size:4.5rem" in m.value)).group(1)
+    at.button(key="classroom_reveal").click().run()
+    assert_clean(at)
+    assert words in at.success[0].value and "95% interval" in at.success[0].value, at.success[0].value
+    trainee = AppTest.from_file(APP, default_timeout=60)
+    trainee.query_params["join"] = code
+    trainee.run()
+    trainee.text_input(key="classroom_join_name").input("Asha")
+    trainee.button[0].click().run()
+    assert_clean(trainee)
+    assert words in trainee.success[0].value, trainee.success[0].value
