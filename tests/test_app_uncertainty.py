@@ -132,3 +132,12 @@ def test_the_classrooms_reveal_says_which_uncertainty_on_every_page(monkeypatch,
     trainee.button[0].click().run()
     assert_clean(trainee)
     assert words in trainee.success[0].value, trainee.success[0].value
+
+
+def test_the_workload_guard_counts_every_posterior_draw(with_posterior):
+    """2 worlds × 20 draws × 3 seeds = 120 runs of 700k customers × 52 weeks: above the gate that 6 seeds-only runs pass."""
+    at = page(**{"population.customers": "700000", "draws": "20", "replicates": "3"})
+    assert_clean(at)
+    assert not at.metric  # nothing computed before 'Compute it anyway'
+    said = "\n".join(i.value for i in at.info)
+    assert "Not computed" in said and "120 runs" in said, said
