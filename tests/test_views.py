@@ -206,3 +206,15 @@ def test_without_a_posterior_the_page_falls_back_to_seeds_and_says_so(monkeypatc
     monkeypatch.setattr("cxsim.uncertainty.load", lambda name: _posterior())
     chosen = views.page_uncertainty("aravind", "seeds", 20, 3)
     assert chosen.kind == "seeds" and "posterior not used" in chosen.words[0]
+
+
+def test_the_pages_ensemble_goes_into_the_report_with_its_words(monkeypatch):
+    from cxsim import report
+
+    monkeypatch.setattr("cxsim.uncertainty.load", lambda name: _posterior())
+    sc = cxsim.load_scenario("aravind").with_overrides({"population.customers": 300, "steps": 8})
+    worlds = {"baseline": sc.variant("baseline"), "intervention": sc.variant("aravind_1980s")}
+    unc = views.page_uncertainty("aravind", None, 3, 1)
+    runs = views.run_worlds(worlds, [1], draws=unc.draws)
+    html = report.comparison_report("aravind", worlds, runs, [1], ensemble=views.worlds_ensemble(runs, sc, unc))
+    assert unc.words[0].split(" (")[0] in html and "parameters + seeds" in html
