@@ -11,10 +11,6 @@ intervention world (the supported path: the sidebar's own widget keys), nothing 
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import altair as alt
@@ -23,14 +19,13 @@ import pandas as pd
 import sidebar
 import streamlit as st
 
-from cxsim import views
+from cxsim import plot, views
 from cxsim.metrics import METRIC_BY_NAME
 from cxsim.optimisation import Optimisation, optimise
 from cxsim.studies import finished_trials
 
 OBJECTIVES = ("acceptance_rate", "nps", "referrals", "value_delivered", "retention")
 TRIALS = {"lo": 2, "hi": 200, "default": 40}
-KIND = "seeds"  # the page's cards are over seeds at the scenario's values: the plans it loads are judged the same way
 CACHE_ENV = "CXSIM_BUDGET_CACHE"  # the cache folder's parent (default: <temp dir>/cxsim-budget)
 STOP = "budget_stop"  # session state: the user asked to stop the running search
 RESULT = "budget_result"  # session state: the settings whose search finished (shown again without a click)
@@ -53,20 +48,19 @@ def search_file(s: sidebar.Settings, objectives: list[str], trials: int) -> dict
 
 def cache_folder(s: sidebar.Settings, mapping: dict) -> Path:
     """One folder per (world searched, settings but the number of trials): more trials continue the same study."""
-    fixed = {k: v for k, v in mapping.items() if k not in ("trials",)}
-    text = s.baseline.model_dump_json() + json.dumps(fixed, sort_keys=True)
-    return cache_root() / f"{s.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    fixed = {**{k: v for k, v in mapping.items() if k != "trials"}, "uncertainty": _kind(s)}
+    return jobs.cache_folder(CACHE_ENV, "cxsim-budget", s.baseline, fixed, s.name)
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "cxsim-budget")
+def _kind(s: sidebar.Settings) -> str:
+    """The kind of uncertainty the page shows (the search follows it: plans over the posterior's draws, or seeds only)."""
+    return s.uncertainty.kind if s.uncertainty is not None else "seeds"
 
 
 def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The search with a progress bar; the Stop button ends it after the running trial (finished ones are kept)."""
     return jobs.run_stoppable(
-        lambda on_trial: optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False,
-                                  uncertainty=KIND),
+        lambda on_trial: optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False, uncertainty=_kind(s)),
         flag=STOP, button_key="budget_stop_button", working="searching…", unit="plans evaluated",
         help="stop after the plan being evaluated; the finished plans are kept and a new search continues from them")
 
@@ -74,41 +68,18 @@ def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | 
 def reread(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The finished trials of the cache folder, re-reported without new plans (None if there are none); kept per session."""
     return jobs.reread(out, RESULT, lambda done: optimise(s.baseline, {**mapping, "trials": done}, out, resume=True,
-                                                          progress=False, report=False, uncertainty=KIND))
+                                                          progress=False, report=False, uncertainty=_kind(s)))
 
 
 def shown_table(s: sidebar.Settings, res: Optimisation, table: pd.DataFrame, primary: str) -> pd.DataFrame:
-    """A plans or frontier table as the page shows it: plans named in words, the objective in its display unit (% like the cards)."""
-    scale, _ = views.display_unit(primary, s.scenario.currency)
-    out = table.copy()
-    by_trial = {p.trial: p for p in res.plans}
-    out["plan"] = [views.plan_label(s.baseline, by_trial[t].overrides) if t in by_trial else plan for t, plan in zip(out["trial"], out["plan"])]
-    for col in (primary, f"{primary}_low", f"{primary}_high"):
-        if col in out:
-            out[col] = out[col] * scale
-    return out
+    """A plans or frontier table as the page shows it (:func:`cxsim.views.plans_shown`)."""
+    return views.plans_shown(s.baseline, res, table, primary, s.scenario.currency)
 
 
 def frontier_chart(s: sidebar.Settings, res: Optimisation, primary: str, budget: float, best_trial: int | None) -> alt.Chart:
-    """Every plan (grey), the frontier with 95% intervals of the objective and of cost, the budget and the recommended plan."""
-    currency = s.scenario.currency
-    _, unit = views.display_unit(primary, currency)
-    plans = shown_table(s, res, res.plans_table, primary)
-    front = shown_table(s, res, res.frontier_table, primary).assign(recommended=lambda d: d["trial"] == best_trial)
-    x = alt.X("intervention_cost:Q", title=f"intervention cost ({currency})" if currency else "intervention cost", axis=alt.Axis(format=",~s"))
-    y = alt.Y(f"{primary}:Q", title=f"{_label(primary)} ({unit})" if unit else _label(primary), axis=alt.Axis(format=",.4~g"))
-    tip = ["plan", alt.Tooltip(f"{primary}:Q", format=",.1f", title=_label(primary)), alt.Tooltip("intervention_cost:Q", format=",.0f", title="cost")]
-    cloud = alt.Chart(plans[plans["feasible"]]).mark_point(color="lightgray").encode(x, y, tooltip=tip)
-    base = alt.Chart(front)
-    bars = base.mark_rule(color="steelblue").encode(x, alt.Y(f"{primary}_low:Q"), alt.Y2(f"{primary}_high:Q"))
-    spans = base.mark_rule(color="steelblue", opacity=0.5).encode(alt.X("intervention_cost_low:Q"), alt.X2("intervention_cost_high:Q"), y)
-    points = base.mark_point(filled=True, size=80).encode(
-        x, y, color=alt.condition("datum.recommended", alt.value("orange"), alt.value("steelblue")),
-        tooltip=tip + [alt.Tooltip(f"{primary}_low:Q", format=",.1f", title="95% low"), alt.Tooltip(f"{primary}_high:Q", format=",.1f", title="95% high"),
-                       alt.Tooltip("main_reason_removed:N", title="main reason removed")])
-    line = base.mark_line(color="steelblue", opacity=0.4).encode(x, y)
-    rule = alt.Chart(pd.DataFrame({"budget": [budget]})).mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.X("budget:Q"))
-    return alt.layer(cloud, line, bars, spans, points, rule).properties(height=380)
+    """The frontier of :func:`cxsim.plot.frontier` for the page's scenario."""
+    return plot.frontier(shown_table(s, res, res.plans_table, primary), shown_table(s, res, res.frontier_table, primary), primary,
+                         budget, best_trial, s.scenario.currency)
 
 
 def _load(name: str, overrides: dict) -> None:
@@ -154,7 +125,8 @@ def show_result(s: sidebar.Settings, res: Optimisation, primary: str) -> None:
     st.subheader(f"Frontier: {_label(primary)} against cost, with 95% intervals")
     chart = frontier_chart(s, res, primary, budget, rec.best.trial if rec.best else None)
     st.altair_chart(chart, width="stretch", key="budget_frontier")
-    st.caption(f"{len(res.plans)} plans evaluated on the same {len(res.spec.search_seeds)} seeds (common random numbers). "
+    st.caption(f"{len(res.plans)} plans evaluated on the same {len(res.spec.search_seeds)} seeds (common random numbers); "
+               f"{res.spec.uncertainty or 'seeds only'}. "
                "Grey: every plan; blue: the frontier (no other plan is better on every objective at no more cost), bars: 95% intervals; "
                "orange: recommended; dashed: the budget.")
     with st.expander("The frontier (table)"):

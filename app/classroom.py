@@ -22,8 +22,9 @@ import stories
 import streamlit as st
 import trainer
 
-from cxsim import CxError, views
-from cxsim.classroom import ALPHABET, CODE_LENGTH, NAME_LENGTH, PREDICTED, Classroom, Result, Room, check_code, spread
+from cxsim import CxError, plot, views
+from cxsim.classroom import (ALPHABET, CODE_LENGTH, NAME_LENGTH, PREDICTED, Classroom, Result, Room, check_code, lesson, own_table,
+                             spread, summary_table)
 from cxsim.scenario import Scenario
 
 POLL = 2.0  # seconds between two looks at the room (trainees' pages and the trainer's counts)
@@ -46,27 +47,40 @@ def _pct(x: float) -> str:
     return f"{x:.1f} %"
 
 
-def _band(r: Result) -> str:
-    return f" (95% interval {r.lo:.1f} to {r.hi:.1f})" if r.lo == r.lo else ""
+def _band(r: Result, step: dict) -> str:
+    """A revealed result's interval and, in words, the uncertainty it carries (kept with the step when the session opened)."""
+    words = step.get(UNCERTAINTY) or "seeds only"
+    return f" (95% interval {r.lo:.1f} to {r.hi:.1f}, {words})" if r.lo == r.lo else f" (no interval, {words})"
+
+
+UNCERTAINTY = "uncertainty"  # a step's key: which uncertainty its revealed interval carries, in words
 
 
 # -- the trainer ---------------------------------------------------------------------------------
 def _setup(s) -> dict:
     """What the session's results are computed from: the worlds and seeds of the sidebar when it opened."""
-    return {"scenario": s.name, "baseline": s.baseline.model_dump_json(), "alternative": s.alternative.model_dump_json(), "seeds": list(s.seeds)}
+    unc = trainer.uncertainty(s)
+    return {"scenario": s.name, "baseline": s.baseline.model_dump_json(), "alternative": s.alternative.model_dump_json(), "seeds": list(s.seeds),
+            "uncertainty": {"kind": unc.kind, "draws": list(unc.draws), "source": unc.source}, "keep": list(getattr(s, "keep", ()))}
 
 
 def _worlds(setup: dict) -> SimpleNamespace:
-    """The setup as the trainer's mode takes it (``baseline``, ``alternative``, ``seeds``)."""
-    return SimpleNamespace(baseline=Scenario.model_validate_json(setup["baseline"]),
-                           alternative=Scenario.model_validate_json(setup["alternative"]), seeds=setup["seeds"])
+    """The setup as the trainer's mode takes it (``baseline``, ``alternative``, ``seeds``, and the uncertainty it opened with;
+    a session opened before the page showed it: seeds only)."""
+    unc = setup.get("uncertainty")
+    page_unc = (views.PageUncertainty(unc["kind"], tuple(unc["draws"]), len(setup["seeds"]), unc["source"]) if unc
+                else views.page_uncertainty(setup["scenario"], "seeds", 1, len(setup["seeds"])))
+    return SimpleNamespace(name=setup["scenario"], baseline=Scenario.model_validate_json(setup["baseline"]),
+                           alternative=Scenario.model_validate_json(setup["alternative"]), seeds=setup["seeds"],
+                           uncertainty=page_unc, keep=tuple(setup.get("keep", ())))
 
 
 PROBLEM = "classroom_problem"  # trainer's session state: what a button's callback could not do (shown once, one line)
 
 
 def _open(s) -> None:
-    steps = views.trainer_steps(s.alternative, s.alternative.enabled_interventions)
+    words = trainer.uncertainty(s).words[1]
+    steps = [{**step, UNCERTAINTY: words} for step in views.trainer_steps(s.alternative, s.alternative.enabled_interventions)]
     try:
         st.session_state[SESSION] = tuple(store().open_session(s.scenario.title or s.name, steps, _setup(s)))
     except CxError as err:
@@ -147,7 +161,7 @@ def _reveal(room: Room, key: str) -> Result:
 def _spread_view(room: Room, result: Result) -> None:
     votes = list(store().predictions(room.code, room.step).values())
     sp = spread(votes)
-    st.success(f"Simulated acceptance: **{_pct(result.mean)}**{_band(result)}.")
+    st.success(f"Simulated acceptance: **{_pct(result.mean)}**{_band(result, room.current)}.")
     if not votes:
         st.info("Nobody predicted this step.")
         return
@@ -155,7 +169,7 @@ def _spread_view(room: Room, result: Result) -> None:
         st.markdown(f"**{sp['n']} predictions** · median **{sp['median']:.1f} %** · range {sp['low']:.0f} to {sp['high']:.0f} % · "
                     f"the room's median is off by **{sp['median'] - result.mean:+.1f} points**")
     table = pd.DataFrame({"prediction": votes})
-    charts.show(charts.classroom_reveal(votes, result.mean, result.lo, result.hi), table, f"classroom_step_{room.step + 1}")
+    charts.show(plot.classroom_reveal(votes, result.mean, result.lo, result.hi), table, f"classroom_step_{room.step + 1}")
     st.caption("Bars: how many trainees predicted each 5-point band; dashed line: the room's median; thin line: the range; "
                "blue line and band: the simulated result and its 95% interval.")
 
@@ -192,33 +206,6 @@ def _outside_in(room: Room, key: str) -> None:
     _live_counts(room.code, False)
 
 
-def summary_table(rows: list[dict]) -> pd.DataFrame:
-    """The closing table: the room's spread against each simulated result."""
-    return pd.DataFrame([{
-        "step": r["short"], "predictions": r["n"],
-        "room's median (%)": round(r["median"], 1) if r["n"] else None,
-        "range (%)": f"{r['low']:.0f} to {r['high']:.0f}" if r["n"] else "",
-        "simulated (%)": round(r["simulated"], 1),
-        "95% interval": f"{r['sim_lo']:.1f} to {r['sim_hi']:.1f}" if r["sim_lo"] == r["sim_lo"] else "",
-        "median − simulated (points)": round(r["off"], 1) if r["n"] else None,
-    } for r in rows])
-
-
-def lesson(rows: list[dict], steps: list[dict]) -> str:
-    """The outside-in lesson in numbers: how far the room's median was from the simulated results."""
-    guessed = [r for r in rows if r["n"]]
-    if not guessed:
-        return ""
-    worst = max(guessed, key=lambda r: abs(r["off"]))
-    text = (f"Over {len(guessed)} revealed step(s) the room's median was on average **{sum(abs(r['off']) for r in guessed) / len(guessed):.1f} points** "
-            f"from the simulated result; furthest at *{worst['short']}* ({worst['off']:+.1f} points).")
-    first = next((r for r in guessed if steps[r["step"]]["kind"] == "inside_out"), None)
-    if first is not None:
-        text += (f" Inside out, with the provider's view only, the room expected **{first['median']:.1f} %** to accept; "
-                 f"the simulated customers, with their own costs and fears, gave **{first['simulated']:.1f} %**.")
-    return text
-
-
 def _closing(room: Room) -> None:
     rows = store().summary(room.code)
     last = room.steps[-1]
@@ -232,7 +219,7 @@ def _closing(room: Room) -> None:
         votes = pd.DataFrame([{"step": room.steps[r["step"]].get("short") or room.steps[r["step"]]["title"], "prediction": v}
                               for r in rows for v in store().predictions(room.code, r["step"]).values()], columns=["step", "prediction"])
         results = pd.DataFrame(rows).assign(step=[r["short"] for r in rows])
-        charts.show(charts.classroom_summary(votes, results), table, "classroom_summary")
+        charts.show(plot.classroom_summary(votes, results), table, "classroom_summary")
         st.caption("Per step: orange ticks, every prediction; diamond, the room's median; blue, the simulated result and its 95% interval.")
     _reported(last)
 
@@ -402,7 +389,7 @@ def _own_prediction(room: Room, token: str, name: str) -> None:
         said = (f"You predicted **{own:g} %**: off by {own - result.mean:+.1f} points." if own is not None
                 else "You did not predict this step.")
         with st.container(key="classroom_result"):
-            st.success(f"Simulated acceptance: **{_pct(result.mean)}**{_band(result)}. {said}")
+            st.success(f"Simulated acceptance: **{_pct(result.mean)}**{_band(result, room.current)}. {said}")
         return
     slider = f"classroom_predict_{room.code}_{k}"
     if slider not in st.session_state:
@@ -437,9 +424,7 @@ def _own_summary(room: Room, token: str) -> None:
     own, rows = store().own(room.code, token), store().summary(room.code)
     if rows:
         st.markdown(lesson(rows, room.steps))
-        mine = [{"step": r["short"], "you (%)": f"{own[r['step']]:g}" if r["step"] in own else "–",
-                 "room's median (%)": f"{r['median']:.1f}" if r["n"] else "–", "simulated (%)": f"{r['simulated']:.1f}"} for r in rows]
-        st.table(pd.DataFrame(mine).set_index("step"))
+        st.table(own_table(rows, own))
     else:
         st.info("No step was revealed in this session.")
     _reported(room.steps[-1])

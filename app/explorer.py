@@ -74,6 +74,8 @@ def header(s: sidebar.Settings) -> None:
         described = " · ".join(f"**{w}**: {variant if w == s.edited else ''}{_recipe(s, w)}" for w in whatifs)
         pop = s.baseline.population.customers
         runs_text = "once" if len(s.seeds) == 1 else f"{len(s.seeds)} times"
+        if len(s.draws) > 1:
+            runs_text += f" on each of {len(s.draws)} parameter sets from the posterior"
         st.caption(
             f"**Baseline**: no intervention · {described} · {pop:,} customers over {s.baseline.steps} {s.baseline.step_unit}s, "
             f"each world simulated {runs_text} on the same random draws (seeds {s.seeds[0]}–{s.seeds[-1]})",
@@ -95,9 +97,13 @@ def _card_key(s: sidebar.Settings, world: str, metric: str) -> str:
     return f"card_{list(s.worlds).index(world)}_{tail}"
 
 
-def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
+def compare_view(s: sidebar.Settings, runs_by_world: dict, ens=None) -> None:
+    """The cards and the intervals chart over the page's ensemble (``ens``: :func:`cxsim.views.worlds_ensemble`): levels with
+    their interval, differences paired within each posterior draw and seed, and which uncertainty they carry, in words."""
     cur = s.scenario.currency
-    table = views.worlds_comparison(runs_by_world)
+    ens = ens if ens is not None else _ensemble(s, runs_by_world)
+    table = ens.differences("baseline")
+    levels = ens.levels().set_index(["world", "metric"])
     whatifs = [w for w in s.worlds if w != "baseline"]
     cards = views.card_metrics(table[table["world"] == s.edited], first=s.scenario.story.measures)  # the scenario's own choice first
     if len(whatifs) == 1:
@@ -105,7 +111,7 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
         cols = st.columns(4, gap="small")
         for k, name in enumerate(cards):
             with cols[k % 4].container(border=True, key=_card_key(s, s.edited, name)):
-                metric_card(rows.loc[name], name, cur, len(s.seeds))
+                metric_card(rows.loc[name], name, cur, ens, levels.loc[(s.edited, name)])
     else:  # one column of cards per what-if, side by side
         for col, world in zip(st.columns(len(whatifs), gap="small"), whatifs):
             col.markdown(f"#### {world}")
@@ -113,11 +119,14 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
             rows = table[table["world"] == world].set_index("metric")
             for name in cards:
                 with col.container(border=True, key=_card_key(s, world, name)):
-                    metric_card(rows.loc[name], name, cur, len(s.seeds))
+                    metric_card(rows.loc[name], name, cur, ens, levels.loc[(world, name)])
+    st.caption(f"**Uncertainty:** {ens.caption}.", help="parameters + seeds: each world runs on parameter sets drawn from the "
+               "scenario's posterior, each on the same seeds, and a difference is paired within each parameter set; seeds only: "
+               "the scenario's own parameters, so the intervals hold chance alone")
     shown = views.display_comparison(table, cur)
     st.subheader("What-if − baseline, with 95% intervals" if len(whatifs) > 1 else f"{s.edited} − baseline, with 95% intervals")
     st.caption(
-        "Each row: the paired difference (point) and its 95% interval over the replicates (bar); dashed line: no difference. "
+        f"Each row: the paired difference (point) and its 95% interval ({ens.short}, bar); dashed line: no difference. "
         + ("Green: better, red: worse (by whether more is better for that measure), grey: no clear change or no better direction."
            if len(whatifs) == 1 else "Colour: the what-if; a hollow point: no clear change (the interval spans zero).")
     )
@@ -132,23 +141,29 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict) -> None:
 COLOURS = {"better": "green", "worse": "red"}  # any other reading is grey
 
 
-def metric_card(row, name: str, cur: str, replicates: int) -> None:
-    """Intervention value, paired difference with its 95% interval, and the baseline beneath (:func:`cxsim.views.card_text`).
+def _ensemble(s: sidebar.Settings, runs_by_world: dict):
+    """The page's runs as an ensemble (:func:`runs.ensemble`): what every interval is computed over."""
+    return runs.ensemble(runs_by_world, s.baseline, trainer.uncertainty(s))
+
+
+def metric_card(row, name: str, cur: str, ens, level) -> None:
+    """Intervention value with its interval, paired difference with its 95% interval, and the baseline beneath
+    (:func:`cxsim.views.card_text`); the words name the uncertainty they carry (``ens.short``).
 
     The colour follows whether the change is good for this measure; zero changes and changes
     whose 95% interval spans zero get no arrow and read 'no clear change'.
     """
     m = definition(name)
-    card = views.card_text(row, name, cur)
+    card = views.card_text(row, name, cur, kind=ens.kind)
     st.markdown(f"**{card['label']}**", help=f"{m.doc}. Large: in this what-if. Beneath: the difference from the baseline, with the "
-                f"range it lies in 19 times out of 20 (95% interval) over the {replicates} run(s) of each world on the same random draws. "
+                f"range it lies in 19 times out of 20 (95% interval); {ens.caption}. "
                 "pp: percentage points (40 % → 45 % is +5 pp). "
                 + ({"higher": "Higher is better.", "lower": "Lower is better."}.get(m.better, "Neither direction is better in itself.")))
     st.metric(
         card["label"], card["value"], delta=card["delta"] or None, delta_color=COLOURS.get(card["reading"], "gray"),
         delta_arrow=card["arrow"], label_visibility="collapsed",
     )
-    st.caption(card["baseline"])
+    st.caption(f"{card['baseline']} · level {views.level_text(level['mean'], level['low'], level['high'], name, cur, ens.kind)}")
 
 
 def funnel_view(s: sidebar.Settings, runs_by_world: dict) -> None:
@@ -172,7 +187,7 @@ def flow_view(s: sidebar.Settings, runs_by_world: dict) -> None:
     st.caption("Width: customers (mean over the replicates); red: where they leave (declined, dropped, churned); "
                "grey: still on the way at the end.")
     for world in shown:
-        chart = charts.journey_sankey(flows, world, s.baseline.population.customers)
+        chart = plot.journey_sankey(flows, world, s.baseline.population.customers)
         charts.show_plotly(chart, flows[flows["world"] == world], f"journey_flow_{worlds.index(world)}")
 
 
@@ -325,14 +340,15 @@ VIEWS = {
 DASHBOARD = "Dashboard"
 
 
-def report_button(s: sidebar.Settings, runs_by_world: dict) -> None:
+def report_button(s: sidebar.Settings, runs_by_world: dict, ens=None) -> None:
     """One click: the comparison as a self-contained HTML report (:func:`cxsim.report.comparison_report`, made on click)."""
     customer = st.session_state.get("journey_customer")  # the customer the journey view shows, if it was opened
 
     def made() -> str:
         from cxsim import report
 
-        return report.comparison_report(s.name, s.worlds, runs_by_world, s.seeds, customer=customer)
+        return report.comparison_report(s.name, s.worlds, runs_by_world, s.seeds, customer=customer,
+                                        ensemble=ens if ens is not None and ens.kind == "posterior" else None)
 
     st.download_button(
         "Report (HTML)", made, f"cxsim_report_{s.name}.html", "text/html", key="report_download", on_click="ignore", icon=":material/description:",
@@ -343,12 +359,16 @@ def report_button(s: sidebar.Settings, runs_by_world: dict) -> None:
 
 def explorer(s: sidebar.Settings) -> None:
     header(s)
-    runs_by_world = runs.run_worlds(s.worlds, s.seeds)
+    runs_by_world = runs.run_worlds(s.worlds, s.seeds, s.draws, s.keep)
+    ens = _ensemble(s, runs_by_world)
     if st.session_state.get("view") not in VIEWS:
         st.session_state["view"] = DASHBOARD
     view = st.pills("view", list(VIEWS), required=True, key="view", label_visibility="collapsed", width="stretch", wrap=True)
-    VIEWS[view](s, runs_by_world)
-    report_button(s, runs_by_world)
+    if view == DASHBOARD:
+        compare_view(s, runs_by_world, ens)
+    else:
+        VIEWS[view](s, runs_by_world)
+    report_button(s, runs_by_world, ens)
 
 
 def explorer_page() -> None:
@@ -363,7 +383,6 @@ def explorer_page() -> None:
         return
     links.save(s)
     try:
-        runs.warm_up(s.name)
         if s.classroom:
             classroom.trainer_page(s)
         elif s.trainer:

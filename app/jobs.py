@@ -8,6 +8,10 @@ continues from there.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from functools import partial
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -18,6 +22,16 @@ from cxsim.studies import finished_trials
 
 T = TypeVar("T")
 OnTrial = Callable[[int, int], None]
+
+
+def cache_folder(env: str, default: str, world, settings: dict, name: str | None = None) -> Path:
+    """One folder per (world, settings) for a long search's study: ``<$env or the temp dir's default>/<name>-<hash>``.
+
+    ``world``: the scenario searched (its JSON is hashed with ``settings``); ``name``: the folder's readable part
+    (default: the world's name). The same world and settings find the same folder, so a search continues."""
+    text = world.model_dump_json() + json.dumps(settings, sort_keys=True)
+    root = Path(os.environ.get(env) or Path(tempfile.gettempdir()) / default)
+    return root / f"{name or world.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 def run_stoppable(job: Callable[[OnTrial], T], *, flag: str, button_key: str, working: str, unit: str, help: str) -> T | None:

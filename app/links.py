@@ -18,7 +18,9 @@ from cxsim import CxError, list_scenarios, load_scenario
 
 RESTORED = "url_restored"  # session state: the link has been read (once per session)
 DEFAULTS = sidebar.DEFAULTS  # session state: widget key → the value it starts from (see sidebar.widget)
-PAGE_KEYS = {"view": "view", "replicates": "replicates", "trainer": "trainer"}  # query name → session key (not per scenario)
+PAGE_KEYS = {"view": "view", "replicates": "replicates", "trainer": "trainer", "uncertainty": "uncertainty", "draws": "draws"}
+"""Query name → session key (not per scenario)."""
+UNLESS_DEFAULT = {"uncertainty": "posterior", "draws": sidebar.DRAWS["default"]}  # written into a link only when changed
 SCENARIO_KEYS = {"start": "start", "name": "world_name", "overrides": "overrides"}  # query name → path of sidebar.key
 WHATIFS = "whatifs"
 EDITS = "edits"
@@ -102,8 +104,9 @@ WHATIF_FORM = 'a list of what-ifs, each {"name": …, "start": …, "values": {p
 
 
 def _page_value(query: str, value: str):
-    if query == "replicates":
-        lo, hi = sidebar.REPLICATES["lo"], sidebar.REPLICATES["hi"]
+    if query in ("replicates", "draws"):
+        bounds = sidebar.REPLICATES if query == "replicates" else sidebar.DRAWS
+        lo, hi = bounds["lo"], bounds["hi"]
         try:
             n = int(value)
         except ValueError:
@@ -111,6 +114,10 @@ def _page_value(query: str, value: str):
         if not lo <= n <= hi:
             raise CxError(f"must be a whole number in {lo}–{hi}")
         return n
+    if query == "uncertainty":
+        if value not in sidebar.KIND_OPTIONS:
+            raise CxError(f"must be {' or '.join(sidebar.KIND_OPTIONS)}")
+        return value
     if query == "trainer":
         if value not in ("true", "false"):
             raise CxError("must be true or false")
@@ -159,7 +166,7 @@ def save(s: sidebar.Settings) -> None:
         params[WHATIFS] = json.dumps(kept, separators=(",", ":"))
     for query, k in PAGE_KEYS.items():
         value = st.session_state.get(k)
-        if value is not None:
+        if value is not None and not (query in UNLESS_DEFAULT and value == UNLESS_DEFAULT[query]):
             params[query] = json.dumps(value) if isinstance(value, bool) else str(value)
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)

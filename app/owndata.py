@@ -12,10 +12,7 @@ writes them into the sidebar's *Any other parameter* box, which every world of t
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import charts
@@ -106,9 +103,8 @@ def targets_mapping(s: sidebar.Settings, data: dict[str, tuple[pd.DataFrame, str
 
 
 def cache_folder(world, mapping: dict) -> Path:
-    text = world.model_dump_json() + json.dumps(mapping, sort_keys=True)
-    root = Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "cxsim-owndata")
-    return root / f"{world.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    """One folder per (world fitted, settings): a repeated fit continues its study (:func:`jobs.cache_folder`)."""
+    return jobs.cache_folder(CACHE_ENV, "cxsim-owndata", world, mapping)
 
 
 def run_fit(world, mapping: dict, out: Path, trials: int) -> Calibration | None:

@@ -7,9 +7,10 @@ itself (needed to tell one customer's story) is kept for the few latest runs.
 
 from __future__ import annotations
 
-import time
+import json
+import threading
+from collections import OrderedDict
 
-import pandas as pd
 import streamlit as st
 
 import cxsim
@@ -33,30 +34,52 @@ def model(scenario_json: str, seed: int):
     return cxsim.run(_scenario(scenario_json), seed).model
 
 
-@st.cache_resource(show_spinner="Preparing the simulator for this scenario: loading or compiling its kernels (once per server)…")
-def warm_up(name: str) -> float:
-    """Run scenario ``name`` small once per server process – with no intervention and with the
-    variant the page starts from – so that the kernels the first page needs are compiled (or
-    loaded from numba's cache) under a spinner that says so, before the page's own runs.
-    Returns the seconds it took."""
-    started = time.perf_counter()
-    sc = cxsim.load_scenario(name)
-    worlds = [sc.variant("baseline"), *(sc.variant(v) for v in list(sc.variants)[:1])]
-    for world in worlds:
-        cxsim.run(world.with_overrides({"population.customers": 200}), 0)
-    return time.perf_counter() - started
+RECENT = 8  # pages' worlds × draws × seeds kept as objects: a rerun of the same settings unpickles nothing
+_recent: OrderedDict = OrderedDict()
+_recent_lock = threading.Lock()
 
 
-def run_worlds(worlds: dict[str, Scenario], seeds: list[int]) -> dict[str, list[dict]]:
-    """Run every world on the same seeds (common random numbers), with a progress bar."""
-    jobs = [(w, sc.model_dump_json(), s) for w, sc in worlds.items() for s in seeds]
+def run_worlds(worlds: dict[str, Scenario], seeds: list[int], draws=({},), keep=()) -> dict[str, list[dict]]:
+    """Every world on every posterior draw × seed, common random numbers within each draw (:func:`cxsim.views.run_worlds`),
+    each run cached (:func:`run_tables`), with a progress bar. The latest pages' results are kept whole (:data:`RECENT`):
+    a rerun with the same settings (a click elsewhere on the page) takes them as they are. Do not change them."""
+    key = (tuple((w, sc.model_dump_json()) for w, sc in worlds.items()), tuple(seeds), json.dumps(list(draws), sort_keys=True), tuple(keep))
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
     bar = st.progress(0.0, text="Simulating…")
-    out: dict[str, list[dict]] = {w: [] for w in worlds}
-    for k, (world, sj, seed) in enumerate(jobs):
-        bar.progress(k / len(jobs), text=f"Simulating {world}, seed {seed} ({k + 1} of {len(jobs)})")
-        out[world].append(run_tables(sj, seed))
+
+    def on_run(k: int, total: int, world: str, seed: int) -> None:
+        bar.progress(k / total, text=f"Simulating {world}, seed {seed} ({k + 1} of {total})")
+
+    out = views.run_worlds(worlds, seeds, run=lambda sc, seed: run_tables(sc.model_dump_json(), seed), draws=draws, keep=keep, on_run=on_run)
     bar.empty()
+    with _recent_lock:
+        _recent[key] = out
+        while len(_recent) > RECENT:
+            _recent.popitem(last=False)
     return out
+
+
+_ensembles: dict[int, tuple] = {}
+
+
+def ensemble(runs_by_world: dict, scenario: Scenario, unc: views.PageUncertainty):
+    """The page's runs as an ensemble (:func:`cxsim.views.worlds_ensemble`), kept with the runs it reads: its levels and
+    differences are computed once per settings, not at every rerun."""
+    key = (id(runs_by_world), unc.kind, unc.source, len(unc.draws), unc.seeds)
+    with _recent_lock:
+        held = _ensembles.get(key)
+        if held is not None and held[0] is runs_by_world:
+            return held[1]
+    ens = views.worlds_ensemble(runs_by_world, scenario, unc)
+    with _recent_lock:
+        live = {id(v) for v in _recent.values()}
+        for k in [k for k in _ensembles if k[0] not in live]:
+            del _ensembles[k]
+        _ensembles[key] = (runs_by_world, ens)
+    return ens
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -81,8 +104,3 @@ def customer(scenario_json: str, seed: int, index: int) -> dict:
         "tracked": bool(m.tracked[index]),
     }
 
-
-def tracked_customers(scenario_json: str, seed: int) -> pd.Index:
-    """Customers whose touchpoints were recorded in this run."""
-    m = model(scenario_json, seed)
-    return pd.Index(m.tracked.nonzero()[0])

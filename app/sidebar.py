@@ -21,6 +21,8 @@ from cxsim.scenario import Population
 AS_WRITTEN = "as written"
 REMEMBERED = "intervention_settings"
 REPLICATES = {"default": 3, "lo": 1, "hi": 30}
+DRAWS = {"default": 20, "lo": 3, "hi": 100}  # posterior draws each world runs on (× the runs per world)
+KIND_OPTIONS = {"posterior": "parameters + seeds (posterior)", "seeds": "seeds only"}  # the page's 'uncertainty' (cxsim.uncertainty)
 DEFAULT_SCENARIO = "aravind"
 WHATIFS = "whatifs"  # session state: scenario name → the what-ifs kept for comparison
 MAX_WHATIFS = 4  # what-ifs compared with the baseline, the one being edited included
@@ -42,6 +44,13 @@ class Settings:
     worlds: dict[str, Scenario] = field(default_factory=dict)  # baseline first, kept what-ifs, then the edited one
     edited: str = EDITED  # the name of the what-if the sidebar edits (``alternative``)
     classroom: bool = False  # the trainer's mode for a room: trainees predict from their own browsers
+    uncertainty: views.PageUncertainty | None = None  # which uncertainty the numbers carry: posterior draws × seeds, or seeds only
+    keep: tuple[str, ...] = ()  # paths the user set (overrides, own edits): posterior draws leave them as set
+
+    @property
+    def draws(self) -> tuple[dict, ...]:
+        """The parameter sets every world runs on (posterior draws; one empty set for seeds only)."""
+        return self.uncertainty.draws if self.uncertainty is not None else ({},)
 
 
 def key(name: str, path: str) -> str:
@@ -208,6 +217,22 @@ def size_panel(name: str, sc: Scenario) -> tuple[dict, list[int]]:
     return changes, seeds_for(n, changes["seed"])
 
 
+def uncertainty_panel(name: str, runs: int) -> views.PageUncertainty:
+    """Which uncertainty the numbers carry: the posterior's parameter sets × seeds, or seeds only; and how many draws."""
+    kind = st.sidebar.radio(
+        "uncertainty shown", list(KIND_OPTIONS), format_func=KIND_OPTIONS.get, key="uncertainty", horizontal=True,
+        help="parameters + seeds: every world runs on parameter sets drawn from the scenario's posterior (what the evidence "
+             "leaves uncertain), each on the runs per world; seeds only: the scenario's own parameters, chance alone")
+    draws = DRAWS["default"]
+    if kind == "posterior":
+        draws = st.sidebar.slider("parameter sets from the posterior", DRAWS["lo"], DRAWS["hi"], DRAWS["default"], key="draws",
+                                  help="posterior draws each world runs on; more give steadier intervals and take longer")
+    unc = views.page_uncertainty(name, kind, draws, runs)
+    if kind == "posterior" and unc.kind != "posterior":
+        st.sidebar.caption(f"Seeds only: {name} has no posterior, so parameter uncertainty is not included.")
+    return unc
+
+
 def _apply_param(name: str, path: str) -> None:
     """Write the picked parameter's value into the overrides box (one line per path)."""
     value = st.session_state[key(name, "pick:" + path)]
@@ -311,6 +336,7 @@ def render() -> Settings:
     iv_values = intervention_panel(name, start)
     edited, kept = worlds_panel(name, sc, start_name, iv_values)
     size, seeds = size_panel(name, sc)
+    unc = uncertainty_panel(name, len(seeds))
     extra = overrides_panel(name, sc)
     st.sidebar.subheader("Teach with it")
     trainer = st.sidebar.toggle("Trainer's mode", key="trainer", help="tell the scenario's story step by step, predicting before revealing")
@@ -320,7 +346,8 @@ def render() -> Settings:
     baseline = sc.with_overrides(shared).with_interventions([], only=True)
     alternative = start.with_overrides({**iv_values, **shared})
     worlds = {"baseline": baseline, **{w["name"]: whatif_scenario(sc, w["start"], w["values"], shared) for w in kept}, edited: alternative}
-    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer, worlds, edited, classroom)
+    keep = tuple(dict.fromkeys([*extra, *applied_edits(name)]))
+    return Settings(name, sc, start_name, baseline, alternative, seeds, trainer, worlds, edited, classroom, unc, keep)
 
 
 def confirm_work(s: Settings) -> bool:
@@ -338,10 +365,11 @@ def confirm_work(s: Settings) -> bool:
 
 
 def page_workload(s: Settings):
-    """What the page computes: every world it compares (the baseline, kept what-ifs, the edited one) on every seed."""
+    """What the page computes: every world it compares (the baseline, kept what-ifs, the edited one) on every posterior
+    draw × seed."""
     from cxsim.workload import Workload
 
-    return Workload(len(s.worlds) * len(s.seeds), s.baseline.population.customers, s.baseline.steps)
+    return Workload(len(s.worlds) * len(s.draws) * len(s.seeds), s.baseline.population.customers, s.baseline.steps)
 
 
 def safe_render() -> Settings | None:

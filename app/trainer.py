@@ -13,8 +13,7 @@ import runs
 import stories
 import streamlit as st
 
-from cxsim import views
-from cxsim.metrics import interval
+from cxsim import plot, views
 
 STEP, REVEALED, PREDICTED, FOR = "trainer_step", "trainer_revealed", "trainer_predicted", "trainer_for"
 
@@ -39,10 +38,24 @@ def _world(s, step: dict):
     return s.baseline if not step["interventions"] else s.alternative.with_interventions(step["interventions"], only=True)
 
 
+def uncertainty(s) -> views.PageUncertainty:
+    """What the reveals' intervals are computed over (posterior draws × seeds, or seeds only)."""
+    return getattr(s, "uncertainty", None) or views.page_uncertainty(s.name, "seeds", 1, len(s.seeds))
+
+
 def acceptance(s, step: dict) -> tuple[float, float, float]:
-    """Simulated acceptance (%) at a story step: mean and 95% interval over the replicates."""
-    tables = runs.run_worlds({"world": _world(s, step)}, s.seeds)["world"]
-    return tuple(100 * v for v in interval([t["outcomes"]["acceptance_rate"] for t in tables]))
+    """Simulated acceptance (%) at a story step: mean and 95% interval over the page's ensemble (posterior draws × seeds,
+    or seeds only: :func:`uncertainty`)."""
+    world, unc = _world(s, step), uncertainty(s)
+    tables = runs.run_worlds({"world": world}, s.seeds, unc.draws, getattr(s, "keep", ()))
+    level = runs.ensemble(tables, world, unc).level("world", "acceptance_rate")
+    return tuple(100 * v for v in level)
+
+
+def band(lo: float, hi: float, s) -> str:
+    """' (95% interval 40.1 to 52.3, parameters + seeds)': a revealed result's interval and the uncertainty it carries."""
+    words = uncertainty(s).words[1]
+    return f" (95% interval {lo:.1f} to {hi:.1f}, {words})" if lo == lo else f" (no interval, {words})"
 
 
 def _slider_key(k: int) -> str:
@@ -65,8 +78,8 @@ def predict_and_reveal(s, k: int, step: dict) -> None:
         st.markdown(step["after"])
     mean, lo, hi = acceptance(s, step)
     guess = st.session_state[PREDICTED][k]
-    band = f" (95% interval {lo:.1f} to {hi:.1f})" if lo == lo else ""
-    st.success(f"Simulated acceptance: **{mean:.1f} %**{band}. You predicted {guess} %: off by {guess - mean:+.1f} points.")
+    st.success(f"Simulated acceptance: **{mean:.1f} %**{band(lo, hi, s)}. You predicted {guess} %: off by {guess - mean:+.1f} points.")
+    st.caption(f"Uncertainty: {uncertainty(s).words[0]}.")
 
 
 def outside_in(s) -> None:
@@ -83,10 +96,9 @@ def summary(s, steps: list[dict]) -> None:
         st.markdown(f"**Simulated here** (this model, these settings): acceptance **{base[0]:.1f} %** with no intervention.")
     else:
         top = acceptance(s, last)
-        band = f" (95% interval {top[1]:.1f} to {top[2]:.1f})" if top[1] == top[1] else ""
         st.markdown(
             f"**Simulated here** (this model, these settings): acceptance **{base[0]:.1f} %** with no intervention → "
-            f"**{top[0]:.1f} %**{band} with {', '.join(steps[-1]['labels'])}."
+            f"**{top[0]:.1f} %**{band(top[1], top[2], s)} with {', '.join(steps[-1]['labels'])}."
         )
     reported = " ".join(x for x in (steps[-1]["text"], steps[-1].get("fact", "")) if x)
     if reported:
@@ -100,7 +112,7 @@ def summary(s, steps: list[dict]) -> None:
         if step["kind"] in ("inside_out", "intervention") and k in st.session_state.get(REVEALED, set()):
             rows.append({"step": step["short"], "predicted": float(st.session_state[PREDICTED][k]), "simulated": acceptance(s, step)[0]})
     if rows:
-        charts.show(charts.predictions(pd.DataFrame(rows)), pd.DataFrame(rows), "trainer_predictions")
+        charts.show(plot.predictions(pd.DataFrame(rows)), pd.DataFrame(rows), "trainer_predictions")
     else:
         st.info("Reveal a step to compare your predictions with the simulation.")
 

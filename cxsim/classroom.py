@@ -40,9 +40,12 @@ import unicodedata
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from .params import CxError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 """Letters and digits of a session code: none that read alike (no 0/O, 1/I/L)."""
@@ -435,5 +438,45 @@ class Classroom:
         return rows
 
 
+
+# -- the closing view: the room against the simulation --------------------------------------------------
+def summary_table(rows: list[dict]) -> "pd.DataFrame":
+    """The closing table: the room's spread against each simulated result."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "step": r["short"], "predictions": r["n"],
+        "room's median (%)": round(r["median"], 1) if r["n"] else None,
+        "range (%)": f"{r['low']:.0f} to {r['high']:.0f}" if r["n"] else "",
+        "simulated (%)": round(r["simulated"], 1),
+        "95% interval": f"{r['sim_lo']:.1f} to {r['sim_hi']:.1f}" if r["sim_lo"] == r["sim_lo"] else "",
+        "median − simulated (points)": round(r["off"], 1) if r["n"] else None,
+    } for r in rows])
+
+
+def lesson(rows: list[dict], steps: list[dict]) -> str:
+    """The outside-in lesson in numbers: how far the room's median was from the simulated results."""
+    guessed = [r for r in rows if r["n"]]
+    if not guessed:
+        return ""
+    worst = max(guessed, key=lambda r: abs(r["off"]))
+    text = (f"Over {len(guessed)} revealed step(s) the room's median was on average **{sum(abs(r['off']) for r in guessed) / len(guessed):.1f} points** "
+            f"from the simulated result; furthest at *{worst['short']}* ({worst['off']:+.1f} points).")
+    first = next((r for r in guessed if steps[r["step"]]["kind"] == "inside_out"), None)
+    if first is not None:
+        text += (f" Inside out, with the provider's view only, the room expected **{first['median']:.1f} %** to accept; "
+                 f"the simulated customers, with their own costs and fears, gave **{first['simulated']:.1f} %**.")
+    return text
+
+
+def own_table(rows: list[dict], own: dict[int, float]) -> "pd.DataFrame":
+    """A trainee's closing table: their own prediction (``own``: step → %) and the room's median beside each simulated result."""
+    import pandas as pd
+
+    return pd.DataFrame([{"step": r["short"], "you (%)": f"{own[r['step']]:g}" if r["step"] in own else "–",
+                          "room's median (%)": f"{r['median']:.1f}" if r["n"] else "–", "simulated (%)": f"{r['simulated']:.1f}"}
+                         for r in rows]).set_index("step")
+
+
 __all__ = ["Classroom", "Opened", "WINDOW", "WRONG_CODES_PER_CALLER", "WRONG_CODES_PER_SERVER", "JOINS_PER_CALLER", "JOINS_PER_SESSION", "Result", "Room", "ALPHABET", "CODE_LENGTH", "NAME_LENGTH", "EXPIRY_HOURS", "PREDICTED",
-           "check_code", "check_name", "check_prediction", "default_path", "spread"]
+           "check_code", "check_name", "check_prediction", "default_path", "spread", "summary_table", "lesson", "own_table"]

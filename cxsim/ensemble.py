@@ -94,6 +94,7 @@ class Ensemble:
     seeds_per_draw: int
     source: str
     measures: list[str] = field(default_factory=list)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)  # levels and differences, computed once (runs never change)
 
     @property
     def outcomes(self) -> list[str]:
@@ -116,17 +117,25 @@ class Ensemble:
 
     def levels(self) -> pd.DataFrame:
         """Per world and outcome: mean, 95% interval (within the outcome's range), kind and counts."""
+        if "levels" not in self._memo:
+            self._memo["levels"] = self._levels()
+        return self._memo["levels"].copy()
+
+    def _levels(self) -> pd.DataFrame:
         rows = []
         for world in self.worlds:
             for name in self.outcomes:
-                bounds = metric_range(name)
-                if self.kind == POSTERIOR:
-                    mean, lo, hi = draw_interval(self._per_draw(world, name), bounds)
-                else:
-                    mean, lo, hi = interval(self.runs.loc[self.runs["world"] == world, name].tolist(), CONFIDENCE, bounds)
+                mean, lo, hi = self.level(world, name)
                 rows.append({"world": world, "metric": name, "mean": mean, "low": lo, "high": hi, "uncertainty": self.kind,
                              "draws": len(self.draws), "seeds": self.seeds_per_draw})
         return pd.DataFrame(rows)
+
+    def level(self, world: str, name: str) -> tuple[float, float, float]:
+        """One world's mean of outcome ``name`` and its 95% interval (within the outcome's range), of this ensemble's kind."""
+        bounds = metric_range(name)
+        if self.kind == POSTERIOR:
+            return draw_interval(self._per_draw(world, name), bounds)
+        return interval(self.runs.loc[self.runs["world"] == world, name].tolist(), CONFIDENCE, bounds)
 
     def paired(self, world: str, baseline: str, name: str) -> np.ndarray:
         """``world − baseline`` for every (draw, seed), in draw and seed order: the same draw and seed in both."""
@@ -138,11 +147,16 @@ class Ensemble:
     def differences(self, baseline: str | None = None) -> pd.DataFrame:
         """Every other world against ``baseline`` (default: the first world): both means and the paired difference with
         its 95% interval, in the columns of :func:`cxsim.views.worlds_comparison` plus ``uncertainty``."""
-        from .measures import definition
-
         baseline = baseline or self.worlds[0]
         if baseline not in self.worlds:
             raise CxError(f"baseline {baseline!r}: not one of the worlds {', '.join(self.worlds)}")
+        if ("differences", baseline) not in self._memo:
+            self._memo[("differences", baseline)] = self._differences(baseline)
+        return self._memo[("differences", baseline)].copy()
+
+    def _differences(self, baseline: str) -> pd.DataFrame:
+        from .measures import definition
+
         rows = []
         for world in self.worlds:
             if world == baseline:

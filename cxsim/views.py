@@ -606,6 +606,19 @@ def plan_label(scenario: "Scenario", overrides: dict) -> str:
     return " + ".join(intervention_label(scenario, n) for n in on) or "no intervention"
 
 
+def plans_shown(scenario: "Scenario", res: Any, table: pd.DataFrame, primary: str, currency: str = "currency") -> pd.DataFrame:
+    """A plans or frontier table of an optimisation (``res``: :class:`cxsim.optimisation.Optimisation`) as a page shows it:
+    plans named in words (:func:`plan_label`), the objective in its display unit (% like the cards)."""
+    scale, _ = display_unit(primary, currency)
+    out = table.copy()
+    by_trial = {p.trial: p for p in res.plans}
+    out["plan"] = [plan_label(scenario, by_trial[t].overrides) if t in by_trial else plan for t, plan in zip(out["trial"], out["plan"])]
+    for col in (primary, f"{primary}_low", f"{primary}_high"):
+        if col in out:
+            out[col] = out[col] * scale
+    return out
+
+
 def intervention_help(scenario: "Scenario", name: str) -> str:
     """What kind of intervention a switch is, for its help text."""
     iv = scenario.interventions[name]
@@ -699,3 +712,84 @@ __all__ = [
     "dropout_table", "timeseries_table", "stage_table", "journey_flows", "flow_table", "FLOW_NODES", "journey_table", "WidgetSpec", "widget_spec",
     "intervention_specs", "intervention_label", "intervention_help", "parameter_paths", "trainer_steps", "setup_and_outcome", "unit_text", "display_unit", "fmt", "fmt_difference", "verdict", "card_text", "ARROWS", "COUNT_UNITS", "number_text", "comparison_text",
 ]
+
+
+# -- every world on every posterior draw × seed ------------------------------------------------------------
+@dataclass(frozen=True)
+class PageUncertainty:
+    """Which uncertainty a page's runs carry (:mod:`cxsim.uncertainty`): the kind, the parameter sets each world runs on
+    (``draws``: posterior draws as overrides, or one empty set for seeds only), the seeds per draw and where it comes from."""
+
+    kind: str
+    draws: tuple[dict[str, float], ...]
+    seeds: int
+    source: str
+
+    @property
+    def words(self) -> tuple[str, str]:
+        """The caption every number closes with (over how many draws × seeds, whether parameters are included) and the
+        kind in a few words ('parameters + seeds', 'seeds only'): :mod:`cxsim.uncertainty`'s words."""
+        from .uncertainty import KIND_WORDS, uncertainty_caption
+
+        return uncertainty_caption(self.kind, len(self.draws), self.seeds, self.source), KIND_WORDS[self.kind]
+
+
+def page_uncertainty(scenario: "str | Scenario", wanted: str | None, draws: int, seeds: int, draw_seed: int = 0) -> PageUncertainty:
+    """The uncertainty a page shows: ``wanted`` (``"posterior"``, ``"seeds"``, or None: posterior where there is one).
+
+    Unlike :func:`cxsim.uncertainty.choose_kind`, asking for the posterior of a scenario that has none is not an error
+    here: the page falls back to seeds only and says so in words (the ``source``)."""
+    from .uncertainty import POSTERIOR, SEEDS, choose_kind, resolve_posterior
+
+    post, source = resolve_posterior(scenario)
+    kind = choose_kind(None if wanted == POSTERIOR and post is None else wanted, post, source)
+    if kind == SEEDS:
+        if post is not None:
+            source = f"posterior not used: {source}"
+        return PageUncertainty(SEEDS, ({},), seeds, source)
+    return PageUncertainty(POSTERIOR, tuple(post.draws(draws, draw_seed)), seeds, source)
+
+
+def draw_seeds(seeds: list[int], draw: int) -> list[int]:
+    """The seeds of posterior draw ``draw``: ``seeds`` shifted by ``draw · len(seeds)`` (as :func:`cxsim.ensemble.plan`)."""
+    return [s + draw * len(seeds) for s in seeds]
+
+
+def run_worlds(worlds: "dict[str, Scenario]", seeds: list[int], run: "typing.Callable[[Scenario, int], dict] | None" = None,
+               draws: "typing.Sequence[dict[str, float]]" = ({},), keep: "typing.Collection[str]" = (),
+               on_run: "typing.Callable[[int, int, str, int], None] | None" = None) -> dict[str, list[dict]]:
+    """Every world on every draw × seed, with common random numbers: :func:`run_tables` per run, by world, in draw
+    then seed order. Within a draw every world runs on the same seeds (:func:`draw_seeds`), so differences pair.
+
+    ``run(scenario, seed)``: how to run one (default: :func:`cxsim.run`; the explorer passes its cache); a draw's
+    parameters apply to every world except the paths in ``keep`` (settings the user chose stay as chosen);
+    ``on_run(done, total, world, seed)`` before each run."""
+    if run is None:
+        from . import run as simulate
+
+        def run(sc, seed):
+            return run_tables(simulate(sc, seed))
+    jobs = []
+    for d, draw in enumerate(draws):
+        over = {k: v for k, v in draw.items() if k not in keep}
+        for world, sc in worlds.items():
+            world_sc = sc.with_overrides(over) if over else sc
+            jobs.extend((world, world_sc, seed) for seed in draw_seeds(seeds, d))
+    out: dict[str, list[dict]] = {w: [] for w in worlds}
+    for k, (world, sc, seed) in enumerate(jobs):
+        if on_run is not None:
+            on_run(k, len(jobs), world, seed)
+        out[world].append(run(sc, seed))
+    return out
+
+
+def worlds_ensemble(runs_by_world: dict[str, list[dict]], scenario: "Scenario", unc: PageUncertainty):
+    """The runs of :func:`run_worlds` as a :class:`cxsim.ensemble.Ensemble`: its ``levels()`` and ``differences()``
+    (paired within each draw and seed) with the intervals of ``unc``'s kind, and its caption."""
+    from .ensemble import Ensemble
+
+    rows = [{"world": world, "draw": k // unc.seeds, "seed": k % unc.seeds, **r["outcomes"]}
+            for world, runs in runs_by_world.items() for k, r in enumerate(runs)]
+    first = next(iter(runs_by_world.values()))[0]["outcomes"]
+    extra = [n for n in first if n not in SCALAR_OUTCOMES]
+    return Ensemble(scenario, unc.kind, pd.DataFrame(rows), list(runs_by_world), list(unc.draws), unc.seeds, unc.source, extra)

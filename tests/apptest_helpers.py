@@ -44,3 +44,14 @@ def assert_plain_words(text: str) -> None:
     """A message a user reads: none of Python's own wording in it."""
     leaked = [w for w in PYTHON_WORDING if w.lower() in text.lower()]
     assert not leaked, (leaked, text)
+
+
+def interval_shown(delta: str) -> tuple[float, float, float]:
+    """Difference and 95% interval as a card's delta writes them, in display units: '+32.1 pp (95% CI +28.0 to +35.5, …)'
+    or '+32.1 pp ±2.1 (95%, …)'."""
+    import re
+
+    numbers = [float(x.replace("−", "-")) for x in re.findall(r"[-+−]?\d+\.\d+", delta.replace(",", ""))]
+    if "±" in delta:
+        return numbers[0], numbers[0] - numbers[1], numbers[0] + numbers[1]
+    return numbers[0], numbers[1], numbers[2]

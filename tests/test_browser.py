@@ -748,3 +748,35 @@ def test_a_classroom_of_30_trainees_predicts_while_the_trainer_reveals(explorer,
 
 def test_a_classroom_of_5_trainees_predicts_while_the_trainer_reveals(explorer, browser, server):
     _classroom(explorer, browser, server, 5)
+
+
+@pytest.fixture
+def aravind_posterior():
+    """Aravind's shipped posterior (cxsim/scenarios/aravind.posterior.parquet), the one the page draws from."""
+    from cxsim import posterior
+
+    return posterior.load("aravind")
+
+
+def test_the_page_shows_an_interval_over_the_posterior_in_words(browser, server, aravind_posterior):
+    """Issue 21: the card's interval is over posterior draws × seeds (paired within each draw), and says so."""
+    from apptest_helpers import interval_shown
+
+    import cxsim
+    from cxsim.ensemble import run_ensemble
+
+    page = Page(browser, f"{server}/?population.customers=1500&draws=4&replicates=1")
+    try:
+        delta = page.card_delta("acceptance_rate").inner_text()
+        body = page.page.inner_text("body")
+        assert "parameters + seeds" in delta, delta
+        assert "over 4 posterior draws × 1 seed" in body and "uncertainty of the parameters" in body
+        sc = cxsim.load_scenario("aravind")
+        start = list(sc.variants)[0] if sc.variants and not sc.enabled_interventions else None
+        worlds = ["baseline", start] if start else {"baseline": {f"interventions.{n}.enabled": False for n in sc.interventions}, "as written": {}}
+        ens = run_ensemble("aravind", worlds, posterior=aravind_posterior, draws=4, seeds=1, customers=1500)
+        row = ens.differences("baseline").set_index("metric").loc["acceptance_rate"]
+        assert interval_shown(delta) == pytest.approx(tuple(100 * row[c] for c in ("difference", "ci_low", "ci_high")), abs=0.051), (delta, row)
+        page.clean()
+    finally:
+        page.close()

@@ -271,3 +271,19 @@ def test_many_processes_write_to_one_file(room, opened):
         p.join(60)
     assert [p.exitcode for p in procs] == [0] * 6
     assert room.predictions(opened.code, 0) == {f"process {k}": float((k + 9) % 101) for k in range(6)}
+
+
+def test_the_closing_table_and_lesson_are_computed_in_cxsim():
+    """Issue 22 item 7: the closing view's logic lives in cxsim.classroom (the page only shows it)."""
+    from cxsim.classroom import lesson, own_table, summary_table
+
+    rows = [{"step": 0, "short": "inside out", "n": 3, "median": 60.0, "low": 40.0, "high": 80.0, "simulated": 20.0, "sim_lo": 18.0,
+             "sim_hi": 22.0, "off": 40.0},
+            {"step": 2, "short": "free bus", "n": 0, "median": math.nan, "low": math.nan, "high": math.nan, "simulated": 50.0,
+             "sim_lo": math.nan, "sim_hi": math.nan, "off": math.nan}]
+    table = summary_table(rows)
+    assert list(table["simulated (%)"]) == [20.0, 50.0] and list(table["95% interval"]) == ["18.0 to 22.0", ""]
+    text = lesson(rows, [{"kind": "inside_out"}, {"kind": "outside_in"}, {"kind": "intervention"}])
+    assert "40.0 points" in text and "**60.0 %**" in text and "**20.0 %**" in text
+    mine = own_table(rows, {0: 55.0})
+    assert mine.loc["inside out", "you (%)"] == "55" and mine.loc["free bus", "you (%)"] == "–"

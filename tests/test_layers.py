@@ -173,3 +173,17 @@ def test_the_rules_do_not_read_an_effects_record():
         if module == "interventions":
             continue
         assert ".effects()" not in source and "Effects" not in source, module
+
+
+APP = PACKAGE.parent / "app"
+
+
+def test_the_explorer_holds_no_model_logic():
+    """Issue 22 item 7: app/ shows what cxsim computes: no chart definitions (cxsim.plot), no worlds × seeds loop
+    (cxsim.views.run_worlds), one cache-folder helper (jobs.cache_folder), no dead tracked_customers."""
+    sources = {p.name: p.read_text(encoding="utf-8") for p in APP.glob("*.py")}
+    for name, text in sources.items():
+        assert "alt.Chart(" not in text and "go.Sankey(" not in text, f"app/{name} defines a chart: move it to cxsim.plot"
+        assert "hashlib" not in text or name == "jobs.py", f"app/{name} hashes settings itself: use jobs.cache_folder"
+    assert "for s in seeds" not in sources["runs.py"] and "views.run_worlds(" in sources["runs.py"]
+    assert "def tracked_customers" not in sources["runs.py"] and "def warm_up" not in sources["runs.py"]

@@ -150,3 +150,24 @@ def test_comparison_groups_units_colours_readings_and_several_what_ifs(worlds, s
     assert "what-if − baseline" in str(spec["title"])
     table = views.worlds_comparison(plot.worlds(three))
     assert spec_rows(plot.comparison(table, metrics=["acceptance_rate", "nps"], currency=small.currency))[1] == rows
+
+
+def test_the_explorers_teaching_and_planning_figures_are_in_cxsim_plot():
+    """Issue 22 item 7: figures a notebook can draw too; app/ only shows them."""
+    import pandas as pd
+    from pathlib import Path
+
+    spec, rows = spec_rows(plot.predictions(pd.DataFrame({"step": ["a", "b"], "predicted": [40.0, 60.0], "simulated": [55.0, 70.0]})))
+    assert {r["what"] for r in rows} == {"predicted", "simulated"}
+    reveal = plot.classroom_reveal([10.0, 30.0, 35.0], 40.0, 33.0, 47.0).to_dict()
+    assert reveal["layer"] and reveal["$schema"].startswith("https://vega.github.io/")
+    results = pd.DataFrame({"step": ["a"], "median": [30.0], "low": [10.0], "high": [35.0], "simulated": [40.0], "sim_lo": [33.0], "sim_hi": [47.0]})
+    assert plot.classroom_summary(pd.DataFrame({"step": ["a", "a"], "prediction": [10.0, 35.0]}), results).to_dict()["layer"]
+    plans = pd.DataFrame({"trial": [0, 1], "plan": ["bus", "camp"], "acceptance_rate": [40.0, 60.0], "acceptance_rate_low": [35.0, 55.0],
+                          "acceptance_rate_high": [45.0, 65.0], "intervention_cost": [10.0, 20.0], "intervention_cost_low": [9.0, 19.0],
+                          "intervention_cost_high": [11.0, 21.0], "feasible": [True, True], "main_reason_removed": ["cost", "fear"]})
+    assert plot.frontier(plans, plans, "acceptance_rate", 15.0, 0, "rupees").to_dict()["layer"]
+    app = Path(plot.__file__).resolve().parents[1] / "app"
+    for page in ("charts.py", "budget.py", "classroom.py", "trainer.py"):
+        text = (app / page).read_text()
+        assert "alt.Chart(" not in text and "go.Sankey" not in text, page

@@ -156,3 +156,65 @@ def test_flow_table_means_per_world(basket_worlds):
     mean = first.add(second, fill_value=0) / 2
     got = table[table["world"] == "baseline"].set_index(["source", "target"])["customers"]
     assert got.sort_index().to_dict() == pytest.approx(mean.sort_index().to_dict())  # the mean of the two replicates
+
+
+# -- the page's worlds over posterior draws × seeds (cxsim.views.run_worlds, worlds_ensemble) ---------------------
+def _posterior(n=120, seed=5):
+    import numpy as np
+
+    from cxsim import posterior
+
+    rng = np.random.default_rng(seed)
+    return posterior.Posterior({"decision.w_cost": rng.uniform(0.5, 4.0, n), "decision.w_fear": rng.uniform(0.3, 2.5, n)}, np.ones(n))
+
+
+def test_run_worlds_pairs_every_world_within_each_draw_and_seed():
+    sc = cxsim.load_scenario("aravind").with_overrides({"population.customers": 300, "steps": 8})
+    worlds = {"baseline": sc.variant("baseline"), "what-if": sc.variant("aravind_1980s")}
+    draws = ({"decision.w_cost": 1.0}, {"decision.w_cost": 3.0})
+    seen = []
+    runs = views.run_worlds(worlds, [7, 8], run=lambda s, seed: seen.append((s.decision.w_cost, seed)) or {"seed": seed},
+                            draws=draws, on_run=lambda *a: None)
+    assert [r["seed"] for r in runs["baseline"]] == [r["seed"] for r in runs["what-if"]] == [7, 8, 9, 10]
+    assert seen == [(1.0, 7), (1.0, 8), (1.0, 7), (1.0, 8), (3.0, 9), (3.0, 10), (3.0, 9), (3.0, 10)]
+    kept = views.run_worlds({"w": sc}, [1], run=lambda s, seed: s.decision.w_cost, draws=draws, keep=("decision.w_cost",))
+    assert kept["w"] == [sc.decision.w_cost] * 2  # a path the user set stays as set under every draw
+
+
+def test_the_pages_ensemble_is_the_librarys(monkeypatch):
+    from cxsim.ensemble import run_ensemble
+
+    post = _posterior()
+    monkeypatch.setattr("cxsim.uncertainty.load", lambda name: post)
+    sc = cxsim.load_scenario("aravind").with_overrides({"population.customers": 400, "steps": 10})
+    unc = views.page_uncertainty("aravind", None, 3, 2)
+    assert unc.kind == "posterior" and "3 posterior draws × 2 seeds" in unc.words[0] and unc.words[1] == "parameters + seeds"
+    runs = views.run_worlds({"baseline": sc.variant("baseline"), "aravind_1980s": sc.variant("aravind_1980s")}, [sc.seed, sc.seed + 1],
+                            draws=unc.draws)
+    page = views.worlds_ensemble(runs, sc, unc).differences("baseline").set_index("metric")
+    lib = run_ensemble("aravind", ["baseline", "aravind_1980s"], posterior=post, draws=3, seeds=2, customers=400, steps=10)
+    want = lib.differences("baseline").set_index("metric")
+    for col in ("difference", "ci_low", "ci_high"):
+        assert page.loc["acceptance_rate", col] == pytest.approx(want.loc["acceptance_rate", col], abs=1e-12)
+
+
+def test_without_a_posterior_the_page_falls_back_to_seeds_and_says_so(monkeypatch):
+    monkeypatch.setattr("cxsim.uncertainty.load", lambda name: None)
+    unc = views.page_uncertainty("aravind", "posterior", 20, 3)
+    assert unc.kind == "seeds" and unc.draws == ({},)
+    assert "has no posterior" in unc.words[0] and "chance only" in unc.words[0] and unc.words[1] == "seeds only"
+    monkeypatch.setattr("cxsim.uncertainty.load", lambda name: _posterior())
+    chosen = views.page_uncertainty("aravind", "seeds", 20, 3)
+    assert chosen.kind == "seeds" and "posterior not used" in chosen.words[0]
+
+
+def test_the_pages_ensemble_goes_into_the_report_with_its_words(monkeypatch):
+    from cxsim import report
+
+    monkeypatch.setattr("cxsim.uncertainty.load", lambda name: _posterior())
+    sc = cxsim.load_scenario("aravind").with_overrides({"population.customers": 300, "steps": 8})
+    worlds = {"baseline": sc.variant("baseline"), "intervention": sc.variant("aravind_1980s")}
+    unc = views.page_uncertainty("aravind", None, 3, 1)
+    runs = views.run_worlds(worlds, [1], draws=unc.draws)
+    html = report.comparison_report("aravind", worlds, runs, [1], ensemble=views.worlds_ensemble(runs, sc, unc))
+    assert unc.words[0].split(" (")[0] in html and "parameters + seeds" in html
