@@ -41,6 +41,8 @@ as one small float32 array built once per run (:func:`coefficients`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .kernels import njit
@@ -63,21 +65,69 @@ def per_customer(value) -> tuple[np.ndarray, int]:
 PROMOTER, DETRACTOR = 9, 6
 """Scores of 9–10 are promoters, 0–6 detractors (the NPS definition, Reichheld 2003)."""
 
-COEFFICIENTS = (
-    "confirmed", "gain", "loss_aversion",  # expectation-confirmation
-    "carry_over", "reactivity",  # how feeling moves
-    "peak_weight", "end_weight", "failure_memory", "retain",  # what memory keeps (retain = 1 − memory_decay)
-    "w_satisfaction", "w_memory",  # the score to recommend
-    "core_weight", "judge_peak", "judge_end", "poor_outcome",  # judged performance
-    "delight_power",
-)
-"""The entries of the coefficient array the kernels read (:func:`coefficients`)."""
-(_K_CONFIRMED, _K_GAIN, _K_LOSS, _K_CARRY, _K_REACT, _K_PEAK, _K_END, _K_FAILURE, _K_RETAIN,
- _K_W_SAT, _K_W_MEMORY, _K_CORE, _K_J_PEAK, _K_J_END, _K_POOR, _K_DELIGHT) = range(len(COEFFICIENTS))
+class Coefficients(NamedTuple):
+    """The behavioural coefficients the kernels read, by name (float32; :func:`coefficients`)."""
+
+    confirmed: np.float32  # expectation-confirmation
+    gain: np.float32
+    loss_aversion: np.float32
+    carry_over: np.float32  # how feeling moves
+    reactivity: np.float32
+    peak_weight: np.float32  # what memory keeps
+    end_weight: np.float32
+    failure_memory: np.float32
+    retain: np.float32  # 1 − memory_decay
+    w_satisfaction: np.float32  # the score to recommend
+    w_memory: np.float32
+    core_weight: np.float32  # judged performance
+    judge_peak: np.float32
+    judge_end: np.float32
+    poor_outcome: np.float32
+    delight_power: np.float32
 
 
-def coefficients(emotions, journey) -> np.ndarray:
-    """The behavioural coefficients of a scenario's ``[emotions]`` and ``[journey]`` as one float32 array.
+COEFFICIENTS = Coefficients._fields
+"""The names of the coefficients the kernels read (:func:`coefficients`)."""
+
+
+class Memory(NamedTuple):
+    """The feeling entries of customers' rows (:data:`cxsim.agents.ROW`) the kernels read and write."""
+
+    valence: np.ndarray
+    peak: np.ndarray
+    end: np.ndarray
+    trough: np.ndarray
+    episode_peak: np.ndarray
+    peak_perf: np.ndarray
+    end_perf: np.ndarray
+    expectation: np.ndarray
+
+
+class Touched(NamedTuple):
+    """The entries of customers' rows a touchpoint moves besides feeling."""
+
+    fear: np.ndarray
+    trust: np.ndarray
+    failures: np.ndarray
+
+
+class Touchpoint(NamedTuple):
+    """A touchpoint as the kernel reads it (:func:`meet`)."""
+
+    failure_quality: np.float32
+    category: int  # index in KANO
+    gain: np.float32  # reactivity · weight
+    fear_effect: np.float32
+    trust_effect: np.float32
+
+
+def _entries(record, c):
+    """The entries of ``record`` (a NamedTuple class) of customers ``c``, by name."""
+    return record(*(getattr(c, f) for f in record._fields))
+
+
+def coefficients(emotions, journey) -> Coefficients:
+    """The behavioural :class:`Coefficients` of a scenario's ``[emotions]`` and ``[journey]``.
 
     Built once per run from the validated parameters and passed to every kernel.
     ``journey`` gives ``core_weight`` and ``poor_outcome``.
@@ -92,7 +142,7 @@ def coefficients(emotions, journey) -> np.ndarray:
         "core_weight": journey.core_weight, "judge_peak": e.judge_peak, "judge_end": e.judge_end,
         "poor_outcome": journey.poor_outcome, "delight_power": e.delight_power,
     }
-    return np.array([values[k] for k in COEFFICIENTS], dtype=np.float32)
+    return Coefficients(*(np.float32(values[k]) for k in COEFFICIENTS))
 
 
 def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, k: np.ndarray) -> np.ndarray:
@@ -103,8 +153,7 @@ def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, k: np.ndarr
     follow, and the episode's peak and end performances (:func:`judged`).
     """
     delta = np.empty(len(ids), dtype=np.float32)
-    _feel(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation, ids,
-          performance.astype(np.float32, copy=False), np.float32(k[_K_REACT] * weight), k, delta)
+    _feel(_entries(Memory, c), ids, performance.astype(np.float32, copy=False), np.float32(k.reactivity * weight), k, delta)
     return delta
 
 
@@ -135,9 +184,9 @@ def meet(c, ids: np.ndarray, works: np.ndarray, quality, tp, k: np.ndarray) -> t
     """
     n = len(ids)
     felt, delta = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
-    _meet(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation, c.fear, c.trust,
-          c.failures, ids, works, *per_customer(quality), tp.failure_quality, KANO.index(tp.kano),
-          k[_K_REACT] * tp.weight, tp.fear_effect, tp.trust_effect, k, felt, delta)
+    touchpoint = Touchpoint(np.float32(tp.failure_quality), KANO.index(tp.kano), np.float32(k.reactivity * tp.weight),
+                            np.float32(tp.fear_effect), np.float32(tp.trust_effect))
+    _meet(_entries(Memory, c), _entries(Touched, c), ids, works, *per_customer(quality), touchpoint, k, felt, delta)
     return felt, delta
 
 
@@ -156,7 +205,7 @@ def begin_episode(c, ids: np.ndarray, k: np.ndarray) -> None:
     The intensity of the remembered peak and trough is multiplied by
     ``1 − memory_decay``; the new episode has no peak or end performance yet.
     """
-    retain = k[_K_RETAIN]
+    retain = k.retain
     if retain != 1:
         c.peak[ids] *= retain
         c.trough[ids] *= retain
@@ -223,8 +272,7 @@ def conclude(c, ids: np.ndarray, good: np.ndarray, k: np.ndarray) -> tuple[np.nd
     """
     delta = np.empty(len(ids), dtype=np.float32)
     score = np.empty(len(ids), dtype=np.int8)
-    _conclude(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation,
-              c.satisfaction, c.recommend, ids, good, k, delta, score)
+    _conclude(_entries(Memory, c), c.satisfaction, c.recommend, ids, good, k, delta, score)
     return delta, score
 
 
@@ -242,18 +290,18 @@ _TINY = np.float32(1e-6)
 @njit(cache=True, inline="always")
 def _satisfied(performance, expectation, k):
     d = performance - expectation
-    s = k[_K_CONFIRMED] + k[_K_GAIN] * (d if d >= _ZERO else k[_K_LOSS] * d)
+    s = k.confirmed + k.gain * (d if d >= _ZERO else k.loss_aversion * d)
     return min(max(s, _ZERO), _ONE)
 
 
 @njit(cache=True, inline="always")
 def _scored(sat, peak, end, trough, k):
-    recalled = k[_K_PEAK] * peak + k[_K_END] * end
-    failure_memory = k[_K_FAILURE]
+    recalled = k.peak_weight * peak + k.end_weight * end
+    failure_memory = k.failure_memory
     if failure_memory:
         recalled = min(max(recalled + failure_memory * min(trough, _ZERO), -_ONE), _ONE)
     memory = _HALF * (recalled + _ONE)
-    return np.int8(np.rint(_TEN * (k[_K_W_SAT] * sat + k[_K_W_MEMORY] * memory)))
+    return np.int8(np.rint(_TEN * (k.w_satisfaction * sat + k.w_memory * memory)))
 
 
 @njit(cache=True, inline="always")
@@ -261,7 +309,7 @@ def _judged(core, core_weight, peak_perf, end_perf, k):
     """Judged performance: the core outcome (weight ``core_weight``, 0 for none) with the peak and end touchpoints."""
     if np.isnan(end_perf):
         return core if core_weight > _ZERO else np.float32(np.nan)
-    w_peak, w_end = k[_K_J_PEAK], k[_K_J_END]
+    w_peak, w_end = k.judge_peak, k.judge_end
     total = core_weight * core + w_peak * peak_perf + w_end * end_perf
     return total / max(core_weight + w_peak + w_end, _TINY)
 
@@ -290,20 +338,21 @@ def _score_each(sat, peak, end, trough, k):
 
 
 @njit(cache=True, inline="always")
-def _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, performance, gain, k, touchpoint):
-    """Customer ``i`` feels ``performance`` (``touchpoint``: a touchpoint or a recovery, not the core outcome): see :func:`feel`."""
-    d = gain * (performance - expectation[i])
-    v = min(max(k[_K_CARRY] * valence[i] + d, -_ONE), _ONE)
-    valence[i] = v
-    if abs(v) > abs(peak[i]):
-        peak[i] = v
-    end[i] = v
-    trough[i] = min(trough[i], v)
+def _feel_one(m, i, performance, gain, k, touchpoint):
+    """Customer ``i`` (of :class:`Memory` ``m``) feels ``performance`` (``touchpoint``: a touchpoint or a recovery,
+    not the core outcome): see :func:`feel`."""
+    d = gain * (performance - m.expectation[i])
+    v = min(max(k.carry_over * m.valence[i] + d, -_ONE), _ONE)
+    m.valence[i] = v
+    if abs(v) > abs(m.peak[i]):
+        m.peak[i] = v
+    m.end[i] = v
+    m.trough[i] = min(m.trough[i], v)
     if touchpoint:
-        if abs(v) > episode_peak[i] or np.isnan(peak_perf[i]):
-            episode_peak[i] = abs(v)
-            peak_perf[i] = performance
-        end_perf[i] = performance
+        if abs(v) > m.episode_peak[i] or np.isnan(m.peak_perf[i]):
+            m.episode_peak[i] = abs(v)
+            m.peak_perf[i] = performance
+        m.end_perf[i] = performance
     return d
 
 
@@ -325,47 +374,45 @@ def _kano_each(category, performance, expectation, power):
 
 
 @njit(cache=True)
-def _feel(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, ids, performance, gain, k, delta):
+def _feel(m, ids, performance, gain, k, delta):
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, expectation, end_perf)  # the span of the row read here
-        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, ids[j],
-                             performance[j], gain, k, True)
+        prefetch_ahead(ids, j, m.expectation, m.end_perf)  # the span of the row read here
+        delta[j] = _feel_one(m, ids[j], performance[j], gain, k, True)
 
 
 @njit(cache=True)
-def _meet(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, fear, trust, failures,
-          ids, works, quality, each, failure_quality, category, gain, fear_effect, trust_effect, k, felt, delta):
-    failure_quality, gain = np.float32(failure_quality), np.float32(gain)
-    fear_effect, trust_effect, power = np.float32(fear_effect), np.float32(trust_effect), k[_K_DELIGHT]
+def _meet(m, touched, ids, works, quality, each, tp, k, felt, delta):
+    """``m``: :class:`Memory`; ``touched``: :class:`Touched`; ``tp``: :class:`Touchpoint`; ``k``: :class:`Coefficients`."""
+    power = k.delight_power
+    fear, trust, failures = touched
     for j in range(len(ids)):
         prefetch_ahead(ids, j, fear, failures)  # the span of the row read here
         i = ids[j]
         p = quality[j * each]
         if not works[j]:
-            p = failure_quality
+            p = tp.failure_quality
             failures[i] += 1
-        p = _kano_one(category, p, expectation[i], power)
+        p = _kano_one(tp.category, p, m.expectation[i], power)
         felt[j] = p
-        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, p, gain, k, True)
-        if fear_effect:
-            fear[i] = min(max(fear[i] + fear_effect, _ZERO), _ONE)
-        if trust_effect:
-            trust[i] = min(max(trust[i] + trust_effect, _ZERO), _ONE)
+        delta[j] = _feel_one(m, i, p, tp.gain, k, True)
+        if tp.fear_effect:
+            fear[i] = min(max(fear[i] + tp.fear_effect, _ZERO), _ONE)
+        if tp.trust_effect:
+            trust[i] = min(max(trust[i] + tp.trust_effect, _ZERO), _ONE)
 
 
 @njit(cache=True)
-def _conclude(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, satisfaction, recommend,
-              ids, good, k, delta, score):
-    weight = k[_K_CORE]
-    gain = k[_K_REACT] * weight
+def _conclude(m, satisfaction, recommend, ids, good, k, delta, score):
+    weight = k.core_weight
+    gain = k.reactivity * weight
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, expectation, satisfaction)  # the span of the row read here
+        prefetch_ahead(ids, j, m.expectation, satisfaction)  # the span of the row read here
         i = ids[j]
-        core = _ONE if good[j] else k[_K_POOR]
-        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, core, gain, k, False)
-        sat = _satisfied(_judged(core, weight, peak_perf[i], end_perf[i], k), expectation[i], k)
+        core = _ONE if good[j] else k.poor_outcome
+        delta[j] = _feel_one(m, i, core, gain, k, False)
+        sat = _satisfied(_judged(core, weight, m.peak_perf[i], m.end_perf[i], k), m.expectation[i], k)
         satisfaction[i] = sat
-        score[j] = recommend[i] = _scored(sat, peak[i], end[i], trough[i], k)
+        score[j] = recommend[i] = _scored(sat, m.peak[i], m.end[i], m.trough[i], k)
 
 
 @njit(cache=True)
