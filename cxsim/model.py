@@ -13,7 +13,7 @@ one call the CLI, the app and experiments use; it returns a :class:`Results`.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +31,7 @@ from .coverage import Coverage
 from .customer import CustomerAgent
 from .relief import refresh
 from .stages import STAGES, Stage
-from .state import slices
+from .state import Tally, slices
 from .kernels import njit
 from .network import build_network
 from .params import CxError
@@ -125,7 +125,7 @@ class CxModel(mesa.Model):
         self.customers = populate(scenario, self.streams, shared={"village": self.net.village})
         self.counts = np.zeros(len(Stage), dtype=np.int64)
         self.counts[Stage.UNAWARE] = n
-        self.tally: Counter[str] = Counter()
+        self.tally = Tally()
         self.costs: dict[str, float] = defaultdict(float)
         self.value_delivered = 0.0
         self.screen_hazard = 0.0

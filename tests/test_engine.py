@@ -323,3 +323,29 @@ def test_an_attribute_no_mechanism_reads_is_not_drawn_and_changes_no_result(smal
     drawn = cxsim.run(weightless, 8)
     _same_outcomes(skipped, drawn)
     assert not np.array_equal(cxsim.CxModel(weightless, seed=8).customers.fear, c.fear)
+
+
+def test_a_tally_raises_on_a_key_not_declared():
+    from cxsim.state import TALLIES, Tally
+
+    t = Tally()
+    t["offered"] += 3
+    assert t["offered"] == 3 and t["accepted"] == 0
+    with pytest.raises(KeyError):
+        t["ofered"] += 1  # a misspelt count fails, it does not read 0
+    with pytest.raises(KeyError):
+        t["ofered"] = 1
+    assert set(t) == set(TALLIES)
+
+
+def test_every_tally_key_the_code_names_is_declared_and_every_declared_one_is_counted():
+    import re
+    from pathlib import Path
+
+    from cxsim.state import TALLIES
+
+    source = "\n".join(p.read_text() for p in (Path(cxsim.__file__).parent).rglob("*.py"))
+    named = set(re.findall(r'tally\["([a-z_]+)"\]', source))
+    written = set(re.findall(r'tally\["([a-z_]+)"\] \+=', source))
+    assert named <= set(TALLIES)
+    assert written == set(TALLIES)
