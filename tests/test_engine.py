@@ -349,3 +349,17 @@ def test_every_tally_key_the_code_names_is_declared_and_every_declared_one_is_co
     written = set(re.findall(r'tally\["([a-z_]+)"\] \+=', source))
     assert named <= set(TALLIES)
     assert written == set(TALLIES)
+
+
+def test_the_phases_receive_the_world_never_the_model(monkeypatch):
+    from cxsim import model as engine_model
+    from cxsim.world import ActiveSet, World
+
+    seen = []
+    phases = tuple((lambda phase: (lambda world: (seen.append(type(world)), phase(world))))(p) for p in engine_model.PHASES)
+    monkeypatch.setattr(engine_model, "PHASES", phases)
+    m = engine_model.CxModel("aravind", seed=1, customers=300, steps=2).run()
+    assert seen and set(seen) == {World}
+    assert isinstance(m.world.active, ActiveSet) and m.world.t == m.steps == 2
+    assert m.customers is m.world.customers and m.tally is m.world.tally  # readouts see the world's fields
+    assert not hasattr(m.world, "active_key") and not hasattr(m.world, "relief_for_all")  # caches live in ActiveSet
