@@ -2,7 +2,7 @@
 
 An ``improvement_loop`` intervention (:class:`cxsim.interventions.ImprovementLoop`)
 is a team that listens and acts. Its phase runs last in
-:data:`cxsim.world.PHASES`, after the customers' moments of truth:
+:data:`cxsim.model.PHASES`, after the customers' moments of truth:
 
 * **Coverage** is the share of customers the programme serves (its sites,
   regions or accounts): their experience can reach the team, and the team's

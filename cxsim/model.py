@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import mesa
 import numpy as np
@@ -118,6 +118,7 @@ class CxModel(mesa.Model):
         super().__init__(rng=run_seed)  # Mesa's rng and random: the same seed (not used by the rules)
         self._agents_by_index: dict[int, CustomerAgent] = {}
         self.world = _build_world(scenario, run_seed, track, self.assigned)
+        self.plan = plan(self.world)  # the phases this scenario needs, in order
         self.datacollector = metrics.StepRecorder()
         self.datacollector.collect(self)
 
@@ -146,9 +147,13 @@ class CxModel(mesa.Model):
 
     def step(self) -> None:
         self.world.t = self.steps
-        advance(self.world)
+        advance(self.world, self.plan)
         self.datacollector.collect(self)
         self.running = self.steps < self.horizon
+
+    def plan_table(self) -> pd.DataFrame:
+        """The phases one step runs, in order, as a table (like Starsim's ``sim.loop.plan``)."""
+        return plan_table(self.plan)
 
     def run(self, steps: int | None = None) -> "CxModel":
         """Step ``steps`` times (default: on to the horizon)."""
@@ -187,25 +192,56 @@ def _one_seed(seed: Any, rng: Any, default: int) -> int:
     return check_seed(rng, "rng") if rng is not None else check_seed(default, "scenario seed")
 
 
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a step: its number in docs/model.md §3.3, the rule that runs it (it takes the world) and
+    when a run needs it (``needed(world)``; None: always)."""
+
+    number: int
+    rule: Callable[[World], None]
+    does: str
+    needed: Callable[[World], bool] | None = None
+    why: str = "always"
+
+
 PHASES = (
-    refresh,  # 1. which interventions act; outreach rates
-    staff.update,  # 1. staff morale
-    journey.awareness,  # 2.
-    journey.consideration,  # 3.
-    journey.decision,  # 4.
-    journey.access,  # 5. (and service)
-    journey.follow_up,  # 6.
-    relationship.relationship,  # 7.
-    journey.loyalty,  # 8.
-    feedback.review,  # 9.
+    Phase(1, refresh, "which interventions act; their running costs; outreach rates"),
+    Phase(1, staff.update, "staff morale moves toward its set point"),
+    Phase(2, journey.awareness, "customers hear of the service"),
+    Phase(3, journey.consideration, "screening and the offer"),
+    Phase(4, journey.decision, "the decision against the barriers"),
+    Phase(5, journey.access, "getting there, then the service"),
+    Phase(6, journey.follow_up, "follow-up, the outcome judged"),
+    Phase(7, relationship.relationship, "repeat encounters, defection, renewals",
+          lambda w: w.pars.relationship.active, "the scenario's [relationship] is active"),
+    Phase(8, journey.loyalty, "loyalty, churn, repeat value"),
+    Phase(9, feedback.review, "improvement loops' actions done and assigned",
+          lambda w: bool(w.loops.teams), "the scenario has an improvement loop"),
 )
-"""One step's phases, in order (docs/model.md §3.3; :mod:`cxsim.journey`'s docstring); each takes the world."""
+"""Every phase of a step, in order (docs/model.md §3.3; :mod:`cxsim.journey`'s docstring); each takes the world.
+A run keeps those its scenario needs (:func:`plan`); a phase left out would have done nothing."""
 
 
-def advance(world: World) -> None:
-    """Advance every customer by one step: each phase of :data:`PHASES` in turn."""
-    for phase in PHASES:
-        phase(world)
+def plan(world: World) -> tuple[Phase, ...]:
+    """The phases of :data:`PHASES` a run of ``world`` needs, in order (built once, when the model is)."""
+    return tuple(p for p in PHASES if p.needed is None or p.needed(world))
+
+
+def plan_table(phases: tuple[Phase, ...]) -> pd.DataFrame:
+    """``phases`` as a table: order, phase number, rule (module.function), what it does and why it runs."""
+    return pd.DataFrame({
+        "order": range(1, len(phases) + 1),
+        "phase": [p.number for p in phases],
+        "rule": [f"{p.rule.__module__.removeprefix('cxsim.')}.{p.rule.__name__}" for p in phases],
+        "does": [p.does for p in phases],
+        "why": [p.why for p in phases],
+    })
+
+
+def advance(world: World, phases: tuple[Phase, ...] | None = None) -> None:
+    """Advance every customer by one step: each phase of ``phases`` (default: the world's :func:`plan`) in turn."""
+    for phase in plan(world) if phases is None else phases:
+        phase.rule(world)
 
 
 def _build_world(scenario: Scenario, seed: int, track: int, assigned: dict[str, np.ndarray]) -> World:

@@ -3,7 +3,7 @@
 A customer who reaches LOYAL stays in a relationship with the provider. With the
 ``[relationship]`` parameters at their defaults nothing here runs, and the
 journey is the one-off service of the founding case. Otherwise, in phase 7 of
-:data:`cxsim.world.PHASES`:
+:data:`cxsim.model.PHASES`:
 
 * **Installed base** (:func:`seed_installed_base`, at set-up). A share
   ``customers_at_start`` of each segment is already a customer at step 0, with

@@ -1,7 +1,7 @@
 """Staff morale: employees are the first customers.
 
 One morale level (0–1) for the provider's front-line staff, updated in phase 1
-of :data:`cxsim.world.PHASES`:
+of :data:`cxsim.model.PHASES`:
 
 * its **set point** is the status quo ``staff.morale``, plus ``morale_lift ·
   coverage`` of active interventions that invest in staff (training, recognition,

@@ -352,14 +352,31 @@ def test_every_tally_key_the_code_names_is_declared_and_every_declared_one_is_co
 
 
 def test_the_phases_receive_the_world_never_the_model(monkeypatch):
+    import dataclasses
+
     from cxsim import model as engine_model
     from cxsim.world import ActiveSet, World
 
     seen = []
-    phases = tuple((lambda phase: (lambda world: (seen.append(type(world)), phase(world))))(p) for p in engine_model.PHASES)
+    phases = tuple(dataclasses.replace(p, rule=(lambda rule: (lambda world: (seen.append(type(world)), rule(world))))(p.rule))
+                   for p in engine_model.PHASES)
     monkeypatch.setattr(engine_model, "PHASES", phases)
     m = engine_model.CxModel("aravind", seed=1, customers=300, steps=2).run()
     assert seen and set(seen) == {World}
     assert isinstance(m.world.active, ActiveSet) and m.world.t == m.steps == 2
     assert m.customers is m.world.customers and m.tally is m.world.tally  # readouts see the world's fields
     assert not hasattr(m.world, "active_key") and not hasattr(m.world, "relief_for_all")  # caches live in ActiveSet
+
+
+def test_the_plan_keeps_the_phases_a_scenario_switches_on_in_order():
+    from cxsim.model import PHASES, CxModel
+
+    plain = CxModel("aravind", seed=1, customers=200)
+    table = plain.plan_table()
+    assert list(table["order"]) == list(range(1, len(table) + 1))
+    assert list(table["phase"]) == sorted(table["phase"])  # the order of docs/model.md §3.3
+    assert "relationship.relationship" not in set(table["rule"])  # aravind: one service, no relationship
+    assert {"relief.refresh", "journey.decision", "journey.loyalty"} <= set(table["rule"])
+    telco = CxModel("telco_churn", seed=1, customers=200)
+    assert "relationship.relationship" in set(telco.plan_table()["rule"])
+    assert len(telco.plan) <= len(PHASES)
