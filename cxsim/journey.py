@@ -7,7 +7,7 @@ Stages (every customer is in exactly one)::
                                                   └→ DECLINED        └→ DROPPED                     └→ CHURNED
                                                        │ (a tie's recommendation: back to OFFERED)
 
-One step (a week by default) runs these phases (:data:`cxsim.world.PHASES`), in this order, each on the
+One step (a week by default) runs these phases (:data:`cxsim.model.PHASES`), in this order, each on the
 customers that are due; a customer can pass several stages in one step when a
 delay is 0:
 
@@ -71,8 +71,6 @@ from .stages import STAGES, TALKING, Stage, reached  # noqa: F401  (the journey'
 if TYPE_CHECKING:
     from .world import World
 
-
-JOURNEY_PHASES = ("awareness", "consideration", "decision", "access", "service", "follow_up", "loyalty", "referral")
 
 _COST = BARRIERS.index("cost")
 
