@@ -20,6 +20,7 @@ chance to accept the most. That is what the non-user would say when asked.
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -34,24 +35,27 @@ BARRIERS = ("cost", "fear", "distance", "distrust", "low_need")
 REASONS = BARRIERS + ("dissatisfaction",)
 """Reasons a customer gives for staying away or leaving (codes are indices)."""
 
-class Coefficients(NamedTuple):
-    """The decision's coefficients as the kernel reads them, by name (built once per call from ``[decision]``)."""
-
-    w_cost: np.float32
-    reference_days: np.float32  # cost_reference_days
-    w_fear: np.float32
-    w_distance: np.float32
-    w_distrust: np.float32
-    w_need: np.float32
-    intercept: np.float32
-    w_social: np.float32
-    social_cap: np.float32
+COEFFICIENTS = ("w_cost", "reference_days", "w_fear", "w_distance", "w_distrust", "w_need", "intercept", "w_social", "social_cap")
+"""The decision's coefficients as the kernel reads them, by name (``reference_days`` is ``cost_reference_days``)."""
+COEFFICIENT_RECORD = np.dtype([(name, np.float32) for name in COEFFICIENTS])
+"""One float32 field per coefficient: the kernel reads ``k[0].w_cost``, never a position."""
 
 
-def coefficients(decision) -> Coefficients:
-    """The :class:`Coefficients` of a scenario's ``[decision]`` (float32, as the kernel computes)."""
-    names = {"reference_days": "cost_reference_days"}
-    return Coefficients(*(np.float32(getattr(decision, names.get(f, f))) for f in Coefficients._fields))
+def coefficients(decision) -> np.ndarray:
+    """The coefficients of a scenario's ``[decision]`` as one :data:`COEFFICIENT_RECORD` (float32, as the kernel computes).
+
+    Kept for the last ``decision`` asked about (a run asks about the same one at every step; the kernel only reads it).
+    """
+    global _last
+    if _last[0] is not decision:
+        names = {"reference_days": "cost_reference_days"}
+        record = np.array([tuple(getattr(decision, names.get(f, f)) for f in COEFFICIENTS)], dtype=COEFFICIENT_RECORD)
+        record.flags.writeable = False
+        _last = (decision, record)
+    return _last[1]
+
+
+_last: tuple = (None, None)
 
 
 class Row(NamedTuple):
@@ -68,21 +72,34 @@ class Row(NamedTuple):
     reports: np.ndarray
 
 
+_ROW = attrgetter(*Row._fields)
+
 RELIEF = ("insight", "fear", "distance", "distrust", "reports")
 """The :class:`cxsim.relief.Relief` entries the decision reads, in the columns of the relief array."""
 _R_INSIGHT, _R_FEAR, _R_DISTANCE, _R_DISTRUST, _R_REPORTS = (RELIEF.index(name) for name in
                                                             ("insight", "fear", "distance", "distrust", "reports"))
 
 
+_RELIEF = attrgetter(*RELIEF)
+
+
 def relief_array(relief) -> tuple[np.ndarray, int]:
     """The entries :data:`RELIEF` of ``relief`` as one float32 array (a row per customer, or one row for
     all when none varies) and its step per customer (1 or 0)."""
-    values = [getattr(relief, name) for name in RELIEF]
-    each = int(any(isinstance(v, np.ndarray) for v in values))
-    out = np.empty((relief.n if each else 1, len(RELIEF)), dtype=np.float32)
+    values = _RELIEF(relief)
+    if not any(isinstance(v, np.ndarray) for v in values):
+        return _same_for_all(*values), 0
+    out = np.empty((relief.n, len(RELIEF)), dtype=np.float32)
     for col, v in enumerate(values):
         out[:, col] = v
-    return out, each
+    return out, 1
+
+
+@lru_cache(maxsize=64)
+def _same_for_all(*values) -> np.ndarray:
+    out = np.array([values], dtype=np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def perceived_weights(decision) -> np.ndarray:
@@ -121,7 +138,7 @@ def assess(decision, c, ids: np.ndarray, relief) -> tuple[np.ndarray, np.ndarray
     """
     n = len(ids)
     cost = _kept(*_share_table(perceived_weights(decision), relief.cost_share, n), c.ledger_columns)
-    row = Row(*(getattr(c, f) for f in Row._fields))
+    row = Row._make(_ROW(c))
     terms = np.empty((n, len(BARRIERS)), dtype=np.float32)
     p = np.empty(n, dtype=np.float32)
     reason = np.empty(n, dtype=np.int8)
@@ -182,8 +199,9 @@ def _cost_borne(ledger, ids, weight, cols, shares):
 
 @njit(cache=True)
 def _assess(row, ids, cost, relief, each, k, terms, p, reason):
-    """``cost``: the (weight, cols, shares) of :func:`_kept`; ``relief``: :func:`relief_array`; ``k``: :class:`Coefficients`."""
+    """``cost``: the (weight, cols, shares) of :func:`_kept`; ``relief``: :func:`relief_array`; ``k``: a :data:`COEFFICIENT_RECORD`."""
     weight, cols, shares = cost
+    k = k[0]
     for j in range(len(ids)):
         prefetch_ahead(ids, j, row.fear, row.reports)  # the row's start and its reports, next to its ledger
         i = ids[j]

@@ -41,6 +41,7 @@ as one small float32 array built once per run (:func:`coefficients`).
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -65,29 +66,17 @@ def per_customer(value) -> tuple[np.ndarray, int]:
 PROMOTER, DETRACTOR = 9, 6
 """Scores of 9–10 are promoters, 0–6 detractors (the NPS definition, Reichheld 2003)."""
 
-class Coefficients(NamedTuple):
-    """The behavioural coefficients the kernels read, by name (float32; :func:`coefficients`)."""
-
-    confirmed: np.float32  # expectation-confirmation
-    gain: np.float32
-    loss_aversion: np.float32
-    carry_over: np.float32  # how feeling moves
-    reactivity: np.float32
-    peak_weight: np.float32  # what memory keeps
-    end_weight: np.float32
-    failure_memory: np.float32
-    retain: np.float32  # 1 − memory_decay
-    w_satisfaction: np.float32  # the score to recommend
-    w_memory: np.float32
-    core_weight: np.float32  # judged performance
-    judge_peak: np.float32
-    judge_end: np.float32
-    poor_outcome: np.float32
-    delight_power: np.float32
-
-
-COEFFICIENTS = Coefficients._fields
-"""The names of the coefficients the kernels read (:func:`coefficients`)."""
+COEFFICIENTS = (
+    "confirmed", "gain", "loss_aversion",  # expectation-confirmation
+    "carry_over", "reactivity",  # how feeling moves
+    "peak_weight", "end_weight", "failure_memory", "retain",  # what memory keeps (retain = 1 − memory_decay)
+    "w_satisfaction", "w_memory",  # the score to recommend
+    "core_weight", "judge_peak", "judge_end", "poor_outcome",  # judged performance
+    "delight_power",
+)
+"""The behavioural coefficients the kernels read, by name (:func:`coefficients`)."""
+COEFFICIENT_RECORD = np.dtype([(name, np.float32) for name in COEFFICIENTS])
+"""One float32 field per coefficient: the kernels read ``k[0].gain``, never a position."""
 
 
 class Memory(NamedTuple):
@@ -111,23 +100,42 @@ class Touched(NamedTuple):
     failures: np.ndarray
 
 
-class Touchpoint(NamedTuple):
-    """A touchpoint as the kernel reads it (:func:`meet`)."""
+TOUCHPOINT_RECORD = np.dtype([("failure_quality", np.float32), ("category", np.int64), ("gain", np.float32),
+                              ("fear_effect", np.float32), ("trust_effect", np.float32)])
+"""A touchpoint as :func:`meet`'s kernel reads it (category: index in :data:`KANO`; gain: reactivity · weight)."""
 
-    failure_quality: np.float32
-    category: int  # index in KANO
-    gain: np.float32  # reactivity · weight
-    fear_effect: np.float32
-    trust_effect: np.float32
+_GET = {record: attrgetter(*record._fields) for record in (Memory, Touched)}
 
 
 def _entries(record, c):
-    """The entries of ``record`` (a NamedTuple class) of customers ``c``, by name."""
-    return record(*(getattr(c, f) for f in record._fields))
+    """The entries of ``record`` (a NamedTuple class) of customers ``c``, by name (kept on ``c`` while its arrays stay)."""
+    name = "_kernel_" + record.__name__
+    kept = getattr(c, name, None)
+    if kept is None or kept[0] is not getattr(c, record._fields[0]):
+        kept = record._make(_GET[record](c))
+        setattr(c, name, kept)
+    return kept
 
 
-def coefficients(emotions, journey) -> Coefficients:
-    """The behavioural :class:`Coefficients` of a scenario's ``[emotions]`` and ``[journey]``.
+def _touchpoint(tp, k: np.ndarray) -> np.ndarray:
+    """Touchpoint ``tp`` as a :data:`TOUCHPOINT_RECORD` under coefficients ``k`` (built once per touchpoint and
+    coefficients; the kernel only reads it)."""
+    kept = _touchpoints.get(id(tp))
+    if kept is None or kept[0] is not tp or kept[1] is not k:
+        if len(_touchpoints) > 256:
+            _touchpoints.clear()
+        record = np.array([(tp.failure_quality, KANO.index(tp.kano), np.float32(k["reactivity"][0] * tp.weight),
+                            tp.fear_effect, tp.trust_effect)], dtype=TOUCHPOINT_RECORD)
+        record.flags.writeable = False
+        kept = _touchpoints[id(tp)] = (tp, k, record)
+    return kept[2]
+
+
+_touchpoints: dict[int, tuple] = {}
+
+
+def coefficients(emotions, journey) -> np.ndarray:
+    """The behavioural coefficients of a scenario's ``[emotions]`` and ``[journey]``: one :data:`COEFFICIENT_RECORD`.
 
     Built once per run from the validated parameters and passed to every kernel.
     ``journey`` gives ``core_weight`` and ``poor_outcome``.
@@ -142,7 +150,7 @@ def coefficients(emotions, journey) -> Coefficients:
         "core_weight": journey.core_weight, "judge_peak": e.judge_peak, "judge_end": e.judge_end,
         "poor_outcome": journey.poor_outcome, "delight_power": e.delight_power,
     }
-    return Coefficients(*(np.float32(values[k]) for k in COEFFICIENTS))
+    return np.array([tuple(values[k] for k in COEFFICIENTS)], dtype=COEFFICIENT_RECORD)
 
 
 def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, k: np.ndarray) -> np.ndarray:
@@ -153,7 +161,7 @@ def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, k: np.ndarr
     follow, and the episode's peak and end performances (:func:`judged`).
     """
     delta = np.empty(len(ids), dtype=np.float32)
-    _feel(_entries(Memory, c), ids, performance.astype(np.float32, copy=False), np.float32(k.reactivity * weight), k, delta)
+    _feel(_entries(Memory, c), ids, performance.astype(np.float32, copy=False), np.float32(k["reactivity"][0] * weight), k, delta)
     return delta
 
 
@@ -184,8 +192,7 @@ def meet(c, ids: np.ndarray, works: np.ndarray, quality, tp, k: np.ndarray) -> t
     """
     n = len(ids)
     felt, delta = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
-    touchpoint = Touchpoint(np.float32(tp.failure_quality), KANO.index(tp.kano), np.float32(k.reactivity * tp.weight),
-                            np.float32(tp.fear_effect), np.float32(tp.trust_effect))
+    touchpoint = _touchpoint(tp, k)
     _meet(_entries(Memory, c), _entries(Touched, c), ids, works, *per_customer(quality), touchpoint, k, felt, delta)
     return felt, delta
 
@@ -205,7 +212,7 @@ def begin_episode(c, ids: np.ndarray, k: np.ndarray) -> None:
     The intensity of the remembered peak and trough is multiplied by
     ``1 − memory_decay``; the new episode has no peak or end performance yet.
     """
-    retain = k.retain
+    retain = k["retain"][0]
     if retain != 1:
         c.peak[ids] *= retain
         c.trough[ids] *= retain
@@ -290,18 +297,18 @@ _TINY = np.float32(1e-6)
 @njit(cache=True, inline="always")
 def _satisfied(performance, expectation, k):
     d = performance - expectation
-    s = k.confirmed + k.gain * (d if d >= _ZERO else k.loss_aversion * d)
+    s = k[0].confirmed + k[0].gain * (d if d >= _ZERO else k[0].loss_aversion * d)
     return min(max(s, _ZERO), _ONE)
 
 
 @njit(cache=True, inline="always")
 def _scored(sat, peak, end, trough, k):
-    recalled = k.peak_weight * peak + k.end_weight * end
-    failure_memory = k.failure_memory
+    recalled = k[0].peak_weight * peak + k[0].end_weight * end
+    failure_memory = k[0].failure_memory
     if failure_memory:
         recalled = min(max(recalled + failure_memory * min(trough, _ZERO), -_ONE), _ONE)
     memory = _HALF * (recalled + _ONE)
-    return np.int8(np.rint(_TEN * (k.w_satisfaction * sat + k.w_memory * memory)))
+    return np.int8(np.rint(_TEN * (k[0].w_satisfaction * sat + k[0].w_memory * memory)))
 
 
 @njit(cache=True, inline="always")
@@ -309,7 +316,7 @@ def _judged(core, core_weight, peak_perf, end_perf, k):
     """Judged performance: the core outcome (weight ``core_weight``, 0 for none) with the peak and end touchpoints."""
     if np.isnan(end_perf):
         return core if core_weight > _ZERO else np.float32(np.nan)
-    w_peak, w_end = k.judge_peak, k.judge_end
+    w_peak, w_end = k[0].judge_peak, k[0].judge_end
     total = core_weight * core + w_peak * peak_perf + w_end * end_perf
     return total / max(core_weight + w_peak + w_end, _TINY)
 
@@ -342,7 +349,7 @@ def _feel_one(m, i, performance, gain, k, touchpoint):
     """Customer ``i`` (of :class:`Memory` ``m``) feels ``performance`` (``touchpoint``: a touchpoint or a recovery,
     not the core outcome): see :func:`feel`."""
     d = gain * (performance - m.expectation[i])
-    v = min(max(k.carry_over * m.valence[i] + d, -_ONE), _ONE)
+    v = min(max(k[0].carry_over * m.valence[i] + d, -_ONE), _ONE)
     m.valence[i] = v
     if abs(v) > abs(m.peak[i]):
         m.peak[i] = v
@@ -382,9 +389,10 @@ def _feel(m, ids, performance, gain, k, delta):
 
 @njit(cache=True)
 def _meet(m, touched, ids, works, quality, each, tp, k, felt, delta):
-    """``m``: :class:`Memory`; ``touched``: :class:`Touched`; ``tp``: :class:`Touchpoint`; ``k``: :class:`Coefficients`."""
-    power = k.delight_power
+    """``m``: :class:`Memory`; ``touched``: :class:`Touched`; ``tp``: a :data:`TOUCHPOINT_RECORD`; ``k``: a :data:`COEFFICIENT_RECORD`."""
+    power = k[0].delight_power
     fear, trust, failures = touched
+    tp = tp[0]
     for j in range(len(ids)):
         prefetch_ahead(ids, j, fear, failures)  # the span of the row read here
         i = ids[j]
@@ -403,12 +411,12 @@ def _meet(m, touched, ids, works, quality, each, tp, k, felt, delta):
 
 @njit(cache=True)
 def _conclude(m, satisfaction, recommend, ids, good, k, delta, score):
-    weight = k.core_weight
-    gain = k.reactivity * weight
+    weight = k[0].core_weight
+    gain = k[0].reactivity * weight
     for j in range(len(ids)):
         prefetch_ahead(ids, j, m.expectation, satisfaction)  # the span of the row read here
         i = ids[j]
-        core = _ONE if good[j] else k.poor_outcome
+        core = _ONE if good[j] else k[0].poor_outcome
         delta[j] = _feel_one(m, i, core, gain, k, False)
         sat = _satisfied(_judged(core, weight, m.peak_perf[i], m.end_perf[i], k), m.expectation[i], k)
         satisfaction[i] = sat

@@ -77,9 +77,9 @@ def _plain(x):
 
 def step_reporters() -> dict[str, Callable[["World"], float]]:
     """DataCollector model reporters: every metric plus the count in each stage (plain Python numbers)."""
-    reporters = {mt.name: (lambda m, fn=mt.fn: _plain(fn(m))) for mt in METRICS}
+    reporters = {mt.name: (lambda m, fn=mt.fn: _plain(fn(getattr(m, "world", m)))) for mt in METRICS}  # a model's world read directly
     for stage in Stage:
-        reporters[f"n_{stage.name.lower()}"] = lambda m, s=stage: int(m.counts[s])
+        reporters[f"n_{stage.name.lower()}"] = lambda m, s=stage: int(getattr(m, "world", m).counts[s])
     return reporters
 
 

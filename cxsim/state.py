@@ -9,10 +9,6 @@ way — orchestrator on top (:mod:`cxsim.model`), rules below, state at the bott
 
 from __future__ import annotations
 
-
-import numpy as np
-
-
 SLICE = 1 << 16
 """Customers handled at a time by a pass over everyone that would otherwise make
 population-sized temporaries (set-up draws, the ledger, who is tracked)."""

@@ -218,17 +218,19 @@ def references():
     return out
 
 
-def judgement_coefficients(k: emotions.Coefficients, changes: dict[str, float]) -> emotions.Coefficients:
-    """The coefficients ``k`` (:class:`cxsim.emotions.Coefficients`) with emotion parameters changed.
+def judgement_coefficients(k: np.ndarray, changes: dict[str, float]) -> np.ndarray:
+    """The coefficient record ``k`` (:data:`cxsim.emotions.COEFFICIENT_RECORD`) with emotion parameters changed.
 
     ``peak_end`` sets the score's two weights (satisfaction 1 − peak_end, memory peak_end),
     ``peak_weight`` memory's two (peak peak_weight, end 1 − peak_weight); any other parameter
     is the coefficient of the same name.
     """
     pairs = {"peak_end": ("w_memory", "w_satisfaction"), "peak_weight": ("peak_weight", "end_weight")}
+    k = k.copy()
     for name, value in changes.items():
         entries = {pairs[name][0]: value, pairs[name][1]: 1.0 - value} if name in pairs else {name: value}
-        k = k._replace(**{entry: np.float32(v) for entry, v in entries.items()})
+        for entry, v in entries.items():
+            k[entry] = v
     return k
 
 

@@ -204,7 +204,7 @@ def test_a_touchpoint_moves_feeling_fear_trust_and_failures_by_its_formula():
     felt, delta = emotions.meet(c, np.arange(n), np.array([True, False]), 0.9, tp, k)
     performance = np.array([min(0.9, 0.6), min(0.1, 0.6)])  # must-be: meeting expectation is taken for granted
     assert np.allclose(felt, performance)
-    assert np.allclose(delta, k.reactivity * 2.0 * (performance - 0.6))
+    assert np.allclose(delta, k["reactivity"][0] * 2.0 * (performance - 0.6))
     assert np.allclose(c.valence, np.clip(delta, -1, 1))
     assert list(c.failures) == [0, 1]
     assert np.allclose(c.fear, 0.6) and np.allclose(c.trust, 0.3)
