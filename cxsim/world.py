@@ -66,7 +66,7 @@ class World:
     tracked: np.ndarray  # bool per customer: events kept for their story
     reasons: tuple[str, ...]  # names of reason codes (barriers.REASONS), to word the events
     coverage: Any  # coverage.Coverage: whom each intervention reaches
-    feeling: Any  # emotions.Coefficients: the behavioural coefficients the kernels read
+    feeling: np.ndarray  # emotions.COEFFICIENT_RECORD: the behavioural coefficients the kernels read
     staff: Any  # staff.Morale
     loops: Any  # feedback.Loops
     t: int = 0  # the step being taken (0 before the first)

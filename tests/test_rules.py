@@ -208,3 +208,19 @@ def test_a_touchpoint_moves_feeling_fear_trust_and_failures_by_its_formula():
     assert np.allclose(c.valence, np.clip(delta, -1, 1))
     assert list(c.failures) == [0, 1]
     assert np.allclose(c.fear, 0.6) and np.allclose(c.trust, 0.3)
+
+
+def test_no_kernel_takes_more_than_ten_arguments():
+    """Kernels take named records (rows, coefficients, relief), not long positional lists (issue 22, item 4)."""
+    import ast
+    from pathlib import Path
+
+    import cxsim
+
+    long = []
+    for path in Path(cxsim.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and any("njit" in ast.unparse(d) for d in node.decorator_list):
+                if len(node.args.args) > 10:
+                    long.append(f"{path.name}:{node.name} ({len(node.args.args)})")
+    assert long == []
