@@ -20,10 +20,11 @@ chance to accept the most. That is what the non-user would say when asked.
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 
-from .emotions import per_customer
 from .kernels import njit
 from .ledger import CASH_COSTS, CASH_SPENT, WAGE_KINDS, build_ledger  # noqa: F401  (the ledger the barriers weigh, re-exported)
 from .prefetch import prefetch_ahead
@@ -33,6 +34,73 @@ BARRIERS = ("cost", "fear", "distance", "distrust", "low_need")
 
 REASONS = BARRIERS + ("dissatisfaction",)
 """Reasons a customer gives for staying away or leaving (codes are indices)."""
+
+COEFFICIENTS = ("w_cost", "reference_days", "w_fear", "w_distance", "w_distrust", "w_need", "intercept", "w_social", "social_cap")
+"""The decision's coefficients as the kernel reads them, by name (``reference_days`` is ``cost_reference_days``)."""
+COEFFICIENT_RECORD = np.dtype([(name, np.float32) for name in COEFFICIENTS])
+"""One float32 field per coefficient: the kernel reads ``k[0].w_cost``, never a position."""
+
+
+def coefficients(decision) -> np.ndarray:
+    """The coefficients of a scenario's ``[decision]`` as one :data:`COEFFICIENT_RECORD` (float32, as the kernel computes).
+
+    Kept for the last ``decision`` asked about (a run asks about the same one at every step; the kernel only reads it).
+    """
+    global _last
+    if _last[0] is not decision:
+        names = {"reference_days": "cost_reference_days"}
+        record = np.array([tuple(getattr(decision, names.get(f, f)) for f in COEFFICIENTS)], dtype=COEFFICIENT_RECORD)
+        record.flags.writeable = False
+        _last = (decision, record)
+    return _last[1]
+
+
+_last: tuple = (None, None)
+
+
+class Row(NamedTuple):
+    """The entries of customers' rows (:data:`cxsim.agents.ROW`) that the decision reads."""
+
+    ledger: np.ndarray
+    need: np.ndarray
+    latent_need: np.ndarray
+    insight: np.ndarray
+    daily_wage: np.ndarray
+    fear: np.ndarray
+    distance: np.ndarray
+    trust: np.ndarray
+    reports: np.ndarray
+
+
+_ROW = attrgetter(*Row._fields)
+
+RELIEF = ("insight", "fear", "distance", "distrust", "reports")
+"""The :class:`cxsim.relief.Relief` entries the decision reads, in the columns of the relief array."""
+_R_INSIGHT, _R_FEAR, _R_DISTANCE, _R_DISTRUST, _R_REPORTS = (RELIEF.index(name) for name in
+                                                            ("insight", "fear", "distance", "distrust", "reports"))
+
+
+_RELIEF = attrgetter(*RELIEF)
+
+
+def relief_array(relief) -> tuple[np.ndarray, int]:
+    """The entries :data:`RELIEF` of ``relief`` as one float32 array (a row per customer, or one row for
+    all when none varies) and its step per customer (1 or 0)."""
+    values = _RELIEF(relief)
+    if not any(isinstance(v, np.ndarray) for v in values):
+        return _same_for_all(*values), 0
+    out = np.empty((relief.n, len(RELIEF)), dtype=np.float32)
+    for col, v in enumerate(values):
+        out[:, col] = v
+    return out, 1
+
+
+@lru_cache(maxsize=64)
+def _same_for_all(*values) -> np.ndarray:
+    out = np.array([values], dtype=np.float32)
+    out.flags.writeable = False
+    return out
+
 
 def perceived_weights(decision) -> np.ndarray:
     """Weight of each cost kind in the perceived cost: cash 1, wages forgone ``w_forgone``."""
@@ -69,18 +137,12 @@ def assess(decision, c, ids: np.ndarray, relief) -> tuple[np.ndarray, np.ndarray
     leaves each cost kind's share in ``relief.cost_share``.
     """
     n = len(ids)
-    weight, cols, shares = _kept(*_share_table(perceived_weights(decision), relief.cost_share, n), c.ledger_columns)
-    d = decision
-    coef = np.array([d.w_cost, d.cost_reference_days, d.w_fear, d.w_distance, d.w_distrust, d.w_need,
-                     d.intercept, d.w_social, d.social_cap], dtype=np.float32)
+    cost = _kept(*_share_table(perceived_weights(decision), relief.cost_share, n), c.ledger_columns)
+    row = Row._make(_ROW(c))
     terms = np.empty((n, len(BARRIERS)), dtype=np.float32)
     p = np.empty(n, dtype=np.float32)
     reason = np.empty(n, dtype=np.int8)
-    _assess(c.ledger, np.asarray(ids), weight, cols, shares,
-            c.need, c.latent_need, c.insight, *per_customer(relief.insight), c.daily_wage,
-            c.fear, *per_customer(relief.fear), c.distance, *per_customer(relief.distance),
-            c.trust, *per_customer(relief.distrust), c.reports, *per_customer(relief.reports),
-            coef, terms, p, reason)
+    _assess(row, np.asarray(ids), cost, *relief_array(relief), coefficients(decision), terms, p, reason)
     return terms, p, reason
 
 
@@ -136,30 +198,27 @@ def _cost_borne(ledger, ids, weight, cols, shares):
 
 
 @njit(cache=True)
-def _assess(ledger, ids, weight, cols, shares, need, latent_need, insight, insight_add, ia, daily_wage,
-            fear, fear_mult, fm, distance, distance_mult, dm, trust, distrust_mult, tm, reports, reports_add, ra,
-            coef, terms, p, reason):
-    w_cost, reference_days, w_fear, w_distance, w_distrust, w_need, intercept, w_social, social_cap = coef
+def _assess(row, ids, cost, relief, each, k, terms, p, reason):
+    """``cost``: the (weight, cols, shares) of :func:`_kept`; ``relief``: :func:`relief_array`; ``k``: a :data:`COEFFICIENT_RECORD`."""
+    weight, cols, shares = cost
+    k = k[0]
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, fear, reports)  # the row's start and its reports, next to its ledger
+        prefetch_ahead(ids, j, row.fear, row.reports)  # the row's start and its reports, next to its ledger
         i = ids[j]
-        cost = _borne(ledger, i, j, weight, cols, shares)
-        seen = min(_ONE, insight[i] + insight_add[j * ia])
-        felt_need = min(max(need[i] + latent_need[i] * seen, _ZERO), _ONE)
-        terms[j, 0] = w_cost * np.log1p(cost / (daily_wage[i] * reference_days))
-        terms[j, 1] = w_fear * (fear[i] * fear_mult[j * fm])
-        terms[j, 2] = w_distance * (distance[i] * distance_mult[j * dm]) / _CENTS
-        terms[j, 3] = w_distrust * ((_ONE - trust[i]) * distrust_mult[j * tm])
-        terms[j, 4] = w_need * (_ONE - felt_need)
+        r = j * each
+        borne = _borne(row.ledger, i, j, weight, cols, shares)
+        seen = min(_ONE, row.insight[i] + relief[r, _R_INSIGHT])
+        felt_need = min(max(row.need[i] + row.latent_need[i] * seen, _ZERO), _ONE)
+        terms[j, 0] = k.w_cost * np.log1p(borne / (row.daily_wage[i] * k.reference_days))
+        terms[j, 1] = k.w_fear * (row.fear[i] * relief[r, _R_FEAR])
+        terms[j, 2] = k.w_distance * (row.distance[i] * relief[r, _R_DISTANCE]) / _CENTS
+        terms[j, 3] = k.w_distrust * ((_ONE - row.trust[i]) * relief[r, _R_DISTRUST])
+        terms[j, 4] = k.w_need * (_ONE - felt_need)
         total, top = terms[j, 0], 0
         for b in range(1, terms.shape[1]):
             total += terms[j, b]
             if terms[j, b] > terms[j, top]:
                 top = b
-        u = intercept - total + w_social * min(reports[i] + reports_add[j * ra], social_cap)
+        u = k.intercept - total + k.w_social * min(row.reports[i] + relief[r, _R_REPORTS], k.social_cap)
         p[j] = _ONE / (_ONE + np.exp(-u))
         reason[j] = top
-
-
-def days_of_wages(amount, daily_wage):
-    return amount / np.maximum(daily_wage, 1e-6)

@@ -45,10 +45,6 @@ class Coverage:
         self.mask(name, iv)
         return self._any[name]
 
-    def covers_all(self, name: str, iv) -> bool:
-        self.mask(name, iv)
-        return self._all[name]
-
     def covering(self, name: str, iv, ids: np.ndarray) -> np.ndarray | bool:
         """Which of ``ids`` the intervention covers (``True`` when it covers everyone)."""
         mask = self.mask(name, iv)

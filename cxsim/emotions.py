@@ -41,6 +41,9 @@ as one small float32 array built once per run (:func:`coefficients`).
 
 from __future__ import annotations
 
+from operator import attrgetter
+from typing import NamedTuple
+
 import numpy as np
 
 from .kernels import njit
@@ -71,13 +74,68 @@ COEFFICIENTS = (
     "core_weight", "judge_peak", "judge_end", "poor_outcome",  # judged performance
     "delight_power",
 )
-"""The entries of the coefficient array the kernels read (:func:`coefficients`)."""
-(_K_CONFIRMED, _K_GAIN, _K_LOSS, _K_CARRY, _K_REACT, _K_PEAK, _K_END, _K_FAILURE, _K_RETAIN,
- _K_W_SAT, _K_W_MEMORY, _K_CORE, _K_J_PEAK, _K_J_END, _K_POOR, _K_DELIGHT) = range(len(COEFFICIENTS))
+"""The behavioural coefficients the kernels read, by name (:func:`coefficients`)."""
+COEFFICIENT_RECORD = np.dtype([(name, np.float32) for name in COEFFICIENTS])
+"""One float32 field per coefficient: the kernels read ``k[0].gain``, never a position."""
+
+
+class Memory(NamedTuple):
+    """The feeling entries of customers' rows (:data:`cxsim.agents.ROW`) the kernels read and write."""
+
+    valence: np.ndarray
+    peak: np.ndarray
+    end: np.ndarray
+    trough: np.ndarray
+    episode_peak: np.ndarray
+    peak_perf: np.ndarray
+    end_perf: np.ndarray
+    expectation: np.ndarray
+
+
+class Touched(NamedTuple):
+    """The entries of customers' rows a touchpoint moves besides feeling."""
+
+    fear: np.ndarray
+    trust: np.ndarray
+    failures: np.ndarray
+
+
+TOUCHPOINT_RECORD = np.dtype([("failure_quality", np.float32), ("category", np.int64), ("gain", np.float32),
+                              ("fear_effect", np.float32), ("trust_effect", np.float32)])
+"""A touchpoint as :func:`meet`'s kernel reads it (category: index in :data:`KANO`; gain: reactivity · weight)."""
+
+_GET = {record: attrgetter(*record._fields) for record in (Memory, Touched)}
+
+
+def _entries(record, c):
+    """The entries of ``record`` (a NamedTuple class) of customers ``c``, by name (kept on ``c`` while its arrays stay)."""
+    name = "_kernel_" + record.__name__
+    kept = getattr(c, name, None)
+    if kept is None or kept[0] is not getattr(c, record._fields[0]):
+        kept = record._make(_GET[record](c))
+        setattr(c, name, kept)
+    return kept
+
+
+def _touchpoint(tp, k: np.ndarray) -> np.ndarray:
+    """Touchpoint ``tp`` as a :data:`TOUCHPOINT_RECORD` under coefficients ``k`` (built once per touchpoint and
+    coefficients; the kernel only reads it)."""
+    kept = _touchpoints.get(id(tp))
+    if kept is None or kept[0] is not tp or kept[1] is not k:
+        if len(_touchpoints) > 256:
+            _touchpoints.clear()
+        record = np.array([(tp.failure_quality, KANO.index(tp.kano), np.float32(k["reactivity"][0] * tp.weight),
+                            tp.fear_effect, tp.trust_effect)], dtype=TOUCHPOINT_RECORD)
+        record.flags.writeable = False
+        kept = _touchpoints[id(tp)] = (tp, k, record)
+    return kept[2]
+
+
+_touchpoints: dict[int, tuple] = {}
 
 
 def coefficients(emotions, journey) -> np.ndarray:
-    """The behavioural coefficients of a scenario's ``[emotions]`` and ``[journey]`` as one float32 array.
+    """The behavioural coefficients of a scenario's ``[emotions]`` and ``[journey]``: one :data:`COEFFICIENT_RECORD`.
 
     Built once per run from the validated parameters and passed to every kernel.
     ``journey`` gives ``core_weight`` and ``poor_outcome``.
@@ -92,7 +150,7 @@ def coefficients(emotions, journey) -> np.ndarray:
         "core_weight": journey.core_weight, "judge_peak": e.judge_peak, "judge_end": e.judge_end,
         "poor_outcome": journey.poor_outcome, "delight_power": e.delight_power,
     }
-    return np.array([values[k] for k in COEFFICIENTS], dtype=np.float32)
+    return np.array([tuple(values[k] for k in COEFFICIENTS)], dtype=COEFFICIENT_RECORD)
 
 
 def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, k: np.ndarray) -> np.ndarray:
@@ -103,8 +161,7 @@ def feel(c, ids: np.ndarray, performance: np.ndarray, weight: float, k: np.ndarr
     follow, and the episode's peak and end performances (:func:`judged`).
     """
     delta = np.empty(len(ids), dtype=np.float32)
-    _feel(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation, ids,
-          performance.astype(np.float32, copy=False), np.float32(k[_K_REACT] * weight), k, delta)
+    _feel(_entries(Memory, c), ids, performance.astype(np.float32, copy=False), np.float32(k["reactivity"][0] * weight), k, delta)
     return delta
 
 
@@ -135,9 +192,8 @@ def meet(c, ids: np.ndarray, works: np.ndarray, quality, tp, k: np.ndarray) -> t
     """
     n = len(ids)
     felt, delta = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
-    _meet(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation, c.fear, c.trust,
-          c.failures, ids, works, *per_customer(quality), tp.failure_quality, KANO.index(tp.kano),
-          k[_K_REACT] * tp.weight, tp.fear_effect, tp.trust_effect, k, felt, delta)
+    touchpoint = _touchpoint(tp, k)
+    _meet(_entries(Memory, c), _entries(Touched, c), ids, works, *per_customer(quality), touchpoint, k, felt, delta)
     return felt, delta
 
 
@@ -156,7 +212,7 @@ def begin_episode(c, ids: np.ndarray, k: np.ndarray) -> None:
     The intensity of the remembered peak and trough is multiplied by
     ``1 − memory_decay``; the new episode has no peak or end performance yet.
     """
-    retain = k[_K_RETAIN]
+    retain = k["retain"][0]
     if retain != 1:
         c.peak[ids] *= retain
         c.trough[ids] *= retain
@@ -223,8 +279,7 @@ def conclude(c, ids: np.ndarray, good: np.ndarray, k: np.ndarray) -> tuple[np.nd
     """
     delta = np.empty(len(ids), dtype=np.float32)
     score = np.empty(len(ids), dtype=np.int8)
-    _conclude(c.valence, c.peak, c.end, c.trough, c.episode_peak, c.peak_perf, c.end_perf, c.expectation,
-              c.satisfaction, c.recommend, ids, good, k, delta, score)
+    _conclude(_entries(Memory, c), c.satisfaction, c.recommend, ids, good, k, delta, score)
     return delta, score
 
 
@@ -242,18 +297,18 @@ _TINY = np.float32(1e-6)
 @njit(cache=True, inline="always")
 def _satisfied(performance, expectation, k):
     d = performance - expectation
-    s = k[_K_CONFIRMED] + k[_K_GAIN] * (d if d >= _ZERO else k[_K_LOSS] * d)
+    s = k[0].confirmed + k[0].gain * (d if d >= _ZERO else k[0].loss_aversion * d)
     return min(max(s, _ZERO), _ONE)
 
 
 @njit(cache=True, inline="always")
 def _scored(sat, peak, end, trough, k):
-    recalled = k[_K_PEAK] * peak + k[_K_END] * end
-    failure_memory = k[_K_FAILURE]
+    recalled = k[0].peak_weight * peak + k[0].end_weight * end
+    failure_memory = k[0].failure_memory
     if failure_memory:
         recalled = min(max(recalled + failure_memory * min(trough, _ZERO), -_ONE), _ONE)
     memory = _HALF * (recalled + _ONE)
-    return np.int8(np.rint(_TEN * (k[_K_W_SAT] * sat + k[_K_W_MEMORY] * memory)))
+    return np.int8(np.rint(_TEN * (k[0].w_satisfaction * sat + k[0].w_memory * memory)))
 
 
 @njit(cache=True, inline="always")
@@ -261,7 +316,7 @@ def _judged(core, core_weight, peak_perf, end_perf, k):
     """Judged performance: the core outcome (weight ``core_weight``, 0 for none) with the peak and end touchpoints."""
     if np.isnan(end_perf):
         return core if core_weight > _ZERO else np.float32(np.nan)
-    w_peak, w_end = k[_K_J_PEAK], k[_K_J_END]
+    w_peak, w_end = k[0].judge_peak, k[0].judge_end
     total = core_weight * core + w_peak * peak_perf + w_end * end_perf
     return total / max(core_weight + w_peak + w_end, _TINY)
 
@@ -290,20 +345,21 @@ def _score_each(sat, peak, end, trough, k):
 
 
 @njit(cache=True, inline="always")
-def _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, performance, gain, k, touchpoint):
-    """Customer ``i`` feels ``performance`` (``touchpoint``: a touchpoint or a recovery, not the core outcome): see :func:`feel`."""
-    d = gain * (performance - expectation[i])
-    v = min(max(k[_K_CARRY] * valence[i] + d, -_ONE), _ONE)
-    valence[i] = v
-    if abs(v) > abs(peak[i]):
-        peak[i] = v
-    end[i] = v
-    trough[i] = min(trough[i], v)
+def _feel_one(m, i, performance, gain, k, touchpoint):
+    """Customer ``i`` (of :class:`Memory` ``m``) feels ``performance`` (``touchpoint``: a touchpoint or a recovery,
+    not the core outcome): see :func:`feel`."""
+    d = gain * (performance - m.expectation[i])
+    v = min(max(k[0].carry_over * m.valence[i] + d, -_ONE), _ONE)
+    m.valence[i] = v
+    if abs(v) > abs(m.peak[i]):
+        m.peak[i] = v
+    m.end[i] = v
+    m.trough[i] = min(m.trough[i], v)
     if touchpoint:
-        if abs(v) > episode_peak[i] or np.isnan(peak_perf[i]):
-            episode_peak[i] = abs(v)
-            peak_perf[i] = performance
-        end_perf[i] = performance
+        if abs(v) > m.episode_peak[i] or np.isnan(m.peak_perf[i]):
+            m.episode_peak[i] = abs(v)
+            m.peak_perf[i] = performance
+        m.end_perf[i] = performance
     return d
 
 
@@ -325,47 +381,46 @@ def _kano_each(category, performance, expectation, power):
 
 
 @njit(cache=True)
-def _feel(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, ids, performance, gain, k, delta):
+def _feel(m, ids, performance, gain, k, delta):
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, expectation, end_perf)  # the span of the row read here
-        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, ids[j],
-                             performance[j], gain, k, True)
+        prefetch_ahead(ids, j, m.expectation, m.end_perf)  # the span of the row read here
+        delta[j] = _feel_one(m, ids[j], performance[j], gain, k, True)
 
 
 @njit(cache=True)
-def _meet(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, fear, trust, failures,
-          ids, works, quality, each, failure_quality, category, gain, fear_effect, trust_effect, k, felt, delta):
-    failure_quality, gain = np.float32(failure_quality), np.float32(gain)
-    fear_effect, trust_effect, power = np.float32(fear_effect), np.float32(trust_effect), k[_K_DELIGHT]
+def _meet(m, touched, ids, works, quality, each, tp, k, felt, delta):
+    """``m``: :class:`Memory`; ``touched``: :class:`Touched`; ``tp``: a :data:`TOUCHPOINT_RECORD`; ``k``: a :data:`COEFFICIENT_RECORD`."""
+    power = k[0].delight_power
+    fear, trust, failures = touched
+    tp = tp[0]
     for j in range(len(ids)):
         prefetch_ahead(ids, j, fear, failures)  # the span of the row read here
         i = ids[j]
         p = quality[j * each]
         if not works[j]:
-            p = failure_quality
+            p = tp.failure_quality
             failures[i] += 1
-        p = _kano_one(category, p, expectation[i], power)
+        p = _kano_one(tp.category, p, m.expectation[i], power)
         felt[j] = p
-        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, p, gain, k, True)
-        if fear_effect:
-            fear[i] = min(max(fear[i] + fear_effect, _ZERO), _ONE)
-        if trust_effect:
-            trust[i] = min(max(trust[i] + trust_effect, _ZERO), _ONE)
+        delta[j] = _feel_one(m, i, p, tp.gain, k, True)
+        if tp.fear_effect:
+            fear[i] = min(max(fear[i] + tp.fear_effect, _ZERO), _ONE)
+        if tp.trust_effect:
+            trust[i] = min(max(trust[i] + tp.trust_effect, _ZERO), _ONE)
 
 
 @njit(cache=True)
-def _conclude(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, satisfaction, recommend,
-              ids, good, k, delta, score):
-    weight = k[_K_CORE]
-    gain = k[_K_REACT] * weight
+def _conclude(m, satisfaction, recommend, ids, good, k, delta, score):
+    weight = k[0].core_weight
+    gain = k[0].reactivity * weight
     for j in range(len(ids)):
-        prefetch_ahead(ids, j, expectation, satisfaction)  # the span of the row read here
+        prefetch_ahead(ids, j, m.expectation, satisfaction)  # the span of the row read here
         i = ids[j]
-        core = _ONE if good[j] else k[_K_POOR]
-        delta[j] = _feel_one(valence, peak, end, trough, episode_peak, peak_perf, end_perf, expectation, i, core, gain, k, False)
-        sat = _satisfied(_judged(core, weight, peak_perf[i], end_perf[i], k), expectation[i], k)
+        core = _ONE if good[j] else k[0].poor_outcome
+        delta[j] = _feel_one(m, i, core, gain, k, False)
+        sat = _satisfied(_judged(core, weight, m.peak_perf[i], m.end_perf[i], k), m.expectation[i], k)
         satisfaction[i] = sat
-        score[j] = recommend[i] = _scored(sat, peak[i], end[i], trough[i], k)
+        score[j] = recommend[i] = _scored(sat, m.peak[i], m.end[i], m.trough[i], k)
 
 
 @njit(cache=True)

@@ -37,7 +37,7 @@ is a team that listens and acts. Its phase runs last in
   toward the status quo. Tracked fixes are monitored and kept.
 
 Each team keeps the levels its actions set (touchpoint → [reliability, quality],
-starting from the touchpoint's own ``model.levels``); :func:`levels` gives them to
+starting from the touchpoint's own ``world.levels``); :func:`levels` gives them to
 :func:`cxsim.journey.touchpoint_levels` for the customers each loop covers.
 """
 
@@ -53,7 +53,7 @@ from .interventions import ImprovementLoop
 from .stages import Stage
 
 if TYPE_CHECKING:
-    from .state import World as CxModel
+    from .world import World
 
 
 @dataclass
@@ -90,30 +90,30 @@ class Loops:
     def __bool__(self) -> bool:
         return bool(self.names)
 
-    def levels(self, model: "CxModel", name: str, ids: np.ndarray):
+    def levels(self, world: "World", name: str, ids: np.ndarray):
         """Touchpoint ``name``'s levels for ``ids`` after these loops' fixes (see :func:`levels`)."""
-        return levels(model, name, ids)
+        return levels(world, name, ids)
 
-    def observe(self, model: "CxModel", name: str, ids: np.ndarray, works: np.ndarray) -> None:
+    def observe(self, world: "World", name: str, ids: np.ndarray, works: np.ndarray) -> None:
         """The loops covering ``ids`` hear of touchpoint ``name``'s failures (see :func:`observe`)."""
-        observe(model, name, ids, works)
+        observe(world, name, ids, works)
 
 
-def _active_loops(model: "CxModel"):
-    return [(n, iv) for n, iv in model.active if n in model.loops.teams]
+def _active_loops(world: "World"):
+    return [(n, iv) for n, iv in world.active if n in world.loops.teams]
 
 
-def levels(model: "CxModel", name: str, ids: np.ndarray):
+def levels(world: "World", name: str, ids: np.ndarray):
     """Reliability and quality of touchpoint ``name`` for customers ``ids`` after the fixes of the loops covering them.
 
     Numbers when no loop changed it (or one loop covering everyone did), else one per customer.
     """
-    reliability, quality = model.levels[name]
-    for loop, team in model.loops.teams.items():
+    reliability, quality = world.levels[name]
+    for loop, team in world.loops.teams.items():
         fixed = team.levels.get(name)
         if fixed is None:
             continue
-        cov = model.coverage.covering(loop, model.loops.loops[loop], ids)
+        cov = world.coverage.covering(loop, world.loops.loops[loop], ids)
         if cov is True and np.isscalar(reliability) and np.isscalar(quality):
             reliability, quality = max(reliability, fixed[0]), max(quality, fixed[1])
         else:
@@ -122,61 +122,61 @@ def levels(model: "CxModel", name: str, ids: np.ndarray):
     return reliability, quality
 
 
-def _listeners(model: "CxModel", loop: str, iv: ImprovementLoop, team: Team) -> np.ndarray:
+def _listeners(world: "World", loop: str, iv: ImprovementLoop, team: Team) -> np.ndarray:
     """Covered customers who respond: the share ``response`` of the covered, from the coverage draw itself."""
     if team.listeners is None:
-        covered = model.coverage.covering(loop, iv, np.arange(model.customers.n))
-        responds = model.streams.uniform(f"coverage:{loop}", np.arange(model.customers.n)) < iv.coverage * iv.response
+        covered = world.coverage.covering(loop, iv, np.arange(world.customers.n))
+        responds = world.streams.uniform(f"coverage:{loop}", np.arange(world.customers.n)) < iv.coverage * iv.response
         team.listeners = responds & covered
     return team.listeners
 
 
-def observe(model: "CxModel", name: str, ids: np.ndarray, works: np.ndarray) -> None:
+def observe(world: "World", name: str, ids: np.ndarray, works: np.ndarray) -> None:
     """Customers ``ids`` met touchpoint ``name``; the loops that cover them hear of its failures."""
     failed = ids[~works]
     if len(failed) == 0:
         return
-    for loop, iv in _active_loops(model):
-        team = model.loops.teams[loop]
-        heard = failed[_listeners(model, loop, iv, team)[failed]]
+    for loop, iv in _active_loops(world):
+        team = world.loops.teams[loop]
+        heard = failed[_listeners(world, loop, iv, team)[failed]]
         if len(heard):
             team.heard.setdefault(name, []).append(heard)
 
 
-def review(model: "CxModel") -> None:
+def review(world: "World") -> None:
     """Last phase: actions due are done (or not); at review steps new actions are assigned."""
-    for loop, iv in _active_loops(model):
-        if not model.coverage.covers_anyone(loop, iv):
+    for loop, iv in _active_loops(world):
+        if not world.coverage.covers_anyone(loop, iv):
             continue  # a programme that serves nobody does nothing
-        team = model.loops.teams[loop]
+        team = world.loops.teams[loop]
         if iv.relapse and team.unmonitored:
-            _relapse(model, iv, team)
-        _finish(model, loop, iv, team)
-        if (model.t - iv.start + 1) % iv.review_steps == 0:
-            _assign(model, loop, iv, team)
+            _relapse(world, iv, team)
+        _finish(world, loop, iv, team)
+        if (world.t - iv.start + 1) % iv.review_steps == 0:
+            _assign(world, loop, iv, team)
 
 
-def _finish(model: "CxModel", loop: str, iv: ImprovementLoop, team: Team) -> None:
-    due = [a for a in team.open if a.due <= model.t]
+def _finish(world: "World", loop: str, iv: ImprovementLoop, team: Team) -> None:
+    due = [a for a in team.open if a.due <= world.t]
     if not due:
         return
-    team.open = [a for a in team.open if a.due > model.t]
-    chance = iv.completion if iv.tracked else iv.untracked + (iv.completion - iv.untracked) * staff.drive(model)
-    draws = model.streams.uniform(f"actions:{loop}", np.array([a.number for a in due]), model.t)
+    team.open = [a for a in team.open if a.due > world.t]
+    chance = iv.completion if iv.tracked else iv.untracked + (iv.completion - iv.untracked) * staff.drive(world)
+    draws = world.streams.uniform(f"actions:{loop}", np.array([a.number for a in due]), world.t)
     for action, u in zip(due, draws):
         if u >= chance:
-            model.tally["actions_lapsed"] += 1
+            world.tally["actions_lapsed"] += 1
             continue
         team.done += 1
-        model.tally["actions_done"] += 1
-        _fix(model, iv, team, action.touchpoint)
-        model.loops.fixes.append((model.t, loop, action.touchpoint))
+        world.tally["actions_done"] += 1
+        _fix(world, iv, team, action.touchpoint)
+        world.loops.fixes.append((world.t, loop, action.touchpoint))
         if iv.close_loop:
-            _close_loop(model, action.reporters, iv.close_loop)
+            _close_loop(world, action.reporters, iv.close_loop)
 
 
-def _fix(model: "CxModel", iv: ImprovementLoop, team: Team, name: str) -> None:
-    level = team.levels.setdefault(name, list(model.levels[name]))
+def _fix(world: "World", iv: ImprovementLoop, team: Team, name: str) -> None:
+    level = team.levels.setdefault(name, list(world.levels[name]))
     before = list(level)
     if iv.fix == "reliability":
         if level[0] < iv.ceiling:
@@ -189,7 +189,7 @@ def _fix(model: "CxModel", iv: ImprovementLoop, team: Team, name: str) -> None:
         gain[1] += level[1] - before[1]
 
 
-def _relapse(model: "CxModel", iv: ImprovementLoop, team: Team) -> None:
+def _relapse(world: "World", iv: ImprovementLoop, team: Team) -> None:
     """Untracked fixes lose the share ``relapse`` of their gain (old habits return)."""
     for name, gain in team.unmonitored.items():
         level = team.levels[name]
@@ -199,26 +199,26 @@ def _relapse(model: "CxModel", iv: ImprovementLoop, team: Team) -> None:
             gain[k] -= lost
 
 
-def _close_loop(model: "CxModel", reporters: np.ndarray, share: float) -> None:
-    c = model.customers
+def _close_loop(world: "World", reporters: np.ndarray, share: float) -> None:
+    c = world.customers
     who = np.unique(reporters)
     who = who[c.stage[who] == Stage.LOYAL]
     if len(who):
         sat = c.satisfaction[who]
-        relationship.set_satisfaction(model, who, (sat + share * (1.0 - sat)).astype(np.float32), "closed_loop")
-        model.tally["loops_closed"] += len(who)
+        relationship.set_satisfaction(world, who, (sat + share * (1.0 - sat)).astype(np.float32), "closed_loop")
+        world.tally["loops_closed"] += len(who)
 
 
-def _assign(model: "CxModel", loop: str, iv: ImprovementLoop, team: Team) -> None:
+def _assign(world: "World", loop: str, iv: ImprovementLoop, team: Team) -> None:
     heard = {k: np.concatenate(v) for k, v in team.heard.items()}
     team.heard = {}
     busy = {a.touchpoint for a in team.open}
-    eligible = [t for t in (iv.touchpoints or list(model.pars.touchpoints)) if t not in busy]
+    eligible = [t for t in (iv.touchpoints or list(world.pars.touchpoints)) if t not in busy]
     if iv.targeting == "worst":
-        score = {t: len(heard.get(t, ())) * model.pars.touchpoints[t].weight for t in eligible}
+        score = {t: len(heard.get(t, ())) * world.pars.touchpoints[t].weight for t in eligible}
         chosen = sorted((t for t in eligible if score[t] > 0), key=lambda t: -score[t])[: iv.actions]
     else:
-        order = iv.touchpoints or list(model.pars.touchpoints)
+        order = iv.touchpoints or list(world.pars.touchpoints)
         chosen = []
         for _ in range(len(order)):
             if len(chosen) >= iv.actions:
@@ -229,7 +229,7 @@ def _assign(model: "CxModel", loop: str, iv: ImprovementLoop, team: Team) -> Non
                 chosen.append(t)
     empty = np.empty(0, dtype=np.int64)
     for t in chosen:
-        team.open.append(Action(team.assigned, t, model.t + iv.deadline_steps, heard.get(t, empty)))
+        team.open.append(Action(team.assigned, t, world.t + iv.deadline_steps, heard.get(t, empty)))
         team.assigned += 1
-        model.tally["actions_assigned"] += 1
-        model.costs[loop] += iv.cost_per_action
+        world.tally["actions_assigned"] += 1
+        world.costs[loop] += iv.cost_per_action

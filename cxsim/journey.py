@@ -69,21 +69,19 @@ from .relief import charge_use, recovery_chance, relief_for, touchpoint_lift
 from .stages import STAGES, TALKING, Stage, reached  # noqa: F401  (the journey's stages, re-exported)
 
 if TYPE_CHECKING:
-    from .state import World as CxModel
+    from .world import World
 
-
-JOURNEY_PHASES = ("awareness", "consideration", "decision", "access", "service", "follow_up", "loyalty", "referral")
 
 _COST = BARRIERS.index("cost")
 
 
 # -- transitions -----------------------------------------------------------------
-def move(model: "CxModel", ids: np.ndarray, old: Stage, new: Stage) -> None:
+def move(world: "World", ids: np.ndarray, old: Stage, new: Stage) -> None:
     """Move customers ``ids`` (all in stage ``old``) to stage ``new``."""
-    c = model.customers
-    _move(c.stage, c.visited, c.t_stage, ids, int(new), model.t)
-    model.counts[old] -= len(ids)
-    model.counts[new] += len(ids)
+    c = world.customers
+    _move(c.stage, c.visited, c.t_stage, ids, int(new), world.t)
+    world.counts[old] -= len(ids)
+    world.counts[new] += len(ids)
 
 
 @njit(cache=True)
@@ -97,16 +95,16 @@ def _move(stage, visited, t_stage, ids, new, t):
         t_stage[i] = t
 
 
-def in_stage(model: "CxModel", stage: Stage) -> np.ndarray:
-    return np.flatnonzero(model.customers.stage == stage)
+def in_stage(world: "World", stage: Stage) -> np.ndarray:
+    return np.flatnonzero(world.customers.stage == stage)
 
 
 
 
 # -- phases ------------------------------------------------------------------------
-def awareness(model: "CxModel") -> None:
-    mixed = model.pars.journey.word_of_mouth * model.net.global_share()
-    become_aware(model, _spend(model.customers.aware_budget, model.aware_rate, np.float32(mixed)))  # budgets of the aware are inf
+def awareness(world: "World") -> None:
+    mixed = world.pars.journey.word_of_mouth * world.net.global_share()
+    become_aware(world, _spend(world.customers.aware_budget, world.aware_rate, np.float32(mixed)))  # budgets of the aware are inf
 
 
 @njit(cache=True)
@@ -147,142 +145,142 @@ def _at_most(values, limit, count):
     return out
 
 
-def become_aware(model: "CxModel", ids: np.ndarray) -> None:
+def become_aware(world: "World", ids: np.ndarray) -> None:
     if len(ids) == 0:
         return
-    c = model.customers
-    move(model, ids, Stage.UNAWARE, Stage.AWARE)
+    c = world.customers
+    move(world, ids, Stage.UNAWARE, Stage.AWARE)
     c.aware_budget[ids] = np.inf
-    budget = model.streams.exponential("screening", ids)
-    c.screen_at[ids] = model.screen_hazard + budget
-    model.log(ids, "awareness", "became aware")
-    meet_touchpoints(model, ids, "awareness")
+    budget = world.streams.exponential("screening", ids)
+    c.screen_at[ids] = world.screen_hazard + budget
+    world.log(ids, "awareness", "became aware")
+    meet_touchpoints(world, ids, "awareness")
 
 
-def talk(model: "CxModel", talkers: np.ndarray, sign: int) -> None:
+def talk(world: "World", talkers: np.ndarray, sign: int) -> None:
     """Customers start (+1) or stop (−1) talking about the service to the people they talk to."""
     if len(talkers) == 0:
         return
-    model.net.add_talk(model.customers.talk_count, model.aware_rate, talkers, sign, model.pars.journey.word_of_mouth)
+    world.net.add_talk(world.customers.talk_count, world.aware_rate, talkers, sign, world.pars.journey.word_of_mouth)
 
 
-def consideration(model: "CxModel") -> None:
-    recall(model)
-    c = model.customers
-    boost = sum(iv.screening_gain() * iv.coverage for _, iv in model.active)  # camps serve the whole catchment
-    model.screen_hazard += model.pars.journey.screening * (1.0 + boost)
-    ids = _take_due(c.screen_at, np.float32(model.screen_hazard))  # inf unless aware and unscreened
+def consideration(world: "World") -> None:
+    recall(world)
+    c = world.customers
+    boost = sum(iv.screening_gain() * iv.coverage for _, iv in world.active)  # camps serve the whole catchment
+    world.screen_hazard += world.pars.journey.screening * (1.0 + boost)
+    ids = _take_due(c.screen_at, np.float32(world.screen_hazard))  # inf unless aware and unscreened
     if len(ids) == 0:
         return
-    move(model, ids, Stage.AWARE, Stage.OFFERED)
-    model.agenda.book("decision", model.t, ids)
-    model.tally["offered"] += len(ids)
-    model.log(ids, "consideration", "screened and offered the service")
-    meet_touchpoints(model, ids, "consideration")
+    move(world, ids, Stage.AWARE, Stage.OFFERED)
+    world.agenda.book("decision", world.t, ids)
+    world.tally["offered"] += len(ids)
+    world.log(ids, "consideration", "screened and offered the service")
+    meet_touchpoints(world, ids, "consideration")
 
 
-def decision(model: "CxModel") -> None:
-    ids = model.agenda.due("decision", model.t)
+def decision(world: "World") -> None:
+    ids = world.agenda.due("decision", world.t)
     if len(ids) == 0:
         return
-    c, sc = model.customers, model.pars
-    relief = relief_for(model, ids)
+    c, sc = world.customers, world.pars
+    relief = relief_for(world, ids)
     _, p, reason = barriers.assess(sc.decision, c, ids, relief)
-    draw = model.streams.uniform_next("decision", ids, c.decisions)
+    draw = world.streams.uniform_next("decision", ids, c.decisions)
     yes = draw < p
-    charge_use(model, ids, relief, "decision")
-    accept(model, ids[yes])
-    decline(model, ids[~yes], reason[~yes])
+    charge_use(world, ids, relief, "decision")
+    accept(world, ids[yes])
+    decline(world, ids[~yes], reason[~yes])
 
 
-def accept(model: "CxModel", ids: np.ndarray) -> None:
+def accept(world: "World", ids: np.ndarray) -> None:
     if len(ids) == 0:
         return
-    c = model.customers
-    move(model, ids, Stage.OFFERED, Stage.ACCEPTED)
-    model.tally["accepted"] += len(ids)
+    c = world.customers
+    move(world, ids, Stage.OFFERED, Stage.ACCEPTED)
+    world.tally["accepted"] += len(ids)
     c.reason[ids] = -1
-    model.agenda.book("access", model.t + model.pars.journey.access_steps, ids)
-    model.tally["referral_acceptances"] += int(c.referred[ids].sum())
-    talk(model, ids, +1)
-    model.log(ids, "decision", "accepted")
+    world.agenda.book("access", world.t + world.pars.journey.access_steps, ids)
+    world.tally["referral_acceptances"] += int(c.referred[ids].sum())
+    talk(world, ids, +1)
+    world.log(ids, "decision", "accepted")
 
 
-def decline(model: "CxModel", ids: np.ndarray, reasons: np.ndarray) -> None:
+def decline(world: "World", ids: np.ndarray, reasons: np.ndarray) -> None:
     if len(ids) == 0:
         return
-    c = model.customers
-    move(model, ids, Stage.OFFERED, Stage.DECLINED)
+    c = world.customers
+    move(world, ids, Stage.OFFERED, Stage.DECLINED)
     c.reason[ids] = reasons
-    model.log(ids, "decision", "declined", reasons=reasons)
+    world.log(ids, "decision", "declined", reasons=reasons)
 
 
-def access(model: "CxModel") -> None:
-    ids = model.agenda.due("access", model.t)
+def access(world: "World") -> None:
+    ids = world.agenda.due("access", world.t)
     if len(ids) == 0:
         return
-    c, j = model.customers, model.pars.journey
-    relief = relief_for(model, ids)
+    c, j = world.customers, world.pars.journey
+    relief = relief_for(world, ids)
     cash_needed = relief.remaining(c.ledger, ids, barriers.CASH_SPENT, c.ledger_columns)
     short = cash_needed > c.cash[ids]
-    drop = short & (model.streams.uniform("shortfall", ids) < j.shortfall_dropout)
+    drop = short & (world.streams.uniform("shortfall", ids) < j.shortfall_dropout)
     dropped = ids[drop]
     if len(dropped):
-        move(model, dropped, Stage.ACCEPTED, Stage.DROPPED)
+        move(world, dropped, Stage.ACCEPTED, Stage.DROPPED)
         c.reason[dropped] = _COST
-        talk(model, dropped, -1)
-        model.log(dropped, "access", "could not raise the cash to travel")
+        talk(world, dropped, -1)
+        world.log(dropped, "access", "could not raise the cash to travel")
     served = ids[~drop]
     if len(served) == 0:
         return
-    charge_use(model, served, relief.subset(~drop), "access")
-    model.costs["service"] += model.pars.value.service_cost * len(served)
-    meet_touchpoints(model, served, "access")
-    meet_touchpoints(model, served, "service")
-    move(model, served, Stage.ACCEPTED, Stage.SERVED)
-    model.tally["served"] += len(served)
-    model.agenda.book("follow_up", model.t + j.follow_up_steps, served)
-    model.log(served, "service", "served")
+    charge_use(world, served, relief.subset(~drop), "access")
+    world.costs["service"] += world.pars.value.service_cost * len(served)
+    meet_touchpoints(world, served, "access")
+    meet_touchpoints(world, served, "service")
+    move(world, served, Stage.ACCEPTED, Stage.SERVED)
+    world.tally["served"] += len(served)
+    world.agenda.book("follow_up", world.t + j.follow_up_steps, served)
+    world.log(served, "service", "served")
 
 
-def follow_up(model: "CxModel") -> None:
-    ids = model.agenda.due("follow_up", model.t)
+def follow_up(world: "World") -> None:
+    ids = world.agenda.due("follow_up", world.t)
     if len(ids) == 0:
         return
-    c, sc = model.customers, model.pars
+    c, sc = world.customers, world.pars
     j, e = sc.journey, sc.emotions
-    relief = relief_for(model, ids)
-    attend = (model.streams.uniform("follow_up", ids) < j.follow_up_attendance) | relief.at_home
+    relief = relief_for(world, ids)
+    attend = (world.streams.uniform("follow_up", ids) < j.follow_up_attendance) | relief.at_home
     c.followed_up[ids] = attend
-    charge_use(model, ids[attend], relief.subset(attend), "follow_up")
-    meet_touchpoints(model, ids[attend], "follow_up")
-    good = model.streams.uniform("outcome", ids) < j.success + j.follow_up_success * attend
+    charge_use(world, ids[attend], relief.subset(attend), "follow_up")
+    meet_touchpoints(world, ids[attend], "follow_up")
+    good = world.streams.uniform("outcome", ids) < j.success + j.follow_up_success * attend
     c.outcome[ids] = good
-    delta, score = emotions.conclude(c, ids, good, model.feeling)
-    model.log(ids, "follow_up", "outcome", delta=delta, flag=good, labels=("poor outcome", "good outcome"))
-    model.value_delivered += sc.value.per_good_outcome * float(good.sum())
+    delta, score = emotions.conclude(c, ids, good, world.feeling)
+    world.log(ids, "follow_up", "outcome", delta=delta, flag=good, labels=("poor outcome", "good outcome"))
+    world.value_delivered += sc.value.per_good_outcome * float(good.sum())
     c.loyalty[ids] = sc.loyalty.initial
-    c.t_anchor[ids] = model.t
-    move(model, ids, Stage.SERVED, Stage.LOYAL)
-    join_cohort(model, ids, +1)
-    model.tally["scored"] += len(ids)
-    model.tally["good_outcomes"] += int(good.sum())
-    model.tally["followed_up"] += int(attend.sum())
-    count_scores(model, score, +1)
-    model.satisfaction_sum += float(c.satisfaction[ids].sum())
+    c.t_anchor[ids] = world.t
+    move(world, ids, Stage.SERVED, Stage.LOYAL)
+    join_cohort(world, ids, +1)
+    world.tally["scored"] += len(ids)
+    world.tally["good_outcomes"] += int(good.sum())
+    world.tally["followed_up"] += int(attend.sum())
+    count_scores(world, score, +1)
+    world.satisfaction_sum += float(c.satisfaction[ids].sum())
     detractors = ids[score <= DETRACTOR]
-    talk(model, detractors, -1)
-    refer(model, ids[score >= PROMOTER], positive=True)
-    refer(model, detractors, positive=False)
+    talk(world, detractors, -1)
+    refer(world, ids[score >= PROMOTER], positive=True)
+    refer(world, detractors, positive=False)
 
 
-def count_scores(model: "CxModel", scores: np.ndarray, sign: int) -> None:
+def count_scores(world: "World", scores: np.ndarray, sign: int) -> None:
     """Add (+1) or remove (−1) scores from the promoter and detractor tallies (NPS follows current scores)."""
-    model.tally["promoters"] += sign * int(np.count_nonzero(scores >= PROMOTER))
-    model.tally["detractors"] += sign * int(np.count_nonzero(scores <= DETRACTOR))
+    world.tally["promoters"] += sign * int(np.count_nonzero(scores >= PROMOTER))
+    world.tally["detractors"] += sign * int(np.count_nonzero(scores <= DETRACTOR))
 
 
-def rescore(model: "CxModel", ids: np.ndarray, occasion: str) -> None:
+def rescore(world: "World", ids: np.ndarray, occasion: str) -> None:
     """Loyal customers ``ids`` are asked again at an encounter (the living score to recommend).
 
     Their 0–10 score follows their satisfaction and remembered experience now; the
@@ -295,20 +293,20 @@ def rescore(model: "CxModel", ids: np.ndarray, occasion: str) -> None:
     """
     if len(ids) == 0:
         return
-    c = model.customers
+    c = world.customers
     old = c.recommend[ids].copy()
-    new = emotions.recommend_score(c.satisfaction[ids], c.peak[ids], c.end[ids], c.trough[ids], model.feeling)
+    new = emotions.recommend_score(c.satisfaction[ids], c.peak[ids], c.end[ids], c.trough[ids], world.feeling)
     c.recommend[ids] = new
-    count_scores(model, old, -1)
-    count_scores(model, new, +1)
+    count_scores(world, old, -1)
+    count_scores(world, new, +1)
     became_detractor = (old > DETRACTOR) & (new <= DETRACTOR)
-    talk(model, ids[(old <= DETRACTOR) & (new > DETRACTOR)], +1)
-    talk(model, ids[became_detractor], -1)
-    refer(model, ids[(old < PROMOTER) & (new >= PROMOTER)], positive=True, occasion=occasion)
-    refer(model, ids[became_detractor], positive=False, occasion=occasion)
+    talk(world, ids[(old <= DETRACTOR) & (new > DETRACTOR)], +1)
+    talk(world, ids[became_detractor], -1)
+    refer(world, ids[(old < PROMOTER) & (new >= PROMOTER)], positive=True, occasion=occasion)
+    refer(world, ids[became_detractor], positive=False, occasion=occasion)
 
 
-def refer(model: "CxModel", tellers: np.ndarray, positive: bool, occasion: str = "") -> None:
+def refer(world: "World", tellers: np.ndarray, positive: bool, occasion: str = "") -> None:
     """Promoters recommend the service to their ties; detractors warn them.
 
     ``occasion`` names the moment after the outcome (an encounter, a renewal, ...)
@@ -316,183 +314,183 @@ def refer(model: "CxModel", tellers: np.ndarray, positive: bool, occasion: str =
     """
     if len(tellers) == 0:
         return
-    c, r = model.customers, model.pars.referral
-    targets = model.net.targets(tellers, model.streams, model.t)
+    c, r = world.customers, world.pars.referral
+    targets = world.net.targets(tellers, world.streams, world.t)
     stream = f"tell:{occasion}" if occasion else "tell"
-    told = model.streams.uniform_grid(stream, tellers, targets.shape[1], model.t) < r.tell
+    told = world.streams.uniform_grid(stream, tellers, targets.shape[1], world.t) < r.tell
     heard = targets[told]
     if len(heard) == 0:
         return
     who = unique_ids(heard, c.n)
     if not positive:
-        model.tally["warnings"] += len(heard)
+        world.tally["warnings"] += len(heard)
         emotions.hear(c, who, fear_keep=1.0, fear_add=r.warn_fear, trust_add=-r.warn_trust)
         return
-    model.tally["referrals"] += len(heard)
+    world.tally["referrals"] += len(heard)
     c.referrals_made[tellers] += told.sum(axis=1, dtype=np.int16)
     scatter_add(c.reports, heard, 1.0)
     emotions.hear(c, who, fear_keep=1.0 - r.fear_relief, fear_add=0.0, trust_add=r.trust_gain)
     stage = c.stage[who]
     c.referred[who[stage <= Stage.OFFERED]] = True
-    become_aware(model, who[stage == Stage.UNAWARE])
-    if model.pars.journey.reconsider:
-        again = reconsidering(model, who[stage == Stage.DECLINED])
+    become_aware(world, who[stage == Stage.UNAWARE])
+    if world.pars.journey.reconsider:
+        again = reconsidering(world, who[stage == Stage.DECLINED])
         c.referred[again] = True
-        move(model, again, Stage.DECLINED, Stage.OFFERED)
-        model.agenda.book("decision", model.t + 1, again)
-        model.tally["reconsiderations"] += len(again)
+        move(world, again, Stage.DECLINED, Stage.OFFERED)
+        world.agenda.book("decision", world.t + 1, again)
+        world.tally["reconsiderations"] += len(again)
 
 
-def reconsidering(model: "CxModel", told: np.ndarray) -> np.ndarray:
+def reconsidering(world: "World", told: np.ndarray) -> np.ndarray:
     """Which decliners ``told`` of a good outcome are offered the service again (``journey.reconsider_chance``).
 
     At a chance of 1 (the default) all are, and no draw is made, so that runs without the
     setting are unchanged.
     """
-    chance = model.pars.journey.reconsider_chance
+    chance = world.pars.journey.reconsider_chance
     if chance >= 1.0 or len(told) == 0:
         return told
-    return told[model.streams.uniform("reconsider", told, model.t) < chance]
+    return told[world.streams.uniform("reconsider", told, world.t) < chance]
 
 
-def recall(model: "CxModel") -> None:
+def recall(world: "World") -> None:
     """Interventions that recall decliners (:meth:`~cxsim.interventions.Intervention.recalls`) act at their start step.
 
     Every covered customer who declined is offered the service again and decides this
-    step; ``model.recalled`` marks who was recalled (the trial population of a recall).
+    step; ``world.recalled`` marks who was recalled (the trial population of a recall).
     """
-    for name, iv in model.active:
-        if not (iv.recalls() and iv.start == model.t):
+    for name, iv in world.active:
+        if not (iv.recalls() and iv.start == world.t):
             continue
-        declined = in_stage(model, Stage.DECLINED)
-        ids = declined[model.coverage.covered(name, iv, declined)]
-        if len(model.recalled) == 0:
-            model.recalled = np.zeros(model.customers.n, dtype=bool)
-        model.recalled[ids] = True
-        move(model, ids, Stage.DECLINED, Stage.OFFERED)
-        model.agenda.book("decision", model.t, ids)
-        model.tally["recalled"] += len(ids)
-        model.log(ids, "consideration", "recalled and offered the service again")
+        declined = in_stage(world, Stage.DECLINED)
+        ids = declined[world.coverage.covered(name, iv, declined)]
+        if len(world.recalled) == 0:
+            world.recalled = np.zeros(world.customers.n, dtype=bool)
+        world.recalled[ids] = True
+        move(world, ids, Stage.DECLINED, Stage.OFFERED)
+        world.agenda.book("decision", world.t, ids)
+        world.tally["recalled"] += len(ids)
+        world.log(ids, "consideration", "recalled and offered the service again")
 
 
-def loyalty(model: "CxModel") -> None:
+def loyalty(world: "World") -> None:
     """Loyalty approaches satisfaction geometrically; churn; repeat value.
 
     Loyalty k steps after its anchor (becoming a customer, or the last change of
     satisfaction) is ``sat + (anchor loyalty − sat)(1 − learning)^k``, so the mean
     is kept per anchor cohort and no customer is touched unless churn is on.
     """
-    lo = model.pars.loyalty
+    lo = world.pars.loyalty
     decay = 1.0 - lo.learning
-    ages = model.t - np.arange(len(model.cohorts))
-    n, sat, extra = model.cohorts[:, 0], model.cohorts[:, 1], model.cohorts[:, 2]
-    model.loyalty_sum = float((sat + (lo.initial * n + extra - sat) * decay ** np.maximum(ages, 0)).sum())
-    model.value_delivered += float(model.loyal_by_segment @ model.value_per_step)
+    ages = world.t - np.arange(len(world.cohorts))
+    n, sat, extra = world.cohorts[:, 0], world.cohorts[:, 1], world.cohorts[:, 2]
+    world.loyalty_sum = float((sat + (lo.initial * n + extra - sat) * decay ** np.maximum(ages, 0)).sum())
+    world.value_delivered += float(world.loyal_by_segment @ world.value_per_step)
     if lo.churn <= 0:
         return
-    ids = in_stage(model, Stage.LOYAL)
-    now = loyalty_now(model, ids)
-    relief = relief_for(model, ids)
+    ids = in_stage(world, Stage.LOYAL)
+    now = loyalty_now(world, ids)
+    relief = relief_for(world, ids)
     hazard = lo.churn * (1.0 - now) * relief.churn
-    gone_mask = model.streams.uniform("churn", ids, model.t) < -np.expm1(-hazard)
-    charge_use(model, ids, relief, "loyalty")
+    gone_mask = world.streams.uniform("churn", ids, world.t) < -np.expm1(-hazard)
+    charge_use(world, ids, relief, "loyalty")
     gone = ids[gone_mask]
     if len(gone) == 0:
         return
-    model.loyalty_sum -= float(now[gone_mask].sum())
-    leave(model, gone, now[gone_mask])
+    world.loyalty_sum -= float(now[gone_mask].sum())
+    leave(world, gone, now[gone_mask])
 
 
-def leave(model: "CxModel", gone: np.ndarray, now: np.ndarray, stage: str = "loyalty", what: str = "left") -> None:
+def leave(world: "World", gone: np.ndarray, now: np.ndarray, stage: str = "loyalty", what: str = "left") -> None:
     """Loyal customers ``gone`` (current loyalty ``now``) churn, dissatisfied."""
     if len(gone) == 0:
         return
-    c = model.customers
-    join_cohort(model, gone, -1)
+    c = world.customers
+    join_cohort(world, gone, -1)
     c.loyalty[gone] = now
-    move(model, gone, Stage.LOYAL, Stage.CHURNED)
+    move(world, gone, Stage.LOYAL, Stage.CHURNED)
     c.reason[gone] = REASONS.index("dissatisfaction")
-    talk(model, gone[c.recommend[gone] > DETRACTOR], -1)
-    model.log(gone, stage, what)
+    talk(world, gone[c.recommend[gone] > DETRACTOR], -1)
+    world.log(gone, stage, what)
 
 
-def join_cohort(model: "CxModel", ids: np.ndarray, sign: int) -> None:
+def join_cohort(world: "World", ids: np.ndarray, sign: int) -> None:
     """Add (+1) or remove (−1) loyal customers from their anchor cohort's sums.
 
     Columns: customers, sum of their satisfaction, sum of (anchor loyalty − initial loyalty).
     """
-    c = model.customers
+    c = world.customers
     entry = c.t_anchor[ids]
     need = int(entry.max()) + 1
-    if need > len(model.cohorts):
-        model.cohorts = np.vstack([model.cohorts, np.zeros((need - len(model.cohorts), 3))])
-    scatter_add(model.cohorts[:, 0], entry, sign)
-    scatter_add(model.cohorts[:, 1], entry, sign * c.satisfaction[ids].astype(np.float64))
-    extra = c.loyalty[ids].astype(np.float64) - float(np.float32(model.pars.loyalty.initial))
+    if need > len(world.cohorts):
+        world.cohorts = np.vstack([world.cohorts, np.zeros((need - len(world.cohorts), 3))])
+    scatter_add(world.cohorts[:, 0], entry, sign)
+    scatter_add(world.cohorts[:, 1], entry, sign * c.satisfaction[ids].astype(np.float64))
+    extra = c.loyalty[ids].astype(np.float64) - float(np.float32(world.pars.loyalty.initial))
     if extra.any():
-        scatter_add(model.cohorts[:, 2], entry, sign * extra)
-    model.loyal_by_segment += sign * np.bincount(c.segment[ids], minlength=len(model.loyal_by_segment))
+        scatter_add(world.cohorts[:, 2], entry, sign * extra)
+    world.loyal_by_segment += sign * np.bincount(c.segment[ids], minlength=len(world.loyal_by_segment))
 
 
-def loyalty_now(model: "CxModel", ids: np.ndarray) -> np.ndarray:
+def loyalty_now(world: "World", ids: np.ndarray) -> np.ndarray:
     """Current loyalty of loyal customers ``ids`` (closed form from their anchor step)."""
-    c, lo = model.customers, model.pars.loyalty
+    c, lo = world.customers, world.pars.loyalty
     sat = c.satisfaction[ids]
-    age = model.t - c.t_anchor[ids]
+    age = world.t - c.t_anchor[ids]
     return (sat + (c.loyalty[ids] - sat) * (1.0 - lo.learning) ** age).astype(np.float32)
 
 
-def meet_touchpoints(model: "CxModel", ids: np.ndarray, stage: str) -> None:
+def meet_touchpoints(world: "World", ids: np.ndarray, stage: str) -> None:
     """Customers ``ids`` meet every touchpoint of ``stage`` (moments of truth)."""
     if len(ids) == 0:
         return
-    c, e = model.customers, model.pars.emotions
+    c, e = world.customers, world.pars.emotions
     everyone = ids
-    for name, tp in model.touchpoints_by_stage.get(stage, ()):
-        ids = everyone[model.touchpoint_segments[name][c.segment[everyone]]] if tp.segments else everyone
+    for name, tp in world.touchpoints_by_stage.get(stage, ()):
+        ids = everyone[world.touchpoint_segments[name][c.segment[everyone]]] if tp.segments else everyone
         if len(ids) == 0:
             continue
-        reliability, quality = touchpoint_levels(model, name, tp, ids)
-        works = model.streams.uniform(f"touchpoint:{name}", ids, model.t) < reliability
-        perf, delta = emotions.meet(c, ids, works, quality, tp, model.feeling)
+        reliability, quality = touchpoint_levels(world, name, tp, ids)
+        works = world.streams.uniform(f"touchpoint:{name}", ids, world.t) < reliability
+        perf, delta = emotions.meet(c, ids, works, quality, tp, world.feeling)
         if not works.all():
-            touchpoint_failed(model, stage, name, tp, ids, works, perf)
-        model.log(ids, stage, name, delta=delta, flag=works, labels=("failed", "worked"))
+            touchpoint_failed(world, stage, name, tp, ids, works, perf)
+        world.log(ids, stage, name, delta=delta, flag=works, labels=("failed", "worked"))
 
 
-def touchpoint_levels(model: "CxModel", name: str, tp, ids: np.ndarray):
+def touchpoint_levels(world: "World", name: str, tp, ids: np.ndarray):
     """Reliability and quality of touchpoint ``name`` for customers ``ids``.
 
     The touchpoint's levels (after the fixes of the improvement loops covering
     each customer), its quality moved by staff morale, then the interventions
     covering each customer.
     """
-    reliability, quality = model.loops.levels(model, name, ids)
+    reliability, quality = world.loops.levels(world, name, ids)
     if tp.staff_effect:
-        shifted = quality + staff.quality_shift(model, tp)
+        shifted = quality + staff.quality_shift(world, tp)
         quality = min(1.0, max(0.0, shifted)) if np.isscalar(shifted) else np.clip(shifted, 0.0, 1.0)
-    return touchpoint_lift(model, name, ids, reliability, quality)
+    return touchpoint_lift(world, name, ids, reliability, quality)
 
 
-def touchpoint_failed(model: "CxModel", stage: str, name: str, tp, ids: np.ndarray, works: np.ndarray, perf: np.ndarray) -> None:
+def touchpoint_failed(world: "World", stage: str, name: str, tp, ids: np.ndarray, works: np.ndarray, perf: np.ndarray) -> None:
     """Touchpoint ``name`` failed some of ``ids`` (felt at ``perf``): let loops hear it, recover some on the spot."""
-    c, e = model.customers, model.pars.emotions
+    c, e = world.customers, world.pars.emotions
     failed = ids[~works]
-    model.tally["failures"] += len(failed)
-    if model.loops:
-        model.loops.observe(model, name, ids, works)
-    chance = recovery_chance(model, name, tp, failed)
+    world.tally["failures"] += len(failed)
+    if world.loops:
+        world.loops.observe(world, name, ids, works)
+    chance = recovery_chance(world, name, tp, failed)
     some = (chance > 0).any() if isinstance(chance, np.ndarray) else chance > 0
     if not some:
         return
-    fixed = model.streams.uniform(f"recovery:{name}", failed, model.t) < chance
+    fixed = world.streams.uniform(f"recovery:{name}", failed, world.t) < chance
     rec = failed[fixed]
     if len(rec) == 0:
         return
     recovered = np.full(len(rec), tp.recovery_quality, dtype=np.float32)
     if tp.kano != "performance":
         recovered = emotions.kano(tp.kano, recovered, c.expectation[rec], e.delight_power)
-    delta = emotions.recover(c, rec, recovered, tp.weight, model.feeling)
+    delta = emotions.recover(c, rec, recovered, tp.weight, world.feeling)
     c.recoveries[rec] += 1
-    model.tally["recoveries"] += len(rec)
-    model.log(rec, stage, name, delta=delta, flag=np.ones(len(rec), dtype=bool), labels=("", "put right"))
+    world.tally["recoveries"] += len(rec)
+    world.log(rec, stage, name, delta=delta, flag=np.ones(len(rec), dtype=bool), labels=("", "put right"))

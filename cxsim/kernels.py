@@ -257,14 +257,6 @@ def warm_up(customers: int = 1000) -> None:
         workload(customers)
 
 
-def uncompiled() -> list[str]:
-    """Kernels not compiled or loaded in this process (inlined helpers excepted; for tests and diagnostics)."""
-    activate(check_cache=False)
-    return [f"{k.__module__}.{k.__qualname__}" for k in _pending
-            if hasattr(k._compiled, "signatures") and not k._compiled.signatures
-            and not k._compiled.targetoptions.get("inline") == "always"]
-
-
 class _file_lock:
     """An advisory lock on ``path`` (POSIX ``flock``; elsewhere no lock)."""
 

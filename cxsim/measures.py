@@ -25,19 +25,19 @@ from .params import CxError, choices, shorten
 from .stages import Stage, reached
 
 if TYPE_CHECKING:
-    from .state import Run as Results
-    from .state import World as CxModel
+    from .world import Run as Results
+    from .world import World
 
 
 Measure = Metric
 """The same record as a metric (name, label, unit, function, meaning); group measures' functions also take the group."""
 
 
-def _loyal(m: "CxModel") -> np.ndarray:
+def _loyal(m: "World") -> np.ndarray:
     return np.flatnonzero(m.customers.stage == Stage.LOYAL)
 
 
-def _revenue_now(m: "CxModel") -> float:
+def _revenue_now(m: "World") -> float:
     """Repeat value per step at the end: value per step of loyal customers + expected encounter baskets."""
     c = m.customers
     loyal = _loyal(m)
@@ -46,14 +46,14 @@ def _revenue_now(m: "CxModel") -> float:
     return per_step + baskets
 
 
-def _staffed_quality(m: "CxModel") -> float:
+def _staffed_quality(m: "World") -> float:
     from .staff import quality_shift
 
     shifts = [quality_shift(m, tp) for tp in m.pars.touchpoints.values() if tp.staff_effect]
     return float(np.mean(shifts)) if shifts else 0.0
 
 
-def _late_value(m: "CxModel") -> float:
+def _late_value(m: "World") -> float:
     """Value delivered in the last quarter of the run (from the recorded time series)."""
     v = m.datacollector.model_vars["value_delivered"]
     k = max(1, (len(v) - 1) // 4)
@@ -90,7 +90,7 @@ GROUPS = ("no_failure", "recovered", "unrecovered", "installed_base", "new_custo
 """Groups of customers by what happened to them (besides segments)."""
 
 
-def _group_mask(m: "CxModel", group: str) -> np.ndarray:
+def _group_mask(m: "World", group: str) -> np.ndarray:
     c = m.customers
     names = m.pars.segment_names
     if group in names:
@@ -108,7 +108,7 @@ def _group_mask(m: "CxModel", group: str) -> np.ndarray:
     raise CxError(f"unknown group {group!r}: choose a segment ({', '.join(names)}) or one of {', '.join(GROUPS)}")
 
 
-def _scored(m: "CxModel", mask: np.ndarray) -> np.ndarray:
+def _scored(m: "World", mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask & ~np.isnan(m.customers.satisfaction))
 
 
@@ -116,7 +116,7 @@ def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if len(x) else math.nan
 
 
-def _revenue_at_risk(m: "CxModel", mask: np.ndarray) -> float:
+def _revenue_at_risk(m: "World", mask: np.ndarray) -> float:
     """Share of the revenue at risk (value per step × churn hazard) held by the group's customers."""
     c = m.customers
     loyal = _loyal(m)

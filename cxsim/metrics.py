@@ -25,7 +25,7 @@ from .stages import STAGES, Stage, reached
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .state import World as CxModel
+    from .world import World
 
 
 def ratio(a: float, b: float) -> float:
@@ -41,12 +41,12 @@ class Metric:
     name: str
     label: str
     unit: str
-    fn: Callable[["CxModel"], float]
+    fn: Callable[["World"], float]
     doc: str
     better: str | None = None
 
 
-def _intervention_cost(m: "CxModel") -> float:
+def _intervention_cost(m: "World") -> float:
     return float(sum(v for k, v in m.costs.items() if k != "service"))
 
 
@@ -75,11 +75,11 @@ def _plain(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
-def step_reporters() -> dict[str, Callable[["CxModel"], float]]:
+def step_reporters() -> dict[str, Callable[["World"], float]]:
     """DataCollector model reporters: every metric plus the count in each stage (plain Python numbers)."""
-    reporters = {mt.name: (lambda m, fn=mt.fn: _plain(fn(m))) for mt in METRICS}
+    reporters = {mt.name: (lambda m, fn=mt.fn: _plain(fn(getattr(m, "world", m)))) for mt in METRICS}  # a model's world read directly
     for stage in Stage:
-        reporters[f"n_{stage.name.lower()}"] = lambda m, s=stage: int(m.counts[s])
+        reporters[f"n_{stage.name.lower()}"] = lambda m, s=stage: int(getattr(m, "world", m).counts[s])
     return reporters
 
 
@@ -122,7 +122,7 @@ DROPOUT_STAGES = {Stage.DECLINED: "decision", Stage.DROPPED: "access", Stage.CHU
 """Where a non-user left the journey, by the stage they ended in."""
 
 
-def dropout_table(model: "CxModel") -> pd.DataFrame:
+def dropout_table(model: "World") -> pd.DataFrame:
     """Non-users now, by the journey phase they left at and the reason they gave."""
     import pandas as pd
 
@@ -137,13 +137,13 @@ def dropout_table(model: "CxModel") -> pd.DataFrame:
     return df.sort_values("customers", ascending=False, ignore_index=True)
 
 
-def dropout_reasons(model: "CxModel") -> dict[str, int]:
+def dropout_reasons(model: "World") -> dict[str, int]:
     """Reason → number of non-users giving it (all stages)."""
     table = dropout_table(model).groupby("reason", sort=False)["customers"].sum()
     return {str(k): int(v) for k, v in table.sort_values(ascending=False).items()}
 
 
-def summarize(model: "CxModel") -> dict:
+def summarize(model: "World") -> dict:
     """The end-of-run summary: every metric, plus reasons, costs and stage counts."""
     sc = model.pars
     out = {mt.name: _clean(mt.fn(model)) for mt in METRICS}
@@ -175,7 +175,7 @@ def summarize(model: "CxModel") -> dict:
 SCALAR_OUTCOMES = tuple(mt.name for mt in METRICS)
 
 
-def customer_table(model: "CxModel") -> pd.DataFrame:
+def customer_table(model: "World") -> pd.DataFrame:
     """One row per customer: final state, barrier ledger, stage and reason by name."""
     import pandas as pd
 
@@ -210,7 +210,7 @@ MILESTONES: dict[str, Callable] = {
 FUNNEL = tuple(MILESTONES)
 
 
-def funnel(model: "CxModel") -> pd.DataFrame:
+def funnel(model: "World") -> pd.DataFrame:
     """How many customers ever reached each journey milestone."""
     import pandas as pd
 

@@ -4,20 +4,20 @@
 as ``mesa.batch_run`` builds it) draws the population and the network, then each
 ``step()`` runs the rules' phases of :data:`PHASES` in order until the scenario's
 horizon, where ``running`` turns False. The model is the
-orchestrator: it owns the state and the rule modules take it (as a
-:class:`cxsim.state.World`); none of them imports this module
-(``tests/test_layers.py``). A mesa ``DataCollector`` records
+orchestrator: it holds the run's state as ``model.world`` (a
+:class:`cxsim.world.World`) and the rules' phases take the world, never the
+model; none of them imports this module (``tests/test_layers.py``). A mesa ``DataCollector`` records
 the step metrics declared in :mod:`cxsim.metrics`. ``run(scenario, seed)`` is the
 one call the CLI, the app and experiments use; it returns a :class:`Results`.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import mesa
 import numpy as np
@@ -32,7 +32,7 @@ from .customer import CustomerAgent
 from .relief import refresh
 from .stages import STAGES, Stage
 from .state import slices
-from .kernels import njit
+from .world import World
 from .network import build_network
 from .params import CxError
 from .randomness import Streams
@@ -116,49 +116,24 @@ class CxModel(mesa.Model):
         run_seed = _one_seed(seed_alias.get("seed"), rng, scenario.seed)
         self.assigned = dict(assigned or {})
         super().__init__(rng=run_seed)  # Mesa's rng and random: the same seed (not used by the rules)
-        self.pars = scenario  # mesa.Model owns `.scenario` (its own experiment object)
-        self.seed = run_seed
-        self.streams = Streams(run_seed)  # every draw of the rules
         self._agents_by_index: dict[int, CustomerAgent] = {}
-        n = scenario.population.customers
-        self.net = build_network(scenario.network, n, self.streams)  # first: its temporaries then fit in less memory
-        self.customers = populate(scenario, self.streams, shared={"village": self.net.village})
-        self.counts = np.zeros(len(Stage), dtype=np.int64)
-        self.counts[Stage.UNAWARE] = n
-        self.tally: Counter[str] = Counter()
-        self.costs: dict[str, float] = defaultdict(float)
-        self.value_delivered = 0.0
-        self.screen_hazard = 0.0
-        self.loyalty_sum = 0.0
-        self.satisfaction_sum = 0.0
-        self.aware_rate = np.zeros(n, dtype=np.float32)  # awareness hazard per step: outreach + word of mouth
-        self.value_per_step = np.array([s.value_per_step for s in scenario.population.segments.values()])
-        self.touchpoints_by_stage: dict[str, list] = defaultdict(list)
-        for name, tp in scenario.touchpoints.items():
-            self.touchpoints_by_stage[tp.stage].append((name, tp))
-        self.active: list[tuple[str, Any]] = []  # (name, intervention) acting this step
-        self.recalled = np.zeros(0, dtype=bool)  # who a recall offered the service again (allocated at the first recall)
-        self.active_key: tuple | None = None
-        self.relief_for_all = None  # a relief.Relief while every active intervention covers everyone
-        self.coverage = Coverage(scenario, self.customers, self.streams, self.assigned)
-        self.agenda = Agenda()
-        self.cohorts = np.zeros((scenario.steps + 2, 3))  # per anchor step: loyal customers, Σ satisfaction, Σ (anchor loyalty − initial)
-        self.loyal_by_segment = np.zeros(len(scenario.population.segments), dtype=np.int64)
-        self.tracked = _tracked(self.streams, n, min(1.0, track / n))
-        self._events: list[tuple] = []
-        self.basket = np.array([s.basket for s in scenario.population.segments.values()])
-        self.encounter_value = 0.0
-        self.levels = {name: [tp.reliability, tp.quality] for name, tp in scenario.touchpoints.items()}  # before any loop's fixes
-        self.touchpoint_segments = {
-            name: np.isin(np.arange(len(scenario.segment_names)), [scenario.segment_names.index(s) for s in tp.segments])
-            for name, tp in scenario.touchpoints.items() if tp.segments
-        }
-        self.feeling = emotions.coefficients(scenario.emotions, scenario.journey)  # the behavioural coefficients the kernels read
-        self.staff = staff.Morale(scenario.staff.morale)
-        self.loops = feedback.Loops(scenario)
-        relationship.seed_installed_base(self)
+        self.world = _build_world(scenario, run_seed, track, self.assigned)
+        self.plan = plan(self.world)  # the phases this scenario needs, in order
         self.datacollector = metrics.StepRecorder()
         self.datacollector.collect(self)
+
+    def __getattr__(self, name: str) -> Any:
+        """The world's fields read as the model's (``model.customers`` is ``model.world.customers``), for readouts
+        and user code; the rules receive the world itself."""
+        if name != "world" and "world" in self.__dict__:
+            return getattr(self.__dict__["world"], name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _WORLD_FIELDS and "world" in self.__dict__:
+            setattr(self.world, name, value)
+        else:
+            super().__setattr__(name, value)
 
     # -- time --------------------------------------------------------------------------
     @property
@@ -171,9 +146,14 @@ class CxModel(mesa.Model):
         return self.pars.steps
 
     def step(self) -> None:
-        advance(self)
+        self.world.t = self.steps
+        advance(self.world, self.plan)
         self.datacollector.collect(self)
         self.running = self.steps < self.horizon
+
+    def plan_table(self) -> pd.DataFrame:
+        """The phases one step runs, in order, as a table (like Starsim's ``sim.loop.plan``)."""
+        return plan_table(self.plan)
 
     def run(self, steps: int | None = None) -> "CxModel":
         """Step ``steps`` times (default: on to the horizon)."""
@@ -183,44 +163,12 @@ class CxModel(mesa.Model):
 
     # -- bookkeeping -----------------------------------------------------------------------
     def log(self, ids, stage, what, delta=None, flag=None, labels=("", ""), reasons=None) -> None:
-        """Keep the story of tracked customers: one event row per customer and moment.
-
-        ``flag`` (bool per customer) picks the note from ``labels`` (false, true);
-        ``reasons`` (codes per customer) gives the note as a reason's name.
-        Notes are turned into words only when the events are read.
-        """
-        picked = _tracked_positions(self.tracked, ids)
-        if len(picked) == 0:
-            return
-        who = ids[picked]
-        if reasons is not None:
-            notes = (REASONS, reasons[picked])
-        elif flag is not None:
-            notes = (labels, flag[picked].astype(np.int8))
-        else:
-            notes = None  # (words, codes): worded in events_frame
-        change = delta[picked] if delta is not None else None
-        c = self.customers
-        self._events.append((self.t, who, stage, what, change, c.valence[who], c.fear[who], notes))
+        """Keep the story of tracked customers (see :meth:`cxsim.world.World.log`)."""
+        self.world.log(ids, stage, what, delta, flag, labels, reasons)
 
     def events_frame(self) -> pd.DataFrame:
         """Tracked customers' events, in the order they happened."""
-        cols = ["step", "customer", "stage", "event", "feeling_change", "valence", "fear", "note"]
-        if not self._events:
-            return pd.DataFrame(columns=cols)
-        step, who, stage, what, change, valence, fear, notes = zip(*self._events)
-        sizes = [len(w) for w in who]
-        return pd.DataFrame({
-            "step": np.repeat(step, sizes),
-            "customer": np.concatenate(who),
-            "stage": np.repeat(stage, sizes),
-            "event": np.repeat(what, sizes),
-            "feeling_change": np.concatenate([np.zeros(k, dtype=np.float32) if d is None else d for d, k in zip(change, sizes)]).astype(float),
-            "valence": np.concatenate(valence).astype(float),
-            "fear": np.concatenate(fear).astype(float),
-            "note": np.concatenate([np.full(k, "", dtype=object) if n is None else np.asarray(n[0], dtype=object)[n[1]]
-                                    for n, k in zip(notes, sizes)]).astype(str),
-        }, columns=cols)
+        return self.world.events_frame()
 
     def customer(self, index: int) -> CustomerAgent:
         """A Mesa agent viewing one customer (to inspect or tell their story)."""
@@ -244,25 +192,93 @@ def _one_seed(seed: Any, rng: Any, default: int) -> int:
     return check_seed(rng, "rng") if rng is not None else check_seed(default, "scenario seed")
 
 
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a step: its number in docs/model.md §3.3, the rule that runs it (it takes the world) and
+    when a run needs it (``needed(world)``; None: always)."""
+
+    number: int
+    rule: Callable[[World], None]
+    does: str
+    needed: Callable[[World], bool] | None = None
+    why: str = "always"
+
+
 PHASES = (
-    refresh,  # 1. which interventions act; outreach rates
-    staff.update,  # 1. staff morale
-    journey.awareness,  # 2.
-    journey.consideration,  # 3.
-    journey.decision,  # 4.
-    journey.access,  # 5. (and service)
-    journey.follow_up,  # 6.
-    relationship.relationship,  # 7.
-    journey.loyalty,  # 8.
-    feedback.review,  # 9.
+    Phase(1, refresh, "which interventions act; their running costs; outreach rates"),
+    Phase(1, staff.update, "staff morale moves toward its set point"),
+    Phase(2, journey.awareness, "customers hear of the service"),
+    Phase(3, journey.consideration, "screening and the offer"),
+    Phase(4, journey.decision, "the decision against the barriers"),
+    Phase(5, journey.access, "getting there, then the service"),
+    Phase(6, journey.follow_up, "follow-up, the outcome judged"),
+    Phase(7, relationship.relationship, "repeat encounters, defection, renewals",
+          lambda w: w.pars.relationship.active, "the scenario's [relationship] is active"),
+    Phase(8, journey.loyalty, "loyalty, churn, repeat value"),
+    Phase(9, feedback.review, "improvement loops' actions done and assigned",
+          lambda w: bool(w.loops.teams), "the scenario has an improvement loop"),
 )
-"""One step's phases, in order (docs/model.md §3.3; :mod:`cxsim.journey`'s docstring); each takes the model."""
+"""Every phase of a step, in order (docs/model.md §3.3; :mod:`cxsim.journey`'s docstring); each takes the world.
+A run keeps those its scenario needs (:func:`plan`); a phase left out would have done nothing."""
 
 
-def advance(model: CxModel) -> None:
-    """Advance every customer by one step: each phase of :data:`PHASES` in turn."""
-    for phase in PHASES:
-        phase(model)
+def plan(world: World) -> tuple[Phase, ...]:
+    """The phases of :data:`PHASES` a run of ``world`` needs, in order (built once, when the model is)."""
+    return tuple(p for p in PHASES if p.needed is None or p.needed(world))
+
+
+def plan_table(phases: tuple[Phase, ...]) -> pd.DataFrame:
+    """``phases`` as a table: order, phase number, rule (module.function), what it does and why it runs."""
+    return pd.DataFrame({
+        "order": range(1, len(phases) + 1),
+        "phase": [p.number for p in phases],
+        "rule": [f"{p.rule.__module__.removeprefix('cxsim.')}.{p.rule.__name__}" for p in phases],
+        "does": [p.does for p in phases],
+        "why": [p.why for p in phases],
+    })
+
+
+def advance(world: World, phases: tuple[Phase, ...] | None = None) -> None:
+    """Advance every customer by one step: each phase of ``phases`` (default: the world's :func:`plan`) in turn."""
+    for phase in plan(world) if phases is None else phases:
+        phase.rule(world)
+
+
+def _build_world(scenario: Scenario, seed: int, track: int, assigned: dict[str, np.ndarray]) -> World:
+    """The world of a run of ``scenario`` with ``seed``: customers, their network, the rules' state, the installed base."""
+    streams = Streams(seed)  # every draw of the rules
+    n = scenario.population.customers
+    net = build_network(scenario.network, n, streams)  # first: its temporaries then fit in less memory
+    customers = populate(scenario, streams, shared={"village": net.village})
+    counts = np.zeros(len(Stage), dtype=np.int64)
+    counts[Stage.UNAWARE] = n
+    touchpoints_by_stage: dict[str, list] = defaultdict(list)
+    for name, tp in scenario.touchpoints.items():
+        touchpoints_by_stage[tp.stage].append((name, tp))
+    coverage = Coverage(scenario, customers, streams, assigned)
+    world = World(
+        pars=scenario, seed=seed, streams=streams, net=net, customers=customers,
+        tracked=_tracked(streams, n, min(1.0, track / n)), reasons=REASONS, coverage=coverage,
+        feeling=emotions.coefficients(scenario.emotions, scenario.journey),  # the behavioural coefficients the kernels read
+        staff=staff.Morale(scenario.staff.morale), loops=feedback.Loops(scenario),
+        counts=counts, costs=defaultdict(float),
+        aware_rate=np.zeros(n, dtype=np.float32),  # awareness hazard per step: outreach + word of mouth
+        value_per_step=np.array([s.value_per_step for s in scenario.population.segments.values()]),
+        basket=np.array([s.basket for s in scenario.population.segments.values()]),
+        cohorts=np.zeros((scenario.steps + 2, 3)),  # per anchor step: loyal customers, Σ satisfaction, Σ (anchor loyalty − initial)
+        loyal_by_segment=np.zeros(len(scenario.population.segments), dtype=np.int64),
+        levels={name: [tp.reliability, tp.quality] for name, tp in scenario.touchpoints.items()},  # before any loop's fixes
+        touchpoints_by_stage=touchpoints_by_stage,
+        touchpoint_segments={
+            name: np.isin(np.arange(len(scenario.segment_names)), [scenario.segment_names.index(s) for s in tp.segments])
+            for name, tp in scenario.touchpoints.items() if tp.segments
+        },
+    )
+    relationship.seed_installed_base(world)
+    return world
+
+
+_WORLD_FIELDS = frozenset(f.name for f in fields(World))
 
 
 def _tracked(streams, n: int, share: float) -> np.ndarray:
@@ -271,18 +287,6 @@ def _tracked(streams, n: int, share: float) -> np.ndarray:
     for part in slices(n):
         tracked[part] = streams.uniform("tracking", np.arange(part.start, part.stop)) < share
     return tracked
-
-
-@njit(cache=True)
-def _tracked_positions(tracked, ids):
-    """Positions in ``ids`` of the tracked customers."""
-    out = np.empty(len(ids), dtype=np.int64)
-    k = 0
-    for j in range(len(ids)):
-        if tracked[ids[j]]:
-            out[k] = j
-            k += 1
-    return out[:k]
 
 
 @dataclass

@@ -82,14 +82,6 @@ class VillageTies:
     def global_share(self) -> float:
         return 0.0
 
-    def to_networkx(self):
-        import networkx as nx
-
-        g = nx.DiGraph()
-        g.add_nodes_from(range(self.n))
-        g.add_edges_from(zip(np.repeat(np.arange(self.n), self.k).tolist(), self.ties.ravel().tolist()))
-        return g
-
 
 class FullyMixed:
     kind = "fully_mixed"
@@ -111,11 +103,6 @@ class FullyMixed:
     def global_share(self) -> float:
         """Share of everyone who talks about the service (Bass's F(t))."""
         return self.talkers / self.n
-
-    def to_networkx(self):
-        import networkx as nx
-
-        return nx.complete_graph(self.n, create_using=nx.DiGraph)
 
 
 @njit(cache=True)

@@ -89,6 +89,7 @@ from .network import build_network
 from .params import CxError
 from .randomness import Streams
 from .scenario import Scenario
+from .state import Tally
 
 UNAWARE, AWARE, OFFERED, ACCEPTED, SERVED, LOYAL, DECLINED, DROPPED, CHURNED = Stage
 TALKING = (ACCEPTED, SERVED, LOYAL)
@@ -633,7 +634,7 @@ class ReferenceModel(mesa.Model):
         self.value_per_step = [s.value_per_step for s in scenario.population.segments.values()]
         self.active: list[tuple[str, Any, Effects]] = []
         self.screen_hazard = 0.0
-        self.tally: Counter[str] = Counter()
+        self.tally = Tally()
         self.costs: dict[str, float] = defaultdict(float)
         self.value_delivered = 0.0
         self.satisfaction_sum = 0.0

@@ -50,50 +50,50 @@ from .emotions import clamp
 from .relief import charge_use, relief_for
 
 if TYPE_CHECKING:
-    from .state import World as CxModel
+    from .world import World
 
 NEVER = np.iinfo(np.int32).max
 
 
-def seed_installed_base(model: "CxModel") -> None:
+def seed_installed_base(world: "World") -> None:
     """Make the segments' ``customers_at_start`` loyal customers at step 0."""
-    sc, c = model.pars, model.customers
+    sc, c = world.pars, world.customers
     segs = list(sc.population.segments.values())
     share = np.array([s.customers_at_start for s in segs], dtype=np.float32)
     if not share.any():
         return
     everyone = np.arange(c.n)
-    ids = np.flatnonzero(model.streams.uniform("installed_base", everyone) < share[c.segment])
+    ids = np.flatnonzero(world.streams.uniform("installed_base", everyone) < share[c.segment])
     if len(ids) == 0:
         return
     mean = np.array([s.satisfaction_at_start for s in segs], dtype=np.float64)[c.segment]
     m = np.clip(mean, 1e-3, 1 - 1e-3)
     k = sc.population.concentration
-    sat = model.streams.generator("population:satisfaction_at_start").beta(m * k, (1 - m) * k).astype(np.float32)[ids]
-    journey.move(model, ids, journey.Stage.UNAWARE, journey.Stage.LOYAL)
+    sat = world.streams.generator("population:satisfaction_at_start").beta(m * k, (1 - m) * k).astype(np.float32)[ids]
+    journey.move(world, ids, journey.Stage.UNAWARE, journey.Stage.LOYAL)
     c.aware_budget[ids] = np.inf  # already customers: never "become aware" again
     c.satisfaction[ids] = sat
     c.loyalty[ids] = sat
-    c.t_anchor[ids] = model.t
+    c.t_anchor[ids] = world.t
     c.outcome[ids] = 1
     emotions.seed_memory(c, ids, sat)
-    score = emotions.recommend_score(sat, c.peak[ids], c.end[ids], c.trough[ids], model.feeling)
+    score = emotions.recommend_score(sat, c.peak[ids], c.end[ids], c.trough[ids], world.feeling)
     c.recommend[ids] = score
-    journey.join_cohort(model, ids, +1)
-    model.tally["scored"] += len(ids)
-    model.tally["installed_base"] += len(ids)
-    journey.count_scores(model, score, +1)
-    model.satisfaction_sum += float(sat.sum())
-    journey.talk(model, ids[score > emotions.DETRACTOR], +1)
-    journey.refer(model, ids[score >= emotions.PROMOTER], positive=True, occasion="installed_base")
-    journey.refer(model, ids[score <= emotions.DETRACTOR], positive=False, occasion="installed_base")
+    journey.join_cohort(world, ids, +1)
+    world.tally["scored"] += len(ids)
+    world.tally["installed_base"] += len(ids)
+    journey.count_scores(world, score, +1)
+    world.satisfaction_sum += float(sat.sum())
+    journey.talk(world, ids[score > emotions.DETRACTOR], +1)
+    journey.refer(world, ids[score >= emotions.PROMOTER], positive=True, occasion="installed_base")
+    journey.refer(world, ids[score <= emotions.DETRACTOR], positive=False, occasion="installed_base")
     term = sc.relationship.term_steps
     if term:
-        phase = model.streams.uniform("contract_phase", ids)
-        c.t_renew[ids] = model.t + 1 + np.minimum((phase * term).astype(np.int32), term - 1)
+        phase = world.streams.uniform("contract_phase", ids)
+        c.t_renew[ids] = world.t + 1 + np.minimum((phase * term).astype(np.int32), term - 1)
 
 
-def set_satisfaction(model: "CxModel", ids: np.ndarray, new: np.ndarray, occasion: str) -> None:
+def set_satisfaction(world: "World", ids: np.ndarray, new: np.ndarray, occasion: str) -> None:
     """Loyal customers ``ids`` now feel ``new`` satisfaction at an encounter (``occasion``).
 
     Their loyalty path is re-anchored now, and their score to recommend is asked
@@ -101,88 +101,88 @@ def set_satisfaction(model: "CxModel", ids: np.ndarray, new: np.ndarray, occasio
     """
     if len(ids) == 0:
         return
-    c = model.customers
-    now = journey.loyalty_now(model, ids)
-    journey.join_cohort(model, ids, -1)
-    model.satisfaction_sum += float(new.sum() - c.satisfaction[ids].sum())
+    c = world.customers
+    now = journey.loyalty_now(world, ids)
+    journey.join_cohort(world, ids, -1)
+    world.satisfaction_sum += float(new.sum() - c.satisfaction[ids].sum())
     c.satisfaction[ids] = new
     c.loyalty[ids] = now
-    c.t_anchor[ids] = model.t
-    journey.join_cohort(model, ids, +1)
-    journey.rescore(model, ids, occasion)
+    c.t_anchor[ids] = world.t
+    journey.join_cohort(world, ids, +1)
+    journey.rescore(world, ids, occasion)
 
 
-def relationship(model: "CxModel") -> None:
+def relationship(world: "World") -> None:
     """Phase 7: drifting needs, repeat encounters, moments of defection, contract renewals."""
-    r = model.pars.relationship
+    r = world.pars.relationship
     if not r.active:
         return
-    c = model.customers
-    ids = journey.in_stage(model, journey.Stage.LOYAL)
+    c = world.customers
+    ids = journey.in_stage(world, journey.Stage.LOYAL)
     if len(ids) == 0:
         return
     if r.term_steps:
         fresh = ids[c.t_renew[ids] == NEVER]
-        c.t_renew[fresh] = model.t + r.term_steps
+        c.t_renew[fresh] = world.t + r.term_steps
     if r.expectation_drift:
-        pace = relief_for(model, ids).pace
+        pace = relief_for(world, ids).pace
         c.expectation[ids] = clamp(c.expectation[ids] + np.float32(r.expectation_drift) * (1.0 - pace), 0.0, 1.0)
     if r.encounters:
-        meet = model.streams.uniform("encounter", ids, model.t) < r.encounters
-        encounter(model, ids[meet])
+        meet = world.streams.uniform("encounter", ids, world.t) < r.encounters
+        encounter(world, ids[meet])
     if r.term_steps:
-        renew(model)
+        renew(world)
 
 
-def encounter(model: "CxModel", ids: np.ndarray) -> None:
+def encounter(world: "World", ids: np.ndarray) -> None:
     """Loyal customers ``ids`` have a repeat encounter."""
     if len(ids) == 0:
         return
-    c, r = model.customers, model.pars.relationship
-    relief = relief_for(model, ids)
-    emotions.begin_episode(c, ids, model.feeling)
-    journey.meet_touchpoints(model, ids, "relationship")
-    perf = emotions.judged(c, ids, model.feeling)  # peak and end of the encounter (duration neglect)
+    c, r = world.customers, world.pars.relationship
+    relief = relief_for(world, ids)
+    emotions.begin_episode(c, ids, world.feeling)
+    journey.meet_touchpoints(world, ids, "relationship")
+    perf = emotions.judged(c, ids, world.feeling)  # peak and end of the encounter (duration neglect)
     felt = ~np.isnan(perf)
     expectation = c.expectation[ids]
-    met = emotions.satisfaction(perf[felt], expectation[felt], model.feeling)
+    met = emotions.satisfaction(perf[felt], expectation[felt], world.feeling)
     sat = ((1.0 - r.memory) * c.satisfaction[ids[felt]] + r.memory * met).astype(np.float32)
-    set_satisfaction(model, ids[felt], sat, "encounter")
-    basket = model.basket[c.segment[ids]] * (1.0 + c.latent_need[ids] * np.minimum(1.0, c.insight[ids] + relief.insight))
+    set_satisfaction(world, ids[felt], sat, "encounter")
+    basket = world.basket[c.segment[ids]] * (1.0 + c.latent_need[ids] * np.minimum(1.0, c.insight[ids] + relief.insight))
     value = float(basket.sum())
-    model.value_delivered += value
-    model.encounter_value += value
+    world.value_delivered += value
+    world.encounter_value += value
     c.spend[ids] += basket.astype(np.float32)
     c.encounters[ids] += 1
-    model.tally["encounters"] += len(ids)
-    charge_use(model, ids, relief, "relationship")
+    world.tally["encounters"] += len(ids)
+    charge_use(world, ids, relief, "relationship")
     if r.defection:
         low = felt & (perf < expectation)
-        model.tally["disappointments"] += int(low.sum())
+        world.tally["disappointments"] += int(low.sum())
         at_risk = ids[low]
-        now = journey.loyalty_now(model, at_risk)
+        now = journey.loyalty_now(world, at_risk)
         p = r.defection * (1.0 - now) * _at(relief.churn, low) * _at(relief.defection, low)
-        gone = model.streams.uniform("defection", at_risk, model.t) < p
-        model.tally["defections"] += int(gone.sum())
-        journey.leave(model, at_risk[gone], now[gone], "relationship", "left after a disappointing encounter")
+        gone = world.streams.uniform("defection", at_risk, world.t) < p
+        world.tally["defections"] += int(gone.sum())
+        journey.leave(world, at_risk[gone], now[gone], "relationship", "left after a disappointing encounter")
 
 
-def renew(model: "CxModel") -> None:
+def renew(world: "World") -> None:
     """Contracts ending now lapse with probability ``lapse · (1 − loyalty)``, else renew."""
-    c, r = model.customers, model.pars.relationship
-    ids = journey.in_stage(model, journey.Stage.LOYAL)
-    due = ids[c.t_renew[ids] <= model.t]
+    c, r = world.customers, world.pars.relationship
+    ids = journey.in_stage(world, journey.Stage.LOYAL)
+    due = ids[c.t_renew[ids] <= world.t]
     if len(due) == 0:
         return
-    now = journey.loyalty_now(model, due)
-    relief = relief_for(model, due)
+    now = journey.loyalty_now(world, due)
+    relief = relief_for(world, due)
     p = r.lapse * (1.0 - now) * relief.churn
-    lapse = model.streams.uniform("renewal", due, model.t) < p
-    model.tally["renewals_due"] += len(due)
-    model.tally["lapses"] += int(lapse.sum())
+    lapse = world.streams.uniform("renewal", due, world.t) < p
+    world.tally["renewals_due"] += len(due)
+    world.tally["lapses"] += int(lapse.sum())
     c.t_renew[due[~lapse]] += r.term_steps
-    journey.leave(model, due[lapse], now[lapse], "relationship", "did not renew")
-    journey.rescore(model, due[~lapse], "renewal")
+    journey.leave(world, due[lapse], now[lapse], "relationship", "did not renew")
+    journey.rescore(world, due[~lapse], "renewal")
 
 
 def _at(x, mask: np.ndarray):

@@ -5,7 +5,7 @@ Rules ask here, at each phase, what the interventions active now change for the
 customers in front of them (:func:`relief_for`), bill what those interventions cost at
 that phase (:func:`charge_use`), and how they lift a touchpoint
 (:func:`touchpoint_lift`, :func:`recovery_chance`). The state read is a
-:class:`cxsim.state.World`; who is reached comes from :mod:`cxsim.coverage`.
+:class:`cxsim.world.World`; who is reached comes from :mod:`cxsim.coverage`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from .barriers import CASH_COSTS, cost_borne
 
 if TYPE_CHECKING:
-    from .state import World
+    from .world import World
 
 
 def _where(covered: np.ndarray | bool, yes, no):
@@ -89,56 +89,53 @@ class Relief:
         )
 
 
-def reach(model: "World", name: str, iv, ids: np.ndarray) -> np.ndarray | bool:
+def reach(world: "World", name: str, iv, ids: np.ndarray) -> np.ndarray | bool:
     """Which of ``ids`` intervention ``name`` acts on now (see :meth:`cxsim.coverage.Coverage.reach`)."""
-    return model.coverage.reach(name, iv, ids, model.t)
+    return world.coverage.reach(name, iv, ids, world.t)
 
 
-def refresh(model: "World") -> None:
+def refresh(world: "World") -> None:
     """Phase 1: which interventions act this step; their running costs; outreach rates when that set changes."""
-    sc = model.pars
-    model.active = [(n, iv) for n, iv in sc.interventions.items() if iv.active(model.t)]
-    for name, iv in model.active:
-        model.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
-    key = tuple(n for n, _ in model.active)
-    if key == model.active_key:
+    sc = world.pars
+    changed = world.active.update([(n, iv) for n, iv in sc.interventions.items() if iv.active(world.t)])
+    for name, iv in world.active:
+        world.costs[name] += iv.cost_per_step * iv.coverage  # running cost at full coverage, for the share covered
+    if not changed:
         return
-    model.active_key = key
-    model.relief_for_all = None
-    c = model.customers
+    c = world.customers
     outreach = np.float32(sc.journey.outreach)
-    gains = [(name, iv) for name, iv in model.active if iv.outreach_gain()]
+    gains = [(name, iv) for name, iv in world.active if iv.outreach_gain()]
     if gains:
         boost = np.zeros(c.n, dtype=np.float32)
         everyone = np.arange(c.n)
         for name, iv in gains:
-            boost += iv.outreach_gain() * model.coverage.covered(name, iv, everyone)
+            boost += iv.outreach_gain() * world.coverage.covered(name, iv, everyone)
         outreach = outreach * (1.0 + boost)
-    np.multiply(c.reach, outreach, out=model.aware_rate)
-    if model.net.listen_weight is not None:  # ties talking (a fully mixed population hears through global_share())
-        model.aware_rate += c.talk_count * model.net.listen_weight * np.float32(sc.journey.word_of_mouth)
+    np.multiply(c.reach, outreach, out=world.aware_rate)
+    if world.net.listen_weight is not None:  # ties talking (a fully mixed population hears through global_share())
+        world.aware_rate += c.talk_count * world.net.listen_weight * np.float32(sc.journey.word_of_mouth)
 
 
-def relief_for(model: "World", ids: np.ndarray) -> Relief:
+def relief_for(world: "World", ids: np.ndarray) -> Relief:
     """What the active interventions change for customers ``ids`` (see :class:`Relief`).
 
     When every active intervention covers everyone, that is the same for anyone, so it is
     built once (until the active set changes). A Relief is never changed once built.
     """
-    if model.relief_for_all is not None:
-        r = copy(model.relief_for_all)
+    if world.active.relief_for_all is not None:
+        r = copy(world.active.relief_for_all)
         r.n = len(ids)
         return r
-    r = _relief(model, ids)
-    if model.active and all(r.covered.get(name) is True for name, _ in model.active):
-        model.relief_for_all = r
+    r = _relief(world, ids)
+    if world.active and all(r.covered.get(name) is True for name, _ in world.active):
+        world.active.relief_for_all = r
     return r
 
 
-def _relief(model: "World", ids: np.ndarray) -> Relief:
+def _relief(world: "World", ids: np.ndarray) -> Relief:
     r = Relief(n=len(ids))
-    for name, iv in model.active:
-        cov = reach(model, name, iv, ids)
+    for name, iv in world.active:
+        cov = reach(world, name, iv, ids)
         if cov is not True and not cov.any():
             continue
         r.covered[name] = cov
@@ -146,43 +143,43 @@ def _relief(model: "World", ids: np.ndarray) -> Relief:
     return r
 
 
-def charge_use(model: "World", ids: np.ndarray, relief: Relief, stage: str) -> None:
+def charge_use(world: "World", ids: np.ndarray, relief: Relief, stage: str) -> None:
     """Bill the interventions that serve customers ``ids`` at this journey phase."""
     columns: dict[str, np.ndarray] = {}  # each kind's costs of customers ``ids``, gathered once (a column, not whole rows: ~7× faster)
 
     def costs_of(kind: str) -> np.ndarray:
         if kind not in columns:
-            columns[kind] = model.customers.cost(kind, ids)
+            columns[kind] = world.customers.cost(kind, ids)
         costs = columns[kind]
         return costs if cov is True else costs[cov]
 
-    for name, iv in model.active:
+    for name, iv in world.active:
         cov = relief.covered.get(name)
         if cov is None:
             continue
         paid = iv.bill(stage, len(ids) if cov is True else int(np.count_nonzero(cov)), costs_of)
         if paid is not None:
-            model.costs[name] += paid
+            world.costs[name] += paid
 
 
-def touchpoint_lift(model: "World", name: str, ids: np.ndarray, reliability, quality):
+def touchpoint_lift(world: "World", name: str, ids: np.ndarray, reliability, quality):
     """Reliability and quality of touchpoint ``name`` for ``ids`` after the interventions covering each customer."""
-    for iv_name, iv in model.active:
+    for iv_name, iv in world.active:
         lift = iv.touchpoint_lift(name)
         if lift is not None:
             floor, gain = lift
-            cov = reach(model, iv_name, iv, ids)
+            cov = reach(world, iv_name, iv, ids)
             reliability = _where(cov, np.maximum(reliability, floor), reliability)
             quality = _where(cov, np.minimum(1.0, quality + gain), quality)
     return reliability, quality
 
 
-def recovery_chance(model: "World", name: str, tp, ids: np.ndarray):
+def recovery_chance(world: "World", name: str, tp, ids: np.ndarray):
     """Chance that a failure of touchpoint ``name`` is put right on the spot, for customers ``ids``."""
     chance = tp.recovery
-    for iv_name, iv in model.active:
+    for iv_name, iv in world.active:
         floor = iv.recovery_floor(name)
         if floor is not None:
-            cov = reach(model, iv_name, iv, ids)
+            cov = reach(world, iv_name, iv, ids)
             chance = _where(cov, np.maximum(chance, floor), chance)
     return chance

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .state import World as CxModel
+    from .world import World
 
 
 class Morale:
@@ -40,18 +40,18 @@ class Morale:
         self.pushed: set[str] = set()
 
 
-def update(model: "CxModel") -> None:
+def update(world: "World") -> None:
     """Phase 1 (after the interventions): morale moves toward its set point; pushes jump it."""
-    p, m = model.pars.staff, model.staff
-    lift = sum(iv.staff_lift() * iv.coverage for _, iv in model.active)  # coverage: the share of staff it reaches
+    p, m = world.pars.staff, world.staff
+    lift = sum(iv.staff_lift() * iv.coverage for _, iv in world.active)  # coverage: the share of staff it reaches
     mirror = 0.0
     if p.mirror:
-        n, sat = model.cohorts[:, 0].sum(), model.cohorts[:, 1].sum()
+        n, sat = world.cohorts[:, 0].sum(), world.cohorts[:, 1].sum()
         if n > 0:
-            mirror = p.mirror * (sat / n - model.pars.emotions.confirmed)
+            mirror = p.mirror * (sat / n - world.pars.emotions.confirmed)
     m.set_point = min(1.0, max(0.0, p.morale + lift + mirror))
     m.level += p.adapt * (m.set_point - m.level)
-    for name, iv in model.active:
+    for name, iv in world.active:
         if iv.staff_push() and name not in m.pushed:
             m.pushed.add(name)
             m.level += iv.staff_push() * iv.coverage
@@ -59,12 +59,12 @@ def update(model: "CxModel") -> None:
     m.peak = max(m.peak, m.level)
 
 
-def quality_shift(model: "CxModel", tp) -> float:
+def quality_shift(world: "World", tp) -> float:
     """Change in a staffed touchpoint's quality at the current morale."""
-    return tp.staff_effect * (model.staff.level - model.pars.staff.morale)
+    return tp.staff_effect * (world.staff.level - world.pars.staff.morale)
 
 
-def drive(model: "CxModel") -> float:
+def drive(world: "World") -> float:
     """Motivation beyond the status quo, 0 (status quo or below) to 1 (fully motivated)."""
-    status_quo = model.pars.staff.morale
-    return min(1.0, max(0.0, (model.staff.level - status_quo) / max(1e-6, 1.0 - status_quo)))
+    status_quo = world.pars.staff.morale
+    return min(1.0, max(0.0, (world.staff.level - status_quo) / max(1e-6, 1.0 - status_quo)))

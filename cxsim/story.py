@@ -14,7 +14,7 @@ from .relief import relief_for
 from .stages import STAGES, Stage
 
 if TYPE_CHECKING:
-    from .state import World as CxModel
+    from .world import World
 
 COST_WORDS = {
     "price": "the price",
@@ -37,7 +37,7 @@ REASON_WORDS = {
 }
 
 
-def ledger_sentence(model: "CxModel", i: int) -> str:
+def ledger_sentence(model: "World", i: int) -> str:
     """'Bus fare 40, food 32, …: "free" service would cost me 174 rupees, 35 days' wages.'
 
     Costs the switched-on interventions pay for this customer are marked as paid.
@@ -62,7 +62,7 @@ def ledger_sentence(model: "CxModel", i: int) -> str:
     )
 
 
-def customer_story(model: "CxModel", i: int) -> str:
+def customer_story(model: "World", i: int) -> str:
     """One customer's journey in the first person, with their reasons."""
     c, sc = model.customers, model.pars
     segment = sc.segment_names[c.segment[i]]
@@ -93,7 +93,7 @@ def customer_story(model: "CxModel", i: int) -> str:
     return "\n".join(lines)
 
 
-def pick_customer(model: "CxModel", which: str = "declined", seed: int = 0) -> int | None:
+def pick_customer(model: "World", which: str = "declined", seed: int = 0) -> int | None:
     """A random customer by outcome ('declined', 'dropped', 'loyal', 'churned', 'any'), tracked ones first."""
     c = model.customers
     pool = np.arange(c.n) if which == "any" else np.flatnonzero(c.stage == Stage[which.upper()])

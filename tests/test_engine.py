@@ -323,3 +323,60 @@ def test_an_attribute_no_mechanism_reads_is_not_drawn_and_changes_no_result(smal
     drawn = cxsim.run(weightless, 8)
     _same_outcomes(skipped, drawn)
     assert not np.array_equal(cxsim.CxModel(weightless, seed=8).customers.fear, c.fear)
+
+
+def test_a_tally_raises_on_a_key_not_declared():
+    from cxsim.state import TALLIES, Tally
+
+    t = Tally()
+    t["offered"] += 3
+    assert t["offered"] == 3 and t["accepted"] == 0
+    with pytest.raises(KeyError):
+        t["ofered"] += 1  # a misspelt count fails, it does not read 0
+    with pytest.raises(KeyError):
+        t["ofered"] = 1
+    assert set(t) == set(TALLIES)
+
+
+def test_every_tally_key_the_code_names_is_declared_and_every_declared_one_is_counted():
+    import re
+    from pathlib import Path
+
+    from cxsim.state import TALLIES
+
+    source = "\n".join(p.read_text() for p in (Path(cxsim.__file__).parent).rglob("*.py"))
+    named = set(re.findall(r'tally\["([a-z_]+)"\]', source))
+    written = set(re.findall(r'tally\["([a-z_]+)"\] \+=', source))
+    assert named <= set(TALLIES)
+    assert written == set(TALLIES)
+
+
+def test_the_phases_receive_the_world_never_the_model(monkeypatch):
+    import dataclasses
+
+    from cxsim import model as engine_model
+    from cxsim.world import ActiveSet, World
+
+    seen = []
+    phases = tuple(dataclasses.replace(p, rule=(lambda rule: (lambda world: (seen.append(type(world)), rule(world))))(p.rule))
+                   for p in engine_model.PHASES)
+    monkeypatch.setattr(engine_model, "PHASES", phases)
+    m = engine_model.CxModel("aravind", seed=1, customers=300, steps=2).run()
+    assert seen and set(seen) == {World}
+    assert isinstance(m.world.active, ActiveSet) and m.world.t == m.steps == 2
+    assert m.customers is m.world.customers and m.tally is m.world.tally  # readouts see the world's fields
+    assert not hasattr(m.world, "active_key") and not hasattr(m.world, "relief_for_all")  # caches live in ActiveSet
+
+
+def test_the_plan_keeps_the_phases_a_scenario_switches_on_in_order():
+    from cxsim.model import PHASES, CxModel
+
+    plain = CxModel("aravind", seed=1, customers=200)
+    table = plain.plan_table()
+    assert list(table["order"]) == list(range(1, len(table) + 1))
+    assert list(table["phase"]) == sorted(table["phase"])  # the order of docs/model.md §3.3
+    assert "relationship.relationship" not in set(table["rule"])  # aravind: one service, no relationship
+    assert {"relief.refresh", "journey.decision", "journey.loyalty"} <= set(table["rule"])
+    telco = CxModel("telco_churn", seed=1, customers=200)
+    assert "relationship.relationship" in set(telco.plan_table()["rule"])
+    assert len(telco.plan) <= len(PHASES)

@@ -16,8 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cxsim"
 
 LAYERS: dict[str, tuple[str, ...]] = {
     # bottom: state and the primitives it is made of (no rules)
-    "state": ("kernels", "prefetch", "randomness", "params", "stages", "state", "agenda", "ledger", "agents", "network"),
-    # rules: what happens to the state; each takes the state it acts on (a state.World), never the model
+    "state": ("kernels", "prefetch", "randomness", "params", "stages", "state", "agenda", "ledger", "agents", "network", "world"),
+    # rules: what happens to the state; each takes the state it acts on (a world.World), never the model
     "rules": ("barriers", "emotions", "interventions", "scenario", "coverage", "relief", "staff", "journey",
               "relationship", "feedback", "metrics", "measures", "story"),
     # top: the orchestrator, which owns the state and runs the rules' phases in order
@@ -102,13 +102,13 @@ def test_imports_go_down_the_layers():
 
 @pytest.mark.parametrize("module", [m for layer in ("state", "rules") for m in LAYERS[layer]])
 def test_no_rule_or_state_module_imports_the_model(module):
-    assert "model" not in imports(module), f"cxsim.{module} imports cxsim.model: take a state.World instead"
+    assert "model" not in imports(module), f"cxsim.{module} imports cxsim.model: take a world.World instead"
 
 
 def test_the_scanner_sees_every_kind_of_import(tmp_path):
     """The reader above finds top-level, function-level and TYPE_CHECKING imports (a check of the checker)."""
     assert {"barriers", "emotions", "staff", "relief", "stages", "kernels"} <= imports("journey")
-    assert "state" in imports("journey")  # under TYPE_CHECKING
+    assert "world" in imports("journey")  # under TYPE_CHECKING
     assert "measures" in imports("scenario")  # inside a function
 
 

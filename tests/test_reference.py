@@ -219,7 +219,7 @@ def references():
 
 
 def judgement_coefficients(k: np.ndarray, changes: dict[str, float]) -> np.ndarray:
-    """The coefficient array ``k`` (:data:`cxsim.emotions.COEFFICIENTS`) with emotion parameters changed.
+    """The coefficient record ``k`` (:data:`cxsim.emotions.COEFFICIENT_RECORD`) with emotion parameters changed.
 
     ``peak_end`` sets the score's two weights (satisfaction 1 − peak_end, memory peak_end),
     ``peak_weight`` memory's two (peak peak_weight, end 1 − peak_weight); any other parameter
@@ -230,7 +230,7 @@ def judgement_coefficients(k: np.ndarray, changes: dict[str, float]) -> np.ndarr
     for name, value in changes.items():
         entries = {pairs[name][0]: value, pairs[name][1]: 1.0 - value} if name in pairs else {name: value}
         for entry, v in entries.items():
-            k[emotions.COEFFICIENTS.index(entry)] = v
+            k[entry] = v
     return k
 
 

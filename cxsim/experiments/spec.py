@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -46,9 +46,11 @@ from ..scenario import load_table, looks_like_path
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent / "library"
 """The built-in experiments, shipped in the package (``cxsim/experiments/library/*.toml``)."""
-DESIGNS = ("factorial", "lhs", "sobol", "morris")
-COMBINE = ("each", "all", "cumulative", "factorial")
-REPORTS = ("summary", "waterfall", "bass", "sensitivity", "ab")
+DesignKind = Literal["factorial", "lhs", "sobol", "morris"]
+CombineRule = Literal["each", "all", "cumulative", "factorial"]
+ReportKind = Literal["summary", "waterfall", "bass", "sensitivity", "ab"]
+DESIGNS, COMBINE, REPORTS = get_args(DesignKind), get_args(CombineRule), get_args(ReportKind)
+"""The designs, ways to combine levers and reports an experiment may name (declared once, as the types above)."""
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
 """An experiment name: letters, digits, ``_`` and ``-`` (it names the results folder)."""
 _BASE: ContextVar[Path | None] = ContextVar("cxsim_experiment_folder", default=None)
@@ -109,14 +111,14 @@ class Policy(Spec):
 
 class Levers(Spec):
     interventions: list[str] = Field(default_factory=list, description="interventions to combine")
-    combine: list[Literal["each", "all", "cumulative", "factorial"]] = Field(default_factory=lambda: ["each", "all"])
+    combine: list[CombineRule] = Field(default_factory=lambda: ["each", "all"])
     variants: list[str] = Field(default_factory=list, description="named variants of the scenario, as policies")
     policies: dict[str, Policy] = Field(default_factory=dict)
     baseline: bool = Field(True, description="include the baseline (every intervention off)")
 
 
 class Design(Spec):
-    kind: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
+    kind: DesignKind = "factorial"
     samples: int = par(64, 1, 1_000_000, "samples", "base samples (Sobol: a power of 2), LHS points or Morris trajectories")
     levels: int = par(3, 2, 1000, "levels", "levels per range (factorial) or grid levels (Morris)")
     second_order: bool = False
@@ -148,7 +150,7 @@ class Experiment(Spec):
     replicates: int = par(5, 1, 100_000, "replicates", "runs per design point and policy (seeds seed, seed+1, …)")
     seed: int = par(1, 0, 2**62, "", "meta-seed: first replicate seed and the sampling seed")
     timeseries: bool = True
-    report: Literal["summary", "waterfall", "bass", "sensitivity", "ab"] = "summary"
+    report: ReportKind = "summary"
     options: dict[str, Any] = Field(default_factory=dict, description="settings of the report (see experiments/README.md)")
     ab: ABTest | None = None
 
