@@ -24,9 +24,14 @@ def new_app() -> AppTest:
 
 
 def small_app(scenario: str = "aravind") -> AppTest:
-    """The page at SMALL customers (set before the first run, so only small runs happen)."""
+    """The page at SMALL customers (set before the first run, so only small runs happen), over seeds only.
+
+    These tests compare the page with single runs of the scenario as written (its posterior medians); the page
+    over the posterior's draws has its own tests (tests/test_app_uncertainty.py, the browser test).
+    """
     at = new_app()
     at.session_state[f"{scenario}:population.customers"] = SMALL
+    at.session_state["uncertainty"] = "seeds"
     return at.run()
 
 
@@ -409,7 +414,8 @@ def test_the_workload_guard_counts_every_world():
     """Four what-ifs make five worlds: 5 × 3 × 3M × 52 = 2.3e9 customer-steps, above the 1.5e9 gate that 2 worlds pass."""
     at = new_app()
     kept = [{"name": f"w{k}", "start": "as written", "values": {"interventions.free_transport.enabled": True}} for k in range(3)]
-    at.query_params.update({"scenario": "aravind", "population.customers": "3000000", "whatifs": json.dumps(kept)})
+    at.query_params.update({"scenario": "aravind", "population.customers": "3000000", "whatifs": json.dumps(kept),
+                            "uncertainty": "seeds"})  # with draws: tests/test_app_uncertainty.py
     at.run()
     assert_clean(at)
     assert not at.metric  # nothing computed before 'Compute it anyway'
@@ -580,6 +586,7 @@ def budget_app(tmp_path, monkeypatch) -> AppTest:
     at.session_state["aravind:population.customers"] = 300
     at.session_state["aravind:steps"] = 10
     at.session_state["replicates"] = 2
+    at.session_state["uncertainty"] = "seeds"  # the search over the posterior: tests/test_app_uncertainty.py
     at.session_state["view"] = "Best plan for a budget"
     return at.run()
 

@@ -31,6 +31,7 @@ def trainer() -> AppTest:
     """The trainer's page at SMALL customers with a classroom session open."""
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["aravind:population.customers"] = SMALL
+    at.session_state["uncertainty"] = "seeds"  # the reveal is compared with runs over seeds (over the posterior: test_app_uncertainty)
     at.run()
     at.toggle(key="classroom").set_value(True).run()
     assert_clean(at)

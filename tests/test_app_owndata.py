@@ -26,6 +26,7 @@ def own_data_app(tmp_path, monkeypatch, customers: int = 300, method: str = "poi
     at.session_state["aravind:population.customers"] = customers
     at.session_state["aravind:steps"] = 10
     at.session_state["replicates"] = 3
+    at.session_state["uncertainty"] = "seeds"  # the page's cards are compared with runs over seeds
     at.session_state["view"] = "Your own data"
     return at.run()
 
@@ -182,6 +183,7 @@ def test_the_tab_renders_and_reads_its_own_example_funnel_for_every_builtin_scen
     at.session_state[f"{name}:population.customers"] = 400
     at.session_state[f"{name}:steps"] = 20
     at.session_state["replicates"] = 3
+    at.session_state["uncertainty"] = "seeds"  # the page's cards are compared with runs over seeds
     at.session_state["view"] = "Your own data"
     at.run()
     assert_clean(at)

@@ -58,7 +58,7 @@ def test_cards_over_the_posterior_name_the_kind_and_pair_within_each_draw(with_p
     m = card(at)
     assert "parameters + seeds" in m.delta, m.delta
     said = captions(at)
-    assert "over 4 posterior draws × 1 seeds" in said and "uncertainty of the parameters" in said, said
+    assert "over 4 posterior draws × 1 seed" in said and "uncertainty of the parameters" in said, said
     assert "level" in said and "parameters + seeds" in said
     chart = json.dumps(json.loads(at.get("vega_lite_chart")[0].proto.spec), ensure_ascii=False)  # the intervals chart says it too
     assert "posterior draws × seeds" in chart and "uncertainty of the parameters" in chart
@@ -141,3 +141,14 @@ def test_the_workload_guard_counts_every_posterior_draw(with_posterior):
     assert not at.metric  # nothing computed before 'Compute it anyway'
     said = "\n".join(i.value for i in at.info)
     assert "Not computed" in said and "120 runs" in said, said
+
+
+def test_the_budget_search_follows_the_page_over_the_posterior(with_posterior, monkeypatch, tmp_path):
+    """Best plan for a budget searches over the same kind the page shows: plans judged over posterior draws, said in the caption."""
+    monkeypatch.setenv("CXSIM_BUDGET_CACHE", str(tmp_path))
+    at = page(**{"population.customers": "300", "steps": "10", "replicates": "2", "view": "Best plan for a budget"})
+    at.number_input(key="budget_trials").set_value(3).run()
+    at.button(key="budget_search").click().run()
+    assert_clean(at)
+    caption = next(c.value for c in at.caption if "plans evaluated" in c.value)
+    assert caption.startswith("3 plans evaluated") and "posterior" in caption and "seeds only" not in caption, caption

@@ -53,6 +53,6 @@ def test_ensemble_benchmark_prints_the_ensemble_beside_seeds_only_runs(capsys, m
     bench = importlib.import_module("ensemble")
     assert bench.main(["--quick", "--customers", "300", "--draws", "3", "--seeds", "1"]) == 0
     out = capsys.readouterr().out
-    for label in ("import cxsim", "run, seeds only, 1 seeds", "run, seeds only, 3 seeds", "run, posterior 3 draws × 1 seeds"):
+    for label in ("import cxsim", "run, seeds only, 1 seeds", "run, seeds only, 3 seeds", "run, posterior 3 draws × 1 seed"):
         assert label in out
     assert "exit" not in out and "runs/s in two threads" in out

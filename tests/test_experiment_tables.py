@@ -1,6 +1,7 @@
 """experiments/README.md's measured tables are generated (scripts/experiment_tables.py), and --check catches a stale one."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
