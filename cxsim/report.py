@@ -64,7 +64,7 @@ def cards(runs_by_world: dict[str, list[dict]], currency: str, first: list[str] 
     rows = []
     for world in whatifs:
         by_metric = table[table["world"] == world].set_index("metric")
-        kind = by_metric["uncertainty"].iloc[0] if "uncertainty" in by_metric else None  # seeds only: as the page's cards, the caption says so
+        kind = by_metric["uncertainty"].iloc[0] if "uncertainty" in by_metric else "seeds"  # every delta says its kind, as the page's
         rows += [{"world": world, "metric": name, **views.card_text(by_metric.loc[name], name, currency, kind=kind)} for name in chosen]
     return pd.DataFrame(rows)
 

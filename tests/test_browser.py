@@ -166,7 +166,9 @@ class Page:
 
 @pytest.fixture
 def explorer(browser, server):
-    page = Page(browser, server)
+    """The default page over seeds only: these tests compare it with single runs of the scenario as written (its posterior
+    medians); the page over the posterior's draws: test_the_page_shows_an_interval_over_the_posterior_in_words."""
+    page = Page(browser, f"{server}/?uncertainty=seeds")
     yield page
     page.close()
 
@@ -509,7 +511,7 @@ def test_your_own_data_uploaded_compared_and_a_bad_file_named(explorer, tmp_path
     chart.first.wait_for(timeout=30_000)
     page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stVegaLiteChart\"] svg.marks, "
                            "[data-testid=\"stMain\"] [data-testid=\"stVegaLiteChart\"] canvas.marks').length >= 1", timeout=30_000)
-    assert page.get_by_role("button", name="Fit", exact=True).count() == 1
+    assert page.get_by_role("button", name="Fit the posterior", exact=True).count() == 1  # the posterior is the default
     explorer.clean()
 
     bad = tmp_path / "bad_funnel.csv"
