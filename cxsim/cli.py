@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .params import CxError, path_text
+from .params import one_line as params_one_line
 
 MAX_SEED = 2**63 - 1
 MAX_ERROR = 200
@@ -1038,9 +1039,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def one_line(message: Any, width: int = MAX_ERROR) -> str:
-    """A message as one line of at most ``width`` characters."""
-    text = " ".join(str(message).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """A message as one line of at most ``width`` characters (:func:`cxsim.params.one_line`)."""
+    return params_one_line(message, width)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,8 +32,20 @@ class CxError(ValueError):
     """
 
     def __init__(self, message: object = "") -> None:
-        text = " ".join(str(message).split())
-        super().__init__(text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…")
+        super().__init__(one_line(message, MAX_LINE))
+
+
+LONG_PATH = re.compile(r"(?<![\w.])/[^\s'\"]*/([^/\s'\"]+/[^/\s'\"]+)")
+"""An absolute path of three or more parts; :func:`one_line` keeps its last two."""
+
+
+def one_line(message: object, width: int) -> str:
+    """``message`` as one line of at most ``width`` characters: long absolute paths lose their leading folders first
+    (``…/runs/x.parquet``), so what went wrong and how to finish survive; then the tail is cut with …."""
+    text = " ".join(str(message).split())
+    if len(text) > width:
+        text = LONG_PATH.sub(r"…/\1", text)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class Params(BaseModel):

@@ -392,3 +392,14 @@ def test_run_of_a_scenario_with_a_posterior_is_an_ensemble_by_default(tmp_path, 
     assert len(runs) == 5 and runs["acceptance_rate"].nunique() > 1  # five parameter sets, five different worlds
     doc = json.loads((out / "summary.json").read_text())
     assert doc["uncertainty"]["kind"] == "posterior"
+
+
+def test_a_long_path_in_an_error_loses_its_leading_folders_not_the_advice():
+    """One line of at most 200 characters: a deep path is shortened to its last two parts before the tail is cut."""
+    from cxsim.cli import MAX_ERROR, one_line
+
+    deep = "/tmp/" + "/".join(f"folder{k:02d}" for k in range(30)) + "/runs/abc.parquet"
+    line = one_line(f"{deep}: damaged result file (40 bytes): run the sweep again with --resume")
+    assert len(line) <= MAX_ERROR and line.startswith("…/runs/abc.parquet: damaged") and line.endswith("--resume"), line
+    assert one_line("short /a/b/c") == "short /a/b/c"  # within the width: untouched
+    assert one_line("x " * 150).endswith("…") and len(one_line("x " * 150)) == MAX_ERROR
