@@ -167,7 +167,7 @@ def talk(world: "World", talkers: np.ndarray, sign: int) -> None:
 def consideration(world: "World") -> None:
     recall(world)
     c = world.customers
-    boost = sum(iv.screening_gain() * iv.coverage for _, iv in world.active)  # camps serve the whole catchment
+    boost = sum(iv.across_organisation("screening_boost") for _, iv in world.active)
     world.screen_hazard += world.pars.journey.screening * (1.0 + boost)
     ids = _take_due(c.screen_at, np.float32(world.screen_hazard))  # inf unless aware and unscreened
     if len(ids) == 0:
