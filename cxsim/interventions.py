@@ -34,12 +34,16 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field, fields
 from functools import cache
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
 from .ledger import CASH_COSTS
 from .params import CxError, Params, choices, explain, par, shorten, validating
+
+if TYPE_CHECKING:
+    from .world import World
 
 BILLING_PHASES = ("follow_up", "access", "decision", "loyalty")
 """Journey phases where a fee per use is billed, first wins: an intervention is billed at the first
@@ -116,6 +120,8 @@ class Intervention(Params):
     A field given ``per`` a list (``touchpoints``, ``kinds``) takes the value for every entry of that list."""
     bills_at: ClassVar[str] = ""
     """Where ``cost_per_use`` is billed when its effects do not imply it (:meth:`billing_phase`)."""
+    acts_in: ClassVar[str] = ""
+    """The phase whose rule calls its :meth:`step` while it is active ("": it has no step of its own)."""
 
     @model_validator(mode="after")
     def _starts_before_it_stops(self) -> "Intervention":
@@ -153,9 +159,8 @@ class Intervention(Params):
         acting = {EFFECT_FIELDS[name].metadata["bills_at"] for name in self.effects_from if getattr(e, name)}
         return next((phase for phase in BILLING_PHASES if phase in acting), "none")
 
-    def recalls(self) -> bool:
-        """At its ``start`` step, it offers the service again to the covered customers who declined."""
-        return False
+    def step(self, world: "World", name: str) -> None:
+        """Its own behaviour, in phase ``acts_in`` (an organisation-wide action rather than an effect on customers)."""
 
     def bill(self, phase: str, users: int, costs_of) -> float | None:
         """What serving ``users`` covered customers at ``phase`` costs the provider; None: it bills nothing there.
@@ -232,10 +237,27 @@ class Recall(Intervention):
     It is how a trial re-approaches the people who did not take up an earlier offer (Zhang
     et al. 2013 re-contacted patients who had not had low-cost cataract surgery three
     months after screening); they decide afresh under whatever acts from that step on.
+    ``world.recalled`` marks who was recalled (the trial population of a recall).
     """
 
-    def recalls(self) -> bool:
-        return True
+    acts_in = "consideration"
+
+    def step(self, world: "World", name: str) -> None:
+        """At its start step, before screening: covered decliners are offered the service again and decide this step."""
+        from . import journey
+        from .stages import Stage
+
+        if self.start != world.t:
+            return
+        declined = journey.in_stage(world, Stage.DECLINED)
+        ids = declined[world.coverage.covered(name, self, declined)]
+        if len(world.recalled) == 0:
+            world.recalled = np.zeros(world.customers.n, dtype=bool)
+        world.recalled[ids] = True
+        journey.move(world, ids, Stage.DECLINED, Stage.OFFERED)
+        world.agenda.book("decision", world.t, ids)
+        world.tally["recalled"] += len(ids)
+        world.log(ids, "consideration", "recalled and offered the service again")
 
 
 @register("free_transport", "Free transport to hospital and back")
@@ -369,16 +391,60 @@ class MotivationalPush(Intervention):
     effects_from = {"morale_push": "morale_push"}
 
 
+@dataclass
+class Action:
+    """An action an improvement loop's team assigned: the loop's n-th (it keys its random draw), where, when it is due,
+    and who reported the failure it answers."""
+
+    number: int
+    touchpoint: str
+    due: int
+    reporters: np.ndarray
+
+
+@dataclass
+class Team:
+    """One improvement loop's state in a run: what it has heard since its last review, its open actions, its fixes."""
+
+    heard: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    open: list[Action] = field(default_factory=list)
+    turn: int = 0
+    assigned: int = 0
+    done: int = 0
+    unmonitored: dict[str, list[float]] = field(default_factory=dict)  # touchpoint → [reliability, quality] gained by untracked fixes
+    levels: dict[str, list[float]] = field(default_factory=dict)  # touchpoint → [reliability, quality] after this loop's fixes
+    listeners: np.ndarray | None = None  # which customers' failures reach the team (covered and responding)
+
+
 @register("improvement_loop", "Listen, assign actions, fix touchpoints (closed loop)")
 class ImprovementLoop(Intervention):
-    """The provider hears about failing touchpoints and acts; see :mod:`cxsim.feedback`.
+    """A team that hears about failing touchpoints and acts; its state in a run is a :class:`Team`
+    (``world.loops``, :mod:`cxsim.feedback`, which calls :meth:`hear` and :meth:`step`).
 
-    ``coverage`` is the share of customers the programme serves (its sites,
-    regions or accounts): their failures can reach the team and its fixes reach
-    their touchpoints; ``response`` is the share of them whose experience
-    reaches the team (a short immediate survey's response rate; 1 = operational
-    monitoring of every interaction, an early-warning system). Coverage 0 serves
-    nobody: no actions, no fixes, no running cost.
+    * **Coverage** is the share of customers the programme serves (its sites, regions or
+      accounts): their failures can reach the team and its fixes reach their touchpoints.
+      Coverage 0 serves nobody: it hears nothing, assigns nothing, fixes nothing and costs nothing.
+    * **Listening** (:meth:`hear`). A covered customer's failure reaches the team if the customer
+      responds (``response``: a short immediate survey's response rate; 1 = operational monitoring
+      of every interaction, an early-warning system); responders are drawn once per customer.
+    * **Review** (:meth:`step`, phase 9, after the customers' moments of truth). Every
+      ``review_steps`` the team assigns up to ``actions`` actions to touchpoints with no open
+      action: ``worst`` targets the most reported failures × weight; ``spread`` takes every
+      eligible touchpoint in turn, whatever was heard.
+    * **Actions.** An action is due ``deadline_steps`` later. A *tracked* one (assigned with a
+      deadline and monitored) is done by then with probability ``completion``; an untracked one
+      with ``untracked + (completion − untracked) · drive``, where ``drive`` is staff motivation
+      above its status quo (:func:`cxsim.staff.drive`): once a push has faded, untracked actions
+      are forgotten. Undone actions lapse (a failing touchpoint is heard about again).
+    * **Fixes.** A done action removes the share ``fix_share`` of the touchpoint's failures below
+      ``ceiling`` (``fix = reliability``) or adds ``quality_gain`` (``fix = quality``), for every
+      covered customer from the next step on (the loop's own levels, starting from the
+      touchpoint's ``world.levels``; a customer covered by several loops meets the best of them,
+      :func:`cxsim.feedback.levels`). Customers who reported the failure and are still customers
+      are told: they lose the share ``close_loop`` of their dissatisfaction and are asked for
+      their score to recommend again (a closed-loop contact).
+    * **Relapse.** A fix made by an untracked action is a change of habit nobody monitors: each
+      step it loses the share ``relapse`` of what it gained. Tracked fixes are monitored and kept.
     """
 
     touchpoints: list[str] = Field(default_factory=list, description="touchpoints the team may act on (empty = all)")
@@ -398,5 +464,120 @@ class ImprovementLoop(Intervention):
     close_loop: float = par(0.0, 0, 1, "fraction", "share of their dissatisfaction removed for customers told their reported failure was fixed")
     cost_per_action: float = par(0.0, 0, 1e9, "currency", "provider's cost of each action assigned")
 
+
+    acts_in = "feedback"
+
+    def step(self, world: "World", name: str) -> None:
+        """Actions due are done (or lapse), untracked fixes relapse, and at review steps new actions are assigned."""
+        if not world.coverage.covers_anyone(name, self):
+            return  # a programme that serves nobody does nothing
+        team = world.loops.teams[name]
+        if self.relapse and team.unmonitored:
+            self._relapse(team)
+        self._finish(world, name, team)
+        if (world.t - self.start + 1) % self.review_steps == 0:
+            self._assign(world, name, team)
+
+    def hear(self, world: "World", name: str, touchpoint: str, failed: np.ndarray) -> None:
+        """Customers ``failed`` met ``touchpoint`` failing: the team hears of those it listens to."""
+        team = world.loops.teams[name]
+        heard = failed[self._listeners(world, name, team)[failed]]
+        if len(heard):
+            team.heard.setdefault(touchpoint, []).append(heard)
+
+    def _listeners(self, world: "World", name: str, team: Team) -> np.ndarray:
+        """Covered customers who respond: the share ``response`` of the covered, from the coverage draw itself."""
+        if team.listeners is None:
+            everyone = np.arange(world.customers.n)
+            covered = world.coverage.covering(name, self, everyone)
+            responds = world.streams.uniform(f"coverage:{name}", everyone) < self.coverage * self.response
+            team.listeners = responds & covered
+        return team.listeners
+
+    def _finish(self, world: "World", name: str, team: Team) -> None:
+        from . import staff
+
+        due = [a for a in team.open if a.due <= world.t]
+        if not due:
+            return
+        team.open = [a for a in team.open if a.due > world.t]
+        chance = self.completion if self.tracked else self.untracked + (self.completion - self.untracked) * staff.drive(world)
+        draws = world.streams.uniform(f"actions:{name}", np.array([a.number for a in due]), world.t)
+        for action, u in zip(due, draws):
+            if u >= chance:
+                world.tally["actions_lapsed"] += 1
+                continue
+            team.done += 1
+            world.tally["actions_done"] += 1
+            self._fix(world, team, action.touchpoint)
+            world.loops.fixes.append((world.t, name, action.touchpoint))
+            if self.close_loop:
+                self._close_loop(world, action.reporters)
+
+    def _fix(self, world: "World", team: Team, touchpoint: str) -> None:
+        level = team.levels.setdefault(touchpoint, list(world.levels[touchpoint]))
+        before = list(level)
+        if self.fix == "reliability":
+            if level[0] < self.ceiling:
+                level[0] += self.fix_share * (self.ceiling - level[0])
+        else:
+            level[1] = min(1.0, level[1] + self.quality_gain)
+        if not self.tracked:
+            gain = team.unmonitored.setdefault(touchpoint, [0.0, 0.0])
+            gain[0] += level[0] - before[0]
+            gain[1] += level[1] - before[1]
+
+    def _relapse(self, team: Team) -> None:
+        """Untracked fixes lose the share ``relapse`` of their gain (old habits return)."""
+        for touchpoint, gain in team.unmonitored.items():
+            level = team.levels[touchpoint]
+            for k in (0, 1):
+                lost = self.relapse * gain[k]
+                level[k] -= lost
+                gain[k] -= lost
+
+    def _close_loop(self, world: "World", reporters: np.ndarray) -> None:
+        """Reporters still customers are told their failure was fixed: they lose ``close_loop`` of their dissatisfaction."""
+        from . import relationship
+        from .stages import Stage
+
+        c = world.customers
+        who = np.unique(reporters)
+        who = who[c.stage[who] == Stage.LOYAL]
+        if len(who):
+            sat = c.satisfaction[who]
+            relationship.set_satisfaction(world, who, (sat + self.close_loop * (1.0 - sat)).astype(np.float32), "closed_loop")
+            world.tally["loops_closed"] += len(who)
+
+    def _assign(self, world: "World", name: str, team: Team) -> None:
+        heard = {k: np.concatenate(v) for k, v in team.heard.items()}
+        team.heard = {}
+        busy = {a.touchpoint for a in team.open}
+        order = self.touchpoints or list(world.pars.touchpoints)
+        eligible = [t for t in order if t not in busy]
+        chosen = self._worst(world, eligible, heard) if self.targeting == "worst" else self._in_turn(team, order, eligible)
+        empty = np.empty(0, dtype=np.int64)
+        for t in chosen:
+            team.open.append(Action(team.assigned, t, world.t + self.deadline_steps, heard.get(t, empty)))
+            team.assigned += 1
+            world.tally["actions_assigned"] += 1
+            world.costs[name] += self.cost_per_action
+
+    def _worst(self, world: "World", eligible: list[str], heard: dict[str, np.ndarray]) -> list[str]:
+        """Up to ``actions`` eligible touchpoints with the most reported failures × weight (none unheard)."""
+        score = {t: len(heard.get(t, ())) * world.pars.touchpoints[t].weight for t in eligible}
+        return sorted((t for t in eligible if score[t] > 0), key=lambda t: -score[t])[: self.actions]
+
+    def _in_turn(self, team: Team, order: list[str], eligible: list[str]) -> list[str]:
+        """Up to ``actions`` eligible touchpoints, taking every touchpoint in turn."""
+        chosen: list[str] = []
+        for _ in range(len(order)):
+            if len(chosen) >= self.actions:
+                break
+            t = order[team.turn % len(order)]
+            team.turn += 1
+            if t in eligible:
+                chosen.append(t)
+        return chosen
 
 assert all(k in CASH_COSTS for cls in REGISTRY.values() for k in getattr(cls, "kinds", ()))

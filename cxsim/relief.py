@@ -134,6 +134,13 @@ def refresh(world: "World") -> None:
         world.aware_rate += c.talk_count * world.net.listen_weight * np.float32(sc.journey.word_of_mouth)
 
 
+def take_steps(world: "World", phase: str) -> None:
+    """Active interventions with a step of their own in ``phase`` (their ``acts_in``) take it, in scenario order."""
+    for name, iv in world.active:
+        if iv.acts_in == phase:
+            iv.step(world, name)
+
+
 def relief_for(world: "World", ids: np.ndarray) -> Relief:
     """What the active interventions change for customers ``ids`` (see :class:`Relief`).
 

@@ -145,6 +145,33 @@ def test_every_declared_effect_names_an_effects_field_and_a_parameter_of_its_cla
         assert not per or per in cls.model_fields or hasattr(cls, per), f"{key}: {name} is given per {per}, which {key} lacks"
 
 
+@pytest.mark.parametrize("key", KINDS)
+def test_every_parameter_of_an_intervention_acts_through_its_class(key):
+    """A parameter of its own (beyond start, stop, coverage, costs, segments) sets a declared effect, is the list an
+    effect is given for, or is read by the class's own step: what it does is found in its class."""
+    import inspect
+
+    from cxsim.interventions import EFFECT_FIELDS, REGISTRY, Intervention
+
+    cls = REGISTRY[key]
+    own = [c for c in cls.__mro__ if issubclass(c, Intervention) and c is not Intervention]
+    code = "\n".join(inspect.getsource(c) for c in own)
+    declared = {source for source in cls.effects_from.values() if isinstance(source, str)}
+    lists = {EFFECT_FIELDS[name].metadata["per"] for name in cls.effects_from}
+    idle = [p for p in set(cls.model_fields) - set(Intervention.model_fields)
+            if p not in declared | lists and f"self.{p}" not in code]
+    assert idle == [], f"{key}: parameters that act nowhere in its class"
+
+
+def test_an_intervention_with_a_step_of_its_own_is_called_by_the_phase_it_names():
+    from cxsim.interventions import REGISTRY, Intervention
+
+    sources = "\n".join(_rule_sources().values())
+    for key, cls in REGISTRY.items():
+        assert (cls.step is not Intervention.step) == bool(cls.acts_in), f"{key}: a step needs a phase (acts_in) and back"
+        assert not cls.acts_in or f'take_steps(world, "{cls.acts_in}")' in sources, f"{key}: no phase takes {cls.acts_in} steps"
+
+
 def _distinct(cls, param: str):
     """A valid value of ``cls``'s parameter ``param``, unlike its default and unlike the value given any other parameter."""
     order = sorted(cls.model_fields).index(param)
