@@ -133,6 +133,17 @@ def test_every_effect_is_declared_by_some_intervention_and_applied_by_the_engine
     assert unread == [], "effects no rule applies"
 
 
+def test_organisation_wide_effects_are_read_at_coverage_and_only_they():
+    """The rules read an organisation-wide effect scaled by coverage (``across_organisation``), and read no
+    per-customer effect that way."""
+    import re
+
+    from cxsim.interventions import EFFECT_FIELDS
+
+    read = set(re.findall(r'across_organisation\("(\w+)"\)', "\n".join(_rule_sources().values())))
+    assert read == {name for name, f in EFFECT_FIELDS.items() if f.metadata["organisation_wide"]}
+
+
 @pytest.mark.parametrize("key", KINDS)
 def test_every_declared_effect_names_an_effects_field_and_a_parameter_of_its_class(key):
     from cxsim.interventions import EFFECT_FIELDS, REGISTRY
