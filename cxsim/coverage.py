@@ -57,7 +57,8 @@ class Coverage:
         per-customer work for interventions that cover everyone.
         """
         mask = self.mask(name, iv)
-        window, chance = iv.renewal_window(), iv.chance_per_use()
+        e = iv.effects()
+        window, chance = e.renewal_window, e.use_chance
         if self._all[name] and not window and chance >= 1.0:
             return True
         cov = mask[ids]

@@ -18,7 +18,8 @@ delay is 0:
    ``outreach · reach + word_of_mouth · share of the people who talk to them that
    use the service`` and becomes aware once it exceeds their Exp(1) budget.
    Touchpoints of stage ``awareness``.
-3. **consideration** – aware customers are screened / offered the service at the
+3. **consideration** – a recall active from this step offers decliners the service again
+   (its own step); aware customers are screened / offered the service at the
    screening hazard (same budget technique). Touchpoints of ``consideration``.
 4. **decision** – offered customers weigh need against every barrier
    (:mod:`cxsim.barriers`) under the interventions that cover them; accept, or
@@ -40,7 +41,7 @@ delay is 0:
    expectation is a moment of defection; contracts ending now renew or lapse.
 8. **loyalty** – loyal customers' loyalty moves toward their satisfaction; they
    churn at ``churn · (1 − loyalty)``; loyal customers yield repeat value.
-9. **feedback** – (only with an ``improvement_loop``, :mod:`cxsim.feedback`) actions
+9. **feedback** – (only with an ``improvement_loop``: its step, :class:`cxsim.interventions.ImprovementLoop`) actions
    due are done or lapse, fixing touchpoints from the next step; untracked fixes
    relapse; at review steps new actions go to the touchpoints heard failing.
 10. **record** – the model's DataCollector records the step's metrics.
@@ -65,7 +66,7 @@ from .emotions import DETRACTOR, PROMOTER
 from .kernels import njit
 from .network import scatter_add, unique_ids
 from .prefetch import prefetch_ahead
-from .relief import charge_use, recovery_chance, relief_for, touchpoint_lift
+from .relief import charge_use, recovery_chance, relief_for, take_steps, touchpoint_lift
 from .stages import STAGES, TALKING, Stage, reached  # noqa: F401  (the journey's stages, re-exported)
 
 if TYPE_CHECKING:
@@ -165,9 +166,9 @@ def talk(world: "World", talkers: np.ndarray, sign: int) -> None:
 
 
 def consideration(world: "World") -> None:
-    recall(world)
+    take_steps(world, "consideration")  # a recall offers decliners the service again, before screening
     c = world.customers
-    boost = sum(iv.screening_gain() * iv.coverage for _, iv in world.active)  # camps serve the whole catchment
+    boost = sum(iv.across_organisation("screening_boost") for _, iv in world.active)
     world.screen_hazard += world.pars.journey.screening * (1.0 + boost)
     ids = _take_due(c.screen_at, np.float32(world.screen_hazard))  # inf unless aware and unscreened
     if len(ids) == 0:
@@ -351,26 +352,6 @@ def reconsidering(world: "World", told: np.ndarray) -> np.ndarray:
     if chance >= 1.0 or len(told) == 0:
         return told
     return told[world.streams.uniform("reconsider", told, world.t) < chance]
-
-
-def recall(world: "World") -> None:
-    """Interventions that recall decliners (:meth:`~cxsim.interventions.Intervention.recalls`) act at their start step.
-
-    Every covered customer who declined is offered the service again and decides this
-    step; ``world.recalled`` marks who was recalled (the trial population of a recall).
-    """
-    for name, iv in world.active:
-        if not (iv.recalls() and iv.start == world.t):
-            continue
-        declined = in_stage(world, Stage.DECLINED)
-        ids = declined[world.coverage.covered(name, iv, declined)]
-        if len(world.recalled) == 0:
-            world.recalled = np.zeros(world.customers.n, dtype=bool)
-        world.recalled[ids] = True
-        move(world, ids, Stage.DECLINED, Stage.OFFERED)
-        world.agenda.book("decision", world.t, ids)
-        world.tally["recalled"] += len(ids)
-        world.log(ids, "consideration", "recalled and offered the service again")
 
 
 def loyalty(world: "World") -> None:

@@ -4,8 +4,10 @@ their lift of touchpoints.
 Rules ask here, at each phase, what the interventions active now change for the
 customers in front of them (:func:`relief_for`), bill what those interventions cost at
 that phase (:func:`charge_use`), and how they lift a touchpoint
-(:func:`touchpoint_lift`, :func:`recovery_chance`). The state read is a
-:class:`cxsim.world.World`; who is reached comes from :mod:`cxsim.coverage`.
+(:func:`touchpoint_lift`, :func:`recovery_chance`). Every intervention is applied the
+same way, from its :class:`cxsim.interventions.Effects` record (each field declares how:
+:meth:`Relief.apply`). The state read is a :class:`cxsim.world.World`; who is reached
+comes from :mod:`cxsim.coverage`.
 """
 
 from __future__ import annotations
@@ -69,6 +71,22 @@ class Relief:
         col = CASH_COSTS.index(kind)
         self.cost_share[col] = self.cost_share.get(col, 1.0) * _where(covered, np.float32(1.0 - share), np.float32(1.0))
 
+    def include(self, attr: str, covered: np.ndarray | bool, flag: bool) -> None:
+        """Flag ``attr`` becomes true for the covered customers (nothing when ``flag`` is false)."""
+        if flag:
+            setattr(self, attr, getattr(self, attr) | covered)
+
+    def apply(self, effects, covered: np.ndarray | bool) -> None:
+        """Add what one intervention's ``effects`` (a :class:`cxsim.interventions.Effects`) change for the covered
+        customers, each field as it declares (``Effects.relieving``)."""
+        for name, attr, how in effects.relieving():
+            value = getattr(effects, name)
+            if how == "cost":
+                for kind, share in value.items():
+                    self.relieve_cost(kind, covered, share)
+            else:
+                getattr(self, how)(attr, covered, value)
+
     def remaining(self, ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
         """Weighted cost each of customers ``ids`` still bears after what is relieved (``columns``: the kinds ``ledger`` keeps)."""
         return cost_borne(ledger, ids, weight, self.cost_share, columns)
@@ -104,16 +122,23 @@ def refresh(world: "World") -> None:
         return
     c = world.customers
     outreach = np.float32(sc.journey.outreach)
-    gains = [(name, iv) for name, iv in world.active if iv.outreach_gain()]
+    gains = [(name, iv) for name, iv in world.active if iv.effects().outreach_boost]
     if gains:
         boost = np.zeros(c.n, dtype=np.float32)
         everyone = np.arange(c.n)
         for name, iv in gains:
-            boost += iv.outreach_gain() * world.coverage.covered(name, iv, everyone)
+            boost += iv.effects().outreach_boost * world.coverage.covered(name, iv, everyone)
         outreach = outreach * (1.0 + boost)
     np.multiply(c.reach, outreach, out=world.aware_rate)
     if world.net.listen_weight is not None:  # ties talking (a fully mixed population hears through global_share())
         world.aware_rate += c.talk_count * world.net.listen_weight * np.float32(sc.journey.word_of_mouth)
+
+
+def take_steps(world: "World", phase: str) -> None:
+    """Active interventions with a step of their own in ``phase`` (their ``acts_in``) take it, in scenario order."""
+    for name, iv in world.active:
+        if iv.acts_in == phase:
+            iv.step(world, name)
 
 
 def relief_for(world: "World", ids: np.ndarray) -> Relief:
@@ -139,7 +164,7 @@ def _relief(world: "World", ids: np.ndarray) -> Relief:
         if cov is not True and not cov.any():
             continue
         r.covered[name] = cov
-        iv.relieve(r, cov)  # each intervention adds what it changes
+        r.apply(iv.effects(), cov)  # each intervention adds what it changes
     return r
 
 
@@ -165,9 +190,9 @@ def charge_use(world: "World", ids: np.ndarray, relief: Relief, stage: str) -> N
 def touchpoint_lift(world: "World", name: str, ids: np.ndarray, reliability, quality):
     """Reliability and quality of touchpoint ``name`` for ``ids`` after the interventions covering each customer."""
     for iv_name, iv in world.active:
-        lift = iv.touchpoint_lift(name)
-        if lift is not None:
-            floor, gain = lift
+        e = iv.effects()
+        if name in e.touchpoint_reliability or name in e.touchpoint_quality:
+            floor, gain = e.touchpoint_reliability.get(name, 0.0), e.touchpoint_quality.get(name, 0.0)
             cov = reach(world, iv_name, iv, ids)
             reliability = _where(cov, np.maximum(reliability, floor), reliability)
             quality = _where(cov, np.minimum(1.0, quality + gain), quality)
@@ -178,7 +203,7 @@ def recovery_chance(world: "World", name: str, tp, ids: np.ndarray):
     """Chance that a failure of touchpoint ``name`` is put right on the spot, for customers ``ids``."""
     chance = tp.recovery
     for iv_name, iv in world.active:
-        floor = iv.recovery_floor(name)
+        floor = iv.effects().touchpoint_recovery.get(name)
         if floor is not None:
             cov = reach(world, iv_name, iv, ids)
             chance = _where(cov, np.maximum(chance, floor), chance)

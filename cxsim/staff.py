@@ -43,7 +43,7 @@ class Morale:
 def update(world: "World") -> None:
     """Phase 1 (after the interventions): morale moves toward its set point; pushes jump it."""
     p, m = world.pars.staff, world.staff
-    lift = sum(iv.staff_lift() * iv.coverage for _, iv in world.active)  # coverage: the share of staff it reaches
+    lift = sum(iv.across_organisation("morale_lift") for _, iv in world.active)
     mirror = 0.0
     if p.mirror:
         n, sat = world.cohorts[:, 0].sum(), world.cohorts[:, 1].sum()
@@ -52,9 +52,9 @@ def update(world: "World") -> None:
     m.set_point = min(1.0, max(0.0, p.morale + lift + mirror))
     m.level += p.adapt * (m.set_point - m.level)
     for name, iv in world.active:
-        if iv.staff_push() and name not in m.pushed:
+        if iv.effects().morale_push and name not in m.pushed:
             m.pushed.add(name)
-            m.level += iv.staff_push() * iv.coverage
+            m.level += iv.across_organisation("morale_push")
     m.level = min(1.0, max(0.0, m.level))
     m.peak = max(m.peak, m.level)
 

@@ -113,66 +113,138 @@ def test_the_scanner_sees_every_kind_of_import(tmp_path):
 
 
 # -- everything an intervention does is found in its class -------------------------------------
-def _variants(cls):
-    """An intervention of class ``cls`` at its defaults, with every fraction 0, and naming a touchpoint."""
-    from cxsim.interventions import Intervention
-
-    base = {"kind": "x", "enabled": True}
-    numbers = {k: 0 for k, f in cls.model_fields.items() if k not in Intervention.model_fields and f.annotation is float}
-    extra = {"touchpoints": ["desk"]} if "touchpoints" in cls.model_fields else {}
-    return [cls.model_validate(base), cls.model_validate({**base, **numbers}), cls.model_validate({**base, **extra})]
+KINDS = sorted(__import__("cxsim.interventions", fromlist=["REGISTRY"]).REGISTRY)
 
 
-def _billing_phase_of(e) -> str:
-    """Where the record of what an intervention changes says its fee is billed (the rule the engine used to apply)."""
-    if e.bill_at:
-        return e.bill_at
-    if e.follow_up_at_home:
-        return "follow_up"
-    if e.cost_relief or e.touchpoint_reliability or e.touchpoint_quality:
-        return "access"
-    if e.fear_relief or e.distrust_relief or e.latent_insight or e.social_reports:
-        return "decision"
-    return "loyalty" if e.churn_relief else "none"
+def _rule_sources() -> dict[str, str]:
+    return {m: (PACKAGE / f"{m}.py").read_text(encoding="utf-8") for m in LAYERS["rules"] if m != "interventions"}
 
 
-@pytest.mark.parametrize("key", sorted(__import__("cxsim.interventions", fromlist=["REGISTRY"]).REGISTRY))
-def test_an_interventions_methods_say_what_its_effects_record_says(key):
-    """The engine asks each intervention (its methods); the pure-Mesa reference reads its ``Effects`` record: they agree."""
-    from cxsim.interventions import REGISTRY
+def test_every_effect_is_declared_by_some_intervention_and_applied_by_the_engine():
+    """No field of ``Effects`` is dead: some intervention kind sets it, and the engine applies it, generically
+    (``Relief.apply`` reads the fields that declare a ``relief``) or by its name in a rule module."""
+    from cxsim.interventions import EFFECT_FIELDS, REGISTRY
+
+    declared = {name for cls in REGISTRY.values() for name in cls.effects_from}
+    assert set(EFFECT_FIELDS) - declared == set(), "effects no intervention sets"
+    sources = "\n".join(_rule_sources().values())
+    unread = [name for name, f in EFFECT_FIELDS.items()
+              if not f.metadata["relief"] and f".{name}" not in sources and f'"{name}"' not in sources]
+    assert unread == [], "effects no rule applies"
+
+
+def test_organisation_wide_effects_are_read_at_coverage_and_only_they():
+    """The rules read an organisation-wide effect scaled by coverage (``across_organisation``), and read no
+    per-customer effect that way."""
+    import re
+
+    from cxsim.interventions import EFFECT_FIELDS
+
+    read = set(re.findall(r'across_organisation\("(\w+)"\)', "\n".join(_rule_sources().values())))
+    assert read == {name for name, f in EFFECT_FIELDS.items() if f.metadata["organisation_wide"]}
+
+
+@pytest.mark.parametrize("key", KINDS)
+def test_every_declared_effect_names_an_effects_field_and_a_parameter_of_its_class(key):
+    from cxsim.interventions import EFFECT_FIELDS, REGISTRY
+
+    cls = REGISTRY[key]
+    for name, source in cls.effects_from.items():
+        assert name in EFFECT_FIELDS, f"{key}: {name} is not a field of Effects"
+        assert isinstance(source, bool) or source in cls.model_fields, f"{key}: {name} from {source!r}, not a parameter"
+        per = EFFECT_FIELDS[name].metadata["per"]
+        assert not per or per in cls.model_fields or hasattr(cls, per), f"{key}: {name} is given per {per}, which {key} lacks"
+
+
+@pytest.mark.parametrize("key", KINDS)
+def test_every_parameter_of_an_intervention_acts_through_its_class(key):
+    """A parameter of its own (beyond start, stop, coverage, costs, segments) sets a declared effect, is the list an
+    effect is given for, or is read by the class's own step: what it does is found in its class."""
+    import inspect
+
+    from cxsim.interventions import EFFECT_FIELDS, REGISTRY, Intervention
+
+    cls = REGISTRY[key]
+    own = [c for c in cls.__mro__ if issubclass(c, Intervention) and c is not Intervention]
+    code = "\n".join(inspect.getsource(c) for c in own)
+    declared = {source for source in cls.effects_from.values() if isinstance(source, str)}
+    lists = {EFFECT_FIELDS[name].metadata["per"] for name in cls.effects_from}
+    idle = [p for p in set(cls.model_fields) - set(Intervention.model_fields)
+            if p not in declared | lists and f"self.{p}" not in code]
+    assert idle == [], f"{key}: parameters that act nowhere in its class"
+
+
+def test_an_intervention_with_a_step_of_its_own_is_called_by_the_phase_it_names():
+    from cxsim.interventions import REGISTRY, Intervention
+
+    sources = "\n".join(_rule_sources().values())
+    for key, cls in REGISTRY.items():
+        assert (cls.step is not Intervention.step) == bool(cls.acts_in), f"{key}: a step needs a phase (acts_in) and back"
+        assert not cls.acts_in or f'take_steps(world, "{cls.acts_in}")' in sources, f"{key}: no phase takes {cls.acts_in} steps"
+
+
+def _distinct(cls, param: str):
+    """A valid value of ``cls``'s parameter ``param``, unlike its default and unlike the value given any other parameter."""
+    order = sorted(cls.model_fields).index(param)
+    return 3 + order if cls.model_fields[param].annotation is int else 0.3 + order / 100
+
+
+@pytest.mark.parametrize("key", KINDS)
+def test_an_interventions_parameters_reach_the_effects_they_declare(key):
+    from cxsim.interventions import EFFECT_FIELDS, REGISTRY
+
+    cls = REGISTRY[key]
+    spec = {"enabled": True, **({"touchpoints": ["desk", "ward"]} if "touchpoints" in cls.model_fields else {})}
+    params = {source for source in cls.effects_from.values() if isinstance(source, str)}
+    iv = cls.model_validate({**spec, **{p: _distinct(cls, p) for p in params}})
+    e = iv.effects()
+    for name, source in cls.effects_from.items():
+        value = source if isinstance(source, bool) else _distinct(cls, source)
+        per = EFFECT_FIELDS[name].metadata["per"]
+        assert getattr(e, name) == ({k: value for k in getattr(iv, per)} if per else value), name
+    untouched = set(EFFECT_FIELDS) - set(cls.effects_from)
+    assert all(getattr(e, name) == EFFECT_FIELDS[name].default or getattr(e, name) == {} for name in untouched)
+
+
+def test_relief_applies_each_effect_to_the_attribute_it_declares():
+    """``Relief.apply`` changes, for one effect, exactly the Relief attribute that effect names, the declared way."""
+    from dataclasses import fields
+
+    from cxsim.interventions import EFFECT_FIELDS, Effects
     from cxsim.relief import Relief
 
-    for iv in _variants(REGISTRY[key]):
-        e = iv.effects()
-        assert iv.cost_relief() == e.cost_relief
-        assert iv.billing_phase() == _billing_phase_of(e)
-        for t in ("desk", "elsewhere"):
-            lifted = t in e.touchpoint_reliability or t in e.touchpoint_quality
-            expect = (e.touchpoint_reliability.get(t, 0.0), e.touchpoint_quality.get(t, 0.0)) if lifted else None
-            assert iv.touchpoint_lift(t) == expect
-            assert iv.recovery_floor(t) == e.touchpoint_recovery.get(t)
-        assert (iv.outreach_gain(), iv.screening_gain(), iv.staff_lift(), iv.staff_push()) == (
-            e.outreach_boost, e.screening_boost, e.morale_lift, e.morale_push)
-        assert (iv.renewal_window(), iv.chance_per_use()) == (e.renewal_window, e.use_chance)
+    untouched = {f.name: getattr(Relief(n=1), f.name) for f in fields(Relief)}
+    for name, attr, how in Effects.relieving():
+        value = {"transport": 0.25} if how == "cost" else (True if how == "include" else 0.25)
         r = Relief(n=1)
-        iv.relieve(r, True)
-        assert r.fear == pytest.approx(1.0 - e.fear_relief) and r.distrust == pytest.approx(1.0 - e.distrust_relief)
-        assert r.distance == pytest.approx(1.0 - e.distance_relief) and r.churn == pytest.approx(1.0 - e.churn_relief)
-        assert r.defection == pytest.approx(1.0 - e.defection_relief) and r.pace == pytest.approx(e.pace)
-        assert r.insight == pytest.approx(e.latent_insight) and r.reports == pytest.approx(e.social_reports)
-        assert bool(r.at_home) == e.follow_up_at_home
-        from cxsim.ledger import CASH_COSTS
+        r.apply(Effects(**{name: value}), True)
+        changed = {k for k, v in untouched.items() if getattr(r, k) != v}
+        assert changed == {attr}, name
+        expected = {"reduce": 0.75, "increase": 0.25, "include": True}.get(how)
+        if expected is not None:
+            assert getattr(r, attr) == pytest.approx(expected), name
+    assert {name for name, *_ in Effects.relieving()} == {n for n, f in EFFECT_FIELDS.items() if f.metadata["relief"]}
+    written = [attr for _, attr, _ in Effects.relieving()]
+    assert sorted(written) == sorted(set(written)), "two effects write one Relief attribute"
+    assert set(untouched) - set(written) == {"n", "covered"}, "a Relief attribute no effect writes"
 
-        assert {CASH_COSTS[col]: 1.0 - float(v) for col, v in r.cost_share.items()} == pytest.approx(e.cost_relief)
 
+@pytest.mark.parametrize(("key", "spec", "phase"), [
+    ("free_transport", {}, "access"),
+    ("free_follow_up", {}, "follow_up"),  # it takes over a cost, but acts at follow-up
+    ("counselling", {}, "decision"),
+    ("counselling", {"fear_relief": 0.0, "distrust_relief": 0.0, "latent_insight": 0.0}, "none"),
+    ("fix_touchpoint", {}, "none"),
+    ("fix_touchpoint", {"touchpoints": ["desk"]}, "access"),
+    ("retention_program", {}, "loyalty"),
+    ("renewal_delight", {"touchpoints": ["desk"]}, "relationship"),
+    ("service_recovery", {"touchpoints": ["desk"]}, "none"),
+    ("staff_care", {}, "none"),
+])
+def test_an_intervention_is_billed_where_its_effects_act(key, spec, phase):
+    from cxsim.interventions import REGISTRY
 
-def test_the_rules_do_not_read_an_effects_record():
-    """What an intervention changes is asked of the intervention, not read from a generic record, in the engine."""
-    for module in (m for layer in ("rules", "orchestrator") for m in LAYERS[layer]):
-        source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
-        if module == "interventions":
-            continue
-        assert ".effects()" not in source and "Effects" not in source, module
+    assert REGISTRY[key].model_validate({"enabled": True, **spec}).billing_phase() == phase
 
 
 APP = PACKAGE.parent / "app"

@@ -20,6 +20,7 @@ import pytest
 
 from cxsim import barriers, coverage, emotions, journey, relief, staff
 from cxsim.agents import NEVER
+from cxsim.interventions import MotivationalPush, OutreachCamps, StaffCare
 from cxsim.relief import Relief
 from cxsim.scenario import Decision, Emotions, Journey
 from cxsim.world import ActiveSet
@@ -43,19 +44,16 @@ def caught(check, function, mutations: list[tuple[str, str]]) -> None:
 
 
 # -- staff: morale moves toward its set point; a push jumps it once -------------------------------
-class _Push:
-    coverage = 0.5
-
-    def staff_lift(self):
-        return 0.2
-
-    def staff_push(self):
-        return 0.3
+def _staff_programmes():
+    """Staff care lifting the set point by 0.2 and a push of 0.3, each reaching half the staff."""
+    care = StaffCare.model_validate({"enabled": True, "morale_lift": 0.2, "coverage": 0.5})
+    push = MotivationalPush.model_validate({"enabled": True, "morale_push": 0.3, "coverage": 0.5})
+    return [("care", care), ("push", push)]
 
 
 def check_staff_update(update) -> None:
     pars = SimpleNamespace(staff=SimpleNamespace(morale=0.4, mirror=0.0, adapt=0.25), emotions=SimpleNamespace(confirmed=0.7))
-    world = SimpleNamespace(pars=pars, staff=staff.Morale(0.4), active=[("push", _Push())], cohorts=np.zeros((3, 3)))
+    world = SimpleNamespace(pars=pars, staff=staff.Morale(0.4), active=_staff_programmes(), cohorts=np.zeros((3, 3)))
     update(world)
     set_point = 0.4 + 0.2 * 0.5
     level = 0.4 + 0.25 * (set_point - 0.4) + 0.3 * 0.5  # adapts, then the one-off push
@@ -74,18 +72,8 @@ def test_staff_update_is_pinned():
 
 
 # -- relief.refresh: outreach and word of mouth set the awareness hazard, also when the active set changes --
-class _Campaign:
-    coverage = 1.0
-    cost_per_step = 10.0
-
-    def __init__(self, start: int):
-        self.start = start
-
-    def active(self, t: int) -> bool:
-        return t >= self.start
-
-    def outreach_gain(self) -> float:
-        return 1.5
+def _campaign(start: int) -> OutreachCamps:
+    return OutreachCamps.model_validate({"enabled": True, "start": start, "outreach_boost": 1.5, "cost_per_step": 10.0})
 
 
 def check_refresh(refresh) -> None:
@@ -94,7 +82,7 @@ def check_refresh(refresh) -> None:
     customers = SimpleNamespace(n=n, reach=np.array([1.0, 2.0, 0.5, 1.0], dtype=np.float32),
                                 talk_count=np.array([0, 1, 2, 3], dtype=np.int16))
     world = SimpleNamespace(
-        pars=SimpleNamespace(interventions={"campaign": _Campaign(start=2)},
+        pars=SimpleNamespace(interventions={"campaign": _campaign(start=2)},
                              journey=SimpleNamespace(outreach=0.1, word_of_mouth=0.2)),
         t=1, active=ActiveSet(), costs=defaultdict(float), customers=customers,
         coverage=SimpleNamespace(covered=lambda name, iv, ids: covered[ids]),
