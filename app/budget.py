@@ -60,7 +60,7 @@ def _kind(s: sidebar.Settings) -> str:
 def run_search(s: sidebar.Settings, mapping: dict, out: Path) -> Optimisation | None:
     """The search with a progress bar; the Stop button ends it after the running trial (finished ones are kept)."""
     return jobs.run_stoppable(
-        lambda on_trial: optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False, uncertainty=_kind(s)),
+        lambda on_trial: optimise(s.baseline, mapping, out, resume=True, on_trial=on_trial, progress=False, report=False, uncertainty=_kind(s)), out,
         flag=STOP, button_key="budget_stop_button", working="searching…", unit="plans evaluated",
         help="stop after the plan being evaluated; the finished plans are kept and a new search continues from them")
 

@@ -18,7 +18,10 @@ from typing import Callable, TypeVar
 
 import streamlit as st
 
-from cxsim.studies import finished_trials
+from cxsim.studies import finished_trials, wait_until_free
+
+STOPPED_TRIAL_WAIT = 120.0
+"""Seconds a page waits for a stopped search's last trial (another thread) to let go of its folder."""
 
 T = TypeVar("T")
 OnTrial = Callable[[int, int], None]
@@ -34,8 +37,9 @@ def cache_folder(env: str, default: str, world, settings: dict, name: str | None
     return root / f"{name or world.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-def run_stoppable(job: Callable[[OnTrial], T], *, flag: str, button_key: str, working: str, unit: str, help: str) -> T | None:
-    """``job(on_trial)`` under a progress bar and a Stop button; its result, or None once stopped.
+def run_stoppable(job: Callable[[OnTrial], T], folder: Path, *, flag: str, button_key: str, working: str, unit: str,
+                  help: str) -> T | None:
+    """``job(on_trial)``, writing ``folder``, under a progress bar and a Stop button; its result, or None once stopped.
 
     ``flag`` is the session-state key the Stop button sets (it stays set, so the caller can
     say the run was stopped); ``on_trial(done, total)`` moves the bar and, once stopped,
@@ -51,6 +55,7 @@ def run_stoppable(job: Callable[[OnTrial], T], *, flag: str, button_key: str, wo
             raise KeyboardInterrupt
 
     try:
+        wait_until_free(folder, STOPPED_TRIAL_WAIT)  # a run stopped a moment ago may still be finishing its trial
         return job(on_trial)
     except KeyboardInterrupt:  # stopped by the user: the finished trials stay in study.db
         return None
@@ -65,6 +70,7 @@ def reread(out: Path, key: str, report: Callable[[int], T]) -> T | None:
     Kept in session state under ``key`` with the folder and its count of trials, so a
     rerun of the page does not re-report an unchanged study.
     """
+    wait_until_free(out, STOPPED_TRIAL_WAIT)  # a run stopped a moment ago may still be finishing its trial
     done = finished_trials(out)
     if not done:
         return None

@@ -111,7 +111,7 @@ def run_fit(world, mapping: dict, out: Path, trials: int) -> Calibration | None:
     """The calibration with a progress bar; Stop ends it after the running trial (finished ones are kept)."""
     return jobs.run_stoppable(
         lambda on_trial: calibrate(world, mapping, out, trials=trials, resume=True, progress=False, validate=False,
-                                   command="cxsim explorer, tab 'Your own data'", on_trial=on_trial),
+                                   command="cxsim explorer, tab 'Your own data'", on_trial=on_trial), out,
         flag=STOP, button_key="owndata_stop_button", working="fitting…", unit="trials",
         help="stop after the trial being run; the finished trials are kept and 'Fit' continues from them")
 

@@ -43,8 +43,10 @@ def one_line(message: object, width: int) -> str:
     """``message`` as one line of at most ``width`` characters: long absolute paths lose their leading folders first
     (``…/runs/x.parquet``), so what went wrong and how to finish survive; then the tail is cut with …."""
     text = " ".join(str(message).split())
-    if len(text) > width:
-        text = LONG_PATH.sub(r"…/\1", text)
+    for path in reversed(list(LONG_PATH.finditer(text))):  # the last paths first: the first usually names the input
+        if len(text) <= width:
+            break
+        text = text[: path.start()] + "…/" + path.group(1) + text[path.end():]
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

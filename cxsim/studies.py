@@ -68,6 +68,22 @@ def folder_lock(out: Path, what: str) -> Iterator[Path]:
         lock.release()
 
 
+def wait_until_free(out: Path, seconds: float) -> bool:
+    """Wait up to ``seconds`` for whoever holds ``out``'s lock to let go (at once if nobody does); False if still held.
+
+    For a page whose stopped search may still be finishing its last trial in another thread when the next run
+    of the page reads the folder."""
+    from filelock import FileLock, Timeout
+
+    if not (Path(out) / LOCK).exists():
+        return True
+    try:
+        with FileLock(Path(out) / LOCK, timeout=seconds):
+            return True
+    except Timeout:
+        return False
+
+
 def open_study(out: Path, name: str, identity: str, resume: bool, *, what: str, started_with: str,
                on_new: Callable[[Any], None] | None = None, metric_names: list[str] | None = None,
                about: dict[str, Any] | None = None, **directions: Any):
@@ -122,4 +138,4 @@ def finished_trials(out: Path) -> int:
     return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
 
-__all__ = ["folder_lock", "finished_trials", "open_study", "storage", "storage_url", "STUDY_FILE"]
+__all__ = ["folder_lock", "finished_trials", "open_study", "storage", "storage_url", "wait_until_free", "STUDY_FILE"]

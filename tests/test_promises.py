@@ -418,3 +418,29 @@ def test_a_users_datacollector_with_agent_reporters_collects_every_customer():
     table = collector.get_agent_vars_dataframe()
     assert len(table) == 500
     assert all(model.stage_of(int(c)) == s for c, s in zip(table["customer"], table["stage"]))
+
+
+def test_a_page_waits_for_a_stopped_search_to_let_go_of_its_folder(tmp_path):
+    """The page's next run after Stop may start while the stopped trial finishes in another thread: it waits for the
+    folder's lock (held here by a thread for 1 s) instead of calling the folder busy; a lock never let go is reported."""
+    import threading
+    import time
+
+    from cxsim.studies import folder_lock, wait_until_free
+
+    assert wait_until_free(tmp_path / "never_locked", 0)
+    held, release = threading.Event(), threading.Event()
+
+    def stopped_search():
+        with folder_lock(tmp_path, "a calibration"):
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=stopped_search)
+    worker.start()
+    held.wait(10)
+    assert not wait_until_free(tmp_path, 0.2)  # still held
+    threading.Timer(1.0, release.set).start()
+    start = time.perf_counter()
+    assert wait_until_free(tmp_path, 30) and time.perf_counter() - start >= 0.5
+    worker.join(10)
