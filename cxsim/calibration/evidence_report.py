@@ -50,8 +50,8 @@ def markdown(r: "Inference") -> str:
              *([f"**Registered:** {f.registered}.", ""] if f.registered else []),
              *(["**Changed after registration:** " + "; ".join(f.changes), ""] if f.changes else []),
              "## Method", "",
-             _what_is_fitted(ev),
-             f"The simulator is emulated by a Gaussian process per quantity, trained on {len(r.design)} parameter sets "
+             _what_is_fitted(ev)
+             + f"The simulator is emulated by a Gaussian process per quantity, trained on {len(r.design)} parameter sets "
              f"× {len({o.output.world for o in ev.observations})} worlds at {f.customers:,} customers; the posterior is sampled "
              f"by emcee ({f.walkers} walkers × {f.mcmc_steps} steps, the first half burn-in): "
              f"**{r.chain.effective_size:,.0f} effective samples** (acceptance {r.chain.acceptance:.2f}, "
