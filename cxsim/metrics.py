@@ -261,9 +261,9 @@ def interval(values, confidence: float = 0.95, bounds: tuple[float, float] = UNB
     mean = float(x.mean())
     if len(x) < max(2, min_n):
         return mean, math.nan, math.nan
-    from scipy import stats  # only with replicates: a single run does not import scipy.stats
+    from scipy.special import stdtrit  # Student's t quantile; scipy.stats would add ~0.3 s to every command's start
 
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    half = float(stdtrit(len(x) - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(len(x)))
     lo, hi = bounds
     return mean, min(max(mean - half, lo), mean), max(min(mean + half, hi), mean)
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
-from scipy import stats
+from scipy.special import stdtrit  # Student's t quantile (scipy.stats is slow to import)
 
 from . import measures
 from .journey import Stage, reached
@@ -443,7 +443,7 @@ def timeseries_table(runs_by_world: dict[str, list[dict]], metrics: tuple[str, .
     long = df.melt(id_vars=["world", "replicate", "step"], value_vars=list(metrics), var_name="metric")
     g = long.groupby(["world", "metric", "step"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    t = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1))
+    t = stdtrit(np.maximum(out["n"] - 1, 1), 0.975)
     half = np.where(out["n"] >= MIN_REPLICATES, t * out["sd"].fillna(0) / np.sqrt(out["n"]), np.nan)
     lo_hi = np.array([metric_range(m) for m in out["metric"]]).reshape(-1, 2)  # within each metric's range (cxsim.metrics.interval)
     out["low"] = np.clip(out["mean"] - half, lo_hi[:, 0], None)
