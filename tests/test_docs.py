@@ -74,8 +74,28 @@ def test_python_examples_run_as_written(page, monkeypatch, tmp_path):
     namespace: dict = {}
     for k, block in enumerate(blocks):
         exec(compile(block, f"{page} python block {k + 1}", "exec"), namespace)
+        for line in block.splitlines():
+            check_claimed_values(line, namespace)
     if "base" in namespace and "acceptance_rate" in namespace["base"].summary:
         assert namespace["base"].summary["acceptance_rate"] < 0.1
+
+
+def check_claimed_values(line: str, namespace: dict) -> None:
+    """A line ``expr   # ≈ 0.06, ≈ 0.36`` shows what ``expr`` gives: each value within 0.02 (or 15%) of the claim;
+    ``expr   # {'key': ...}`` names the largest entry of the dict first."""
+    code, _, comment = line.partition("#")
+    comment = comment.strip()
+    if comment.startswith("≈"):
+        got = eval(code, namespace)  # noqa: S307 (the documentation's own line)
+        got = got if isinstance(got, tuple) else (got,)
+        claims = [float(c.strip().lstrip("≈").strip()) for c in comment.split(",")]
+        assert len(claims) == len(got), (line, got)
+        for claim, value in zip(claims, got):
+            assert abs(value - claim) <= max(0.02, 0.15 * abs(claim)), f"{line.strip()}: gives {value:.3f}"
+    elif comment.startswith("{'"):
+        got = eval(code, namespace)  # noqa: S307
+        first = re.match(r"\{'(\w+)'", comment).group(1)
+        assert first == max(got, key=got.get), f"{line.strip()}: the largest entry is {max(got, key=got.get)!r} ({got})"
 
 
 def documented_commands() -> list[tuple[str, list[str]]]:
