@@ -130,7 +130,8 @@ def compare_view(s: sidebar.Settings, runs_by_world: dict, ens=None) -> None:
         + ("Green: better, red: worse (by whether more is better for that measure), grey: no clear change or no better direction."
            if len(whatifs) == 1 else "Colour: the what-if; a hollow point: no clear change (the interval spans zero).")
     )
-    charts.show(plot.comparison(table, metrics=cards, currency=cur), shown, "comparison")
+    chart = runs.made_once(ens, ("comparison", tuple(cards), cur), lambda: plot.comparison(table, metrics=cards, currency=cur))
+    charts.show(chart, shown, "comparison")
     with st.expander("Every metric (table)"):
         for world in whatifs:
             if len(whatifs) > 1:

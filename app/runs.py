@@ -82,6 +82,26 @@ def ensemble(runs_by_world: dict, scenario: Scenario, unc: views.PageUncertainty
     return ens
 
 
+_made: OrderedDict = OrderedDict()
+
+
+def made_once(owner, name: tuple, make):
+    """``make()`` once per ``owner`` (the page's ensemble) and ``name``, kept with it: a rerun with the same settings
+    shows the same object again (a chart built once per settings, not at every click). The latest few are kept."""
+    key = (id(owner), name)
+    with _recent_lock:
+        held = _made.get(key)
+        if held is not None and held[0] is owner:
+            _made.move_to_end(key)
+            return held[1]
+    made = make()
+    with _recent_lock:
+        _made[key] = (owner, made)
+        while len(_made) > 4 * RECENT:
+            _made.popitem(last=False)
+    return made
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def pick(scenario_json: str, seed: int, which: str, draw: int) -> int | None:
     """A random customer by outcome (draw ``draw`` of a fixed sequence, tracked customers first)."""
