@@ -50,6 +50,7 @@ def short_coverage(folder: Path) -> tuple[float, str]:
 
     from cxsim.calibration import emulator, evidence, inference
 
+    folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     ev = evidence.read(small_evidence(folder))
     design = emulator.run_design(ev, folder / "design", say=lambda _: None)
