@@ -16,12 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .params import CxError, path_text
-from .params import one_line as params_one_line
+from .params import MAX_LINE, CxError, one_line, path_text
 
 MAX_SEED = 2**63 - 1
-MAX_ERROR = 200
-"""An error line is at most this many characters (longer messages are shortened with …)."""
+MAX_ERROR = MAX_LINE
+"""An error line is at most this many characters (longer messages are shortened with …: :func:`cxsim.params.one_line`)."""
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 
@@ -1036,11 +1035,6 @@ def run_command(args: argparse.Namespace) -> int:
         return int(result or 0)
     real_stdout.write(json_document(result) + "\n")
     return 0
-
-
-def one_line(message: Any, width: int = MAX_ERROR) -> str:
-    """A message as one line of at most ``width`` characters (:func:`cxsim.params.one_line`)."""
-    return params_one_line(message, width)
 
 
 def main(argv: list[str] | None = None) -> int:

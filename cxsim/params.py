@@ -32,14 +32,14 @@ class CxError(ValueError):
     """
 
     def __init__(self, message: object = "") -> None:
-        super().__init__(one_line(message, MAX_LINE))
+        super().__init__(one_line(message))
 
 
 LONG_PATH = re.compile(r"(?<![\w.])/[^\s'\"]*/([^/\s'\"]+/[^/\s'\"]+)")
 """An absolute path of three or more parts; :func:`one_line` keeps its last two."""
 
 
-def one_line(message: object, width: int) -> str:
+def one_line(message: object, width: int = MAX_LINE) -> str:
     """``message`` as one line of at most ``width`` characters: long absolute paths lose their leading folders first
     (``…/runs/x.parquet``), so what went wrong and how to finish survive; then the tail is cut with …."""
     text = " ".join(str(message).split())
