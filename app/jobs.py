@@ -21,7 +21,9 @@ import streamlit as st
 from cxsim.studies import finished_trials, wait_until_free
 
 STOPPED_TRIAL_WAIT = 120.0
-"""Seconds a page waits for a stopped search's last trial (another thread) to let go of its folder."""
+"""Seconds a page waits for its own stopped search's last trial (still in the previous run's thread) to let go of its folder."""
+RUNNING = "jobs_running"
+"""Session-state key: (folder, token) of this session's job while it runs (another session's search is never waited for)."""
 
 T = TypeVar("T")
 OnTrial = Callable[[int, int], None]
@@ -54,14 +56,26 @@ def run_stoppable(job: Callable[[OnTrial], T], folder: Path, *, flag: str, butto
         if st.session_state.get(flag):
             raise KeyboardInterrupt
 
+    token = object()
     try:
-        wait_until_free(folder, STOPPED_TRIAL_WAIT)  # a run stopped a moment ago may still be finishing its trial
+        wait_for_own_job(folder)
+        st.session_state[RUNNING] = (str(folder), token)
         return job(on_trial)
     except KeyboardInterrupt:  # stopped by the user: the finished trials stay in study.db
         return None
     finally:
+        if st.session_state.get(RUNNING, (None, None))[1] is token:
+            del st.session_state[RUNNING]
         bar.empty()
         stop.empty()
+
+
+def wait_for_own_job(folder: Path) -> None:
+    """After Stop, the page's next run may start while this session's job still finishes its trial in the previous
+    run's thread, holding the folder's lock: wait for it (only for this session's own job on this folder)."""
+    running = st.session_state.get(RUNNING)
+    if running is not None and running[0] == str(folder):
+        wait_until_free(folder, STOPPED_TRIAL_WAIT)
 
 
 def reread(out: Path, key: str, report: Callable[[int], T]) -> T | None:
@@ -70,7 +84,7 @@ def reread(out: Path, key: str, report: Callable[[int], T]) -> T | None:
     Kept in session state under ``key`` with the folder and its count of trials, so a
     rerun of the page does not re-report an unchanged study.
     """
-    wait_until_free(out, STOPPED_TRIAL_WAIT)  # a run stopped a moment ago may still be finishing its trial
+    wait_for_own_job(out)
     done = finished_trials(out)
     if not done:
         return None
