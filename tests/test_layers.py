@@ -281,7 +281,9 @@ def _module_level_imports(module: str, path: Path) -> set[str]:
             full = node.module[len("cxsim"):].lstrip(".")
         else:
             continue
-        found |= {f"{full}.{a.name}".lstrip(".") if f"{full}.{a.name}".lstrip(".") in ALL else full for a in node.names}
+        for alias in node.names:  # `from .pkg import mod` imports a module; `from .mod import name` the module itself
+            submodule = f"{full}.{alias.name}".lstrip(".")
+            found.add(submodule if submodule in ALL else full)
     return {m for m in found if m in ALL and m != module}
 
 
