@@ -37,13 +37,21 @@ def _loyal(m: "World") -> np.ndarray:
     return np.flatnonzero(m.customers.stage == Stage.LOYAL)
 
 
+def _value_now(m: "World", loyal: np.ndarray) -> np.ndarray:
+    """Each loyal customer's repeat value per step: value per step + expected encounter baskets."""
+    segment = m.customers.segment[loyal]
+    return m.value_per_step[segment] + m.basket[segment] * m.pars.relationship.encounters
+
+
 def _revenue_now(m: "World") -> float:
     """Repeat value per step at the end: value per step of loyal customers + expected encounter baskets."""
-    c = m.customers
-    loyal = _loyal(m)
-    per_step = float(m.value_per_step[c.segment[loyal]].sum())
-    baskets = float(m.basket[c.segment[loyal]].sum()) * m.pars.relationship.encounters
-    return per_step + baskets
+    return float(_value_now(m, _loyal(m)).sum())
+
+
+def _pareto_share(m: "World") -> float:
+    """Share of the current customers' value per step held by the fifth of them who bring the most (the Pareto ratio)."""
+    value = np.sort(_value_now(m, _loyal(m)))[::-1]
+    return ratio(value[: math.ceil(0.2 * len(value))].sum(), value.sum())
 
 
 def _staffed_quality(m: "World") -> float:
@@ -69,6 +77,7 @@ MEASURES: dict[str, Measure] = {
         Measure("average_basket", "Average basket", "currency", lambda m: ratio(m.encounter_value, m.tally["encounters"]), "value per repeat encounter", better="higher"),
         Measure("late_value", "Value in the last quarter", "currency", _late_value, "value delivered in the last quarter of the run (repeat business once changes have settled)", better="higher"),
         Measure("revenue_per_step", "Revenue per step at the end", "currency", _revenue_now, "repeat value per step the remaining customers bring at the end", better="higher"),
+        Measure("pareto_share", "Revenue share of the top fifth", "share", _pareto_share, "share of the repeat value per step at the end brought by the fifth of current customers who bring the most", better=None),
         Measure("current_satisfaction", "Satisfaction of current customers", "0–1", lambda m: float(np.nanmean(m.customers.satisfaction[_loyal(m)])) if len(_loyal(m)) else math.nan, "mean satisfaction of customers still loyal at the end", better="higher"),
         Measure("current_loyalty", "Loyalty of current customers", "0–1", lambda m: float(loyalty_now(m, _loyal(m)).mean()) if len(_loyal(m)) else math.nan, "mean loyalty of customers still loyal at the end", better="higher"),
         Measure("churned", "Churned", "customers", lambda m: int(m.counts[Stage.CHURNED]), "customers who left", better="lower"),
@@ -118,10 +127,8 @@ def _mean(x: np.ndarray) -> float:
 
 def _revenue_at_risk(m: "World", mask: np.ndarray) -> float:
     """Share of the revenue at risk (value per step × churn hazard) held by the group's customers."""
-    c = m.customers
     loyal = _loyal(m)
-    value = m.value_per_step[c.segment[loyal]] + m.basket[c.segment[loyal]] * m.pars.relationship.encounters
-    risk = value * (1.0 - loyalty_now(m, loyal))
+    risk = _value_now(m, loyal) * (1.0 - loyalty_now(m, loyal))
     return ratio(risk[mask[loyal]].sum(), risk.sum())
 
 
