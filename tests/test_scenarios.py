@@ -446,8 +446,7 @@ def test_published_figures_are_well_formed_and_cited_in_the_reference_list(monke
     found = {name: script.read_figures(name) for name in script.FACTS}
     assert all(found.values()), f"scenarios meeting no published figure: {[n for n, f in found.items() if not f]}"
     without_n = {name for name, figures in found.items() if not any(isinstance(f.get("n"), int) for f in figures)}
-    assert without_n == {"employees_first"}, f"scenarios whose figures all lack a sample size: {sorted(without_n)}"
-    # employees_first: Rucci et al. 1998 give no sample size, and no service-profit-chain figure with one was read
+    assert without_n == set(), f"scenarios whose figures all lack a sample size: {sorted(without_n)}"
     for name, figures in found.items():
         for fig in figures:
             assert f"**{fig['reference']}**" in references, (name, fig["reference"])
