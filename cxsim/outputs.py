@@ -267,7 +267,7 @@ class RunWriter:
                 writer = None
                 try:
                     for part in parts:  # one replicate in memory at a time
-                        table = pq.read_table(part)
+                        table = pq.ParquetFile(part).read()  # one file: no pyarrow.dataset import
                         if writer is None:
                             writer = pq.ParquetWriter(tmp, table.schema, compression="snappy", use_dictionary=_categories(table))
                         writer.write_table(table)
