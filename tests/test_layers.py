@@ -107,7 +107,7 @@ def test_imports_go_down_the_layers():
 
 @pytest.mark.parametrize("module", [m for layer in ("state", "rules") for m in LAYERS[layer]])
 def test_no_rule_or_state_module_imports_the_model(module):
-    assert "model" not in imports(module), f"cxsim.{module} imports cxsim.model: take a world.World instead"
+    assert "model" not in imports(module), f"cxsim.{module} imports cxsim.engine.model: take a world.World instead"
 
 
 def test_the_scanner_sees_every_kind_of_import(tmp_path):
@@ -118,7 +118,7 @@ def test_the_scanner_sees_every_kind_of_import(tmp_path):
 
 
 # -- everything an intervention does is found in its class -------------------------------------
-KINDS = sorted(__import__("cxsim.interventions", fromlist=["REGISTRY"]).REGISTRY)
+KINDS = sorted(__import__("cxsim.rules.interventions", fromlist=["REGISTRY"]).REGISTRY)
 
 
 def _rule_sources() -> dict[str, str]:
@@ -128,7 +128,7 @@ def _rule_sources() -> dict[str, str]:
 def test_every_effect_is_declared_by_some_intervention_and_applied_by_the_engine():
     """No field of ``Effects`` is dead: some intervention kind sets it, and the engine applies it, generically
     (``Relief.apply`` reads the fields that declare a ``relief``) or by its name in a rule module."""
-    from cxsim.interventions import EFFECT_FIELDS, REGISTRY
+    from cxsim.rules.interventions import EFFECT_FIELDS, REGISTRY
 
     declared = {name for cls in REGISTRY.values() for name in cls.effects_from}
     assert set(EFFECT_FIELDS) - declared == set(), "effects no intervention sets"
@@ -143,7 +143,7 @@ def test_organisation_wide_effects_are_read_at_coverage_and_only_they():
     per-customer effect that way."""
     import re
 
-    from cxsim.interventions import EFFECT_FIELDS
+    from cxsim.rules.interventions import EFFECT_FIELDS
 
     read = set(re.findall(r'across_organisation\("(\w+)"\)', "\n".join(_rule_sources().values())))
     assert read == {name for name, f in EFFECT_FIELDS.items() if f.metadata["organisation_wide"]}
@@ -151,7 +151,7 @@ def test_organisation_wide_effects_are_read_at_coverage_and_only_they():
 
 @pytest.mark.parametrize("key", KINDS)
 def test_every_declared_effect_names_an_effects_field_and_a_parameter_of_its_class(key):
-    from cxsim.interventions import EFFECT_FIELDS, REGISTRY
+    from cxsim.rules.interventions import EFFECT_FIELDS, REGISTRY
 
     cls = REGISTRY[key]
     for name, source in cls.effects_from.items():
@@ -167,7 +167,7 @@ def test_every_parameter_of_an_intervention_acts_through_its_class(key):
     effect is given for, or is read by the class's own step: what it does is found in its class."""
     import inspect
 
-    from cxsim.interventions import EFFECT_FIELDS, REGISTRY, Intervention
+    from cxsim.rules.interventions import EFFECT_FIELDS, REGISTRY, Intervention
 
     cls = REGISTRY[key]
     own = [c for c in cls.__mro__ if issubclass(c, Intervention) and c is not Intervention]
@@ -180,7 +180,7 @@ def test_every_parameter_of_an_intervention_acts_through_its_class(key):
 
 
 def test_an_intervention_with_a_step_of_its_own_is_called_by_the_phase_it_names():
-    from cxsim.interventions import REGISTRY, Intervention
+    from cxsim.rules.interventions import REGISTRY, Intervention
 
     sources = "\n".join(_rule_sources().values())
     for key, cls in REGISTRY.items():
@@ -196,7 +196,7 @@ def _distinct(cls, param: str):
 
 @pytest.mark.parametrize("key", KINDS)
 def test_an_interventions_parameters_reach_the_effects_they_declare(key):
-    from cxsim.interventions import EFFECT_FIELDS, REGISTRY
+    from cxsim.rules.interventions import EFFECT_FIELDS, REGISTRY
 
     cls = REGISTRY[key]
     spec = {"enabled": True, **({"touchpoints": ["desk", "ward"]} if "touchpoints" in cls.model_fields else {})}
@@ -215,8 +215,8 @@ def test_relief_applies_each_effect_to_the_attribute_it_declares():
     """``Relief.apply`` changes, for one effect, exactly the Relief attribute that effect names, the declared way."""
     from dataclasses import fields
 
-    from cxsim.interventions import EFFECT_FIELDS, Effects
-    from cxsim.relief import Relief
+    from cxsim.rules.interventions import EFFECT_FIELDS, Effects
+    from cxsim.rules.relief import Relief
 
     untouched = {f.name: getattr(Relief(n=1), f.name) for f in fields(Relief)}
     for name, attr, how in Effects.relieving():
@@ -247,7 +247,7 @@ def test_relief_applies_each_effect_to_the_attribute_it_declares():
     ("staff_care", {}, "none"),
 ])
 def test_an_intervention_is_billed_where_its_effects_act(key, spec, phase):
-    from cxsim.interventions import REGISTRY
+    from cxsim.rules.interventions import REGISTRY
 
     assert REGISTRY[key].model_validate({"enabled": True, **spec}).billing_phase() == phase
 

@@ -33,11 +33,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import studies
+from ..engine.scenario import Scenario, scenario_dict
 from ..experiments.design import Task, fingerprint
 from ..experiments.runner import execute
-from ..metrics import interval
-from .. import studies
-from ..scenario import Scenario, scenario_dict
+from ..readouts.metrics import interval
 from .quantities import Extract
 from .targets import Resolved, Spec
 

@@ -2,7 +2,7 @@
 
 Each CSV has two columns:
 
-* ``funnel``: ``milestone, customers`` — milestones of :data:`cxsim.metrics.MILESTONES`
+* ``funnel``: ``milestone, customers`` — milestones of :data:`cxsim.readouts.metrics.MILESTONES`
   in journey order (any subset). Each row after the first gives a stage rate,
   ``customers / customers of the row before`` (target ``funnel:<m>/<before>``), with
   the binomial standard error ``sqrt(p (1 − p) / n_before)``.
@@ -10,7 +10,7 @@ Each CSV has two columns:
   respondent, a ``score`` column and no ``count`` column (other columns, e.g. an id, are
   ignored). Targets ``nps`` (multinomial se
   ``100 sqrt((p₉₋₁₀ + p₀₋₆ − (p₉₋₁₀ − p₀₋₆)²) / n)``) and ``mean_score`` (se ``sd / sqrt(n)``).
-* ``reasons``: ``reason, count`` — the reasons non-users gave (:data:`cxsim.barriers.REASONS`).
+* ``reasons``: ``reason, count`` — the reasons non-users gave (:data:`cxsim.rules.barriers.REASONS`).
   One target ``reason:<r>`` per row: ``count / total`` with binomial se.
 
 The counts can also be given in memory (``counts = {key: count, …}`` of an ``[[observed]]``
@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..barriers import REASONS
-from ..emotions import DETRACTOR, PROMOTER
-from ..metrics import FUNNEL
-from ..params import CxError, path_text, shorten
+from ..readouts.metrics import FUNNEL
+from ..rules.barriers import REASONS
+from ..rules.emotions import DETRACTOR, PROMOTER
+from ..state.params import CxError, path_text, shorten
 
 if TYPE_CHECKING:
     from .targets import Observed, Target

@@ -1,7 +1,7 @@
 """The targets file: free parameters with their priors, targets with standard errors, seeds, budget, validation.
 
 A TOML file, validated strictly (unknown keys are errors; every problem is one
-line, :class:`cxsim.params.CxError`)::
+line, :class:`cxsim.state.params.CxError`)::
 
     customers = 10000                      # per run
     seeds = [1, 2, 3, 4, 5, 6, 7, 8]       # every trial runs on these (common random numbers)
@@ -40,8 +40,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..params import CxError, explain, find_named_file, read_toml
-from ..scenario import Scenario
+from ..engine.scenario import Scenario
+from ..state.params import CxError, explain, find_named_file, read_toml
 from . import observed as observed_data
 from .quantities import is_rate, problem
 
@@ -398,7 +398,7 @@ class Declared:
 def declared_parameters(scenario: Scenario) -> list[Declared]:
     """The scenario's numeric parameters with a declared range: every section's, then those of the interventions
     it switches on (the run size and switches left out)."""
-    from ..params import field_info
+    from ..state.params import field_info
     from ..views import parameter_paths
 
     fields = [(path, cls, field, value) for path, cls, field, value in parameter_paths(scenario)]

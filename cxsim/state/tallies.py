@@ -1,9 +1,9 @@
 """Names and helpers at the bottom of the state layer (no cxsim imports): the declared tallies
 (:data:`TALLIES`, :class:`Tally`) and the slices a pass over everyone takes.
 
-The world the rules act on is :class:`cxsim.world.World`. The dependency runs one
-way — orchestrator on top (:mod:`cxsim.model`), rules below, state at the bottom
-(this module, :mod:`cxsim.world`, :mod:`cxsim.stages`, :mod:`cxsim.agents`, …);
+The world the rules act on is :class:`cxsim.state.world.World`. The dependency runs one
+way — orchestrator on top (:mod:`cxsim.engine.model`), rules below, state at the bottom
+(this module, :mod:`cxsim.state.world`, :mod:`cxsim.state.stages`, :mod:`cxsim.state.agents`, …);
 ``tests/test_layers.py`` declares the layers and fails on an import that breaks them.
 """
 
@@ -53,7 +53,7 @@ class Tally(dict):
 
     def __setitem__(self, key: str, value) -> None:
         if key not in TALLIES:
-            raise KeyError(f"{key!r} is not a declared tally (cxsim.state.TALLIES)")
+            raise KeyError(f"{key!r} is not a declared tally (cxsim.state.tallies.TALLIES)")
         super().__setitem__(key, value)
 
 
