@@ -27,8 +27,8 @@ import pandas as pd
 from ..readouts.metrics import FUNNEL, MIN_REPLICATES, interval, ratio
 from ..rules.barriers import REASONS
 from ..rules.emotions import DETRACTOR, PROMOTER
+from .figure import Z95
 from .observed import COLUMNS
-from .targets import Z95
 
 COLUMNS_OUT = ["figure", "item", "order", "source", "value", "low", "high", "observed_count", "observed_n"]
 OBSERVED = "observed"

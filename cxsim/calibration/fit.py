@@ -82,7 +82,7 @@ class Evaluation:
 
 def variant_overrides(scenario: Scenario, variant: str) -> dict[str, Any]:
     """Dotted overrides that turn ``scenario`` into its named variant (interventions and settings); none for ``as written``."""
-    from .targets import AS_WRITTEN
+    from .figure import AS_WRITTEN
 
     if variant == AS_WRITTEN:
         return {}

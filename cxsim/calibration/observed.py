@@ -37,9 +37,10 @@ from ..readouts.metrics import FUNNEL
 from ..rules.barriers import REASONS
 from ..rules.emotions import DETRACTOR, PROMOTER
 from ..state.params import CxError, path_text, shorten
+from .figure import AS_WRITTEN, Target
 
 if TYPE_CHECKING:
-    from .targets import Observed, Target
+    from .targets import Observed
 
 COLUMNS = {"funnel": ("milestone", "customers"), "scores": ("score", "count"), "reasons": ("reason", "count")}
 
@@ -186,14 +187,10 @@ def derive(df: pd.DataFrame, kind: str, obs, where: str, file: str) -> list:
 
 def _in(obs) -> str:
     """A label's world: ' (variant)', none for the scenario as written."""
-    from .targets import AS_WRITTEN
-
     return "" if obs.variant == AS_WRITTEN else f" ({obs.variant})"
 
 
 def _target(obs: "Observed", name: str, value: float, se: float, label: str, file: str):
-    from .targets import Target
-
     return Target(measure=name, variant=obs.variant, steps=obs.steps, value=value, se=se, label=label,
                   source=obs.source or (f"observed counts in {file}" if file != "counts" else "observed counts"))
 
