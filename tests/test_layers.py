@@ -23,7 +23,7 @@ LAYERS = ("state", "rules", "readouts", "engine")
 (everything else directly in cxsim) may import any layer and each other, without a cycle."""
 
 DISPLAY_HOOKS = {("engine.model", "plot")}
-"""Imports up to a front end, inside a function: ``Results._repr_mimebundle_``, a notebook's rich display of a run."""
+"""Imports up to a front end, inside a function: ``Results._repr_html_``, a notebook's rich display of a run."""
 
 TOP, FUNCTION, TYPE = "top", "function", "type"
 """Where an import is written: at the top of its module (runs on import), inside a function or method (runs when

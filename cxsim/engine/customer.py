@@ -2,7 +2,7 @@
 
 The customers' state is arrays (:class:`cxsim.state.agents.Customers`); the model steps
 them all at once (:data:`cxsim.engine.model.PHASES`). This view sits with the
-orchestrator, the only layer that imports mesa.
+model in the engine, the only layer that imports mesa at the top.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ that phase (:func:`charge_use`), and how they lift a touchpoint
 same way, from its :class:`cxsim.rules.interventions.Effects` record (each field declares how:
 :meth:`Relief.apply`). The state read is a :class:`cxsim.state.world.World`; who is reached
 comes from :mod:`cxsim.rules.coverage`.
+
+It also holds the step's phase 1, :func:`refresh`: which interventions act this step, their running
+costs, and the outreach rates when that set changes. It is small and about the same thing (the
+interventions acting now), so it lives here rather than in a module of its own.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 (:data:`TALLIES`, :class:`Tally`) and the slices a pass over everyone takes.
 
 The world the rules act on is :class:`cxsim.state.world.World`. The dependency runs one
-way — orchestrator on top (:mod:`cxsim.engine.model`), rules below, state at the bottom
-(this module, :mod:`cxsim.state.world`, :mod:`cxsim.state.stages`, :mod:`cxsim.state.agents`, …);
-``tests/test_layers.py`` declares the layers and fails on an import that breaks them.
+way, by package — the engine on top (:mod:`cxsim.engine.model`), readouts and rules below, the
+state at the bottom (this package: :mod:`cxsim.state.world`, :mod:`cxsim.state.stages`,
+:mod:`cxsim.state.agents`, …); ``tests/test_layers.py`` reads the layers from the packages and
+fails on an import that breaks them.
 """
 
 from __future__ import annotations
