@@ -366,3 +366,20 @@ def test_the_explorer_holds_no_model_logic():
         assert "hashlib" not in text or name == "jobs.py", f"app/{name} hashes settings itself: use jobs.cache_folder"
     assert "for s in seeds" not in sources["runs.py"] and "views.run_worlds(" in sources["runs.py"]
     assert "def tracked_customers" not in sources["runs.py"] and "def warm_up" not in sources["runs.py"]
+
+
+def test_the_public_names_and_entry_points_survive_the_layout():
+    """What ``cxsim/__init__.py`` offers is reached from its new homes: its public names, the modules a notebook
+    reaches as attributes (``cxsim.metrics`` is :mod:`cxsim.readouts.metrics`), and ``python -m cxsim``."""
+    import subprocess
+    import sys
+    from importlib import import_module
+
+    import cxsim
+
+    for name in cxsim.__all__:
+        assert getattr(cxsim, name) is not None, name
+    for attribute, home in cxsim._SUBMODULES.items():
+        assert getattr(cxsim, attribute) is import_module(f"cxsim.{home}"), attribute
+    done = subprocess.run([sys.executable, "-m", "cxsim", "list"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "aravind" in done.stdout, done.stderr
