@@ -20,8 +20,8 @@ import sidebar
 import streamlit as st
 
 from cxsim import plot, views
-from cxsim.metrics import METRIC_BY_NAME
 from cxsim.optimisation import Optimisation, optimise
+from cxsim.readouts.metrics import METRIC_BY_NAME
 from cxsim.studies import finished_trials
 
 OBJECTIVES = ("acceptance_rate", "nps", "referrals", "value_delivered", "retention")

@@ -25,7 +25,7 @@ import trainer
 from cxsim import CxError, plot, views
 from cxsim.classroom import (ALPHABET, CODE_LENGTH, NAME_LENGTH, PREDICTED, Classroom, Result, Room, check_code, lesson, own_table,
                              spread, summary_table)
-from cxsim.scenario import Scenario
+from cxsim.engine.scenario import Scenario
 
 POLL = 2.0  # seconds between two looks at the room (trainees' pages and the trainer's counts)
 SESSION = "classroom_session"  # trainer's session state: (code, key)

@@ -22,7 +22,7 @@ if str(Path(__file__).parent) not in sys.path:  # sibling modules, however the p
 
 STARTED = time.perf_counter()
 st.set_page_config(page_title="cxsim explorer", page_icon="🧭", layout="wide")
-_first = "cxsim.model" not in sys.modules  # the first page of this server process imports the simulator
+_first = "cxsim.engine.model" not in sys.modules  # the first page of this server process imports the simulator
 with st.spinner("Loading the simulator (once per server)…", show_time=True) if _first else nullcontext():
     import budget  # noqa: E402
     import charts  # noqa: E402
@@ -39,8 +39,8 @@ with st.spinner("Loading the simulator (once per server)…", show_time=True) if
 
     import cxsim  # noqa: E402
     from cxsim import CxError, plot, views  # noqa: E402
-    from cxsim.measures import definition  # noqa: E402
-    from cxsim.metrics import METRIC_BY_NAME, SCALAR_OUTCOMES  # noqa: E402
+    from cxsim.readouts.measures import definition  # noqa: E402
+    from cxsim.readouts.metrics import METRIC_BY_NAME, SCALAR_OUTCOMES  # noqa: E402
 
 OUTCOMES = ("any", "declined", "dropped", "loyal", "churned")
 

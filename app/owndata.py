@@ -25,8 +25,9 @@ from cxsim import CxError, plot, views
 from cxsim.calibration import Calibration, calibrate, calibrate_posterior, compare, observed
 from cxsim.calibration.evidence import SIZE_PER_COUNT
 from cxsim.calibration.evidence_report import ridges
+from cxsim.calibration.figure import AS_WRITTEN
 from cxsim.calibration.report import written_values
-from cxsim.calibration.targets import AS_WRITTEN, declared_parameters, load as load_targets
+from cxsim.calibration.targets import declared_parameters, load as load_targets
 from cxsim.studies import finished_trials
 
 KINDS = {  # kind → title, what the CSV holds

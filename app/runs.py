@@ -14,8 +14,9 @@ from collections import OrderedDict
 import streamlit as st
 
 import cxsim
-from cxsim import story, views
-from cxsim.scenario import Scenario
+from cxsim import views
+from cxsim.engine.scenario import Scenario
+from cxsim.readouts import story
 
 
 def _scenario(scenario_json: str) -> Scenario:

@@ -14,9 +14,9 @@ import streamlit as st
 
 from cxsim import CxError, Scenario, list_scenarios, load_scenario, views
 from cxsim.cli import parse_value
+from cxsim.engine.scenario import Population
 from cxsim.experiments import seeds_for
-from cxsim.params import field_info
-from cxsim.scenario import Population
+from cxsim.state.params import field_info
 
 AS_WRITTEN = "as written"
 REMEMBERED = "intervention_settings"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import runs
 import streamlit as st
 
-from cxsim.story import REASON_WORDS
+from cxsim.readouts.story import REASON_WORDS
 
 NON_USERS = ("declined", "dropped", "churned")
 WHERE = {"declined": "said no when offered", "dropped": "said yes, then never made it", "churned": "was served, then left"}

@@ -7,7 +7,7 @@
 
 Runs the Aravind scenario as shipped (baseline: interventions off) and its
 ``all_barriers_removed`` variant for the scenario's 52 steps with the engine
-(``cxsim.CxModel``), and the readable pure-Mesa reference (``cxsim.reference``)
+(``cxsim.CxModel``), and the readable pure-Mesa reference (``cxsim.checks.reference``)
 at 10k customers, baseline. For each it reports set-up time (population,
 network, model), run time of 52 steps, customer-steps per second, and the peak
 memory traced by ``tracemalloc`` during build + run (numpy registers its
@@ -53,7 +53,7 @@ import mesa  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cxsim  # noqa: E402
-from cxsim.reference import ReferenceModel  # noqa: E402
+from cxsim.checks.reference import ReferenceModel  # noqa: E402
 
 SEED = 1
 VARIANTS = ("baseline", "all_barriers_removed")

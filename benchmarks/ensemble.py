@@ -62,8 +62,8 @@ def threads(customers: int = 10_000, n_runs: int = 6) -> tuple[float, float]:
     """Runs per second in this process: one after another, and two threads at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from cxsim.model import run
-    from cxsim.scenario import load_scenario
+    from cxsim.engine.model import run
+    from cxsim.engine.scenario import load_scenario
 
     sc = load_scenario("aravind").with_overrides({"population.customers": customers, "steps": 52})
     run(sc, 0, track=0)  # warm

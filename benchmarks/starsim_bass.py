@@ -64,7 +64,7 @@ def bass_share(periods: float, p: float = P, q: float = Q) -> float:
 
 def cxsim_scenario(customers: int):
     """The inline scenario of cxsim/experiments/library/bass.toml at 10 steps per period for 200 steps."""
-    from cxsim.scenario import validate_scenario
+    from cxsim.engine.scenario import validate_scenario
 
     raw = tomllib.loads((ROOT / "cxsim" / "experiments" / "library" / "bass.toml").read_text())["scenario"]
     sc = validate_scenario(raw)

@@ -19,23 +19,27 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 __version__ = "0.1.0"
 
 _HOMES = {
-    "CxModel": "model",
-    "Results": "model",
-    "run": "model",
-    "CxError": "params",
-    "Scenario": "scenario",
-    "list_scenarios": "scenario",
-    "load_scenario": "scenario",
-    "compile_kernels": "kernels",
+    "CxModel": "engine.model",
+    "Results": "engine.model",
+    "run": "engine.model",
+    "CxError": "state.params",
+    "Scenario": "engine.scenario",
+    "list_scenarios": "engine.scenario",
+    "load_scenario": "engine.scenario",
+    "compile_kernels": "state.kernels",
     "optimise": "optimisation",
     "calibrate": "calibration",
 }
-"""Where each public name lives (module of this package)."""
+"""Where each public name lives (its module, below this package)."""
 
 _ALIASES = {"compile_kernels": "compile_all"}
 
-_SUBMODULES = ("plot", "views", "measures", "metrics", "story", "experiments", "optimisation", "calibration", "reference")
-"""Submodules reachable as attributes (``cxsim.plot.funnel``) without importing them first."""
+_SUBMODULES = {"plot": "plot", "views": "views", "measures": "readouts.measures", "metrics": "readouts.metrics",
+               "story": "readouts.story", "experiments": "experiments", "optimisation": "optimisation",
+               "calibration": "calibration", "reference": "checks.reference"}
+"""Modules reachable as attributes (``cxsim.plot.funnel``, ``cxsim.metrics.interval``) without importing them
+first, by the name a notebook uses → their module below cxsim (the layer packages: ``state``, ``rules``,
+``readouts``, ``engine``, ``checks``; ``import cxsim.readouts.metrics`` names the module itself)."""
 
 __all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios", "load_scenario", "compile_kernels",
            "optimise", "calibrate", "__version__"]
@@ -43,7 +47,7 @@ __all__ = ["CxModel", "Results", "run", "CxError", "Scenario", "list_scenarios",
 
 def __getattr__(name: str):
     if name in _SUBMODULES:
-        return import_module(f".{name}", __name__)
+        return import_module(f".{_SUBMODULES[name]}", __name__)
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'cxsim' has no attribute {name!r}")

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
-from .params import CxError
+from .state.params import CxError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .params import MAX_LINE, CxError, one_line, path_text
+from .state.params import MAX_LINE, CxError, one_line, path_text
 
 MAX_SEED = 2**63 - 1
 MAX_ERROR = MAX_LINE
-"""An error line is at most this many characters (longer messages are shortened with …: :func:`cxsim.params.one_line`)."""
+"""An error line is at most this many characters (longer messages are shortened with …: :func:`cxsim.state.params.one_line`)."""
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 
@@ -163,7 +163,7 @@ def scenario_source(text: str, what: str = "scenario") -> str:
 
 def build_scenario(args: argparse.Namespace):
     """Scenario + variant + interventions + --set + size options, validated once."""
-    from .scenario import load_scenario
+    from .engine.scenario import load_scenario
 
     sc = load_scenario(scenario_source(args.scenario))
     if getattr(args, "variant", None) is not None:  # --variant "" is a mistake, not the baseline
@@ -193,8 +193,8 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _fmt(v: Any, unit: str = "") -> str:
-    """A number for the human tables, in its unit's style (:func:`cxsim.formatting.number`, shared with story and sweep)."""
-    from .formatting import number
+    """A number for the human tables, in its unit's style (:func:`cxsim.readouts.formatting.number`, shared with story and sweep)."""
+    from .readouts.formatting import number
 
     return number(v, unit)
 
@@ -254,8 +254,8 @@ def ensemble_options(args: argparse.Namespace, scenario: Any) -> tuple[Any, str]
 
 @command("run", "run a scenario and print its outcomes", json=True)
 def _run(args: argparse.Namespace) -> dict:
-    from .uncertainty import POSTERIOR
     from .outputs import RunWriter, check_out_dir, combine
+    from .uncertainty import POSTERIOR
     from .workload import Workload, check
 
     out = check_out_dir(args.out) if args.out else None  # before anything runs
@@ -334,7 +334,7 @@ def _run_replicates(sc, seed0: int, replicates: int, writer, args: argparse.Name
     """Run the replicates one after another, each written as it finishes; only summaries stay in memory."""
     import gc
 
-    from .model import run
+    from .engine.model import run
     from .outputs import Incomplete
 
     summaries: list[dict] = []
@@ -381,7 +381,7 @@ ACQUISITION = ("offered", "accepted", "acceptance_rate", "served", "completion_r
 def shown_metrics(offered: float) -> list:
     """The metrics a run's table shows: all, but the acquisition rows only if someone was offered the service
     (``telco_churn`` and the other retention scenarios have existing customers only: a column of zeros says nothing)."""
-    from .metrics import METRICS
+    from .readouts.metrics import METRICS
 
     return [m for m in METRICS if offered > 0 or m.name not in ACQUISITION]
 
@@ -408,7 +408,7 @@ def _print_run(sc, summaries: list[dict], summary: dict) -> None:
 
 @command("list", "list the built-in scenarios and their interventions", json=True)
 def _list(args: argparse.Namespace) -> dict:
-    from .scenario import list_scenarios, load_scenario
+    from .engine.scenario import list_scenarios, load_scenario
 
     scenarios = []
     for name in list_scenarios():
@@ -467,7 +467,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
 
 @command("app", "open the explorer in the browser (streamlit run app/explorer.py), on 127.0.0.1 unless --host is given")
 def _app(args: argparse.Namespace) -> int:
-    from .kernels import ensure_compiled
+    from .state.kernels import ensure_compiled
 
     cmd = streamlit_command(args)
     ensure_compiled()  # once per machine, before the first page, with a message
@@ -584,7 +584,7 @@ def _optimise(args: argparse.Namespace) -> dict:
     if args.constraint:
         flags["constraints"] = args.constraint
     if args.file is None:
-        from .scenario import load_scenario
+        from .engine.scenario import load_scenario
 
         flags.setdefault("levers", {name: {} for name in load_scenario(args.scenario).interventions})
         flags.setdefault("objectives", {"acceptance_rate": "maximise", "intervention_cost": "minimise"})
@@ -601,7 +601,7 @@ def _optimise(args: argparse.Namespace) -> dict:
         print("cxsim: finished trials are kept in study.db; run the same command with --resume to complete the search", file=sys.stderr)
         raise
     o = res.spec.primary.name
-    from .formatting import metric_number
+    from .readouts.formatting import metric_number
 
     def val(x, signed=False):  # the objective in its unit: a share as 4.7%, a difference in pts, a count as 3,400
         return metric_number(x, o, signed)
@@ -686,7 +686,7 @@ ARGUMENTS["optimise"] = _optimise_args
 
 @command("story", "tell a scenario's story (inside-out, outside-in, what changed) with the numbers of runs", json=True)
 def _story(args: argparse.Namespace) -> dict:
-    from .scenario import load_scenario
+    from .engine.scenario import load_scenario
     from .narrative import scenario_story
 
     from .workload import Workload, check
@@ -733,8 +733,8 @@ ARGUMENTS["story"] = _story_args
 @command("discover", "where a plan misses its goal: PRIM's box over posterior draws or declared ranges (EMA Workbench)", json=True)
 def _discover(args: argparse.Namespace) -> dict:
     from .ema import where_plan_fails
+    from .engine.scenario import load_scenario
     from .uncertainty import SEEDS
-    from .scenario import load_scenario
 
     sc = load_scenario(scenario_source(args.scenario))
     for name in args.intervention or []:
@@ -789,9 +789,9 @@ def completion_names() -> dict[str, list[str]]:
     """The names a shell completes for each kind of argument: built-in scenarios, their variants and interventions,
     built-in experiments, ready-made optimisation and targets files."""
     from .calibration.targets import CALIBRATION_DIR
+    from .engine.scenario import list_scenarios, load_scenario
     from .experiments.spec import EXPERIMENT_DIR
     from .optimisation.spec import OPTIMISATION_DIR
-    from .scenario import list_scenarios, load_scenario
 
     scenarios = list_scenarios()
     loaded = [load_scenario(name) for name in scenarios]
@@ -990,7 +990,7 @@ class Parser(argparse.ArgumentParser):
 
 @command("compile", "compile the engine's kernels now (otherwise done once per machine at first use, with a message)")
 def _compile(args: argparse.Namespace) -> int:
-    from . import kernels
+    from .state import kernels
 
     if kernels.is_compiled() and not args.force:
         print(f"kernels already compiled on this machine ({kernels.stamp_path()}); --force compiles them again")

@@ -7,7 +7,7 @@
     found = ema.where_plan_fails("aravind", {"interventions.free_transport.enabled": True}, "acceptance_rate >= 0.5")
     found.sentence   # 'fails when w_cost > 3.4 and w_fear > 1.9: 84% of failures, in 12% of draws'
 
-Ranges are never typed twice: an uncertainty's range is its declaration in :mod:`cxsim.params`
+Ranges are never typed twice: an uncertainty's range is its declaration in :mod:`cxsim.state.params`
 (the range the scenario file is validated against), or the range of the scenario's posterior
 (:mod:`cxsim.posterior`), or a narrower range given here and checked against the declaration;
 a lever is an intervention switched on or off (an integer 0/1 parameter: EMA's ``PrimBox.inspect``
@@ -31,20 +31,20 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .metrics import SCALAR_OUTCOMES
-from .params import CxError, field_info
+from .engine.scenario import Scenario, scenario_dict
 from .posterior import Posterior
-from .scenario import Scenario, scenario_dict
+from .readouts.metrics import SCALAR_OUTCOMES
+from .state.params import CxError, field_info
 
 
 def _scenario(scenario: str | Path | Scenario) -> Scenario:
-    from .scenario import load_scenario
+    from .engine.scenario import load_scenario
 
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
 def declared(scenario: Scenario, path: str) -> dict[str, Any]:
-    """The declaration (:func:`cxsim.params.field_info`) of the parameter at a dotted ``path`` of ``scenario``."""
+    """The declaration (:func:`cxsim.state.params.field_info`) of the parameter at a dotted ``path`` of ``scenario``."""
     *parents, field = path.split(".")
     obj: Any = scenario
     for part in parents:
@@ -114,8 +114,8 @@ class Experiment:
     switches: tuple[str, ...]
 
     def __call__(self, **params: Any) -> dict[str, float]:
-        from .model import run
-        from .scenario import validate_scenario
+        from .engine.model import run
+        from .engine.scenario import validate_scenario
 
         overrides = {}
         for name, value in params.items():
@@ -151,7 +151,7 @@ def ema_model(scenario: str | Path | Scenario, uncertainties: Sequence[str] | Ma
         else:
             switches.append(iv_name)
             lever_params.append(ema.IntegerParameter(iv_name, 0, 1))
-    from .measures import check
+    from .readouts.measures import check
 
     check(list(outcomes), sc)
     fn = Experiment(scenario_dict(sc), tuple(sc.seed + r for r in range(seeds)), tuple(outcomes), tuple(switches))

@@ -18,7 +18,7 @@ Two kinds of uncertainty, kept apart (:data:`POSTERIOR`, :data:`SEEDS`):
   plausible parameter set is tight even where the level is not. Quantiles of values that lie
   in a range stay in it.
 * **seeds**: no posterior (or ``uncertainty="seeds"``): the scenario's own parameters on
-  ``seeds`` seeds; intervals are :func:`cxsim.metrics.interval` (Student-t within the range,
+  ``seeds`` seeds; intervals are :func:`cxsim.readouts.metrics.interval` (Student-t within the range,
   none below three seeds). The caption says in words that parameter uncertainty is not included.
 
 Draw ``d`` runs on seeds ``seed + d·seeds … seed + d·seeds + seeds − 1``, so the seeds-only
@@ -37,12 +37,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .engine.scenario import Scenario, scenario_dict
 from .experiments.design import Task, fingerprint
-from .measures import metric_range
-from .metrics import MIN_REPLICATES, SCALAR_OUTCOMES, difference_range, interval
-from .params import CxError
 from .posterior import weighted_quantiles
-from .scenario import Scenario, scenario_dict
+from .readouts.measures import metric_range
+from .readouts.metrics import MIN_REPLICATES, SCALAR_OUTCOMES, difference_range, interval
+from .state.params import CxError
 
 from .uncertainty import (DEFAULT_DRAWS, FIND, KIND_WORDS, KINDS, POSTERIOR, SEEDS, choose_kind, resolve_posterior,
                           uncertainty_caption)
@@ -59,7 +59,7 @@ class Measures:
     names: tuple[str, ...]
 
     def __call__(self, results) -> dict[str, float]:
-        from .measures import measure
+        from .readouts.measures import measure
 
         return {f"m:{n}": float(measure(results, n)) for n in self.names}
 
@@ -155,7 +155,7 @@ class Ensemble:
         return self._memo[("differences", baseline)].copy()
 
     def _differences(self, baseline: str) -> pd.DataFrame:
-        from .measures import definition
+        from .readouts.measures import definition
 
         rows = []
         for world in self.worlds:
@@ -225,8 +225,8 @@ def run_ensemble(scenario: str | Path | Scenario, worlds: Mapping[str, Mapping[s
     from the posterior with ``draw_seed`` (:meth:`Posterior.draws`); seeds start at ``seed`` (default: the
     scenario's). Results do not depend on ``workers`` or ``scheduler``.
     """
+    from .engine.scenario import load_scenario
     from .experiments.runner import execute
-    from .scenario import load_scenario
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     for name, value, lo in (("draws", draws, 1), ("seeds", seeds, 1)):
@@ -242,7 +242,7 @@ def run_ensemble(scenario: str | Path | Scenario, worlds: Mapping[str, Mapping[s
         sc.with_overrides(draw_list[0])  # a posterior over paths the scenario lacks fails here, in one line
     if kind == SEEDS and post is not None:
         source = f"posterior not used: {source}"
-    from .measures import check
+    from .readouts.measures import check
 
     names = tuple(m for m in dict.fromkeys(measures) if m not in SCALAR_OUTCOMES)
     check(list(names), sc)

@@ -2,13 +2,13 @@
 
 It runs the scenario's variants on the same seeds (:func:`story_runs`), tabulates
 the story's measures with their intervals (:func:`story_table`) and lets one
-customer of a baseline run speak (:mod:`cxsim.story`). A front end: it runs the model.
+customer of a baseline run speak (:mod:`cxsim.readouts.story`). A front end: it runs the model.
 """
 
 from __future__ import annotations
 
-from .barriers import REASONS
-from .story import REASON_WORDS, ledger_sentence, pick_customer
+from .readouts.story import REASON_WORDS, ledger_sentence, pick_customer
+from .rules.barriers import REASONS
 
 
 # -- a scenario's story, with the numbers of a run ------------------------------------------------
@@ -20,7 +20,7 @@ DEFAULT_MEASURES = (
 
 
 def story_measures(scenario) -> list[str]:
-    from .measures import check
+    from .readouts.measures import check
 
     names = list(scenario.story.measures) or list(DEFAULT_MEASURES)
     check(names, scenario)
@@ -36,9 +36,9 @@ def story_runs(scenario, seeds=3, *, customers: int | None = None, steps: int | 
     """
     import pandas as pd
 
-    from .measures import measure
-    from .model import run
-    from .params import CxError
+    from .engine.model import run
+    from .readouts.measures import measure
+    from .state.params import CxError
 
     seed_list = [scenario.seed + r for r in range(seeds)] if isinstance(seeds, int) else list(seeds)
     if not seed_list:
@@ -60,7 +60,7 @@ def story_table(runs, measures: list[str]):
     """Per variant and measure: mean and 95% interval over seeds, and the paired difference from baseline."""
     import pandas as pd
 
-    from .metrics import interval
+    from .readouts.metrics import interval
 
     base = runs[runs["variant"] == "baseline"].set_index("seed")
     rows = []
@@ -76,15 +76,15 @@ def story_table(runs, measures: list[str]):
 
 
 def _number(x: float, unit: str, signed: bool = False) -> str:
-    """A compact number in its unit's style (the one format of every human table: :func:`cxsim.formatting.number`)."""
-    from .formatting import number
+    """A compact number in its unit's style (the one format of every human table: :func:`cxsim.readouts.formatting.number`)."""
+    from .readouts.formatting import number
 
     return number(x, unit, signed)
 
 
 def _label(name: str, scenario) -> str:
     """A measure's label with its unit when the number does not show it (currency, per step)."""
-    from .measures import label, unit
+    from .readouts.measures import label, unit
     from .views import unit_text
 
     u, text = unit(name), label(name).replace(" per step", f" per {scenario.step_unit}")
@@ -143,15 +143,15 @@ def scenario_story(scenario, seeds=3, *, customers: int | None = None, steps: in
     """The trainer's story of a scenario (inside-out, outside-in, what changed) with the numbers of runs.
 
     Runs the baseline and each variant (or ``variants``) on the same seeds and reports
-    the story's measures (``story.measures``, see :mod:`cxsim.measures`): the mean over
+    the story's measures (``story.measures``, see :mod:`cxsim.readouts.measures`): the mean over
     seeds, and each variant's paired difference from the baseline with its 95% interval.
     Where the scenario has a posterior (or ``posterior`` is given; ``uncertainty="seeds"`` to
     leave it out) every world runs over ``draws`` posterior draws × ``seeds`` seeds and the
     intervals hold the parameters' uncertainty (:mod:`cxsim.ensemble`); the text says which.
     """
+    from .engine.model import run
     from .ensemble import POSTERIOR, choose_kind, resolve_posterior, run_ensemble, uncertainty_caption
-    from .measures import unit
-    from .model import run
+    from .readouts.measures import unit
 
     st = scenario.story
     names = story_measures(scenario)

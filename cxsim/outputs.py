@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .params import CxError
+from .state.params import CxError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from .model import Results
+    from .engine.model import Results
 
 FORMATS = ("parquet", "csv")
 TABLES = ("customers", "timeseries")
@@ -113,12 +113,12 @@ def inside(root: str | Path, *parts: str) -> Path:
 
 # -- the tables, straight from the model's arrays ---------------------------------------------
 def customers_arrow(res: "Results") -> "pa.Table":
-    """The customers table (the columns of :func:`cxsim.metrics.customer_table`, plus ``seed``) as Arrow."""
+    """The customers table (the columns of :func:`cxsim.readouts.metrics.customer_table`, plus ``seed``) as Arrow."""
     import pyarrow as pa
 
-    from .agents import STATE
-    from .barriers import CASH_COSTS, REASONS
-    from .journey import STAGES, Stage, loyalty_now
+    from .rules.barriers import CASH_COSTS, REASONS
+    from .rules.journey import STAGES, Stage, loyalty_now
+    from .state.agents import STATE
 
     model = res.model
     c = model.customers
@@ -311,7 +311,7 @@ def combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 
     Every numeric field, also inside tables such as ``dropout_reasons`` (a missing entry
     counts 0), gets its mean and 95% t-interval over the replicates, within the field's range
-    (:func:`summary_range`) and null below :data:`cxsim.metrics.MIN_REPLICATES` replicates; non-numeric fields that
+    (:func:`summary_range`) and null below :data:`cxsim.readouts.metrics.MIN_REPLICATES` replicates; non-numeric fields that
     differ between replicates appear only per replicate.
     """
     if len(summaries) == 1:
@@ -333,8 +333,8 @@ SUMMARY_SHARES = ("follow_up_rate", "promoters", "detractors")
 
 def summary_range(key: str) -> tuple[float, float]:
     """The values a summary field can take, which its interval stays within."""
-    from .measures import metric_range
-    from .metrics import METRIC_BY_NAME
+    from .readouts.measures import metric_range
+    from .readouts.metrics import METRIC_BY_NAME
 
     if key in METRIC_BY_NAME:
         return metric_range(key)
@@ -347,7 +347,7 @@ def _numeric(records: list[dict[str, Any]], keys: list[str], missing: Any = None
     ``missing``: the value of a key a record lacks (inside tables of counts: 0); ``bounds``: the
     range of every value (default: the field's, :func:`summary_range`).
     """
-    from .metrics import interval
+    from .readouts.metrics import interval
 
     out: dict[str, Any] = {}
     for key in keys:

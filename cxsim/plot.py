@@ -14,7 +14,7 @@
 
 Results come in any of these shapes:
 
-* a :class:`~cxsim.model.Results` (one run), or a list of them (replicates of one world:
+* a :class:`~cxsim.engine.model.Results` (one run), or a list of them (replicates of one world:
   the same scenario on different seeds);
 * worlds side by side, as keywords (``baseline=..., aravind_1980s=...``) or one dict
   ``{world: results}``; run the worlds on the same seeds to compare them (common random numbers);
@@ -38,14 +38,14 @@ import altair as alt
 import pandas as pd
 
 from . import views
-from .metrics import FUNNEL, METRIC_BY_NAME, SCALAR_OUTCOMES
-from .params import CxError
+from .readouts.metrics import FUNNEL, METRIC_BY_NAME, SCALAR_OUTCOMES
+from .state.params import CxError
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from .model import CxModel, Results
-    from .scenario import Scenario
+    from .engine.model import CxModel, Results
+    from .engine.scenario import Scenario
 
 WIDTH = 560
 PALETTE = ["#9aa5b1", "#1668c1", "#f2a541", "#8250df", "#8c564b", "#e377c2", "#0a3069", "#bf8700"]

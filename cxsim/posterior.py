@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .params import CxError
+from .state.params import CxError
 
 SUFFIX = ".posterior.parquet"
 WEIGHT = "weight"

@@ -22,15 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import __version__, plot, scenario_file, story, views
-from .params import CxError
-from .scenario import load_scenario
+from . import __version__, plot, scenario_file, views
+from .engine.scenario import load_scenario
+from .readouts import story
+from .state.params import CxError
 
 if TYPE_CHECKING:
     import altair as alt
 
-    from .model import CxModel
-    from .scenario import Scenario
+    from .engine.model import CxModel
+    from .engine.scenario import Scenario
 
 ARROW = {"up": "▲ ", "down": "▼ ", "off": ""}
 COLOUR = {"better": "#1a7f37", "worse": "#cf222e"}  # other readings grey
@@ -164,7 +165,7 @@ def comparison_report(builtin: str, worlds: dict[str, "Scenario"], runs_by_world
     sc = next(iter(worlds.values()))
     cur, names = sc.currency, list(worlds)
     if models is None:
-        from .model import run
+        from .engine.model import run
 
         models = {w: run(s, seeds[0]).model for w, s in worlds.items()}
     who = default_customer(models[names[-1]]) if customer is None else int(customer)

@@ -19,8 +19,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .params import CxError, choices, shorten, decode_toml, loads_toml
-from .scenario import SCENARIO_DIR, Scenario, list_scenarios, load_scenario, scenario_table, validate_file_table
+from .engine.scenario import SCENARIO_DIR, Scenario, list_scenarios, load_scenario, scenario_table, validate_file_table
+from .state.params import CxError, choices, shorten, decode_toml, loads_toml
 
 MAX_SHARED_BYTES = 1_000_000
 """Largest scenario file read from an upload (bytes)."""
@@ -35,7 +35,7 @@ def _changes_kind(path: tuple[str, ...], old: dict, new: dict) -> bool:
 
 
 def changes(base: dict[str, Any], target: dict[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The tables ``target`` needs laid over ``base`` (by :func:`cxsim.scenario.merge_tables`) to become it.
+    """The tables ``target`` needs laid over ``base`` (by :func:`cxsim.engine.scenario.merge_tables`) to become it.
 
     Tables merge key by key, so only changed values are kept; a new entry (segment, touchpoint,
     intervention) and an intervention of another kind are kept whole. An entry ``base`` has and

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .params import CxError
+from .state.params import CxError
 
 STUDY_FILE = "study.db"
 

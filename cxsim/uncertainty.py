@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .metrics import MIN_REPLICATES
-from .params import CxError
 from .posterior import BUILT_IN, Posterior, load, path_for
+from .readouts.metrics import MIN_REPLICATES
+from .state.params import CxError
 
 if TYPE_CHECKING:
-    from .scenario import Scenario
+    from .engine.scenario import Scenario
 
 POSTERIOR, SEEDS = "posterior", "seeds"
 KINDS = (POSTERIOR, SEEDS)
@@ -45,7 +45,7 @@ def resolve_posterior(scenario: str | Path | Scenario, posterior: Any = FIND) ->
 
     ``posterior``: :data:`FIND` (the scenario's own file, if any), None (none), a :class:`Posterior`, or a path.
     """
-    from .scenario import Scenario
+    from .engine.scenario import Scenario
 
     if isinstance(posterior, Posterior):
         return posterior, _describe(posterior, "given")

@@ -11,7 +11,7 @@ tested, reused in notebooks and cached by the app on plain inputs:
   replicates run on the same seeds;
 * :func:`journey_table` – one customer's touchpoints with peak and end marked;
 * :func:`widget_spec`, :func:`parameter_paths` – widgets described from the
-  parameter declarations (:mod:`cxsim.params`), so a new parameter needs no UI code;
+  parameter declarations (:mod:`cxsim.state.params`), so a new parameter needs no UI code;
 * :func:`trainer_steps` – the scenario's story told step by step.
 """
 
@@ -27,15 +27,15 @@ import pandas as pd
 from pydantic import BaseModel
 from scipy.special import stdtrit  # Student's t quantile (scipy.stats is slow to import)
 
-from . import measures
-from .journey import Stage, reached
-from .measures import metric_range
-from .metrics import FUNNEL, METRIC_BY_NAME, MIN_REPLICATES, SCALAR_OUTCOMES, paired_differences
-from .params import Params, field_info
+from .readouts import measures
+from .readouts.measures import metric_range
+from .readouts.metrics import FUNNEL, METRIC_BY_NAME, MIN_REPLICATES, SCALAR_OUTCOMES, paired_differences
+from .rules.journey import Stage, reached
+from .state.params import Params, field_info
 
 if TYPE_CHECKING:
-    from .model import Results
-    from .scenario import Scenario
+    from .engine.model import Results
+    from .engine.scenario import Scenario
 
 WORLDS = ("baseline", "intervention")
 """The two worlds the explorer compares, run on the same seeds."""
@@ -438,14 +438,14 @@ def _mean_customers(runs_by_world: dict[str, list[dict]], table: str, keys: list
 
 def timeseries_table(runs_by_world: dict[str, list[dict]], metrics: tuple[str, ...] | list[str] = CURVES) -> pd.DataFrame:
     """Per world, step and metric: replicate mean and 95% interval (long format): Student-t within the metric's range,
-    none below :data:`cxsim.metrics.MIN_REPLICATES` replicates (as :func:`cxsim.metrics.interval`)."""
+    none below :data:`cxsim.readouts.metrics.MIN_REPLICATES` replicates (as :func:`cxsim.readouts.metrics.interval`)."""
     df = _stack(runs_by_world, "timeseries")
     long = df.melt(id_vars=["world", "replicate", "step"], value_vars=list(metrics), var_name="metric")
     g = long.groupby(["world", "metric", "step"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
     t = stdtrit(np.maximum(out["n"] - 1, 1), 0.975)
     half = np.where(out["n"] >= MIN_REPLICATES, t * out["sd"].fillna(0) / np.sqrt(out["n"]), np.nan)
-    lo_hi = np.array([metric_range(m) for m in out["metric"]]).reshape(-1, 2)  # within each metric's range (cxsim.metrics.interval)
+    lo_hi = np.array([metric_range(m) for m in out["metric"]]).reshape(-1, 2)  # within each metric's range (cxsim.readouts.metrics.interval)
     out["low"] = np.clip(out["mean"] - half, lo_hi[:, 0], None)
     out["high"] = np.clip(out["mean"] + half, None, lo_hi[:, 1])
     out["label"] = out["metric"].map(lambda m: METRIC_BY_NAME[m].label)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .params import CxError
+from .state.params import CxError
 
 BOUND = 2e11
 """customer-steps a command may ask for without ``--allow-large`` (≈ 1 h at :data:`RATE` on one core)."""

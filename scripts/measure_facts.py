@@ -39,8 +39,8 @@ from scipy import stats
 import cxsim
 from cxsim.calibration.evidence import binomial_share_interval
 from cxsim.calibration.targets import current_value
-from cxsim.journey import Stage
-from cxsim.measures import measure
+from cxsim.readouts.measures import measure
+from cxsim.rules.journey import Stage
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "cxsim" / "evidence"
 """Where each scenario's published figures live: ``<scenario>/figures.toml``."""

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import cxsim
 from cxsim import views
-from cxsim.measures import definition
+from cxsim.readouts.measures import definition
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "explorer.py")
 SMALL = 2000  # customers: fast, still far from noise for the effects tested here

@@ -16,7 +16,7 @@ from cxsim import cli
 from cxsim.calibration import calibrate, targets as tg
 from cxsim.calibration.observed import binomial_se
 from cxsim.calibration.validation import threshold
-from cxsim.params import CxError
+from cxsim.state.params import CxError
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = {"decision.intercept": 1.2, "decision.w_cost": 2.0}

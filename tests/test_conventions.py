@@ -40,7 +40,7 @@ def test_human_tables_share_one_number_format(capsys):
     _, out, _ = run_cli(capsys, "run", "aravind", "--customers", "300")
     acceptance = next(line for line in out.splitlines() if line.strip().startswith("Acceptance"))
     assert acceptance.strip().endswith("%")
-    from cxsim.formatting import metric_number, number
+    from cxsim.readouts.formatting import metric_number, number
 
     assert number(0.0471, "share") == "4.7%" and number(3400, "customers") == "3,400" and number(float("nan")) == "–"
     assert metric_number(0.05, "acceptance_rate", signed=True) == "+5.0 pts"

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import cxsim
-from cxsim.interventions import REGISTRY
-from cxsim.journey import touchpoint_levels
-from cxsim.scenario import validate_scenario
+from cxsim.engine.scenario import validate_scenario
+from cxsim.rules.interventions import REGISTRY
+from cxsim.rules.journey import touchpoint_levels
 
 SEEDS = (1, 2)
 SIZE = dict(customers=300)

@@ -39,8 +39,8 @@ def test_every_page_is_built(site):
 def test_api_reference_is_generated_from_docstrings(site):
     pages = {p.parent.name: p.read_text() for p in (site / "reference").glob("*/index.html")}
     assert {"cxsim", "model", "scenario", "experiments", "plot", "measures", "metrics"} <= set(pages)
-    for page, name in [("model", "cxsim.model.run"), ("model", "cxsim.model.Results"), ("scenario", "cxsim.scenario.load_scenario"),
-                       ("plot", "cxsim.plot.funnel"), ("plot", "cxsim.plot.journey"), ("metrics", "cxsim.metrics.paired_differences")]:
+    for page, name in [("model", "cxsim.engine.model.run"), ("model", "cxsim.engine.model.Results"), ("scenario", "cxsim.engine.scenario.load_scenario"),
+                       ("plot", "cxsim.plot.funnel"), ("plot", "cxsim.plot.journey"), ("metrics", "cxsim.readouts.metrics.paired_differences")]:
         assert f'id="{name}"' in pages[page], name
     assert "paired difference (alternative − baseline)" in pages["plot"]  # the docstring's words
     assert 'href="../experiments/#cxsim.experiments.compare"' in pages["plot"]  # a :func: role, made a link (docs/hooks.py)

@@ -7,7 +7,7 @@ import pytest
 
 from cxsim import ema, posterior
 from cxsim.cli import main
-from cxsim.params import CxError
+from cxsim.state.params import CxError
 
 SMALL = {"customers": 300, "steps": 10}
 PLAN = {"interventions.free_transport.enabled": True}
@@ -19,7 +19,7 @@ def test_model_takes_its_ranges_from_the_declarations_and_runs_in_ema():
     model = ema.ema_model("aravind", ["decision.w_cost", "decision.w_fear"], levers=["free_transport", "free_transport.subsidy"],
                           outcomes=["acceptance_rate"], **SMALL)
     ranges = {u.name: (u.lower_bound, u.upper_bound) for u in model.uncertainties}
-    assert ranges == {"decision__w_cost": (0.0, 20.0), "decision__w_fear": (0.0, 20.0)}  # as declared in cxsim.scenario
+    assert ranges == {"decision__w_cost": (0.0, 20.0), "decision__w_fear": (0.0, 20.0)}  # as declared in cxsim.engine.scenario
     assert [lv.name for lv in model.levers] == ["free_transport", "interventions__free_transport__subsidy"]
     with w.SequentialEvaluator(model) as ev:
         experiments, outcomes = w.perform_experiments(model, scenarios=2, policies=2, evaluator=ev)

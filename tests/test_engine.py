@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim import barriers, emotions
-from cxsim.journey import Stage
-from cxsim.randomness import Streams
-from cxsim.scenario import Decision
+from cxsim.engine.scenario import Decision
+from cxsim.rules import barriers, emotions
+from cxsim.rules.journey import Stage
+from cxsim.state.randomness import Streams
 
 
 def _two_customers(**state):
-    from cxsim.agents import Customers
+    from cxsim.state.agents import Customers
 
     c = Customers(2)
     c.daily_wage[:], c.trust[:], c.need[:] = 1.0, 1.0, 1.0
@@ -21,7 +21,7 @@ def _two_customers(**state):
 
 
 def test_binding_reason_is_the_largest_barrier():
-    from cxsim.relief import Relief
+    from cxsim.rules.relief import Relief
 
     d = Decision(w_cost=1.0, w_fear=2.0, w_distance=1.0, w_distrust=1.0, w_need=1.0, cost_reference_days=1.0)
     c = _two_customers(fear=[0.1, 0.9], distance=[10.0, 10.0], reports=[0.0, 10.0])
@@ -37,7 +37,7 @@ def test_binding_reason_is_the_largest_barrier():
 
 
 def test_relief_scales_fear_distrust_and_adds_insight():
-    from cxsim.relief import Relief
+    from cxsim.rules.relief import Relief
 
     d = Decision()
     c = _two_customers(fear=[0.8, 0.8], trust=[0.5, 0.5], need=[0.2, 0.2], latent_need=[0.6, 0.6])
@@ -52,7 +52,7 @@ def test_relief_scales_fear_distrust_and_adds_insight():
 
 
 def test_perceived_cost_discounts_wages_forgone_and_subtracts_relief():
-    from cxsim.relief import Relief
+    from cxsim.rules.relief import Relief
 
     d = Decision(w_forgone=0.5)
     ledger = np.zeros((2, len(barriers.CASH_COSTS)), dtype=np.float32)
@@ -66,7 +66,7 @@ def test_perceived_cost_discounts_wages_forgone_and_subtracts_relief():
 
 
 def _coefficients(**emotions_set):
-    from cxsim.scenario import Emotions, Journey
+    from cxsim.engine.scenario import Emotions, Journey
 
     return emotions.coefficients(Emotions(**emotions_set), Journey())
 
@@ -185,7 +185,7 @@ def test_grid_draws_are_the_draws_of_each_customers_slots():
 
 
 def test_row_entries_are_views_of_one_row_per_customer():
-    from cxsim.agents import ROW, STATE, Customers
+    from cxsim.state.agents import ROW, STATE, Customers
 
     c = Customers(5)
     assert set(ROW) - {"ledger"} <= set(STATE)
@@ -283,7 +283,7 @@ def _same_outcomes(a, b) -> None:
 
 
 def test_population_drawn_in_slices_is_the_population_drawn_at_once(small, monkeypatch):
-    from cxsim import state
+    from cxsim.state import tallies as state
 
     whole = cxsim.run(small, 6)
     monkeypatch.setattr(state, "SLICE", 37)  # many slices, none aligned with anything
@@ -308,7 +308,7 @@ def test_the_ledger_keeps_only_the_kinds_the_scenario_prices(small):
 
 
 def test_an_attribute_no_mechanism_reads_is_not_drawn_and_changes_no_result(small, monkeypatch):
-    from cxsim.scenario import Scenario
+    from cxsim.engine.scenario import Scenario
 
     weightless = small.with_overrides({"decision.w_fear": 0.0, "decision.w_distrust": 0.0, "decision.w_need": 0.0})
     assert weightless.unread_attributes() == {"fear", "trust", "need", "latent_need"}
@@ -326,7 +326,7 @@ def test_an_attribute_no_mechanism_reads_is_not_drawn_and_changes_no_result(smal
 
 
 def test_a_tally_raises_on_a_key_not_declared():
-    from cxsim.state import TALLIES, Tally
+    from cxsim.state.tallies import TALLIES, Tally
 
     t = Tally()
     t["offered"] += 3
@@ -342,7 +342,7 @@ def test_every_tally_key_the_code_names_is_declared_and_every_declared_one_is_co
     import re
     from pathlib import Path
 
-    from cxsim.state import TALLIES
+    from cxsim.state.tallies import TALLIES
 
     source = "\n".join(p.read_text() for p in (Path(cxsim.__file__).parent).rglob("*.py"))
     named = set(re.findall(r'tally\["([a-z_]+)"\]', source))
@@ -354,8 +354,8 @@ def test_every_tally_key_the_code_names_is_declared_and_every_declared_one_is_co
 def test_the_phases_receive_the_world_never_the_model(monkeypatch):
     import dataclasses
 
-    from cxsim import model as engine_model
-    from cxsim.world import ActiveSet, World
+    from cxsim.engine import model as engine_model
+    from cxsim.state.world import ActiveSet, World
 
     seen = []
     phases = tuple(dataclasses.replace(p, rule=(lambda rule: (lambda world: (seen.append(type(world)), rule(world))))(p.rule))
@@ -369,7 +369,7 @@ def test_the_phases_receive_the_world_never_the_model(monkeypatch):
 
 
 def test_the_plan_keeps_the_phases_a_scenario_switches_on_in_order():
-    from cxsim.model import PHASES, CxModel
+    from cxsim.engine.model import PHASES, CxModel
 
     plain = CxModel("aravind", seed=1, customers=200)
     table = plain.plan_table()

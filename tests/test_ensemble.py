@@ -9,12 +9,12 @@ import pytest
 
 from cxsim import posterior
 from cxsim.cli import main
+from cxsim.engine.scenario import load_scenario
 from cxsim.ensemble import POSTERIOR, SEEDS, run_ensemble
-from cxsim.measures import metric_range
-from cxsim.metrics import MIN_REPLICATES, difference_range, interval
 from cxsim.outputs import combine
-from cxsim.params import CxError
-from cxsim.scenario import load_scenario
+from cxsim.readouts.measures import metric_range
+from cxsim.readouts.metrics import MIN_REPLICATES, difference_range, interval
+from cxsim.state.params import CxError
 
 SMALL = {"customers": 400, "steps": 12}
 NO_POSTERIOR = "telco_churn"  # a scenario that ships no posterior (aravind ships one)
@@ -129,7 +129,7 @@ def test_without_a_posterior_the_ensemble_is_seeds_only_and_says_so():
     ens = run_ensemble(NO_POSTERIOR, None, seeds=3, **SMALL)
     assert ens.kind == SEEDS and ens.draws == [{}]
     assert f"{NO_POSTERIOR} has no posterior" in ens.caption and "chance only" in ens.caption
-    from cxsim.model import run
+    from cxsim.engine.model import run
 
     sc = load_scenario(NO_POSTERIOR)
     direct = [run(sc, s, **SMALL).summary["retention"] for s in (sc.seed, sc.seed + 1, sc.seed + 2)]

@@ -15,7 +15,7 @@ from scipy import integrate, stats
 import cxsim
 from cxsim import posterior
 from cxsim.calibration import emulator, evidence, inference
-from cxsim.params import CxError
+from cxsim.state.params import CxError
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIDENCE = ROOT / "cxsim" / "evidence" / "aravind"

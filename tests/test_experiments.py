@@ -15,7 +15,7 @@ from cxsim.experiments import (list_experiments, load_experiment, load_results, 
 from cxsim.experiments.design import combinations, expand
 from cxsim.experiments.reports import bass_curve, bass_discrete
 from cxsim.experiments.spec import parse_experiment
-from cxsim.metrics import SCALAR_OUTCOMES
+from cxsim.readouts.metrics import SCALAR_OUTCOMES
 
 SMALL = {"population.customers": 600, "steps": 15}
 

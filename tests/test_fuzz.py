@@ -32,11 +32,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cxsim
+from cxsim.engine.scenario import MAY_BE_EMPTY, REQUIRED_SECTIONS, SCENARIO_DIR, SHARE_TOLERANCE
 from cxsim.experiments import load_experiment, make_plan
 from cxsim.experiments.spec import EXPERIMENT_DIR
 from cxsim.optimisation.spec import OPTIMISATION_DIR
-from cxsim.params import MAX_LINE, CxError, field_info
-from cxsim.scenario import MAY_BE_EMPTY, REQUIRED_SECTIONS, SCENARIO_DIR, SHARE_TOLERANCE
+from cxsim.state.params import MAX_LINE, CxError, field_info
 
 TIME_BOUND = 20.0
 """Seconds one example may take (validation takes milliseconds; this catches a hang)."""
@@ -476,8 +476,8 @@ def test_random_api_values_many(changes):
 
 def _numeric_fields() -> list[tuple[str, float, float, bool]]:
     """Every bounded number of the Aravind scenario: path, lower and upper bound, integer or not."""
-    from cxsim.params import _owner_of
-    from cxsim.scenario import Scenario
+    from cxsim.engine.scenario import Scenario
+    from cxsim.state.params import _owner_of
 
     out = []
     for path in PATHS:

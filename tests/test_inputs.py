@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import cxsim
+from cxsim.engine.scenario import MAX_SEGMENTS, REQUIRED_SECTIONS, SCENARIO_DIR, merge_tables
 from cxsim.experiments import load_experiment, make_plan
 from cxsim.experiments.spec import parse_experiment
-from cxsim.params import MAX_LINE, CxError
-from cxsim.scenario import MAX_SEGMENTS, REQUIRED_SECTIONS, SCENARIO_DIR, merge_tables
+from cxsim.state.params import MAX_LINE, CxError
 
 ARAVIND = (SCENARIO_DIR / "aravind.toml").read_text(encoding="utf-8")
 
@@ -292,8 +292,8 @@ def test_the_cli_gives_one_line_and_status_2_for_bad_files(tmp_path, capsys):
 
 
 def test_models_constructed_directly_raise_cxerror_with_the_field_path():
+    from cxsim.engine.scenario import Decision, Scenario, Segment
     from cxsim.experiments.spec import Experiment
-    from cxsim.scenario import Decision, Scenario, Segment
 
     assert error_of(lambda: Segment(share="x")).startswith("Segment: share = 'x'")
     assert "population.segments.a.share = True" in error_of(lambda: Scenario(population={"segments": {"a": {"share": True}}}))
@@ -302,6 +302,6 @@ def test_models_constructed_directly_raise_cxerror_with_the_field_path():
 
 
 def test_the_segment_index_holds_every_segment_the_schema_allows():
-    from cxsim.agents import STATE
+    from cxsim.state.agents import STATE
 
     assert np.iinfo(STATE["segment"][0]).max + 1 >= MAX_SEGMENTS

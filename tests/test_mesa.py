@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import cxsim
-from cxsim.model import CxModel
+from cxsim.engine.model import CxModel
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_customer_is_the_same_agent_each_time():
 def test_the_recorder_uses_no_private_fields_of_its_own():
     import inspect
 
-    from cxsim import metrics
+    from cxsim.readouts import metrics
 
     assert "_collection_steps" not in inspect.getsource(metrics)
     m = CxModel(scenario="aravind", customers=300, seed=1, steps=4).run()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim import emotions
-from cxsim.journey import TALKING, Stage
+from cxsim.rules import emotions
+from cxsim.rules.journey import TALKING, Stage
 
 INSTALLED_BASE = [  # scenario, a variant that raises satisfaction
     ("closed_loop", "closed_loop"),

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from cxsim.cli import main
+from cxsim.engine.scenario import SCENARIO_DIR
 from cxsim.optimisation import optimise
 from cxsim.optimisation.evaluate import Executor
-from cxsim.params import CxError
-from cxsim.scenario import SCENARIO_DIR
+from cxsim.state.params import CxError
 
 SMALL = {"customers": 400, "steps": 20, "seeds": 3, "fresh_seeds": 3, "top": 3}
 

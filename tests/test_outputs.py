@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim import randomness
-from cxsim.scenario import scenario_dict, validate_scenario
+from cxsim.engine.scenario import scenario_dict, validate_scenario
+from cxsim.state import randomness
 
 M64 = 2**64 - 1
 
@@ -126,8 +126,8 @@ def test_200_distinct_segments_keep_their_own_attributes_in_any_order():
 
 def test_more_segments_than_the_index_holds_is_one_clear_error():
     from cxsim import CxError
-    from cxsim.agents import populate
-    from cxsim.randomness import Streams
+    from cxsim.state.agents import populate
+    from cxsim.state.randomness import Streams
 
     class Tiny:  # just what populate reads: more segments than int16 holds
         class population:
@@ -154,7 +154,7 @@ SMALL = ["--customers", "300", "--steps", "5", "--uncertainty", "seeds"]  # per-
 @pytest.mark.parametrize("kind", ["file", "device", "foreign folder", "unwritable"])
 def test_out_is_checked_before_any_run(tmp_path, monkeypatch, capsys, kind):
     ran = []
-    monkeypatch.setattr("cxsim.model.run", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr("cxsim.engine.model.run", lambda *a, **k: ran.append(1))
     target = {"file": tmp_path / "a.txt", "device": "/dev/null", "foreign folder": tmp_path, "unwritable": tmp_path / "plain" / "sub"}[kind]
     if kind == "file":
         target.write_text("precious")
@@ -179,16 +179,16 @@ def test_an_earlier_run_folder_is_replaced_not_mixed(tmp_path):
 
 
 def test_a_failing_replicate_keeps_the_finished_ones_and_says_how_to_finish(tmp_path, monkeypatch, capsys):
-    import cxsim.model
+    import cxsim.engine.model
 
-    real = cxsim.model.run
+    real = cxsim.engine.model.run
 
     def flaky(sc, seed=None, **kw):
         if seed == 3:
             raise MemoryError("out of memory")
         return real(sc, seed, **kw)
 
-    monkeypatch.setattr(cxsim.model, "run", flaky)
+    monkeypatch.setattr(cxsim.engine.model, "run", flaky)
     out = tmp_path / "part"
     assert main(["run", "aravind", *SMALL, "--replicates", "4", "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
@@ -199,7 +199,7 @@ def test_a_failing_replicate_keeps_the_finished_ones_and_says_how_to_finish(tmp_
 
 
 def test_arrow_customers_table_equals_the_pandas_one():
-    from cxsim.metrics import customer_table
+    from cxsim.readouts.metrics import customer_table
 
     res = cxsim.run(cxsim.load_scenario("aravind").variant("aravind_1980s"), seed=4, customers=3000, steps=30)
     got = customers_arrow(res).to_pandas()
@@ -243,7 +243,7 @@ def test_combine_names_every_numeric_field_and_counts_missing_entries_as_zero():
          "dropout_reasons": {"cost": 2, "fear": 2}, "note": "b"}
     c = {"seed": 3, "scenario": "x", "customers": 10, "steps": 2, "interventions": [], "rate": 0.6, "nps": None,
          "dropout_reasons": {"cost": 3, "fear": 1}, "note": "c"}
-    assert combine([a, b])["ci95"]["rate"] == [None, None]  # two replicates: no interval (cxsim.metrics.MIN_REPLICATES)
+    assert combine([a, b])["ci95"]["rate"] == [None, None]  # two replicates: no interval (cxsim.readouts.metrics.MIN_REPLICATES)
     out = combine([a, b, c])
     assert out["scenario"] == "x" and "seed" not in out and "seeds" not in out and "rate" not in out and "note" not in out
     assert out["mean"]["rate"] == pytest.approx(0.6) and out["ci95"]["rate"][0] < 0.6 < out["ci95"]["rate"][1]
@@ -278,7 +278,7 @@ def test_an_experiment_cannot_point_its_scenario_outside_its_folder(tmp_path, sc
 
     folder = tmp_path / "exp"
     folder.mkdir()
-    (tmp_path / "outside.toml").write_text((cxsim.scenario.SCENARIO_DIR / "aravind.toml").read_text())
+    (tmp_path / "outside.toml").write_text((cxsim.engine.scenario.SCENARIO_DIR / "aravind.toml").read_text())
     (folder / "e.toml").write_text(f'scenario = {scenario}\ncustomers = 100\nreplicates = 1\n')
     with pytest.raises(CxError, match="scenario = "):
         make_plan(*load_experiment(folder / "e.toml"))
@@ -287,7 +287,7 @@ def test_an_experiment_cannot_point_its_scenario_outside_its_folder(tmp_path, sc
 def test_a_scenario_beside_the_experiment_is_fine(tmp_path):
     from cxsim.experiments import load_experiment, make_plan
 
-    (tmp_path / "mine.toml").write_text((cxsim.scenario.SCENARIO_DIR / "aravind.toml").read_text())
+    (tmp_path / "mine.toml").write_text((cxsim.engine.scenario.SCENARIO_DIR / "aravind.toml").read_text())
     (tmp_path / "e.toml").write_text('scenario = "mine.toml"\ncustomers = 100\nreplicates = 1\n')
     assert len(make_plan(*load_experiment(tmp_path / "e.toml")).tasks) == 1
 
@@ -301,8 +301,8 @@ def _experiment_file(tmp_path, text):
 
 def test_a_huge_sobol_design_is_refused_at_once_from_its_parameters(tmp_path, monkeypatch):
     """2^19 base samples × 50 uncertainties = 27M runs: refused before SALib draws a single sample."""
-    from cxsim.experiments import load_experiment, make_plan
     from cxsim.experiments import design
+    from cxsim.experiments import load_experiment, make_plan
 
     def no_sampling(*a, **k):
         raise AssertionError("samples were drawn")
@@ -332,8 +332,8 @@ def test_the_cli_refuses_a_large_sweep_with_the_estimate_and_the_flag(tmp_path, 
 
 
 def test_estimates_cover_policies_and_ranges_of_size(tmp_path):
-    from cxsim.experiments import load_experiment
     from cxsim.experiments import design
+    from cxsim.experiments import load_experiment
 
     body = ('customers = 1000\nreplicates = 2\n[levers]\ninterventions = ["free_transport", "free_medicine"]\ncombine = ["each", "all"]\n'
             '[design]\nkind = "factorial"\nlevels = 3\n[uncertainties]\n"population.customers" = [1000, 4000]\n"steps" = { values = [10, 80] }\n')

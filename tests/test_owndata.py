@@ -12,7 +12,7 @@ import cxsim
 from cxsim import plot, scenario_file, views
 from cxsim.calibration import calibrate, compare, observed, targets as tg
 from cxsim.calibration.report import written_values
-from cxsim.params import CxError
+from cxsim.state.params import CxError
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import pytest
 import cxsim
 from cxsim import plot, views
 from cxsim.experiments import compare
-from cxsim.params import CxError
+from cxsim.state.params import CxError
 
-SEEDS = (1, 2, 3)  # three: fewer replicates give no interval (cxsim.metrics.MIN_REPLICATES)
+SEEDS = (1, 2, 3)  # three: fewer replicates give no interval (cxsim.readouts.metrics.MIN_REPLICATES)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def spec_rows(chart: alt.TopLevelMixin) -> tuple[dict, list[dict]]:
 def test_funnel_of_a_run_of_replicates_and_of_two_worlds(worlds):
     base, freed = worlds["baseline"], worlds["aravind_1980s"]
     _, one = spec_rows(plot.funnel(base[0]))
-    assert [r["milestone"] for r in one] == list(cxsim.metrics.FUNNEL) and {r["world"] for r in one} == {plot.ONE_WORLD}
+    assert [r["milestone"] for r in one] == list(cxsim.readouts.metrics.FUNNEL) and {r["world"] for r in one} == {plot.ONE_WORLD}
     _, reps = spec_rows(plot.funnel(base))
     accepted = [r["customers"] for r in reps if r["milestone"] == "accepted"]
     assert accepted == [sum(int(res.funnel.set_index("milestone").loc["accepted", "customers"]) for res in base) / len(base)]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cxsim import posterior
-from cxsim.params import CxError
+from cxsim.state.params import CxError
 
 
 def _sample(n=400, seed=3):

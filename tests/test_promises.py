@@ -13,7 +13,7 @@ import pytest
 
 import cxsim
 from cxsim.cli import main
-from cxsim.params import MAX_LINE
+from cxsim.state.params import MAX_LINE
 
 TARGETS = """customers = 300
 seeds = 2
@@ -349,7 +349,7 @@ def test_a_customer_without_a_reason_has_a_missing_reason_not_a_category(tmp_pat
     """Users and customers never offered give no reason: null in the table and in customers.parquet, no 'none' category."""
     import pandas as pd
 
-    from cxsim.metrics import customer_table
+    from cxsim.readouts.metrics import customer_table
 
     res = cxsim.run(cxsim.load_scenario("aravind"), seed=1, customers=400, steps=10)
     table = customer_table(res.model)
@@ -403,8 +403,8 @@ def test_a_users_datacollector_with_agent_reporters_collects_every_customer():
     DataCollector with agent reporters collects one row per customer that agrees with the arrays."""
     import mesa
 
-    from cxsim.customer import register_all
-    from cxsim.model import CxModel
+    from cxsim.engine.customer import register_all
+    from cxsim.engine.model import CxModel
 
     model = CxModel(scenario="aravind", customers=500, seed=3)
     model.customer(7)

@@ -8,8 +8,8 @@ import pytest
 
 import cxsim
 from cxsim.calibration.quantities import PRESENT, problem, value
-from cxsim.scenario import validate_scenario
-from cxsim.stages import Stage
+from cxsim.engine.scenario import validate_scenario
+from cxsim.state.stages import Stage
 
 START = 8
 

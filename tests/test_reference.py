@@ -1,7 +1,7 @@
-"""The array engine and the pure-Mesa reference (cxsim.reference) implement the same rules.
+"""The array engine and the pure-Mesa reference (cxsim.checks.reference) implement the same rules.
 
 Both draw the same population, network and counter-based random numbers, so they
-agree customer by customer: :func:`cxsim.reference.compare` must find no
+agree customer by customer: :func:`cxsim.checks.reference.compare` must find no
 difference in any customer's stage, binding reason, stages visited, outcome,
 score, satisfaction, loyalty, fear or trust, nor in the run's counts. Scenarios
 using rules the reference lacks are refused with one line naming the feature.
@@ -15,16 +15,16 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim import barriers, emotions, journey
-from cxsim import model as engine_model
-from cxsim.interventions import intervention_names
-from cxsim.params import CxError
-from cxsim.randomness import Streams
-from cxsim.reference import (
+from cxsim.engine import model as engine_model
+from cxsim.rules import barriers, emotions, journey
+from cxsim.rules.interventions import intervention_names
+from cxsim.state.params import CxError
+from cxsim.state.randomness import Streams
+from cxsim.checks.reference import (
     FLOAT_TOLERANCE, LACKING, REFERENCE_INTERVENTIONS, REFERENCE_RULES, ReferenceModel, compare, lacking,
     largest_float_difference, run_reference,
 )
-from cxsim.scenario import validate_scenario
+from cxsim.engine.scenario import validate_scenario
 
 
 def both(scenario, seed):
@@ -219,7 +219,7 @@ def references():
 
 
 def judgement_coefficients(k: np.ndarray, changes: dict[str, float]) -> np.ndarray:
-    """The coefficient record ``k`` (:data:`cxsim.emotions.COEFFICIENT_RECORD`) with emotion parameters changed.
+    """The coefficient record ``k`` (:data:`cxsim.rules.emotions.COEFFICIENT_RECORD`) with emotion parameters changed.
 
     ``peak_end`` sets the score's two weights (satisfaction 1 − peak_end, memory peak_end),
     ``peak_weight`` memory's two (peak peak_weight, end 1 − peak_weight); any other parameter

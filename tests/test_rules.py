@@ -18,12 +18,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cxsim import barriers, coverage, emotions, journey, relief, staff
-from cxsim.agents import NEVER
-from cxsim.interventions import MotivationalPush, OutreachCamps, StaffCare
-from cxsim.relief import Relief
-from cxsim.scenario import Decision, Emotions, Journey
-from cxsim.world import ActiveSet
+from cxsim.engine.scenario import Decision, Emotions, Journey
+from cxsim.rules import barriers, coverage, emotions, journey, relief, staff
+from cxsim.rules.interventions import MotivationalPush, OutreachCamps, StaffCare
+from cxsim.rules.relief import Relief
+from cxsim.state.agents import NEVER
+from cxsim.state.world import ActiveSet
 
 
 def mutant(function, old: str, new: str):

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim import emotions, journey
-from cxsim.journey import Stage
-from cxsim.measures import check, measure
+from cxsim.readouts.measures import check, measure
+from cxsim.rules import emotions, journey
+from cxsim.rules.journey import Stage
 
 SCENARIOS = cxsim.list_scenarios()
 
@@ -531,7 +531,7 @@ class _Feelings:
 
 
 def test_a_recovery_is_a_new_moment_and_the_trough_stays():
-    from cxsim.scenario import Emotions, Journey
+    from cxsim.engine.scenario import Emotions, Journey
 
     k = emotions.coefficients(Emotions(peak_end=0.4, failure_memory=1.0), Journey())
     plain_k = emotions.coefficients(Emotions(peak_end=0.4), Journey())

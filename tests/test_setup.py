@@ -3,9 +3,9 @@
 import numpy as np
 
 import cxsim
-from cxsim import agents
-from cxsim.network import VillageTies
-from cxsim.randomness import Streams
+from cxsim.state import agents
+from cxsim.state.network import VillageTies
+from cxsim.state.randomness import Streams
 
 
 def test_threaded_draws_give_the_same_population(monkeypatch):

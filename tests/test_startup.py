@@ -39,8 +39,8 @@ def test_public_names_resolve_lazily_and_are_listed():
     for name in cxsim.__all__:
         assert getattr(cxsim, name) is not None
         assert name in dir(cxsim)
-    from cxsim.model import CxModel, run
-    from cxsim.params import CxError
+    from cxsim.engine.model import CxModel, run
+    from cxsim.state.params import CxError
 
     assert cxsim.run is run and cxsim.CxModel is CxModel and cxsim.CxError is CxError
     with pytest.raises(AttributeError, match="no_such_name"):
@@ -69,20 +69,21 @@ def test_experiments_names_resolve_lazily_and_are_listed():
 def test_kernels_become_numba_dispatchers_everywhere_they_are_imported():
     from numba.core.registry import CPUDispatcher
 
-    from cxsim import barriers, emotions, kernels, network, relationship
+    from cxsim.rules import barriers, emotions, relationship
+    from cxsim.state import kernels, network
 
     cxsim.run(cxsim.load_scenario("aravind").with_overrides({"population.customers": 300, "steps": 2}), 1)
     assert kernels.active()
     assert isinstance(network._add_talk, CPUDispatcher) and isinstance(emotions._feel_one, CPUDispatcher)
     assert not isinstance(emotions.clamp, kernels.LazyKernel)  # plain functions stay as they are
-    assert barriers.prefetch_ahead is sys.modules["cxsim.prefetch"].prefetch_ahead  # `from .prefetch import …` rebound too
+    assert barriers.prefetch_ahead is sys.modules["cxsim.state.prefetch"].prefetch_ahead  # `from .prefetch import …` rebound too
     assert not isinstance(barriers.prefetch_ahead, kernels.LazyKernel)
     assert relationship.emotions is emotions
 
 
 def test_warm_up_reaches_the_kernels_a_run_needs():
     """After compile_all, runs of the shipped cases at other sizes and lengths compile nothing new."""
-    from cxsim import kernels
+    from cxsim.state import kernels
 
     kernels.compile_all(quiet=True)
     before = {id(k): len(k.dispatcher.signatures) for k in kernels._pending if hasattr(k.dispatcher, "signatures")}
@@ -110,8 +111,8 @@ def test_a_cold_kernel_cache_is_compiled_once_with_a_message(tmp_path):
 
 
 def test_compile_command_records_the_stamp(capsys):
-    from cxsim import kernels
     from cxsim.cli import main
+    from cxsim.state import kernels
 
     assert main(["compile", "--force"]) == 0
     captured = capsys.readouterr()

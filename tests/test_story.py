@@ -7,8 +7,8 @@ import pytest
 
 import cxsim
 from cxsim.cli import main
-from cxsim.measures import GROUPS, MEASURES, label, measure
 from cxsim.narrative import scenario_story, story_runs, story_table
+from cxsim.readouts.measures import GROUPS, MEASURES, label, measure
 
 SMALL = dict(customers=300, steps=8)
 

@@ -6,7 +6,7 @@ import pytest
 
 import cxsim
 from cxsim import views
-from cxsim.measures import definition
+from cxsim.readouts.measures import definition
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def test_run_tables_carry_the_scenarios_own_measures(basket_worlds):
     own = views.scenario_measures(sc)
     assert "average_basket" in own and "value_delivered" not in own  # metrics are there already
     outcomes = runs["baseline"][0]["outcomes"]
-    assert list(outcomes)[: len(cxsim.metrics.SCALAR_OUTCOMES)] == list(cxsim.metrics.SCALAR_OUTCOMES)
+    assert list(outcomes)[: len(cxsim.readouts.metrics.SCALAR_OUTCOMES)] == list(cxsim.readouts.metrics.SCALAR_OUTCOMES)
     assert set(own) <= set(outcomes) and outcomes["average_basket"] > 0
 
 
@@ -46,8 +46,8 @@ def test_group_measures_are_described_with_their_group():
 
 # -- which direction is good, and how numbers read --------------------------------------------
 def test_every_metric_and_measure_declares_which_direction_is_better():
-    from cxsim.measures import GROUP_MEASURES, MEASURES
-    from cxsim.metrics import METRICS
+    from cxsim.readouts.measures import GROUP_MEASURES, MEASURES
+    from cxsim.readouts.metrics import METRICS
 
     for m in (*METRICS, *MEASURES.values(), *GROUP_MEASURES.values()):
         assert m.better in ("higher", "lower", None), m.name
@@ -143,7 +143,7 @@ def test_journey_flows_balance_at_every_node(name):
     assert set(flows["source"]) | set(flows["target"]) <= set(views.FLOW_NODES)
     leaving = flows.loc[flows["target"].isin(["declined", "dropped", "churned"]), "customers"].sum()
     stage = res.model.customers.stage
-    from cxsim.journey import Stage
+    from cxsim.rules.journey import Stage
     assert leaving == int(((stage == Stage.DECLINED) | (stage == Stage.DROPPED) | (stage == Stage.CHURNED)).sum())
 
 

@@ -21,8 +21,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from .. import studies
-from ..params import CxError
-from ..scenario import SCENARIO_DIR, Scenario, load_scenario
+from ..engine.scenario import SCENARIO_DIR, Scenario, load_scenario
+from ..state.params import CxError
 from . import fit, targets as _targets, validation as _validation
 from .targets import Spec
 

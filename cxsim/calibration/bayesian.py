@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import posterior as _posterior
-from ..params import CxError
+from ..state.params import CxError
 from . import emulator as _emulator, inference
 from .evidence import Evidence, prior_box, priors, read
 
@@ -51,7 +51,7 @@ class Inference:
 
 def is_evidence_file(path: str | Path) -> bool:
     """True for a file with ``[[studies]]`` (an evidence file), False for a targets file."""
-    from ..params import read_toml
+    from ..state.params import read_toml
 
     return "studies" in read_toml(Path(path), "calibration file")
 

@@ -7,7 +7,7 @@ replicates on the same seeds). Each table is long: one row per figure (``item``)
 
 * observed shares: Wilson's binomial interval for ``k`` of ``n``;
 * simulated shares and scores: the mean over replicates with its t-interval
-  (:func:`cxsim.metrics.interval`; none with one replicate).
+  (:func:`cxsim.readouts.metrics.interval`; none with one replicate).
 
 The quantities are the calibration's (:mod:`.quantities`): a funnel row is
 ``customers / customers of the row before`` (``funnel:<m>/<before>``), a reason's share is
@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..barriers import REASONS
-from ..emotions import DETRACTOR, PROMOTER
-from ..metrics import FUNNEL, MIN_REPLICATES, interval, ratio
+from ..readouts.metrics import FUNNEL, MIN_REPLICATES, interval, ratio
+from ..rules.barriers import REASONS
+from ..rules.emotions import DETRACTOR, PROMOTER
+from .figure import Z95
 from .observed import COLUMNS
-from .targets import Z95
 
 COLUMNS_OUT = ["figure", "item", "order", "source", "value", "low", "high", "observed_count", "observed_n"]
 OBSERVED = "observed"

@@ -27,9 +27,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from ..engine.scenario import scenario_dict
 from ..experiments.design import fingerprint
 from ..experiments.runner import execute
-from ..scenario import scenario_dict
 from .evidence import Evidence, Output, prior_box, world_overrides
 from .fit import CalibrationTask
 from .quantities import Extract

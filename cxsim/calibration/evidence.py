@@ -47,8 +47,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from ..params import CxError, Params, explain, field_info, read_toml, shorten, validating
-from ..scenario import Scenario, load_scenario, looks_like_path
+from ..engine.scenario import Scenario, load_scenario, looks_like_path
+from ..state.params import CxError, Params, explain, field_info, read_toml, shorten, validating
 from .quantities import is_rate, problem
 from .targets import current_value
 

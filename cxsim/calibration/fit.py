@@ -33,11 +33,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import studies
+from ..engine.scenario import Scenario, scenario_dict
 from ..experiments.design import Task, fingerprint
 from ..experiments.runner import execute
-from ..metrics import interval
-from .. import studies
-from ..scenario import Scenario, scenario_dict
+from ..readouts.metrics import interval
 from .quantities import Extract
 from .targets import Resolved, Spec
 
@@ -82,7 +82,7 @@ class Evaluation:
 
 def variant_overrides(scenario: Scenario, variant: str) -> dict[str, Any]:
     """Dotted overrides that turn ``scenario`` into its named variant (interventions and settings); none for ``as written``."""
-    from .targets import AS_WRITTEN
+    from .figure import AS_WRITTEN
 
     if variant == AS_WRITTEN:
         return {}

@@ -2,7 +2,7 @@
 
 Each CSV has two columns:
 
-* ``funnel``: ``milestone, customers`` — milestones of :data:`cxsim.metrics.MILESTONES`
+* ``funnel``: ``milestone, customers`` — milestones of :data:`cxsim.readouts.metrics.MILESTONES`
   in journey order (any subset). Each row after the first gives a stage rate,
   ``customers / customers of the row before`` (target ``funnel:<m>/<before>``), with
   the binomial standard error ``sqrt(p (1 − p) / n_before)``.
@@ -10,7 +10,7 @@ Each CSV has two columns:
   respondent, a ``score`` column and no ``count`` column (other columns, e.g. an id, are
   ignored). Targets ``nps`` (multinomial se
   ``100 sqrt((p₉₋₁₀ + p₀₋₆ − (p₉₋₁₀ − p₀₋₆)²) / n)``) and ``mean_score`` (se ``sd / sqrt(n)``).
-* ``reasons``: ``reason, count`` — the reasons non-users gave (:data:`cxsim.barriers.REASONS`).
+* ``reasons``: ``reason, count`` — the reasons non-users gave (:data:`cxsim.rules.barriers.REASONS`).
   One target ``reason:<r>`` per row: ``count / total`` with binomial se.
 
 The counts can also be given in memory (``counts = {key: count, …}`` of an ``[[observed]]``
@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..barriers import REASONS
-from ..emotions import DETRACTOR, PROMOTER
-from ..metrics import FUNNEL
-from ..params import CxError, path_text, shorten
+from ..readouts.metrics import FUNNEL
+from ..rules.barriers import REASONS
+from ..rules.emotions import DETRACTOR, PROMOTER
+from ..state.params import CxError, path_text, shorten
+from .figure import AS_WRITTEN, Target
 
 if TYPE_CHECKING:
-    from .targets import Observed, Target
+    from .targets import Observed
 
 COLUMNS = {"funnel": ("milestone", "customers"), "scores": ("score", "count"), "reasons": ("reason", "count")}
 
@@ -186,14 +187,10 @@ def derive(df: pd.DataFrame, kind: str, obs, where: str, file: str) -> list:
 
 def _in(obs) -> str:
     """A label's world: ' (variant)', none for the scenario as written."""
-    from .targets import AS_WRITTEN
-
     return "" if obs.variant == AS_WRITTEN else f" ({obs.variant})"
 
 
 def _target(obs: "Observed", name: str, value: float, se: float, label: str, file: str):
-    from .targets import Target
-
     return Target(measure=name, variant=obs.variant, steps=obs.steps, value=value, se=se, label=label,
                   source=obs.source or (f"observed counts in {file}" if file != "counts" else "observed counts"))
 

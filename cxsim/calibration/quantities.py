@@ -2,14 +2,14 @@
 
 Names:
 
-* any name :func:`cxsim.measures.measure` knows (``acceptance_rate``, ``nps``,
+* any name :func:`cxsim.readouts.measures.measure` knows (``acceptance_rate``, ``nps``,
   ``satisfaction``, ``churn_rate``, ``value_delivered``, ``satisfaction@recovered``, …);
 * ``funnel:<milestone>``: customers who reached a milestone of
-  :data:`cxsim.metrics.MILESTONES` ÷ customers who reached the one before it
+  :data:`cxsim.readouts.metrics.MILESTONES` ÷ customers who reached the one before it
   (``funnel:aware`` is a share of all customers); ``funnel:<milestone>/<earlier>``
   divides by the customers who reached ``<earlier>`` instead;
 * ``reason:<reason>``: share of non-users (all stages) whose binding reason is
-  ``<reason>`` (one of :data:`cxsim.barriers.REASONS`), e.g. ``reason:cost``;
+  ``<reason>`` (one of :data:`cxsim.rules.barriers.REASONS`), e.g. ``reason:cost``;
 * ``recalled:<milestone>``: share of the customers a recall offered the service again
   (kind ``recall``) who reached a milestone, e.g. ``recalled:served`` = uptake among
   recalled decliners, as a trial of reminders counts it;
@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..barriers import BARRIERS, REASONS, assess
-from ..measures import GROUP_MEASURES, GROUPS, MEASURES, definition, measure
-from ..metrics import FUNNEL, METRIC_BY_NAME, MILESTONES, ratio
+from ..readouts.measures import GROUP_MEASURES, GROUPS, MEASURES, definition, measure
+from ..readouts.metrics import FUNNEL, METRIC_BY_NAME, MILESTONES, ratio
+from ..rules.barriers import BARRIERS, REASONS, assess
 
 if TYPE_CHECKING:
-    from ..model import Results
+    from ..engine.model import Results
 
 RATE_UNITS = ("share", "0–1")
 """Units of quantities that are rates: their targets must lie in [0, 1]."""
@@ -69,8 +69,8 @@ def recalled_share(res: "Results", milestone: str) -> float:
 
 
 def barrier_present(res: "Results", barrier: str) -> float:
-    from ..relief import relief_for
-    from ..stages import Stage
+    from ..rules.relief import relief_for
+    from ..state.stages import Stage
 
     m = res.model
     ids = np.flatnonzero(np.isin(m.customers.stage, (Stage.DECLINED, Stage.DROPPED)))

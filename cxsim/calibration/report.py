@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..params import CxError
+from ..state.params import CxError
 
 from .tomledit import rewrite, toml_number
 from .validation import threshold
@@ -72,7 +72,7 @@ def in_memory_calibrated_text(cal: "Calibration") -> str | None:
     changes and the fitted numbers, marked (:func:`cxsim.scenario_file.to_toml`, read back before it is written).
     None when the world is not named after a built-in scenario."""
     from .. import scenario_file
-    from ..scenario import list_scenarios
+    from ..engine.scenario import list_scenarios
 
     name = cal.scenario.name
     if name not in list_scenarios():
@@ -184,8 +184,8 @@ def markdown(cal: "Calibration") -> str:
 
 
 def within(measure: str, low: float, high: float) -> tuple[float, float]:
-    """An interval as printed: within the range of its measure (a share in [0, 1], a count ≥ 0: :func:`cxsim.measures.metric_range`)."""
-    from ..measures import metric_range
+    """An interval as printed: within the range of its measure (a share in [0, 1], a count ≥ 0: :func:`cxsim.readouts.measures.metric_range`)."""
+    from ..readouts.measures import metric_range
 
     lo, hi = metric_range(measure)
     return min(max(low, lo), hi), max(min(high, hi), lo)

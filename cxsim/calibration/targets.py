@@ -1,7 +1,7 @@
 """The targets file: free parameters with their priors, targets with standard errors, seeds, budget, validation.
 
 A TOML file, validated strictly (unknown keys are errors; every problem is one
-line, :class:`cxsim.params.CxError`)::
+line, :class:`cxsim.state.params.CxError`)::
 
     customers = 10000                      # per run
     seeds = [1, 2, 3, 4, 5, 6, 7, 8]       # every trial runs on these (common random numbers)
@@ -38,21 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..params import CxError, explain, find_named_file, read_toml
-from ..scenario import Scenario
+from ..engine.scenario import Scenario
+from ..state.params import CxError, explain, find_named_file, read_toml
 from . import observed as observed_data
+from .figure import AS_WRITTEN, Strict, Target
 from .quantities import is_rate, problem
-
-Z95 = 1.959963984540054
-"""A tolerance is a 95% half-width: se = tolerance / Z95."""
-
-
-class Strict(BaseModel):
-    """No coercion (``"0.5"`` is not a number, ``1.5`` not an integer; an integer is a valid float) and only finite numbers."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Prior(Strict):
@@ -70,46 +62,6 @@ class Prior(Strict):
         if self.log and self.low <= 0:
             raise ValueError(f"log prior needs low > 0 (low = {self.low:g})")
         return self
-
-
-class Target(Strict):
-    """One figure the calibrated model must reproduce."""
-
-    measure: str
-    variant: str = "baseline"
-    steps: int | None = Field(None, ge=1, le=2000)
-    value: float | None = None
-    band: tuple[float, float] | None = None
-    se: float | None = None
-    tolerance: float | None = None
-    label: str = ""
-    source: str = ""
-
-    @field_validator("band", mode="before")
-    @classmethod
-    def _pair(cls, raw: Any) -> Any:
-        return tuple(raw) if isinstance(raw, list) else raw  # TOML's [low, high]
-
-    @model_validator(mode="after")
-    def _complete(self) -> "Target":
-        if (self.value is None) == (self.band is None):
-            raise ValueError("give exactly one of value or band = [low, high]")
-        if self.band is not None and not self.band[0] <= self.band[1]:
-            raise ValueError(f"band = [{self.band[0]:g}, {self.band[1]:g}] is inverted")
-        if (self.se is None) == (self.tolerance is None):
-            raise ValueError("give exactly one of se or tolerance")
-        spread = self.se if self.se is not None else self.tolerance
-        if not spread > 0:
-            raise ValueError(f"{'se' if self.se is not None else 'tolerance'} = {spread:g}: must be > 0")
-        return self
-
-    @property
-    def sigma(self) -> float:
-        return self.se if self.se is not None else self.tolerance / Z95
-
-    @property
-    def title(self) -> str:
-        return self.label or f"{self.measure} ({self.variant})"
 
 
 class Observed(Strict):
@@ -341,11 +293,6 @@ def check_parameters(tf: TargetsFile, scenario: Scenario, where: str) -> None:
             raise CxError(f"{field}: {msg}") from None
 
 
-AS_WRITTEN = "as written"
-"""The variant of a target measured in the scenario exactly as given (its interventions as it sets them);
-``baseline`` switches every intervention off."""
-
-
 def _check_variant(variant: str, scenario: Scenario, field: str) -> None:
     if variant not in ("baseline", AS_WRITTEN) and variant not in scenario.variants:
         raise CxError(f"{field} = {variant!r}: unknown variant; choose from baseline, {AS_WRITTEN}, {', '.join(scenario.variants) or '(none)'}")
@@ -398,7 +345,7 @@ class Declared:
 def declared_parameters(scenario: Scenario) -> list[Declared]:
     """The scenario's numeric parameters with a declared range: every section's, then those of the interventions
     it switches on (the run size and switches left out)."""
-    from ..params import field_info
+    from ..state.params import field_info
     from ..views import parameter_paths
 
     fields = [(path, cls, field, value) for path, cls, field, value in parameter_paths(scenario)]

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..barriers import REASONS
-from ..metrics import interval
-from ..scenario import Scenario
+from ..engine.scenario import Scenario
+from ..readouts.metrics import interval
+from ..rules.barriers import REASONS
 from .fit import run_values
 from .targets import Spec
 

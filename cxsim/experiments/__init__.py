@@ -14,6 +14,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what the documentation reads; at run time each name is imported on first use
+    from ..readouts.metrics import summarize_replicates
     from .abtest import ab_test, minimum_detectable_effect, power, sample_size, sample_size_mean
     from .analysis import morris_indices, paired_differences, sobol_indices, summarize_runs
     from .core import RunTables, compare, run_many, run_replicates, run_summary, seeds_for
@@ -21,7 +22,6 @@ if TYPE_CHECKING:  # what the documentation reads; at run time each name is impo
     from .spec import Experiment, list_experiments, load_experiment
     from .store import load_results, load_timeseries, query
     from .sweep import SweepResult, run_experiment
-    from ..metrics import summarize_replicates
 
 _HOMES = {
     ".abtest": ("ab_test", "minimum_detectable_effect", "power", "sample_size", "sample_size_mean"),
@@ -31,7 +31,7 @@ _HOMES = {
     ".spec": ("Experiment", "list_experiments", "load_experiment"),
     ".store": ("load_results", "load_timeseries", "query"),
     ".sweep": ("SweepResult", "run_experiment"),
-    "..metrics": ("summarize_replicates",),
+    "..readouts.metrics": ("summarize_replicates",),
 }
 """Where each public name lives: imported on first use (PEP 562), so that a worker importing
 :mod:`.runner` does not import SciPy for the A/B tests, nor SALib for the designs."""

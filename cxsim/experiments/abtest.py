@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats, optimize
 
-from ..metrics import MILESTONES
-from ..model import CxModel
-from ..params import CxError
-from ..randomness import Streams
-from ..scenario import Scenario
+from ..engine.model import CxModel
+from ..engine.scenario import Scenario
+from ..readouts.metrics import MILESTONES
+from ..state.params import CxError
+from ..state.randomness import Streams
 
 
 def _share(milestone: str):

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..metrics import interval
-from ..params import CxError
+from ..readouts.metrics import interval
+from ..state.params import CxError
 
 ID_COLUMNS = ("run", "key", "policy", "point", "replicate", "seed", "interventions")
 

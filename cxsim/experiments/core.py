@@ -15,9 +15,9 @@ from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 
-from ..metrics import SCALAR_OUTCOMES, paired_differences
-from ..model import run
-from ..scenario import Scenario, load_scenario, scenario_dict
+from ..engine.model import run
+from ..engine.scenario import Scenario, load_scenario, scenario_dict
+from ..readouts.metrics import SCALAR_OUTCOMES, paired_differences
 from .design import Task, fingerprint, seeds_for
 from .runner import execute
 from .store import Store, long_series

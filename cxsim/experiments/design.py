@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..params import CxError
-from ..scenario import Scenario, load_scenario, scenario_dict, validate_scenario
+from ..engine.scenario import Scenario, load_scenario, scenario_dict, validate_scenario
+from ..state.params import CxError
 from ..workload import Workload, check
 from .spec import ABTest, Experiment, flatten
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..formatting import metric_number, number
 from ..outputs import inside
+from ..readouts.formatting import metric_number, number
 from .analysis import paired_differences, sensitivity, summarize_runs
 from .store import load_timeseries
 
@@ -68,7 +68,7 @@ def _num(x: float) -> str:
 
 
 def _fmt(outcome: str):
-    """The format of ``outcome`` in headlines and reports: its metric's unit (:func:`cxsim.formatting.metric_number`)."""
+    """The format of ``outcome`` in headlines and reports: its metric's unit (:func:`cxsim.readouts.formatting.metric_number`)."""
     return lambda x: metric_number(x, outcome)
 
 
@@ -263,7 +263,7 @@ def sensitivity_report(result) -> None:
 # -- A/B ------------------------------------------------------------------------------------------
 def ab_report(result) -> None:
     """Effects per replicate A/B test, their spread, realised vs planned power, and the spillover gap."""
-    from ..metrics import interval
+    from ..readouts.metrics import interval
     from .abtest import power, sample_size
 
     exp, runs = result.plan.experiment, result.runs

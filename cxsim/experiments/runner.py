@@ -21,10 +21,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..metrics import SCALAR_OUTCOMES
-from ..model import run
-from ..params import CxError
-from ..scenario import Scenario
+from ..engine.model import run
+from ..engine.scenario import Scenario
+from ..readouts.metrics import SCALAR_OUTCOMES
+from ..state.params import CxError
 from .design import Task
 
 SCHEDULER_ENV = "CXSIM_SCHEDULER"

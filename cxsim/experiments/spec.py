@@ -40,9 +40,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from ..metrics import SCALAR_OUTCOMES
-from ..params import CxError, choices, explain, flatten, one_line_init, par, path_text, read_toml, reject_nonfinite, shorten, validating
-from ..scenario import load_table, looks_like_path
+from ..engine.scenario import load_table, looks_like_path
+from ..readouts.metrics import SCALAR_OUTCOMES
+from ..state.params import CxError, choices, explain, flatten, one_line_init, par, path_text, read_toml, reject_nonfinite, shorten, validating
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent / "library"
 """The built-in experiments, shipped in the package (``cxsim/experiments/library/*.toml``)."""
@@ -268,7 +268,7 @@ def parse_experiment(raw: dict[str, Any], where: str = "experiment", base: Path 
 
 
 def one_line(err: ValidationError, root: type[BaseModel], where: str) -> str:
-    """The one-line message of a validation error (see :func:`cxsim.params.explain`)."""
+    """The one-line message of a validation error (see :func:`cxsim.state.params.explain`)."""
     return explain(err, root, where)
 
 

@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..params import CxError
+from ..state.params import CxError
 
 RUNS, SERIES, MANIFEST, LOG, LOCK = "runs", "timeseries", "manifest.json", "log.jsonl", ".lock"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..params import CxError
-from ..scenario import scenario_dict
+from ..engine.scenario import scenario_dict
+from ..state.params import CxError
 from .design import Plan, make_plan
 from .runner import execute, resolve_scheduler
 from .spec import Experiment, load_experiment, parse_experiment

@@ -6,8 +6,8 @@ cache) before any worker is forked: every worker starts with them in memory
 instead of loading them itself in its first task.
 """
 
-from ..model import run
-from ..scenario import load_scenario
+from ..engine.model import run
+from ..engine.scenario import load_scenario
 from . import runner  # noqa: F401  (what a worker runs)
 
 

@@ -19,8 +19,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from .. import studies
-from ..params import CxError
-from ..scenario import Scenario, load_scenario
+from ..engine.scenario import Scenario, load_scenario
+from ..state.params import CxError
 from . import analysis
 from .analysis import Plan, Recommendation
 from .evaluate import Evaluation, Executor, base_world, nothing, variant_plan

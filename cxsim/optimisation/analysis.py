@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..metrics import interval
+from ..readouts.metrics import interval
 from .evaluate import Evaluation
 from .spec import Objective, Spec
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.scenario import Scenario, scenario_dict
 from ..experiments.design import Task, fingerprint
 from ..experiments.runner import execute, resolve_scheduler
-from ..measures import measure
-from ..metrics import interval, ratio
-from ..scenario import Scenario, scenario_dict
+from ..readouts.measures import measure
+from ..readouts.metrics import interval, ratio
 from .spec import Spec
 
 REASONS_KEY = "reasons"
@@ -95,7 +95,7 @@ class Evaluation:
     def interval(self, name: str) -> tuple[float, float, float]:
         """Mean and 95% interval: over the draws' means (parameters and seeds) with draws, else over seeds; within the range."""
         from ..ensemble import draw_interval
-        from ..measures import metric_range
+        from ..readouts.measures import metric_range
 
         bounds = metric_range(name)
         if self.draws:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..measures import label
+from ..readouts.measures import label
 from . import analysis
 
 if TYPE_CHECKING:

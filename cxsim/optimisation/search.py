@@ -22,9 +22,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..experiments.design import fingerprint
 from .. import studies
-from ..scenario import Scenario, scenario_dict
+from ..engine.scenario import Scenario, scenario_dict
+from ..experiments.design import fingerprint
 from .evaluate import Evaluation, Executor, describe, plan_key, plan_overrides
 from .spec import Spec
 

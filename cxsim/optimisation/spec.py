@@ -18,7 +18,7 @@
 
 A lever's fields are any numeric field of its intervention (coverage, subsidy, start,
 stop, cost_per_use, an intervention's own effect sizes). Objectives and constraints
-name any measure :func:`cxsim.measures.measure` knows (a metric, an end-of-run measure
+name any measure :func:`cxsim.readouts.measures.measure` knows (a metric, an end-of-run measure
 or ``NAME@GROUP``) or ``cost_per_accepted`` (intervention cost ÷ accepted customers).
 """
 
@@ -32,11 +32,11 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from ..interventions import REGISTRY
-from ..measures import GROUP_MEASURES, GROUPS, MEASURES
-from ..metrics import METRIC_BY_NAME
-from ..params import CxError, Params, explain, field_info, find_named_file, par, read_toml, reject_nonfinite
-from ..scenario import Scenario
+from ..engine.scenario import Scenario
+from ..readouts.measures import GROUP_MEASURES, GROUPS, MEASURES
+from ..readouts.metrics import METRIC_BY_NAME
+from ..rules.interventions import REGISTRY
+from ..state.params import CxError, Params, explain, field_info, find_named_file, par, read_toml, reject_nonfinite
 
 OPTIMISATION_DIR = Path(__file__).resolve().parent / "library"
 """The ready-made optimisation files, shipped in the package (``cxsim/optimisation/library/*.toml``)."""

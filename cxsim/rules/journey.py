@@ -7,13 +7,13 @@ Stages (every customer is in exactly one)::
                                                   └→ DECLINED        └→ DROPPED                     └→ CHURNED
                                                        │ (a tie's recommendation: back to OFFERED)
 
-One step (a week by default) runs these phases (:data:`cxsim.model.PHASES`), in this order, each on the
+One step (a week by default) runs these phases (:data:`cxsim.engine.model.PHASES`), in this order, each on the
 customers that are due; a customer can pass several stages in one step when a
 delay is 0:
 
 1. **interventions** – which interventions act this step (``start ≤ t < stop``);
    outreach rates are refreshed when that set changes. **Staff morale** moves
-   toward its set point; one-off pushes jump it (:mod:`cxsim.staff`).
+   toward its set point; one-off pushes jump it (:mod:`cxsim.rules.staff`).
 2. **awareness** – every unaware customer accumulates the hazard
    ``outreach · reach + word_of_mouth · share of the people who talk to them that
    use the service`` and becomes aware once it exceeds their Exp(1) budget.
@@ -22,7 +22,7 @@ delay is 0:
    (its own step); aware customers are screened / offered the service at the
    screening hazard (same budget technique). Touchpoints of ``consideration``.
 4. **decision** – offered customers weigh need against every barrier
-   (:mod:`cxsim.barriers`) under the interventions that cover them; accept, or
+   (:mod:`cxsim.rules.barriers`) under the interventions that cover them; accept, or
    decline and record the binding reason.
 5. **access** – accepted customers due to travel: those whose cash falls short of
    the out-of-pocket cost may drop out (reason ``cost``); the rest meet the
@@ -33,7 +33,7 @@ delay is 0:
    the 0–10 score to recommend are set; they become LOYAL. Promoters (9–10)
    recommend to their ties (awareness, less fear, more trust, decliners
    reconsider); detractors (0–6) warn them.
-7. **relationship** – (only with ``[relationship]`` set, :mod:`cxsim.relationship`)
+7. **relationship** – (only with ``[relationship]`` set, :mod:`cxsim.rules.relationship`)
    loyal customers' expectations drift; those due a repeat encounter meet the
    ``relationship`` touchpoints, their satisfaction is updated (loyalty is
    re-anchored), their score to recommend is asked again (:func:`rescore`) and
@@ -41,7 +41,7 @@ delay is 0:
    expectation is a moment of defection; contracts ending now renew or lapse.
 8. **loyalty** – loyal customers' loyalty moves toward their satisfaction; they
    churn at ``churn · (1 − loyalty)``; loyal customers yield repeat value.
-9. **feedback** – (only with an ``improvement_loop``: its step, :class:`cxsim.interventions.ImprovementLoop`) actions
+9. **feedback** – (only with an ``improvement_loop``: its step, :class:`cxsim.rules.interventions.ImprovementLoop`) actions
    due are done or lapse, fixing touchpoints from the next step; untracked fixes
    relapse; at review steps new actions go to the touchpoints heard failing.
 10. **record** – the model's DataCollector records the step's metrics.
@@ -49,8 +49,8 @@ delay is 0:
 At every touchpoint (any phase): only customers of its ``segments`` meet it; it
 works with its reliability (after fixes and interventions) at its quality (plus
 the staff-morale shift), else at ``failure_quality``; its Kano category shapes
-the performance felt (:func:`cxsim.emotions.kano`); a failure may be put right on
-the spot (service recovery, :func:`cxsim.emotions.recover`) and is heard by the
+the performance felt (:func:`cxsim.rules.emotions.kano`); a failure may be put right on
+the spot (service recovery, :func:`cxsim.rules.emotions.recover`) and is heard by the
 improvement loops that cover the customer.
 """
 
@@ -60,17 +60,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..state.kernels import njit
+from ..state.network import scatter_add, unique_ids
+from ..state.prefetch import prefetch_ahead
 from . import barriers, emotions, staff
 from .barriers import BARRIERS, REASONS
 from .emotions import DETRACTOR, PROMOTER
-from .kernels import njit
-from .network import scatter_add, unique_ids
-from .prefetch import prefetch_ahead
 from .relief import charge_use, recovery_chance, relief_for, take_steps, touchpoint_lift
-from .stages import STAGES, TALKING, Stage, reached  # noqa: F401  (the journey's stages, re-exported)
+from ..state.stages import STAGES, TALKING, Stage, reached  # noqa: F401  (the journey's stages, re-exported)
 
 if TYPE_CHECKING:
-    from .world import World
+    from ..state.world import World
 
 
 _COST = BARRIERS.index("cost")

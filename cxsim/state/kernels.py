@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import re
 import sys
 import threading
 import time
@@ -143,8 +144,12 @@ def _rebind(kernels: list[LazyKernel]) -> None:
 
 def kernel_modules() -> list[Path]:
     """Source files of the cxsim package that define kernels (their hash keys the stamp)."""
-    here = Path(__file__).resolve().parent
-    return sorted(p for p in here.rglob("*.py") if p != Path(__file__).resolve() and "from .kernels import" in p.read_text(encoding="utf-8"))
+    here = Path(__file__).resolve().parents[1]
+    return sorted(p for p in here.rglob("*.py") if p != Path(__file__).resolve() and _IMPORTS_KERNELS.search(p.read_text(encoding="utf-8")))
+
+
+_IMPORTS_KERNELS = re.compile(r"^\s*from \.+(state\.)?kernels import", re.MULTILINE)
+"""An import of this module by a module of cxsim (``from .kernels import``, ``from ..state.kernels import``)."""
 
 
 def load_kernel_modules() -> None:
@@ -153,7 +158,7 @@ def load_kernel_modules() -> None:
     Found by name on disk, as the fingerprint finds them: this base module does not
     depend on the modules above it, they register themselves when imported.
     """
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     for path in kernel_modules():
         importlib.import_module(".".join(["cxsim", *path.relative_to(here).with_suffix("").parts]))
 
@@ -170,7 +175,7 @@ def register_warm_up(workload: Callable[[int], None]) -> Callable[[int], None]:
 def _fingerprint() -> str:
     import numba
 
-    from . import __version__
+    from .. import __version__
 
     digest = hashlib.sha256(f"{__version__} numba {numba.__version__} {sys.version}".encode())
     for path in kernel_modules():
@@ -251,7 +256,7 @@ def _compile(stamp: Path, quiet: bool) -> float:
 
 
 def warm_up(customers: int = 1000) -> None:
-    """Run the registered warm-up workloads (the model's: every built-in scenario and variant, :func:`cxsim.model.warm_up`)."""
+    """Run the registered warm-up workloads (the model's: every built-in scenario and variant, :func:`cxsim.engine.model.warm_up`)."""
     load_kernel_modules()
     for workload in _workloads:
         workload(customers)

@@ -3,13 +3,13 @@
 A customer who reaches LOYAL stays in a relationship with the provider. With the
 ``[relationship]`` parameters at their defaults nothing here runs, and the
 journey is the one-off service of the founding case. Otherwise, in phase 7 of
-:data:`cxsim.model.PHASES`:
+:data:`cxsim.engine.model.PHASES`:
 
 * **Installed base** (:func:`seed_installed_base`, at set-up). A share
   ``customers_at_start`` of each segment is already a customer at step 0, with
   satisfaction ~ Beta(``satisfaction_at_start``) and loyalty equal to it (a
   long relationship has converged), a remembered experience consistent with it
-  (:func:`cxsim.emotions.seed_memory`) and the score that follows; its promoters
+  (:func:`cxsim.rules.emotions.seed_memory`) and the score that follows; its promoters
   recommend and its detractors warn, as new customers do at their outcome. Contracts, if any, are at a random point of
   their term.
 * **Drifting needs.** Each step loyal customers' expectations move by
@@ -20,7 +20,7 @@ journey is the one-off service of the founding case. Otherwise, in phase 7 of
   meet the ``relationship`` touchpoints; what they remember of earlier episodes
   fades (``emotions.memory_decay``); the encounter's satisfaction follows
   expectation-confirmation on its judged performance (peak and end touchpoints,
-  :func:`cxsim.emotions.judged`), and their satisfaction becomes
+  :func:`cxsim.rules.emotions.judged`), and their satisfaction becomes
   ``(1 − memory) · satisfaction + memory · encounter satisfaction``; their score
   to recommend is asked again (promoters recommend, detractors warn). Loyalty keeps
   moving toward satisfaction from where it is (it is re-anchored). Each encounter
@@ -34,7 +34,7 @@ journey is the one-off service of the founding case. Otherwise, in phase 7 of
   else renews for another term; a renewal is an encounter at which the score to
   recommend is asked again.
 
-Loyalty is kept in closed form per anchor cohort (:func:`cxsim.journey.loyalty`);
+Loyalty is kept in closed form per anchor cohort (:func:`cxsim.rules.journey.loyalty`);
 :func:`set_satisfaction` is the one way to change a customer's satisfaction after
 the outcome: it re-anchors their loyalty path at its current value.
 """
@@ -50,7 +50,7 @@ from .emotions import clamp
 from .relief import charge_use, relief_for
 
 if TYPE_CHECKING:
-    from .world import World
+    from ..state.world import World
 
 NEVER = np.iinfo(np.int32).max
 
@@ -97,7 +97,7 @@ def set_satisfaction(world: "World", ids: np.ndarray, new: np.ndarray, occasion:
     """Loyal customers ``ids`` now feel ``new`` satisfaction at an encounter (``occasion``).
 
     Their loyalty path is re-anchored now, and their score to recommend is asked
-    again (:func:`cxsim.journey.rescore`): the score lives with satisfaction.
+    again (:func:`cxsim.rules.journey.rescore`): the score lives with satisfaction.
     """
     if len(ids) == 0:
         return

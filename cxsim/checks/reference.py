@@ -1,6 +1,6 @@
 """The rules of cxsim written the plain Mesa way: the readable reference and the benchmark baseline.
 
-The engine (:mod:`cxsim.journey`, :mod:`cxsim.model`) keeps every customer's
+The engine (:mod:`cxsim.rules.journey`, :mod:`cxsim.engine.model`) keeps every customer's
 state in numpy arrays and applies each rule to all customers at once; that
 makes it fast and hard to read. This module says *the same rules* the way a
 Mesa model usually does: one :class:`Customer` (a ``mesa.Agent``) per customer
@@ -38,7 +38,7 @@ whose effects it applies. A scenario that needs anything else (:data:`LACKING`: 
 installed base and its remembered satisfaction, repeat encounters and contracts
 (where memory decays and the living score is asked again), staff morale,
 improvement loops and their closed-loop contacts, other intervention kinds) is refused by :class:`ReferenceModel` with a
-:class:`~cxsim.params.CxError` naming the feature (:func:`lacking`), never run
+:class:`~cxsim.state.params.CxError` naming the feature (:func:`lacking`), never run
 with other rules.
 
 Where it deliberately follows the engine's ordering
@@ -80,16 +80,16 @@ from typing import Any
 import mesa
 import numpy as np
 
-from .agents import populate
-from .barriers import BARRIERS, CASH_COSTS, REASONS, WAGE_KINDS
-from .emotions import DETRACTOR, PROMOTER
-from .interventions import Effects
-from .journey import STAGES, Stage, loyalty_now
-from .network import build_network
-from .params import CxError
-from .randomness import Streams
-from .scenario import Scenario
-from .state import Tally
+from ..engine.scenario import Scenario
+from ..rules.barriers import BARRIERS, CASH_COSTS, REASONS, WAGE_KINDS
+from ..rules.emotions import DETRACTOR, PROMOTER
+from ..rules.interventions import Effects
+from ..rules.journey import STAGES, Stage, loyalty_now
+from ..state.agents import populate
+from ..state.network import build_network
+from ..state.params import CxError
+from ..state.randomness import Streams
+from ..state.tallies import Tally
 
 UNAWARE, AWARE, OFFERED, ACCEPTED, SERVED, LOYAL, DECLINED, DROPPED, CHURNED = Stage
 TALKING = (ACCEPTED, SERVED, LOYAL)
@@ -770,7 +770,7 @@ def reference_state(reference: ReferenceModel) -> dict[str, np.ndarray]:
 
 
 def engine_state(results) -> dict[str, np.ndarray]:
-    """The engine's customers (a :class:`cxsim.model.Results`), loyalty as it is now."""
+    """The engine's customers (a :class:`cxsim.engine.model.Results`), loyalty as it is now."""
     model = results.model
     c = model.customers
     state = {name: np.asarray(getattr(c, name)) for name in EXACT + CLOSE}

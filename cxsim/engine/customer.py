@@ -1,21 +1,21 @@
 """A ``mesa.Agent`` viewing one customer of a run: to inspect a customer or tell their story, not to step them.
 
-The customers' state is arrays (:class:`cxsim.agents.Customers`); the model steps
-them all at once (:data:`cxsim.model.PHASES`). This view sits with the
-orchestrator, the only layer that imports mesa.
+The customers' state is arrays (:class:`cxsim.state.agents.Customers`); the model steps
+them all at once (:data:`cxsim.engine.model.PHASES`). This view sits with the
+model in the engine, the only layer that imports mesa at the top.
 """
 
 from __future__ import annotations
 
 import mesa
 
-from .barriers import CASH_COSTS, REASONS
-from .stages import STAGES
-from .story import customer_story
+from ..readouts.story import customer_story
+from ..rules.barriers import CASH_COSTS, REASONS
+from ..state.stages import STAGES
 
 
 class CustomerAgent(mesa.Agent):
-    """A Mesa agent viewing customer ``index`` of a :class:`~cxsim.model.CxModel`."""
+    """A Mesa agent viewing customer ``index`` of a :class:`~cxsim.engine.model.CxModel`."""
 
     def __init__(self, model, index: int):
         super().__init__(model)
@@ -57,7 +57,7 @@ class CustomerAgent(mesa.Agent):
 def register_all(model) -> list["CustomerAgent"]:
     """Make every customer of ``model`` a Mesa agent, so ``model.agents`` holds them all and a user's own
     ``mesa.DataCollector`` with agent reporters collects every customer (the model makes an agent only for a
-    customer asked for, :meth:`cxsim.model.CxModel.customer`, as one Python object per customer is what the
+    customer asked for, :meth:`cxsim.engine.model.CxModel.customer`, as one Python object per customer is what the
     array engine avoids: about 1 KB and a few microseconds each). Agents already made are kept; returns them all::
 
         register_all(model)

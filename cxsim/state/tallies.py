@@ -1,10 +1,11 @@
 """Names and helpers at the bottom of the state layer (no cxsim imports): the declared tallies
 (:data:`TALLIES`, :class:`Tally`) and the slices a pass over everyone takes.
 
-The world the rules act on is :class:`cxsim.world.World`. The dependency runs one
-way — orchestrator on top (:mod:`cxsim.model`), rules below, state at the bottom
-(this module, :mod:`cxsim.world`, :mod:`cxsim.stages`, :mod:`cxsim.agents`, …);
-``tests/test_layers.py`` declares the layers and fails on an import that breaks them.
+The world the rules act on is :class:`cxsim.state.world.World`. The dependency runs one
+way, by package — the engine on top (:mod:`cxsim.engine.model`), readouts and rules below, the
+state at the bottom (this package: :mod:`cxsim.state.world`, :mod:`cxsim.state.stages`,
+:mod:`cxsim.state.agents`, …); ``tests/test_layers.py`` reads the layers from the packages and
+fails on an import that breaks them.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Tally(dict):
 
     def __setitem__(self, key: str, value) -> None:
         if key not in TALLIES:
-            raise KeyError(f"{key!r} is not a declared tally (cxsim.state.TALLIES)")
+            raise KeyError(f"{key!r} is not a declared tally (cxsim.state.tallies.TALLIES)")
         super().__setitem__(key, value)
 
 

@@ -2,7 +2,7 @@
 
 Rule modules (journey, relationship, feedback, staff, coverage, relief, …) receive
 the ``World`` and read or change only its fields; they never see the model
-(:class:`cxsim.model.CxModel`, which builds the world, steps its phases and
+(:class:`cxsim.engine.model.CxModel`, which builds the world, steps its phases and
 records results). Caches the rules keep between phases live in their own
 object (:class:`ActiveSet`), not on the world as loose attributes.
 
@@ -26,7 +26,7 @@ from .agents import Customers
 from .kernels import njit
 from .network import FullyMixed, VillageTies
 from .randomness import Streams
-from .state import Tally
+from .tallies import Tally
 
 
 @dataclass(eq=False)
@@ -58,7 +58,7 @@ class ActiveSet:
 class World:
     """One run's state: inputs, customers, their network, the running sums and the time the rules update."""
 
-    pars: Any  # cxsim.scenario.Scenario, validated (rules layer: not imported here)
+    pars: Any  # cxsim.engine.scenario.Scenario, validated (rules layer: not imported here)
     seed: int
     streams: Streams  # named random streams (common random numbers)
     net: VillageTies | FullyMixed  # who talks to whom
@@ -145,7 +145,7 @@ def _tracked_positions(tracked, ids):
 
 
 class Run(Protocol):
-    """One finished run as readouts see it (in practice :class:`cxsim.model.Results`)."""
+    """One finished run as readouts see it (in practice :class:`cxsim.engine.model.Results`)."""
 
-    model: Any  # cxsim.model.CxModel: its world's fields read as its own, its datacollector and events
+    model: Any  # cxsim.engine.model.CxModel: its world's fields read as its own, its datacollector and events
     summary: dict[str, Any]

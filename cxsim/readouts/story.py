@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .barriers import CASH_COSTS, REASONS, WAGE_KINDS
-from .relief import relief_for
-from .stages import STAGES, Stage
+from ..rules.barriers import CASH_COSTS, REASONS, WAGE_KINDS
+from ..rules.relief import relief_for
+from ..state.stages import STAGES, Stage
 
 if TYPE_CHECKING:
-    from .world import World
+    from ..state.world import World
 
 COST_WORDS = {
     "price": "the price",

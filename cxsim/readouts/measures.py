@@ -2,7 +2,7 @@
 
 ``measure(results, name)`` gives one number for one run:
 
-* any metric of :data:`cxsim.metrics.METRICS` (``acceptance_rate``, ``satisfaction``, …);
+* any metric of :data:`cxsim.readouts.metrics.METRICS` (``acceptance_rate``, ``satisfaction``, …);
 * an end-of-run measure of :data:`MEASURES` (``average_basket``, ``staff_morale``, …);
 * a group measure ``NAME@GROUP`` of :data:`GROUP_MEASURES`, where GROUP is a segment
   name or one of :data:`GROUPS` (customers by what happened to them at touchpoints):
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .journey import loyalty_now
+from ..rules.journey import loyalty_now
+from ..state.params import CxError, choices, shorten
+from ..state.stages import Stage, reached
 from .metrics import METRIC_BY_NAME, Metric, ratio
-from .params import CxError, choices, shorten
-from .stages import Stage, reached
 
 if TYPE_CHECKING:
-    from .world import Run as Results
-    from .world import World
+    from ..state.world import Run as Results
+    from ..state.world import World
 
 
 Measure = Metric
@@ -55,7 +55,7 @@ def _pareto_share(m: "World") -> float:
 
 
 def _staffed_quality(m: "World") -> float:
-    from .staff import quality_shift
+    from ..rules.staff import quality_shift
 
     shifts = [quality_shift(m, tp) for tp in m.pars.touchpoints.values() if tp.staff_effect]
     return float(np.mean(shifts)) if shifts else 0.0
@@ -179,7 +179,7 @@ def definition(name: str) -> Measure:
 
 
 def metric_range(name: str) -> tuple[float, float]:
-    """The values a metric or measure can take, by its unit (:func:`cxsim.metrics.unit_range`); unknown names are unbounded."""
+    """The values a metric or measure can take, by its unit (:func:`cxsim.readouts.metrics.unit_range`); unknown names are unbounded."""
     from .metrics import UNBOUNDED, unit_range
 
     try:

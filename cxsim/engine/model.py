@@ -5,9 +5,9 @@ as ``mesa.batch_run`` builds it) draws the population and the network, then each
 ``step()`` runs the rules' phases of :data:`PHASES` in order until the scenario's
 horizon, where ``running`` turns False. The model is the
 orchestrator: it holds the run's state as ``model.world`` (a
-:class:`cxsim.world.World`) and the rules' phases take the world, never the
+:class:`cxsim.state.world.World`) and the rules' phases take the world, never the
 model; none of them imports this module (``tests/test_layers.py``). A mesa ``DataCollector`` records
-the step metrics declared in :mod:`cxsim.metrics`. ``run(scenario, seed)`` is the
+the step metrics declared in :mod:`cxsim.readouts.metrics`. ``run(scenario, seed)`` is the
 one call the CLI, the app and experiments use; it returns a :class:`Results`.
 """
 
@@ -23,19 +23,21 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import emotions, feedback, journey, kernels, metrics, relationship, staff
-from .agenda import Agenda
-from .agents import populate
-from .barriers import REASONS
-from .coverage import Coverage
+from ..readouts import metrics
+from ..rules import emotions, feedback, journey, relationship, staff
+from ..rules.barriers import REASONS
+from ..rules.coverage import Coverage
+from ..rules.relief import refresh
+from ..state import kernels
+from ..state.agenda import Agenda
+from ..state.agents import populate
+from ..state.network import build_network
+from ..state.params import CxError
+from ..state.randomness import Streams
+from ..state.stages import STAGES, Stage
+from ..state.tallies import slices
+from ..state.world import World
 from .customer import CustomerAgent
-from .relief import refresh
-from .stages import STAGES, Stage
-from .state import slices
-from .world import World
-from .network import build_network
-from .params import CxError
-from .randomness import Streams
 from .scenario import Scenario
 
 MAX_SEED = 2**63 - 1
@@ -78,13 +80,13 @@ class CxModel(mesa.Model):
         CxModel(scenario="aravind", seed=3, customers=2000, steps=20, variant="aravind_1980s",
                 interventions=["free_transport"], overrides={"decision.w_fear": 1.5})
 
-    ``scenario`` is a :class:`~cxsim.scenario.Scenario`, a built-in name or a .toml path;
+    ``scenario`` is a :class:`~cxsim.engine.scenario.Scenario`, a built-in name or a .toml path;
     ``variant``, ``interventions``, ``overrides``, ``customers`` and ``steps`` change it in
     that order (see :func:`build_scenario`).
 
     **The seed.** ``seed`` (or Mesa's name for it, ``rng``; an integer in 0 to 2**63 − 1,
     default the scenario's ``seed``) is the one seed of the run: it seeds the named random
-    streams the rules draw from (``self.streams``, :mod:`cxsim.randomness`) and Mesa's own
+    streams the rules draw from (``self.streams``, :mod:`cxsim.state.randomness`) and Mesa's own
     generators ``self.rng`` and ``self.random``. The rules never draw from ``self.rng`` or
     ``self.random``; they are left to user code (e.g. shuffling an ``AgentSet``), so using
     them never changes the simulated customers. Giving both ``seed`` and ``rng`` with
@@ -163,7 +165,7 @@ class CxModel(mesa.Model):
 
     # -- bookkeeping -----------------------------------------------------------------------
     def log(self, ids, stage, what, delta=None, flag=None, labels=("", ""), reasons=None) -> None:
-        """Keep the story of tracked customers (see :meth:`cxsim.world.World.log`)."""
+        """Keep the story of tracked customers (see :meth:`cxsim.state.world.World.log`)."""
         self.world.log(ids, stage, what, delta, flag, labels, reasons)
 
     def events_frame(self) -> pd.DataFrame:
@@ -218,7 +220,7 @@ PHASES = (
     Phase(9, feedback.review, "improvement loops' actions done and assigned",
           lambda w: bool(w.loops.teams), "the scenario has an improvement loop"),
 )
-"""Every phase of a step, in order (docs/model.md §3.3; :mod:`cxsim.journey`'s docstring); each takes the world.
+"""Every phase of a step, in order (docs/model.md §3.3; :mod:`cxsim.rules.journey`'s docstring); each takes the world.
 A run keeps those its scenario needs (:func:`plan`); a phase left out would have done nothing."""
 
 
@@ -232,7 +234,7 @@ def plan_table(phases: tuple[Phase, ...]) -> pd.DataFrame:
     return pd.DataFrame({
         "order": range(1, len(phases) + 1),
         "phase": [p.number for p in phases],
-        "rule": [f"{p.rule.__module__.removeprefix('cxsim.')}.{p.rule.__name__}" for p in phases],
+        "rule": [f"{p.rule.__module__.rpartition('.')[2]}.{p.rule.__name__}" for p in phases],
         "does": [p.does for p in phases],
         "why": [p.why for p in phases],
     })
@@ -331,7 +333,7 @@ class Results:
 
     def __repr__(self) -> str:
         """Plain text for a terminal: scenario, seed, size and the headline numbers (not the model's address)."""
-        from .metrics import METRICS
+        from ..readouts.metrics import METRICS
 
         m = self.model
         head = ", ".join(f"{x.name}={self.summary.get(x.name):.4g}" if isinstance(self.summary.get(x.name), (int, float))
@@ -341,7 +343,7 @@ class Results:
 
     def _repr_html_(self) -> str:
         """Rich display in notebooks: the headline metrics and the funnel (see :func:`cxsim.plot.summary_html`)."""
-        from .plot import summary_html
+        from ..plot import summary_html
 
         return summary_html(self)
 
@@ -366,7 +368,7 @@ def warm_up(customers: int = 1000) -> None:
     A thousand customers over a whole scenario reach the paths a big run takes
     (queues that fill, ids that come as int32 from some steps and int64 from
     others); a few hundred over a few steps do not. Registered with
-    :func:`cxsim.kernels.register_warm_up` (``cxsim compile`` runs it).
+    :func:`cxsim.state.kernels.register_warm_up` (``cxsim compile`` runs it).
     """
     from .scenario import list_scenarios, load_scenario
 

@@ -46,8 +46,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kernels import njit
-from .prefetch import prefetch_ahead
+from ..state.kernels import njit
+from ..state.prefetch import prefetch_ahead
 
 
 def clamp(x, lo: float, hi: float):
@@ -80,7 +80,7 @@ COEFFICIENT_RECORD = np.dtype([(name, np.float32) for name in COEFFICIENTS])
 
 
 class Memory(NamedTuple):
-    """The feeling entries of customers' rows (:data:`cxsim.agents.ROW`) the kernels read and write."""
+    """The feeling entries of customers' rows (:data:`cxsim.state.agents.ROW`) the kernels read and write."""
 
     valence: np.ndarray
     peak: np.ndarray

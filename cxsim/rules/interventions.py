@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from .ledger import CASH_COSTS
-from .params import CxError, Params, choices, explain, par, shorten, validating
+from ..state.ledger import CASH_COSTS
+from ..state.params import CxError, Params, choices, explain, par, shorten, validating
 
 if TYPE_CHECKING:
-    from .world import World
+    from ..state.world import World
 
 BILLING_PHASES = ("follow_up", "access", "decision", "loyalty")
 """Journey phases where a fee per use is billed, first wins: an intervention is billed at the first
@@ -54,7 +54,7 @@ def effect(default: Any, meaning: str, *, relief: tuple[str, str] | None = None,
            organisation_wide: bool = False):
     """One field of :class:`Effects`: its no-change ``default``, what it means, and how the engine applies it.
 
-    ``relief``: (attribute of :class:`cxsim.relief.Relief`, how: ``reduce`` a multiplier by the share,
+    ``relief``: (attribute of :class:`cxsim.rules.relief.Relief`, how: ``reduce`` a multiplier by the share,
     ``increase`` a share or count, ``include`` the covered customers, ``cost`` shares by cash-cost kind);
     ``per``: the intervention's list the value is given for (``touchpoints``, ``kinds``); ``bills_at``:
     the journey phase where it acts on a covered customer's use (:data:`BILLING_PHASES`);
@@ -244,8 +244,8 @@ class Recall(Intervention):
 
     def step(self, world: "World", name: str) -> None:
         """At its start step, before screening: covered decliners are offered the service again and decide this step."""
+        from ..state.stages import Stage
         from . import journey
-        from .stages import Stage
 
         if self.start != world.t:
             return
@@ -419,7 +419,7 @@ class Team:
 @register("improvement_loop", "Listen, assign actions, fix touchpoints (closed loop)")
 class ImprovementLoop(Intervention):
     """A team that hears about failing touchpoints and acts; its state in a run is a :class:`Team`
-    (``world.loops``, :mod:`cxsim.feedback`, which calls :meth:`hear` and :meth:`step`).
+    (``world.loops``, :mod:`cxsim.rules.feedback`, which calls :meth:`hear` and :meth:`step`).
 
     * **Coverage** is the share of customers the programme serves (its sites, regions or
       accounts): their failures can reach the team and its fixes reach their touchpoints.
@@ -434,13 +434,13 @@ class ImprovementLoop(Intervention):
     * **Actions.** An action is due ``deadline_steps`` later. A *tracked* one (assigned with a
       deadline and monitored) is done by then with probability ``completion``; an untracked one
       with ``untracked + (completion − untracked) · drive``, where ``drive`` is staff motivation
-      above its status quo (:func:`cxsim.staff.drive`): once a push has faded, untracked actions
+      above its status quo (:func:`cxsim.rules.staff.drive`): once a push has faded, untracked actions
       are forgotten. Undone actions lapse (a failing touchpoint is heard about again).
     * **Fixes.** A done action removes the share ``fix_share`` of the touchpoint's failures below
       ``ceiling`` (``fix = reliability``) or adds ``quality_gain`` (``fix = quality``), for every
       covered customer from the next step on (the loop's own levels, starting from the
       touchpoint's ``world.levels``; a customer covered by several loops meets the best of them,
-      :func:`cxsim.feedback.levels`). Customers who reported the failure and are still customers
+      :func:`cxsim.rules.feedback.levels`). Customers who reported the failure and are still customers
       are told: they lose the share ``close_loop`` of their dissatisfaction and are asked for
       their score to recommend again (a closed-loop contact).
     * **Relapse.** A fix made by an untracked action is a change of habit nobody monitors: each
@@ -538,8 +538,8 @@ class ImprovementLoop(Intervention):
 
     def _close_loop(self, world: "World", reporters: np.ndarray) -> None:
         """Reporters still customers are told their failure was fixed: they lose ``close_loop`` of their dissatisfaction."""
+        from ..state.stages import Stage
         from . import relationship
-        from .stages import Stage
 
         c = world.customers
         who = np.unique(reporters)

@@ -2,7 +2,7 @@
 
 Every customer is in exactly one :class:`Stage`; ``customers.visited`` keeps the bit
 set of the stages they ever reached (:func:`reached`). The transitions between
-stages are the journey's rules (:mod:`cxsim.journey`).
+stages are the journey's rules (:mod:`cxsim.rules.journey`).
 """
 
 from __future__ import annotations

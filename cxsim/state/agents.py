@@ -6,7 +6,7 @@ is what makes a million customers × 52 weeks take about a second. Entries read
 together when a customer is reached (:data:`ROW`) are views of one row array,
 so that reaching a customer costs a couple of cache misses, not one per entry.
 State at the bottom of the layers: no rules here; the ``mesa.Agent`` view of one
-customer is :class:`cxsim.customer.CustomerAgent`.
+customer is :class:`cxsim.engine.customer.CustomerAgent`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from functools import partial
 
 import numpy as np
 
-from .ledger import CASH_COSTS, build_ledger, priced_kinds
 from .kernels import activate, njit
+from .ledger import CASH_COSTS, build_ledger, priced_kinds
 from .params import CxError
 from .randomness import Streams
 from .stages import Stage
-from .state import slices
+from .tallies import slices
 
 NEVER = np.iinfo(np.int32).max
 
@@ -107,7 +107,7 @@ class Customers:
     """Every customer's state (see :data:`STATE`): one array per entry, those in :data:`ROW` as views of one row array.
 
     The cost ledger keeps only the kinds in ``cost_kinds`` (default: all of
-    :data:`~cxsim.ledger.CASH_COSTS`): a kind the scenario prices at zero for
+    :data:`~cxsim.state.ledger.CASH_COSTS`): a kind the scenario prices at zero for
     everyone costs no memory (``ledger_columns`` gives each kept column's index in
     ``CASH_COSTS``; :meth:`cost` reads any kind). ``shared`` gives entries held
     elsewhere (the network's villages), used as they are.
@@ -140,7 +140,7 @@ class Customers:
         return np.zeros(self.segment[ids].shape, dtype=np.float32)
 
     def full_ledger(self, ids=slice(None)) -> np.ndarray:
-        """The ledger of customers ``ids`` with a column for every kind of :data:`~cxsim.ledger.CASH_COSTS`."""
+        """The ledger of customers ``ids`` with a column for every kind of :data:`~cxsim.state.ledger.CASH_COSTS`."""
         rows = self.ledger[ids]
         out = np.zeros(rows.shape[:-1] + (len(CASH_COSTS),), dtype=np.float32)
         out[..., self.ledger_columns] = rows
@@ -159,10 +159,10 @@ def populate(scenario, streams: Streams, shared: dict[str, np.ndarray] | None = 
     The attributes' draws are independent (one named stream each), so they run
     side by side in threads (numpy's fills and the beta kernel release the GIL);
     each writes only its own entries, so the result does not depend on the order.
-    Each attribute is drawn in slices (:func:`cxsim.state.slices`), one after the
+    Each attribute is drawn in slices (:func:`cxsim.state.tallies.slices`), one after the
     other from its stream (the same numbers as one draw of all), which keeps the
     temporaries small. Only the ledger's priced kinds are stored
-    (:func:`cxsim.ledger.priced_kinds`), and an attribute no mechanism of the
+    (:func:`cxsim.state.ledger.priced_kinds`), and an attribute no mechanism of the
     scenario reads is not drawn (``Scenario.unread_attributes``: each customer
     holds their segment's mean).
     """

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .barriers import CASH_COSTS, REASONS
-from .journey import loyalty_now
-from .stages import STAGES, Stage, reached
+from ..rules.barriers import CASH_COSTS, REASONS
+from ..rules.journey import loyalty_now
+from ..state.stages import STAGES, Stage, reached
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .world import World
+    from ..state.world import World
 
 
 def ratio(a: float, b: float) -> float:
@@ -179,7 +179,7 @@ def customer_table(model: "World") -> pd.DataFrame:
     """One row per customer: final state, barrier ledger, stage and reason by name."""
     import pandas as pd
 
-    from .agents import STATE
+    from ..state.agents import STATE
 
     c = model.customers
     df = pd.DataFrame({name: getattr(c, name) for name in STATE})

@@ -39,7 +39,7 @@ def number(x: Any, unit: str = "", signed: bool = False) -> str:
 
 
 def metric_number(x: Any, name: str, signed: bool = False) -> str:
-    """``x`` formatted in the unit of metric ``name`` (see :data:`cxsim.metrics.METRICS`; unknown names: a plain number)."""
+    """``x`` formatted in the unit of metric ``name`` (see :data:`cxsim.readouts.metrics.METRICS`; unknown names: a plain number)."""
     from .metrics import METRIC_BY_NAME
 
     metric = METRIC_BY_NAME.get(name)

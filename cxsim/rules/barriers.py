@@ -25,9 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kernels import njit
-from .ledger import CASH_COSTS, CASH_SPENT, WAGE_KINDS, build_ledger  # noqa: F401  (the ledger the barriers weigh, re-exported)
-from .prefetch import prefetch_ahead
+from ..state.kernels import njit
+from ..state.ledger import CASH_COSTS, CASH_SPENT, WAGE_KINDS, build_ledger  # noqa: F401  (the ledger the barriers weigh, re-exported)
+from ..state.prefetch import prefetch_ahead
 
 BARRIERS = ("cost", "fear", "distance", "distrust", "low_need")
 """Perceived barriers at the decision, in the order of their columns."""
@@ -59,7 +59,7 @@ _last: tuple = (None, None)
 
 
 class Row(NamedTuple):
-    """The entries of customers' rows (:data:`cxsim.agents.ROW`) that the decision reads."""
+    """The entries of customers' rows (:data:`cxsim.state.agents.ROW`) that the decision reads."""
 
     ledger: np.ndarray
     need: np.ndarray
@@ -75,7 +75,7 @@ class Row(NamedTuple):
 _ROW = attrgetter(*Row._fields)
 
 RELIEF = ("insight", "fear", "distance", "distrust", "reports")
-"""The :class:`cxsim.relief.Relief` entries the decision reads, in the columns of the relief array."""
+"""The :class:`cxsim.rules.relief.Relief` entries the decision reads, in the columns of the relief array."""
 _R_INSIGHT, _R_FEAR, _R_DISTANCE, _R_DISTRUST, _R_REPORTS = (RELIEF.index(name) for name in
                                                             ("insight", "fear", "distance", "distrust", "reports"))
 
@@ -121,7 +121,7 @@ def cost_borne(ledger: np.ndarray, ids: np.ndarray, weight: np.ndarray, share_le
     ``share_left`` maps a cost column (its index in :data:`CASH_COSTS`) to the
     share each customer still pays after the interventions covering them (columns
     not in it are paid in full). ``columns`` gives the kinds ``ledger`` keeps
-    (default: all, see :class:`cxsim.agents.Customers`).
+    (default: all, see :class:`cxsim.state.agents.Customers`).
     """
     weight, cols, shares = _kept(*_share_table(weight, share_left, len(ids)), columns)
     return _cost_borne(ledger, np.asarray(ids), weight, cols, shares)

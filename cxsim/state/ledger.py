@@ -3,14 +3,14 @@
 Its columns (:data:`CASH_COSTS`) are declared once here; :func:`build_ledger` fills
 them from a scenario's ``[costs]`` at set-up, keeping only the kinds the scenario
 prices (:func:`priced_kinds`: a kind zero for everyone takes no memory). How the ledger weighs on a decision
-is :mod:`cxsim.barriers`; who relieves which column, :mod:`cxsim.relief`.
+is :mod:`cxsim.rules.barriers`; who relieves which column, :mod:`cxsim.rules.relief`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .state import slices
+from .tallies import slices
 
 CASH_COSTS = ("price", "transport", "food", "lodging", "medicine", "own_wages", "companion_wages", "follow_up")
 """Kinds of out-of-pocket cost in each customer's ledger (currency)."""

@@ -5,9 +5,13 @@ Rules ask here, at each phase, what the interventions active now change for the
 customers in front of them (:func:`relief_for`), bill what those interventions cost at
 that phase (:func:`charge_use`), and how they lift a touchpoint
 (:func:`touchpoint_lift`, :func:`recovery_chance`). Every intervention is applied the
-same way, from its :class:`cxsim.interventions.Effects` record (each field declares how:
-:meth:`Relief.apply`). The state read is a :class:`cxsim.world.World`; who is reached
-comes from :mod:`cxsim.coverage`.
+same way, from its :class:`cxsim.rules.interventions.Effects` record (each field declares how:
+:meth:`Relief.apply`). The state read is a :class:`cxsim.state.world.World`; who is reached
+comes from :mod:`cxsim.rules.coverage`.
+
+It also holds the step's phase 1, :func:`refresh`: which interventions act this step, their running
+costs, and the outreach rates when that set changes. It is small and about the same thing (the
+interventions acting now), so it lives here rather than in a module of its own.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 from .barriers import CASH_COSTS, cost_borne
 
 if TYPE_CHECKING:
-    from .world import World
+    from ..state.world import World
 
 
 def _where(covered: np.ndarray | bool, yes, no):
@@ -77,7 +81,7 @@ class Relief:
             setattr(self, attr, getattr(self, attr) | covered)
 
     def apply(self, effects, covered: np.ndarray | bool) -> None:
-        """Add what one intervention's ``effects`` (a :class:`cxsim.interventions.Effects`) change for the covered
+        """Add what one intervention's ``effects`` (a :class:`cxsim.rules.interventions.Effects`) change for the covered
         customers, each field as it declares (``Effects.relieving``)."""
         for name, attr, how in effects.relieving():
             value = getattr(effects, name)
@@ -108,7 +112,7 @@ class Relief:
 
 
 def reach(world: "World", name: str, iv, ids: np.ndarray) -> np.ndarray | bool:
-    """Which of ``ids`` intervention ``name`` acts on now (see :meth:`cxsim.coverage.Coverage.reach`)."""
+    """Which of ``ids`` intervention ``name`` acts on now (see :meth:`cxsim.rules.coverage.Coverage.reach`)."""
     return world.coverage.reach(name, iv, ids, world.t)
 
 

@@ -9,8 +9,8 @@ It is written as a numba intrinsic, emitting the instructions in place: a
 compiled helper function taking the arrays would reference-count them on every
 call, which costs more than the prefetch saves. numba's on-disk cache does not
 notice a change to this file in the kernels that use it: after editing it,
-delete ``cxsim/__pycache__`` (a fresh checkout has none). numba and llvmlite
-are imported when the kernels are first needed (:mod:`cxsim.kernels`).
+delete the ``__pycache__`` folders in ``cxsim/`` (a fresh checkout has none). numba and llvmlite
+are imported when the kernels are first needed (:mod:`cxsim.state.kernels`).
 """
 
 from .kernels import intrinsic

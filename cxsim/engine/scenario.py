@@ -2,7 +2,7 @@
 
 A scenario file (TOML, in ``cxsim/scenarios/`` or anywhere on disk) fills the
 parameter groups declared here. Each number has a default, a unit and a range
-(see :mod:`cxsim.params`); numbers taken from a source say so in the file.
+(see :mod:`cxsim.state.params`); numbers taken from a source say so in the file.
 :meth:`Scenario.with_overrides` is the only way the app, the CLI and experiments
 change a scenario: dotted paths such as ``population.customers`` or
 ``interventions.free_transport.coverage``.
@@ -26,11 +26,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
-from .ledger import CASH_COSTS
-from .interventions import Intervention, build_intervention, intervention_names
-from .params import CxError, Params, choices, explain, flatten, par, path_text, read_toml, reject_nonfinite, shorten, validating
+from ..rules.interventions import Intervention, build_intervention, intervention_names
+from ..state.ledger import CASH_COSTS
+from ..state.params import CxError, Params, choices, explain, flatten, par, path_text, read_toml, reject_nonfinite, shorten, validating
 
-SCENARIO_DIR = Path(__file__).parent / "scenarios"
+SCENARIO_DIR = Path(__file__).parent.parent / "scenarios"
 
 
 class Segment(Params):
@@ -110,7 +110,7 @@ class Touchpoint(Params):
     """A moment of truth: met by every customer passing ``stage`` (of ``segments``, if given).
 
     Stage ``relationship`` touchpoints are met at each repeat encounter of a
-    customer (see :mod:`cxsim.relationship`).
+    customer (see :mod:`cxsim.rules.relationship`).
     """
 
     stage: Literal["awareness", "consideration", "access", "service", "follow_up", "relationship"] = "service"
@@ -168,7 +168,7 @@ class Loyalty(Params):
 
 
 class Relationship(Params):
-    """After the first service: repeat encounters, drifting needs, contracts (see :mod:`cxsim.relationship`)."""
+    """After the first service: repeat encounters, drifting needs, contracts (see :mod:`cxsim.rules.relationship`)."""
 
     encounters: float = par(0.0, 0, 1, "per step", "chance a loyal customer has a repeat encounter in a step (purchase, visit, call, appointment)")
     memory: float = par(0.3, 0, 1, "weight", "weight of the latest encounter in satisfaction (the rest is the satisfaction so far)")
@@ -183,7 +183,7 @@ class Relationship(Params):
 
 
 class Staff(Params):
-    """Staff morale, which moves the quality of staffed touchpoints (see :mod:`cxsim.staff`)."""
+    """Staff morale, which moves the quality of staffed touchpoints (see :mod:`cxsim.rules.staff`)."""
 
     morale: float = par(0.6, 0, 1, "0–1", "staff morale at the status quo (its set point with no intervention)")
     adapt: float = par(0.1, 0, 1, "per step", "share of the gap to the set point closed each step (a one-off push fades at this rate)")
@@ -215,7 +215,7 @@ class Story(Params):
     outside_in: str = ""
     what_changed: str = ""
     source: str = ""
-    measures: list[str] = Field(default_factory=list, description="numbers `cxsim story` shows (see cxsim.measures; empty = a standard set)")
+    measures: list[str] = Field(default_factory=list, description="numbers `cxsim story` shows (see cxsim.readouts.measures; empty = a standard set)")
 
 
 class Variant(Params):
@@ -554,7 +554,7 @@ def _validated(table: dict[str, Any], where: str) -> Scenario:
 
 def validate_file_table(table: dict[str, Any], where: str) -> Scenario:
     """A complete scenario table (as :func:`scenario_table` makes it) validated, variants and story measures included."""
-    from .measures import check
+    from ..readouts.measures import check
 
     sc = validate_scenario(table, where=where)
     try:

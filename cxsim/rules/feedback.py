@@ -1,12 +1,12 @@
 """The feedback phase: a run's improvement loops, the touchpoint levels their fixes set, and the calls into them.
 
 What an improvement loop does — listening, reviews, actions, fixes, relapse, closing
-the loop — is its class's, :class:`cxsim.interventions.ImprovementLoop`; its state in
-a run is a :class:`~cxsim.interventions.Team`. This module holds those teams
+the loop — is its class's, :class:`cxsim.rules.interventions.ImprovementLoop`; its state in
+a run is a :class:`~cxsim.rules.interventions.Team`. This module holds those teams
 (:class:`Loops`, ``world.loops``), lets the loops covering a customer hear a failure
 (:func:`observe`), gives a touchpoint's levels after the fixes of the loops covering each
-customer (:func:`levels`, for :func:`cxsim.journey.touchpoint_levels`), and runs the
-last phase of :data:`cxsim.model.PHASES` (:func:`review`: each active loop's step).
+customer (:func:`levels`, for :func:`cxsim.rules.journey.touchpoint_levels`), and runs the
+last phase of :data:`cxsim.engine.model.PHASES` (:func:`review`: each active loop's step).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .interventions import ImprovementLoop, Team
 from .relief import take_steps
 
 if TYPE_CHECKING:
-    from .world import World
+    from ..state.world import World
 
 
 class Loops:

@@ -1,7 +1,7 @@
 """Staff morale: employees are the first customers.
 
 One morale level (0–1) for the provider's front-line staff, updated in phase 1
-of :data:`cxsim.model.PHASES`:
+of :data:`cxsim.engine.model.PHASES`:
 
 * its **set point** is the status quo ``staff.morale``, plus ``morale_lift ·
   coverage`` of active interventions that invest in staff (training, recognition,
@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .world import World
+    from ..state.world import World
 
 
 class Morale:
