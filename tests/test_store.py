@@ -252,3 +252,18 @@ def test_a_failing_run_or_report_keeps_the_finished_runs_and_says_resume(tmp_pat
     monkeypatch.undo()
     assert main(["sweep", str(exp_file), "--out", str(out), "--workers", "1", "--resume"]) == 0
     assert "(0 run now, 6 already there)" in capsys.readouterr().out and (out / "report.md").exists()
+
+
+def test_a_run_whose_log_line_was_lost_is_logged_on_a_line_of_its_own(tmp_path):
+    """A kill between a run's file and its log line, then a torn last line: verifying logs the run on a new line
+    (appended straight after the torn text, it was swallowed by it and lost; the kill -9 test met it by chance)."""
+    store = Store(tmp_path).open()
+    store.save({"key": "aa01", "run": 0, "acceptance_rate": 0.1}, None)
+    store.save({"key": "bb02", "run": 1, "acceptance_rate": 0.2}, None)
+    log = tmp_path / "log.jsonl"
+    first = log.read_text().splitlines()[0]
+    log.write_text(first + "\n" + '{"key": "torn')  # bb02's line lost, a torn line without its newline
+    assert Store(tmp_path).open().verify() == []
+    keys = [json.loads(line)["key"] for line in log.read_text().splitlines() if line.startswith('{"key": "')
+            and line.endswith("}")]
+    assert sorted(keys) == ["aa01", "bb02"]

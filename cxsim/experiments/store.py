@@ -165,8 +165,14 @@ class Store:
         self._log({"key": key, "run": row["run"], "seconds": round(seconds, 4), "at": time.time(), "checksums": sums})
 
     def _log(self, entry: dict[str, Any]) -> None:
-        with open(self.root / LOG, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry) + "\n")
+        """Append one line; after a crash mid-line, start a new line so the torn one does not swallow this one."""
+        path = self.root / LOG
+        with open(path, "a+b") as fh:
+            torn = False
+            if fh.seek(0, os.SEEK_END) > 0:
+                fh.seek(-1, os.SEEK_END)
+                torn = fh.read(1) != b"\n"
+            fh.write((b"\n" if torn else b"") + (json.dumps(entry) + "\n").encode("utf-8"))
 
     def logged(self) -> dict[str, dict[str, Any]]:
         """key → the latest whole log line of that run (a torn line is skipped)."""
