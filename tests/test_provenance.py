@@ -43,9 +43,7 @@ CALIBRATED = re.compile(r"\bcalibrated\b.*\bcxsim calibrate\b", re.IGNORECASE)
 WHY_WORDS = 4
 """An assumption's comment has at least this many words (``assumption`` and a few words of why)."""
 
-HEADER_MARKS_ALLOWED = {
-    "aravind.toml": "another engineer's file (issue 23 asks for it; not edited on the facts branch)",
-}
+HEADER_MARKS_ALLOWED: dict[str, str] = {}
 """Scenario files whose numbers may still take their mark from a table header, and why."""
 
 REFERENCES = ROOT / "docs" / "scenarios.md"
