@@ -506,6 +506,18 @@ def test_auto_lease_renewals_meet_the_published_share_of_lessees_who_lease_again
 
 
 @pytest.mark.slow
+def test_product_delight_retention_meets_cirps_loyalty_and_not_bankmycells(monkeypatch):
+    """Held out: no product_delight parameter was set to either figure. The better product's buyers stay as often as
+    CIRP's upgrading iPhone owners (|z| < 3) and far more often than BankMyCell's trade-ins (z < −10)."""
+    script = measure_facts_script(monkeypatch)
+    cirp, bankmycell = script.read_figures("product_delight")
+    fact = script.FACTS["product_delight"]
+    sims = script.simulate("product_delight", cirp, fact.seeds, fact.customers)
+    assert abs(script.compare(cirp, sims)["z"]) < 3
+    assert script.compare(bankmycell, sims)["z"] < -10
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("check,seeds", [(c, s) for _, c, s in FACTS], ids=[f"{n}:{c.__name__}" for n, c, _ in FACTS])
 def test_facts_hold_on_fresh_seeds_and_a_larger_size(check, seeds):
     check(fresh_seeds(seeds), scale=1.5)
