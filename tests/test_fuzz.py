@@ -23,6 +23,7 @@ import tomllib
 import io
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -297,26 +298,27 @@ TARGET_FILES = sorted((Path(__file__).parent.parent / "calibration").glob("*.tom
 SEARCH_FILES = sorted(OPTIMISATION_DIR.glob("*.toml"))
 
 
-def list_valued_fields() -> set[str]:
-    """Top-level fields of a targets file declared to take a list as well as a number (``seeds``: a count or the
-    seeds themselves): ``[1]`` is a valid value there, not a wrong type."""
+@cache
+def list_valued_fields() -> frozenset[str]:
+    """Fields of a targets file declared to take a list as well as a number (``seeds``: a count or the seeds
+    themselves): a list is a valid value there, not a wrong type."""
     from cxsim.calibration.targets import TargetsFile
 
-    return {name for name, f in TargetsFile.model_fields.items() if "list[int]" in str(f.annotation)}
+    return frozenset(name for name, f in TargetsFile.model_fields.items() if "list[int]" in str(f.annotation))
 
 
-def changed_key(before: str, after: str) -> str:
-    """The key of the first line a mutation changed."""
+def gives_a_list_where_one_is_valid(before: str, after: str) -> bool:
+    """The first line a mutation changed sets a list-valued field (:func:`list_valued_fields`) to a list."""
     line = next((b for a, b in zip(before.splitlines(), after.splitlines()) if a != b), "")
-    return line.split("=", 1)[0].strip()
+    key, _, value = line.partition("=")
+    return key.strip() in list_valued_fields() and value.split("#")[0].strip().startswith("[")
 
 
 def check_spec_text(tmp: Path, source: Path, m: Mutation, load: Callable[[Path], Any]) -> None:
     path = tmp / source.name
     path.write_text(m.text, encoding="utf-8")
     msg = outcome(load, path)
-    a_valid_list = m.kind == "wrong type" and changed_key(source.read_text(encoding="utf-8"), m.text) in list_valued_fields() \
-        and "= [1]" in m.text
+    a_valid_list = m.kind == "wrong type" and gives_a_list_where_one_is_valid(source.read_text(encoding="utf-8"), m.text)
     if m.kind in ("unknown key", "wrong type", "not finite", "empty", "blank") and not a_valid_list:
         assert msg is not None, f"{source.name}: {m.kind}: accepted"
 
