@@ -27,7 +27,8 @@ def test_whole_process_benchmark_quick_mode_prints_both_tables(capsys, monkeypat
     code = bench.main(["--quick", "--sizes", "2000", "--no-cold", "--repeats", "1"])
     out = capsys.readouterr().out
     assert code == 0
-    for label in ("import cxsim", "cxsim --help", "cxsim list", "cxsim run aravind --customers 2,000 --out"):
+    for label in ("import cxsim", "cxsim --help", "cxsim list", "cxsim run aravind --customers 2,000 --uncertainty seeds --out",
+                  "cxsim run aravind --customers 2,000 --out (posterior, 20 draws)"):
         assert f"measured {label}: " in out and "exit" not in out
     assert "≤ 0.8 s" in out and "peak RSS" in out
     assert "Engine only, in one process" in out and "measured engine baseline 10,000: run" in out
@@ -56,3 +57,20 @@ def test_ensemble_benchmark_prints_the_ensemble_beside_seeds_only_runs(capsys, m
     for label in ("import cxsim", "run, seeds only, 1 seeds", "run, seeds only, 3 seeds", "run, posterior 3 draws × 1 seed"):
         assert label in out
     assert "exit" not in out and "runs/s in two threads" in out
+
+
+def test_whole_process_repeats_a_run_into_an_empty_folder_and_never_keeps_a_refusal(monkeypatch, tmp_path):
+    """A repeated `run --out D` used to find D full and exit 2 at once; that refusal was then the 'fastest' run."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("whole_process")
+    out = tmp_path / "out"
+    seen = []
+
+    def fake(cmd, env=None):
+        seen.append(out.exists())
+        out.mkdir(exist_ok=True)
+        return bench.Measured("x", 0.1 if len(seen) == 2 else 1.0, 0, 2 if len(seen) == 2 else 0)
+
+    monkeypatch.setattr(bench, "run_child", fake)
+    best = bench.best_of(["x"], 3, out)
+    assert seen == [False, False, False] and best.code == 0 and best.wall == 1.0
